@@ -230,15 +230,18 @@ def shade_windows(ax: Axes, windows: Iterable[Sequence[Any]], *, label: bool = T
     """Shade campaign windows ``(name, regions, start, end)`` and name them above the axes.
 
     ``start`` and ``end`` are dates (``datetime.date``, ``numpy.datetime64`` or ISO strings);
-    ``end`` is the last campaign day. Labels sit above the plot, stacked so that none overlaps.
+    ``end`` is the last campaign day. The band lies behind the data, its edges (dotted) in front;
+    labels sit above the plot, stacked so that none overlaps.
     """
     spans = _spans(windows)
     fontsize = STYLE["legend.fontsize"]
     rows = _label_rows(ax, spans, fontsize) if label else [0] * len(spans)
     base = blended_transform_factory(ax.transData, ax.transAxes)
     for (name, start, end), row in zip(spans, rows):
-        ax.axvspan(start, end, color=COLOURS["window"], alpha=0.16, lw=0, zorder=1.2,
+        ax.axvspan(start, end, color=COLOURS["window"], alpha=0.16, lw=0, zorder=0.5,
                    gid=f"window:{name}")
+        for edge in (start, end):  # edges in front: visible over a stacked area too
+            ax.axvline(edge, color="#606060", lw=0.6, ls=":", zorder=1.6, label="_window edge")
         if label:
             at = offset_copy(base, fig=ax.get_figure(root=True), x=1.0,
                              y=2.0 + row * (fontsize + 3.0), units="points")
