@@ -127,11 +127,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args, argv)
     except (ScenarioError, OSError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {_located(exc, getattr(args, 'scenario', None))}",
+              file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+def _located(exc: BaseException, file: Path | None) -> str:
+    """The message, naming the scenario file where a check made after loading could not."""
+    text = str(exc)
+    if file is not None and getattr(exc, "file", "") is None and text.startswith("<scenario>"):
+        return str(file) + text.removeprefix("<scenario>")
+    return text
 
 
 def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:

@@ -8,6 +8,7 @@ folder. ``write_run`` is also called in-process to check that a failure mid-writ
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -152,6 +153,9 @@ BAD_FILES = {
     "list": ("- name: tiny\n- start: 2017-01-01\n", ["the document is a list, not a mapping"]),
     "python-tag": ('!!python/object/apply:os.system ["touch pwned"]\n',
                    [":1: YAML error", "python/object/apply:os.system"]),
+    "imports-without-plants": (bad("generation: 100", "generation: 100\n    imports: 5")
+                               .replace("large: {count: 2,", "large: {count: 0,"),
+                               ["regions.0.imports", "large"]),
     "escaping-name": (bad("name: tiny", "name: ../../escape"),
                       ["name:", "'../../escape'", "pattern"]),
 }
@@ -160,10 +164,10 @@ BAD_FILES = {
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_scenario_file_exits_2_and_writes_nothing(tmp_path: Path, case: str) -> None:
     text, needles = BAD_FILES[case]
-    path = write(tmp_path, text)
+    write(tmp_path, text)
     before = tree(tmp_path)
     proc = scrapsim("scn.yaml", "--no-plot", cwd=tmp_path)
-    assert_bad_input(proc, tmp_path, before, "scn.yaml", *needles)
+    assert_bad_input(proc, tmp_path, before, "scrapsim: error: scn.yaml", *needles)
 
 
 @pytest.mark.parametrize(("args", "needles"), [
@@ -367,8 +371,7 @@ def test_run_dir_refuses_names_outside_results(tmp_path: Path) -> None:
 def test_write_run_refuses_escaping_name_and_writes_nothing(tmp_path: Path,
                                                             result: object) -> None:
     evil = result.scenario.model_copy(update={"name": "../escape"})
-    bad = type(result).__new__(type(result))
-    bad.__dict__.update(vars(result), scenario=evil)
+    bad = dataclasses.replace(result, scenario=evil)
     with pytest.raises(ScenarioError, match="outside the results folder"):
         io.write_run(bad, None, results_root=tmp_path / "results", plot=False)
     assert tree(tmp_path) == set()
