@@ -1,0 +1,255 @@
+"""Running a sweep's runs: in this process, on a local process pool, or on a Dask cluster.
+
+Every engine calls the same :func:`run_task` on the same payload (the point's scenario as JSON,
+the seed, the run function's ``module:name``) and hands each result to ``on_done`` as it
+arrives, so the tables do not depend on the engine or the worker count. At most a few tasks per
+worker are in flight at once: a 20,000-run sweep holds a few dozen futures, not 20,000.
+
+Workers run single-threaded numerics: the local pool starts its processes with ``spawn`` while
+``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` are 1 in the environment they
+inherit (set before numpy loads in them), and threadpoolctl, when installed, caps BLAS pools too.
+Dask's nanny sets the same variables on its workers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DEFAULT_RUN", "SweepError", "Task", "execute", "flatten_summary", "model_summary", "probe",
+           "run_task"]
+
+DEFAULT_RUN = "scrapsim.executor:model_summary"
+BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+IN_FLIGHT_PER_WORKER = 4
+
+
+class SweepError(RuntimeError):
+    """A sweep that cannot go on (workers unreachable or dead); finished runs stay stored."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run to do: which point and replication, and what the worker needs for it."""
+
+    point: int
+    rep: int
+    seed: int
+    key: str
+    scenario_json: str
+
+
+OnDone = Callable[[Task, dict[str, Any]], None]
+
+
+def model_summary(scenario: Any, seed: int) -> dict[str, Any]:
+    """Run the model with its intensity-0 baseline (same seed) and return the summary."""
+    from scrapsim.model import run
+
+    return run(scenario, seed=seed, baseline=True).summary
+
+
+def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """Flat, JSON-ready summary: ``regions`` become ``region.<name>.<key>``, windows a string."""
+    flat: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key == "regions" and isinstance(value, dict):
+            for name, sub in value.items():
+                for k, v in flatten_summary(sub).items():
+                    flat[f"region.{name}.{k}"] = v
+        else:
+            flat[key] = _scalar(key, value)
+    return flat
+
+
+def _scalar(key: str, value: Any) -> Any:
+    if key == "windows" and isinstance(value, (list, tuple)):
+        return ";".join(f"{w[0]}/{w[1]}" for w in value)
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return str(value)
+
+
+def _resolve(name: str) -> Callable[[Any, int], dict[str, Any]]:
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def run_task(scenario_json: str, seed: int, run_fn: str) -> dict[str, Any]:
+    """Run one replication in a worker; an exception becomes an ``error`` result."""
+    from scrapsim.scenario import Scenario
+
+    start = time.perf_counter()
+    try:
+        scenario = Scenario.model_validate_json(scenario_json)
+        summary = _resolve(run_fn)(scenario, seed)
+        result = {"status": "ok", "error": "", "summary": flatten_summary(summary or {})}
+    except Exception as exc:  # a failing run is recorded and the sweep goes on
+        result = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "summary": {}}
+    result["wall_s"] = time.perf_counter() - start
+    result["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return result
+
+
+def probe() -> dict[str, Any]:
+    """What a worker runs with: its BLAS thread settings and scrapsim version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    info: dict[str, Any] = {var: os.environ.get(var) for var in BLAS_VARS}
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["threadpools"] = [{"api": p.get("internal_api"), "threads": p.get("num_threads")}
+                               for p in threadpool_info()]
+    except ImportError:
+        info["threadpools"] = "threadpoolctl not installed"
+    try:
+        info["scrapsim"] = version("scrapsim")
+    except PackageNotFoundError:
+        info["scrapsim"] = "not installed (source tree)"
+    info["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return info
+
+
+def _init_worker() -> None:
+    """Local pool worker: leave Ctrl-C to the parent, keep numerics single-threaded."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for var in BLAS_VARS:
+        os.environ[var] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+
+
+@contextmanager
+def _single_threaded_env() -> Iterator[None]:
+    """BLAS variables at 1 while the pool spawns its workers; restored afterwards."""
+    saved = {var: os.environ.get(var) for var in BLAS_VARS}
+    os.environ.update({var: "1" for var in BLAS_VARS})
+    try:
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def execute(tasks: Iterable[Task], on_done: OnDone, *, run_fn: str = DEFAULT_RUN,
+            workers: int = 1, scheduler: str | None = None) -> dict[str, Any]:
+    """Run every task, calling ``on_done(task, result)`` as each finishes; engine info back."""
+    if scheduler:
+        return _execute_dask(tasks, on_done, run_fn, scheduler)
+    if workers <= 1:
+        for task in tasks:
+            on_done(task, run_task(task.scenario_json, task.seed, run_fn))
+        return {"engine": "serial", "workers": 1, "worker_info": [probe()]}
+    return _execute_pool(tasks, on_done, run_fn, workers)
+
+
+def _execute_pool(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
+                  workers: int) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    with _single_threaded_env():
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
+        try:
+            info = pool.submit(probe).result()
+            bounded_drive(tasks, on_done, lambda t: pool.submit(
+                run_task, t.scenario_json, t.seed, run_fn), workers * IN_FLIGHT_PER_WORKER)
+        except BrokenProcessPool as exc:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise SweepError(f"a worker process died ({exc}); the finished runs are stored: "
+                             "run the same command again to resume") from None
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    return {"engine": "processes", "workers": workers, "worker_info": [info]}
+
+
+def bounded_drive(tasks: Iterable[Task], on_done: OnDone,
+                  submit: Callable[[Task], Future], limit: int) -> None:
+    """Keep at most ``limit`` tasks in flight; hand each result over as it completes."""
+    source = iter(tasks)
+    pending: dict[Future, Task] = {}
+    while True:
+        while len(pending) < limit:
+            task = next(source, None)
+            if task is None:
+                break
+            pending[submit(task)] = task
+        if not pending:
+            return
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            on_done(pending.pop(future), future.result())
+
+
+def _execute_dask(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
+                  scheduler: str) -> dict[str, Any]:
+    """Run on an existing Dask distributed cluster (``pip install scrapsim[dask]``)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SweepError("--scheduler needs Dask distributed: pip install 'scrapsim[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    with client:
+        client.wait_for_workers(1, timeout=60)
+        try:
+            info = list(client.run(probe).values())
+        except ImportError as exc:
+            raise SweepError(f"the Dask workers cannot import scrapsim ({exc}): install "
+                             "scrapsim on every worker") from None
+        limit = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
+        _drive_dask(client, tasks, on_done, run_fn, limit)
+    return {"engine": "dask", "scheduler": scheduler, "workers": len(info), "worker_info": info}
+
+
+def _drive_dask(client: Any, tasks: Iterable[Task], on_done: OnDone, run_fn: str,
+                limit: int) -> None:
+    from distributed import as_completed
+
+    source = iter(tasks)
+    pending: dict[str, tuple[Task, Any]] = {}
+    stream = as_completed()
+
+    def fill() -> None:
+        while len(pending) < limit and (task := next(source, None)) is not None:
+            future = client.submit(run_task, task.scenario_json, task.seed, run_fn, pure=False)
+            pending[future.key] = (task, future)
+            stream.add(future)
+
+    try:
+        fill()
+        for future in stream:
+            task, _ = pending.pop(future.key)
+            try:
+                result = future.result()
+            except Exception as exc:  # e.g. KilledWorker: recorded, the sweep goes on
+                result = {"status": "error", "error": f"{type(exc).__name__}: {exc}",
+                          "summary": {}, "wall_s": 0.0, "worker": ""}
+            future.release()
+            on_done(task, result)
+            fill()
+    except BaseException:
+        client.cancel([f for _, f in pending.values()])
+        raise
