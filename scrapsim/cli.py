@@ -209,7 +209,9 @@ def format_summary(result: Any, folder: Path | None = None) -> str:
             f"  recovery   {_recovery(s.get('recovery_days'))}"]
     wall, n = float(result.wall_time), int(result.n_events)
     rate = f", {n / wall:,.0f} events/s" if wall > 0 else ""
-    lines.append(f"wall time  {wall:.3f} s ({n:,} events{rate})")
+    base = getattr(result, "baseline", None)
+    twin = f"; baseline {float(base.wall_time):.3f} s" if base is not None else ""
+    lines.append(f"wall time  {wall:.3f} s ({n:,} events{rate}{twin})")
     if folder is not None:
         lines.append(f"results    {folder}")
     return "\n".join(lines)
