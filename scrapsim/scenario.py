@@ -95,8 +95,6 @@ class TraderPopulation(_Base):
     """Mean perceived-risk level at which a trader stops collecting."""
     violator_share: Share = 0.5
     """Share of yards that an inspection would find in violation (unlicensed, open storage)."""
-    stock_days: NonNeg = 4.0
-    """Initial yard stock, days of collection."""
 
 
 class SmelterClass(_Base):
@@ -222,7 +220,7 @@ class Enforcement(_Base):
 
 class Market(_Base):
     clearing_days: int = Field(1, ge=1, le=30)
-    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04
+    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     """Log change of the scrap price per clearing per unit of price pressure."""
     anchor_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04
     """Daily pull of the scrap price toward primary price minus `primary_discount` (lagged follow)."""
@@ -235,7 +233,8 @@ class Market(_Base):
     ingot_price: Series = 14900.0
     primary_price: Series = 13500.0
     volatility_days: Positive = 10.0
-    volatility_ref: Positive = 0.01
+    volatility_ref: Positive = 0.004
+    """Mean absolute daily log-price change of a calm market (offers at their base share)."""
     trend_days: Positive = 10.0
     trend_ref: Positive = 0.004
     price_floor: Positive = 3000.0

@@ -1,0 +1,1 @@
+"""Array populations (traders, smelters) and the regulators that inspect them."""

@@ -1,0 +1,229 @@
+"""Regulators: dated campaigns as SimPy processes that inspect single actors.
+
+A campaign announces itself (traders grow wary, violating workshops halt), then each day of its
+window its teams make a Poisson number of inspections (``teams × inspections_per_team_day ×
+intensity``), each on one smelter or trader drawn by the campaign's targeting, at times spread
+over the day's working hours (before the market clears at midday). A detected violation gets a
+sanction drawn from the campaign's shares. Deadlines and audits are single dated events. A
+day's inspections are drawn as one batch, so SimPy carries one event per campaign-day rather
+than one per inspection; each inspection is still its own row in the event table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+from ..scenario import SMELTER_CLASSES, Campaign
+from .smelters import CLOSED, HALTED, RUNNING, SUSPENDED
+from .traders import ACTIVE, CLOSED as T_CLOSED, SUSPENDED as T_SUSPENDED
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+__all__ = ["Regulator", "escalate"]
+
+TRADER, SMELTER = 0, 1
+WORKSHOP = SMELTER_CLASSES.index("workshop")
+
+
+def escalate(share: float, intensity: float) -> float:
+    """Probability ``1 − (1 − share)**intensity``: 0 at intensity 0, ``share`` at 1, rising."""
+    return 1.0 - (1.0 - share) ** intensity
+
+
+class Regulator:
+    """Runs every campaign of the scenario on the model's environment."""
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.intensity = model.scenario.enforcement.intensity
+        names = [r.name for r in model.scenario.regions]
+        self.region_sets = [np.array([names.index(r) for r in c.regions])
+                            for c in model.scenario.campaigns]
+
+    def start(self, env: simpy.Environment) -> None:
+        if self.intensity <= 0:
+            return
+        for i, c in enumerate(self.m.scenario.campaigns):
+            env.process(self._campaign(env, i, c))
+            if c.deadline is not None:
+                env.process(self._at(env, c.deadline, lambda d, i=i: self._deadline(i, d)))
+            for audit in c.audits:
+                env.process(self._at(env, audit, lambda d, i=i: self._audit(i, d)))
+
+    def _day(self, when) -> int:
+        return (when - self.m.scenario.start).days
+
+    def _at(self, env: simpy.Environment, when, action) -> Generator:
+        day = self._day(when)
+        if 0 <= day < self.m.n_days:
+            yield env.timeout(day - env.now)
+            action(day)
+
+    def _campaign(self, env: simpy.Environment, i: int, c: Campaign) -> Generator:
+        first, last = self._day(c.start), min(self._day(c.end), self.m.n_days - 1)
+        announce = max(first - int(round(c.announcement_days)), 0)
+        if last < 0 or announce >= self.m.n_days:
+            return
+        yield env.timeout(announce - env.now)
+        self._announce(i, c, announce)
+        for day in range(max(first, 0), last + 1):
+            yield env.timeout(day - env.now)
+            self._inspect_day(i, c, day)
+        if last + 1 < self.m.n_days:
+            yield env.timeout(last + 1 - env.now)
+            self._leave(i, last + 1)
+
+    # ---- announcement and departure --------------------------------------------------------
+    def _smelters_in(self, i: int) -> np.ndarray:
+        return np.isin(self.m.smelters.region, self.region_sets[i])
+
+    def _announce(self, i: int, c: Campaign, day: int) -> None:
+        s = self.m.smelters
+        classes = [SMELTER_CLASSES.index(k) for k in c.halt_classes]
+        cand = np.flatnonzero(self._smelters_in(i) & s.violator & (s.state == RUNNING)
+                              & np.isin(s.klass, classes))
+        rng = self.m.streams.get(f"campaign:{i}")
+        halt = cand[rng.random(cand.size) < escalate(c.halt_share, self.intensity)]
+        s.halt(halt, self.m.log, float(day), i)
+
+    def _leave(self, i: int, day: int) -> None:
+        """Inspectors leave: halted workshops restart where no other campaign is active."""
+        s = self.m.smelters
+        quiet = ~self.m.inputs.campaign_active[day]
+        ids = np.flatnonzero(self._smelters_in(i) & (s.state == HALTED) & quiet[s.region])
+        s.restart(ids, self.m.log, float(day), i)
+
+    # ---- inspections -----------------------------------------------------------------------
+    def _inspect_day(self, i: int, c: Campaign, day: int) -> None:
+        rng = self.m.streams.get(f"campaign:{i}")
+        n = rng.poisson(c.teams * c.inspections_per_team_day * self.intensity)
+        if n == 0:
+            return
+        pools = self._pools(i, c)
+        sizes = [p[0].size if isinstance(p, tuple) else p.size for p in pools]
+        weights = np.array([w if k else 0.0 for w, k in zip(self._weights(c), sizes)])
+        if weights.sum() <= 0:
+            return
+        counts = rng.multinomial(n, weights / weights.sum())
+        for group, (k, pool) in enumerate(zip(counts, pools)):
+            if k == 0:
+                continue
+            ids = rng.choice(pool[0], size=k, p=pool[1]) if group < 3 else \
+                rng.choice(pool, size=k)
+            times = day + 0.5 * np.sort(rng.random(k))
+            if group < 3:
+                self._inspect_smelters(i, c, ids, times, rng)
+            else:
+                self._inspect_traders(i, c, ids, times, rng)
+
+    @staticmethod
+    def _weights(c: Campaign) -> list[float]:
+        t = c.targets
+        return [t.large, t.small, t.workshop, t.traders]
+
+    def _pools(self, i: int, c: Campaign) -> list:
+        s, tr = self.m.smelters, self.m.traders
+        here = self._smelters_in(i) & (s.state != CLOSED)
+        pools: list = []
+        for k in range(3):
+            ids = np.flatnonzero(here & (s.klass == k))
+            w = s.capacity[ids] ** c.size_bias if ids.size else ids.astype(float)
+            pools.append((ids, w / w.sum()) if ids.size else np.zeros(0, dtype=np.int64))
+        here_t = np.isin(tr.region, self.region_sets[i]) & (tr.state != T_CLOSED)
+        pools.append(np.flatnonzero(here_t))
+        return pools
+
+    def _detect(self, c: Campaign, ids: np.ndarray, eligible: np.ndarray, factor: np.ndarray,
+                rng: np.random.Generator) -> np.ndarray:
+        p = 1.0 - (1.0 - c.detection) * (1.0 - c.drones)
+        return eligible & (rng.random(ids.size) < p * factor)
+
+    def _first_visits(self, ids: np.ndarray) -> np.ndarray:
+        _, first = np.unique(ids, return_index=True)
+        mask = np.zeros(ids.size, dtype=bool)
+        mask[first] = True
+        return mask
+
+    def _inspect_smelters(self, i: int, c: Campaign, ids: np.ndarray, times: np.ndarray,
+                          rng: np.random.Generator) -> None:
+        m, s = self.m, self.m.smelters
+        reg = s.region[ids]
+        m.log.add(times, reg, SMELTER, ids, i, "inspection")
+        np.add.at(m.acc["inspections"], reg, 1.0)
+        state = s.state[ids]
+        eligible = s.violator[ids] & ((state == RUNNING) | (state == HALTED)) & self._first_visits(ids)
+        factor = np.where(state == HALTED, c.halted_detection, 1.0)
+        hit = self._detect(c, ids, eligible, factor, rng)
+        ids, times, reg = ids[hit], times[hit], reg[hit]
+        m.log.add(times, reg, SMELTER, ids, i, "violation")
+        np.add.at(m.acc["violations"], reg, 1.0)
+        kind = self._sanction_kind(c.sanctions, ids.size, rng)
+        closed = ids[kind == 0]
+        m.acc["seized_smelters"] += s.close(closed, m.log, times[kind == 0], i)
+        s.suspend(ids[kind == 1], m.log, times[kind == 1], i, c.suspend_days, c.rectify_days,
+                  c.rectify_failure)
+        s.upgrade(ids[kind == 2], m.log, times[kind == 2], i, c.rectify_days)
+        self._fine(i, c, SMELTER, ids[kind == 3], times[kind == 3], reg[kind == 3])
+
+    def _inspect_traders(self, i: int, c: Campaign, ids: np.ndarray, times: np.ndarray,
+                         rng: np.random.Generator) -> None:
+        m, tr = self.m, self.m.traders
+        reg = tr.region[ids]
+        m.log.add(times, reg, TRADER, ids, i, "inspection")
+        np.add.at(m.acc["inspections"], reg, 1.0)
+        eligible = tr.violator[ids] & (tr.state[ids] == ACTIVE) & self._first_visits(ids)
+        hit = self._detect(c, ids, eligible, np.ones(ids.size), rng)
+        ids, times, reg = ids[hit], times[hit], reg[hit]
+        m.log.add(times, reg, TRADER, ids, i, "violation")
+        np.add.at(m.acc["violations"], reg, 1.0)
+        kind = self._sanction_kind(c.trader_sanctions, ids.size, rng)
+        closed = ids[kind == 0]
+        seized = tr.stock[closed].copy()
+        tr.stock[closed] = 0.0
+        tr.state[closed] = T_CLOSED
+        m.log.add(times[kind == 0], reg[kind == 0], TRADER, closed, i, "close")
+        m.log.add(times[kind == 0], reg[kind == 0], TRADER, closed, i, "seize", seized)
+        np.add.at(m.acc["seized_traders"], reg[kind == 0], seized)
+        susp = ids[(kind == 1) | (kind == 2)]
+        tr.state[susp] = T_SUSPENDED
+        tr.until[susp] = np.floor(times[(kind == 1) | (kind == 2)]) + c.suspend_days
+        m.log.add(times[(kind == 1) | (kind == 2)], tr.region[susp], TRADER, susp, i, "suspend")
+        self._fine(i, c, TRADER, ids[kind == 3], times[kind == 3], reg[kind == 3])
+        tr.refresh()
+
+    @staticmethod
+    def _sanction_kind(shares, n: int, rng: np.random.Generator) -> np.ndarray:
+        """0 close, 1 suspend, 2 upgrade, 3 fine, drawn by the campaign's shares."""
+        edges = np.cumsum([shares.close, shares.suspend, shares.upgrade])
+        return np.searchsorted(edges, rng.random(n), side="right")
+
+    def _fine(self, i: int, c: Campaign, kind: int, ids: np.ndarray, times: np.ndarray,
+              reg: np.ndarray) -> None:
+        self.m.log.add(times, reg, kind, ids, i, "fine", c.fine)
+        np.add.at(self.m.acc["fines"], reg, c.fine)
+
+    # ---- deadlines and audits --------------------------------------------------------------
+    def _deadline(self, i: int, day: int) -> None:
+        """Every listed scattered enterprise (violating workshop) still operating is shut."""
+        c, s = self.m.scenario.campaigns[i], self.m.smelters
+        live = (s.state == RUNNING) | (s.state == HALTED) | (s.state == SUSPENDED)
+        cand = np.flatnonzero(self._smelters_in(i) & (s.klass == WORKSHOP) & s.violator & live)
+        rng = self.m.streams.get(f"campaign:{i}")
+        ids = cand[rng.random(cand.size) < escalate(c.deadline_share, self.intensity)]
+        self.m.acc["seized_smelters"] += s.close(ids, self.m.log, float(day), i, "deadline_close")
+
+    def _audit(self, i: int, day: int) -> None:
+        """Follow-up audit of closures: relapsed sites found are closed again."""
+        c, s = self.m.scenario.campaigns[i], self.m.smelters
+        cand = np.flatnonzero(self._smelters_in(i) & s.relapsed & (s.state != CLOSED))
+        rng = self.m.streams.get(f"campaign:{i}")
+        self.m.log.add(float(day), s.region[cand], SMELTER, cand, i, "inspection")
+        np.add.at(self.m.acc["inspections"], s.region[cand], 1.0)
+        ids = cand[rng.random(cand.size) < escalate(c.audit_detection, self.intensity)]
+        np.add.at(self.m.acc["violations"], s.region[ids], 1.0)
+        self.m.acc["seized_smelters"] += s.close(ids, self.m.log, float(day), i, "audit_close")

@@ -1,0 +1,187 @@
+"""Smelters (secondary-aluminium / alloy-ingot makers) as a struct of arrays, and their state machine.
+
+States: ``running → suspended (power cut until a rectification deadline) → rectifying → running``;
+``running|halted|suspended → closed`` (banned: stock and equipment removed); ``halted`` (a
+violating workshop stops by itself while inspectors are in its region, restarts when they leave
+unless caught); ``closed → running`` by relapse. Every transition is a method on index arrays
+that records one event per smelter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..market import smelter_margin
+from ..records import EventLog
+from ..scenario import SMELTER_CLASSES, Scenario
+from .traders import _lognormal
+
+__all__ = ["Smelters", "RUNNING", "HALTED", "SUSPENDED", "RECTIFYING", "CLOSED", "STATES"]
+
+RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
+STATES = ("running", "halted", "suspended", "rectifying", "closed")
+SMELTER = 1
+
+
+class Smelters:
+    """All smelters of a scenario, contiguous by region then class.
+
+    Per smelter: ``capacity`` t scrap/day, ``metal_yield``, ``cost`` CNY/t processing cost,
+    ``cover`` target stock in days, ``rate0`` operating rate at the reference margin,
+    ``response`` operating-rate change per unit margin/ingot, ``stock`` t, ``state``, ``until``
+    (day the current suspension or rectification ends), ``violator``, ``relapsed``.
+    """
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        rows = [self._draw(r.smelters, i, rng) for i, r in enumerate(scenario.regions)]
+        cols = list(zip(*rows))
+        cat = [np.concatenate(c) for c in cols]
+        (self.region, self.klass, self.capacity, self.metal_yield, self.cost, self.cover,
+         self.rate0, self.response, violator) = cat
+        self.region = self.region.astype(np.int64)
+        self.klass = self.klass.astype(np.int64)
+        self.violator = violator.astype(bool)
+        self.n = len(self.capacity)
+        self.n_regions = len(scenario.regions)
+        self.state = np.zeros(self.n, dtype=np.int64)
+        self.until = np.zeros(self.n)
+        self.next_days = np.zeros(self.n)
+        self.fail = np.zeros(self.n)
+        self.relapsed = np.zeros(self.n, dtype=bool)
+        self.stock = np.zeros(self.n)
+        self.use = np.zeros(self.n)
+        self.bid = np.zeros(self.n)
+        self.margin0 = np.zeros(self.n)
+        self.running = np.ones(self.n)
+        self.group = self.region * 3 + self.klass
+
+    @staticmethod
+    def _draw(smelters, region: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        parts = []
+        for k, name in enumerate(SMELTER_CLASSES):
+            c = getattr(smelters, name)
+            n = c.count
+            parts.append((
+                np.full(n, region), np.full(n, k), _lognormal(rng, c.capacity, c.capacity_cv, n),
+                np.full(n, c.metal_yield), _lognormal(rng, c.processing_cost, 0.08, n),
+                np.full(n, c.cover_days), np.full(n, c.operating_rate),
+                np.full(n, c.margin_response), rng.random(n) < c.violator_share,
+            ))
+        return tuple(np.concatenate([p[j] for p in parts]).astype(float) for j in range(9))
+
+    # ---- daily economics -------------------------------------------------------------------
+    def margins(self, ingot: float, price: np.ndarray) -> np.ndarray:
+        """Margin per tonne of scrap (CNY/t) at the regional scrap ``price``."""
+        return smelter_margin(ingot, self.metal_yield, price[self.region], self.cost)
+
+    def plan(self, ingot: float, price: np.ndarray, season: float, cut: np.ndarray) -> None:
+        """Set today's planned smelting ``use`` (t) and scrap ``bid`` (t) of each smelter.
+
+        Operating rate ``clip(rate0·season + response·(margin − margin0)/ingot, 0, 1)``, times
+        ``1 − cut`` under output curbs; only running smelters smelt. A smelter with a positive
+        margin bids today's use plus a fifth of its gap to the target cover (after imports land).
+        """
+        margin = self.margins(ingot, price)
+        rate = self.rate0 * season + self.response * (margin - self.margin0) / ingot
+        np.clip(rate, 0.0, 1.0, out=rate)
+        rate *= 1.0 - cut[self.region]
+        np.multiply(self.capacity * rate, self.running, out=self.use)
+        target = self.cover * self.capacity * self.rate0
+        gap = target - self.stock
+        np.multiply(np.maximum(self.use + gap / 5.0, 0.0), margin > 0, out=self.bid)
+        self.bid *= self.running
+
+    def land_imports(self, imports: np.ndarray) -> np.ndarray:
+        """Deliver imported scrap (t/day per region) to large plants, running ones first, pro rata
+        to capacity; returns what landed per region (0 where a region has no large plant)."""
+        weight = self.capacity * (self.klass == 0) * np.where(self.running > 0, 1.0, 1e-6)
+        totals = np.bincount(self.region, weights=weight, minlength=self.n_regions)
+        share = np.divide(weight, totals[self.region], out=np.zeros(self.n),
+                          where=totals[self.region] > 0)
+        self.stock += share * imports[self.region]
+        return np.where(totals > 0, imports, 0.0)
+
+    def receive(self, filled: np.ndarray) -> None:
+        """Add the filled share (per region) of each smelter's bid to its stock."""
+        self.stock += self.bid * filled[self.region]
+
+    def smelt(self) -> np.ndarray:
+        """Smelt up to planned use from stock; returns t smelted per smelter."""
+        smelted = np.minimum(self.use, self.stock)
+        self.stock -= smelted
+        return smelted
+
+    # ---- state machine ---------------------------------------------------------------------
+    def _set(self, ids: np.ndarray, state: int) -> None:
+        self.state[ids] = state
+        self.running[ids] = 1.0 if state == RUNNING else 0.0
+
+    def halt(self, ids: np.ndarray, log: EventLog, t: float, campaign: int) -> None:
+        ids = ids[self.state[ids] == RUNNING]
+        self._set(ids, HALTED)
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "halt")
+
+    def restart(self, ids: np.ndarray, log: EventLog, t: float, campaign: int) -> None:
+        ids = ids[self.state[ids] == HALTED]
+        self._set(ids, RUNNING)
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "restart")
+
+    def close(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int,
+              event: str = "close") -> np.ndarray:
+        """Ban ``ids``: stock and equipment removed; returns tonnes seized per region."""
+        keep = self.state[ids] != CLOSED
+        ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)
+        self._set(ids, CLOSED)
+        self.relapsed[ids] = False
+        seized = self.stock[ids].copy()
+        self.stock[ids] = 0.0
+        log.add(t, self.region[ids], SMELTER, ids, campaign, event)
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "seize", seized)
+        return np.bincount(self.region[ids], weights=seized, minlength=self.n_regions)
+
+    def suspend(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float,
+                rectify_days: float, fail: float) -> None:
+        """Power cut until ``t + days``; then rectify for ``rectify_days`` or close (``fail``)."""
+        self._set(ids, SUSPENDED)
+        self.until[ids] = np.floor(t) + days
+        self.next_days[ids] = rectify_days
+        self.fail[ids] = fail
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "suspend")
+
+    def upgrade(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float) -> None:
+        self._set(ids, RECTIFYING)
+        self.until[ids] = np.floor(t) + days
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "upgrade")
+
+    def advance(self, day: int, rng: np.random.Generator, log: EventLog) -> np.ndarray:
+        """Deadlines falling on ``day``: suspended → rectifying or closed; rectifying → running.
+
+        Returns tonnes seized per region from plants closed for not rectifying.
+        """
+        due = np.flatnonzero((self.until <= day) & ((self.state == SUSPENDED) | (self.state == RECTIFYING)))
+        if due.size == 0:
+            return np.zeros(self.n_regions)
+        rect = due[self.state[due] == RECTIFYING]
+        self._set(rect, RUNNING)
+        self.violator[rect] = False
+        log.add(float(day), self.region[rect], SMELTER, rect, -1, "reopen")
+        susp = due[self.state[due] == SUSPENDED]
+        failed = rng.random(susp.size) < self.fail[susp]
+        seized = self.close(susp[failed], log, float(day), -1, "rectify_fail_close")
+        ok = susp[~failed]
+        self._set(ok, RECTIFYING)
+        self.until[ok] = day + self.next_days[ok]
+        log.add(float(day), self.region[ok], SMELTER, ok, -1, "rectify")
+        return seized
+
+    def relapse(self, ids: np.ndarray, log: EventLog, t: float) -> None:
+        """Closed sites that restart illegally (audits found ~4.6% in 2017)."""
+        self._set(ids, RUNNING)
+        self.violator[ids] = True
+        self.relapsed[ids] = True
+        log.add(t, self.region[ids], SMELTER, ids, -1, "relapse")
+
+    def state_counts(self) -> np.ndarray:
+        """[region, state] counts."""
+        flat = np.bincount(self.region * 5 + self.state, minlength=self.n_regions * 5)
+        return flat.reshape(self.n_regions, 5)

@@ -1,0 +1,144 @@
+"""Traders (collectors and dealers) as a struct of arrays, grouped by region.
+
+Traders of a region are contiguous and sorted by collection cost, so "who collects at this
+price" is a prefix found by ``searchsorted`` and regional totals are slice sums. A day costs a
+handful of vectorized operations per region whatever the number of traders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scenario import Scenario
+
+__all__ = ["Traders", "ACTIVE", "SUSPENDED", "CLOSED"]
+
+ACTIVE, SUSPENDED, CLOSED = 0, 1, 2
+
+
+def _lognormal(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:
+    if n == 0 or mean <= 0:
+        return np.zeros(n)
+    sigma2 = np.log1p(cv**2)
+    return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), n)
+
+
+class Traders:
+    """All traders of a scenario.
+
+    Arrays (length n): ``capacity`` t/day, ``cost`` CNY/t, ``tolerance`` (perceived-risk level
+    at which the trader stops), ``temper`` (individual multiplier on the offer share), ``stock``
+    t, ``state`` (ACTIVE/SUSPENDED/CLOSED), ``until`` (day a suspension ends), ``violator``.
+    """
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        parts = [self._draw(r.traders, rng) for r in scenario.regions]
+        counts = np.array([len(p[0]) for p in parts], dtype=np.int64)
+        self.bounds = np.concatenate([[0], np.cumsum(counts)])
+        self.n = int(self.bounds[-1])
+        self.region = np.repeat(np.arange(len(counts)), counts)
+        cat = [np.concatenate([p[k] for p in parts]) if self.n else np.zeros(0) for k in range(5)]
+        self.capacity, self.cost, self.tolerance, self.temper, violator = cat
+        self.violator = violator.astype(bool)
+        self.stock = np.zeros(self.n)
+        self.state = np.zeros(self.n, dtype=np.int8)
+        self.until = np.zeros(self.n)
+        self.offer_share = np.array([r.traders.offer_share for r in scenario.regions])
+        self.fast_out = np.array([r.traders.fast_out for r in scenario.regions])
+        self.withhold = np.array([r.traders.withhold for r in scenario.regions])
+        self.elasticity = np.array([r.traders.elasticity for r in scenario.regions])
+        self._tmp = np.zeros(self.n)
+        self.offers = np.zeros(self.n)
+        self.refresh()
+
+    @staticmethod
+    def _draw(pop, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        n = pop.count
+        cap = _lognormal(rng, pop.capacity, pop.capacity_cv, n)
+        cost = np.maximum(rng.normal(pop.cost, pop.cost_sd, n), 0.0)
+        tol = _lognormal(rng, pop.risk_tolerance, 0.35, n)
+        temper = _lognormal(rng, 1.0, 0.3, n)
+        violator = rng.random(n) < pop.violator_share
+        order = np.argsort(cost, kind="stable")
+        return cap[order], cost[order], tol[order], temper[order], violator[order].astype(float)
+
+    def refresh(self) -> None:
+        """Recompute cached products after a state change (sanction, reactivation)."""
+        active = self.state == ACTIVE
+        self.base = self.capacity * active
+        self.temper_eff = self.temper * active
+        self.base_total = self._per_region(self.base)
+
+    def _per_region(self, x: np.ndarray) -> np.ndarray:
+        return np.array([x[a:b].sum() for a, b in zip(self.bounds[:-1], self.bounds[1:])])
+
+    def sums(self, x: np.ndarray) -> np.ndarray:
+        """Regional totals of a trader array."""
+        return self._per_region(x)
+
+    def collect(self, price: np.ndarray, price0: np.ndarray, risk: np.ndarray, season: float,
+                available: np.ndarray, collect_fn) -> np.ndarray:
+        """Collect scrap into yards; returns t collected per region.
+
+        A trader collects if its cost is below the price, scaled by ``(price/price0)**elasticity``
+        and by ``clip(1 − risk/tolerance, 0, 1)`` for the perceived enforcement risk.
+        """
+        factor = season * (price / price0) ** self.elasticity
+        wanted = np.zeros(len(price))
+        ends = np.zeros(len(price), dtype=np.int64)
+        for r, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
+            end = a + int(np.searchsorted(self.cost[a:b], price[r]))
+            ends[r] = end
+            w = self._weights(a, end, risk[r])
+            wanted[r] = w.sum() * factor[r]
+        got = collect_fn(available, wanted)
+        ratio = np.divide(got, wanted, out=np.zeros_like(got), where=wanted > 0) * factor
+        for r, a in enumerate(self.bounds[:-1]):
+            if ratio[r] > 0:
+                w = self._weights(a, ends[r], risk[r])
+                self.stock[a:ends[r]] += w * ratio[r]
+        return got
+
+    def _weights(self, a: int, b: int, risk: float) -> np.ndarray:
+        base = self.base[a:b]
+        if risk <= 0.0:
+            return base
+        out = self._tmp[a:b]
+        np.divide(risk, self.tolerance[a:b], out=out)
+        np.subtract(1.0, out, out=out)
+        np.clip(out, 0.0, 1.0, out=out)
+        out *= base
+        return out
+
+    def offer(self, factor: np.ndarray) -> np.ndarray:
+        """Fill ``self.offers`` (t per trader) and return the regional offers."""
+        out = np.zeros(len(factor))
+        for r, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
+            o = self.offers[a:b]
+            np.multiply(self.temper_eff[a:b], factor[r] * self.offer_share[r], out=o)
+            np.minimum(o, 1.0, out=o)
+            o *= self.stock[a:b]
+            out[r] = o.sum()
+        return out
+
+    def sell(self, sold_share: np.ndarray) -> None:
+        """Remove the sold share of each trader's offer from its yard."""
+        for r, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
+            if sold_share[r] > 0:
+                o = self.offers[a:b]
+                o *= sold_share[r]
+                self.stock[a:b] -= o
+
+    def ship(self, out_share: np.ndarray, inflow: np.ndarray) -> None:
+        """Ship a share of each region's yards out and spread inflows by active capacity."""
+        for r, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
+            if out_share[r] > 0:
+                self.stock[a:b] *= 1.0 - out_share[r]
+            if inflow[r] > 0:
+                self.stock[a:b] += self.base[a:b] * (inflow[r] / self.base_total[r])
+
+    def seize(self, ids: np.ndarray) -> float:
+        """Confiscate the yards of ``ids``; returns tonnes seized."""
+        seized = float(self.stock[ids].sum())
+        self.stock[ids] = 0.0
+        return seized
