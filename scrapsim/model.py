@@ -65,6 +65,7 @@ class Model:
         self.log = EventLog()
         self.recorder = DailyRecorder(self.n_days, self.n_regions)
         self.acc = {k: np.zeros(self.n_regions) for k in ACCUMULATORS}
+        self.relapse_hazard = -np.log1p(-scenario.behaviour.relapse_share) / 365.0
         self._initial_state()
 
     # ---- build --------------------------------------------------------------------------------
@@ -133,7 +134,10 @@ class Model:
     def _deadlines(self, day: int) -> None:
         s, tr = self.smelters, self.traders
         self.acc["seized_smelters"] += s.advance(day, self.streams.get("behaviour"), self.log)
-        back = np.flatnonzero((tr.state == T_SUSPENDED) & (tr.until <= day))
+        if day < tr.next_due:
+            back = np.zeros(0, dtype=np.int64)
+        else:
+            back = np.flatnonzero((tr.state == T_SUSPENDED) & (tr.until <= day))
         if back.size:
             tr.state[back] = ACTIVE
             tr.refresh()
@@ -142,8 +146,8 @@ class Model:
 
     def _relapse(self, day: int) -> None:
         s = self.smelters
-        hazard = -np.log1p(-self.scenario.behaviour.relapse_share) / 365.0
-        if hazard <= 0 or not (s.state == CLOSED).any():
+        hazard = self.relapse_hazard
+        if hazard <= 0 or s.n_closed == 0:
             return
         quiet = ~self.inputs.campaign_active[day]
         cand = np.flatnonzero((s.state == CLOSED) & quiet[s.region])
@@ -203,8 +207,7 @@ class Model:
                 imports, smelted, ingot, by_class) -> None:
         s, tr, inp = self.smelters, self.traders, self.inputs
         states = s.state_counts()
-        running = np.bincount(s.group, weights=s.running, minlength=3 * self.n_regions)
-        running = running.reshape(self.n_regions, 3)
+        running = s.running_by_class
         self.recorder.put(
             day, generated=generated, uncollected=self.uncollected, collected=collected,
             inflow=inflow, outflow=outflow, trader_stock=tr.sums(tr.stock), offered=offered,
@@ -216,7 +219,7 @@ class Model:
             primary_price=inp.primary[day], risk=inp.risk[day], smelted_large=by_class[:, 0],
             smelted_small=by_class[:, 1], smelted_workshop=by_class[:, 2],
             running_large=running[:, 0], running_small=running[:, 1],
-            running_workshop=running[:, 2], traders_active=tr.sums((tr.state == ACTIVE) * 1.0),
+            running_workshop=running[:, 2], traders_active=tr.active_count,
             **self.acc)
         for v in self.acc.values():
             v[:] = 0.0

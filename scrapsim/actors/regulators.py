@@ -44,6 +44,8 @@ class Regulator:
         names = [r.name for r in model.scenario.regions]
         self.region_sets = [np.array([names.index(r) for r in c.regions])
                             for c in model.scenario.campaigns]
+        self.smelters_in = [np.isin(model.smelters.region, r) for r in self.region_sets]
+        self.traders_in = [np.isin(model.traders.region, r) for r in self.region_sets]
 
     def start(self, env: simpy.Environment) -> None:
         if self.intensity <= 0:
@@ -80,7 +82,7 @@ class Regulator:
 
     # ---- announcement and departure --------------------------------------------------------
     def _smelters_in(self, i: int) -> np.ndarray:
-        return np.isin(self.m.smelters.region, self.region_sets[i])
+        return self.smelters_in[i]
 
     def _announce(self, i: int, c: Campaign, day: int) -> None:
         s = self.m.smelters
@@ -134,7 +136,7 @@ class Regulator:
             ids = np.flatnonzero(here & (s.klass == k))
             w = s.capacity[ids] ** c.size_bias if ids.size else ids.astype(float)
             pools.append((ids, w / w.sum()) if ids.size else np.zeros(0, dtype=np.int64))
-        here_t = np.isin(tr.region, self.region_sets[i]) & (tr.state != T_CLOSED)
+        here_t = self.traders_in[i] & (tr.state != T_CLOSED)
         pools.append(np.flatnonzero(here_t))
         return pools
 

@@ -54,6 +54,26 @@ class Smelters:
         self.margin0 = np.zeros(self.n)
         self.running = np.ones(self.n)
         self.group = self.region * 3 + self.klass
+        self._dirty = True
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute what depends only on states (after any transition; cheap when unchanged)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        r = self.n_regions
+        self.counts = np.bincount(self.region * 5 + self.state, minlength=r * 5).reshape(r, 5)
+        self.running_by_class = np.bincount(self.group, weights=self.running,
+                                            minlength=3 * r).reshape(r, 3)
+        weight = self.capacity * (self.klass == 0) * np.where(self.running > 0, 1.0, 1e-6)
+        totals = np.bincount(self.region, weights=weight, minlength=r)
+        self.import_share = np.divide(weight, totals[self.region], out=np.zeros(self.n),
+                                      where=totals[self.region] > 0)
+        self.import_regions = totals > 0
+        timed = (self.state == SUSPENDED) | (self.state == RECTIFYING)
+        self.next_due = float(self.until[timed].min()) if timed.any() else np.inf
+        self.n_closed = int(self.counts[:, CLOSED].sum())
 
     @staticmethod
     def _draw(smelters, region: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -94,12 +114,9 @@ class Smelters:
     def land_imports(self, imports: np.ndarray) -> np.ndarray:
         """Deliver imported scrap (t/day per region) to large plants, running ones first, pro rata
         to capacity; returns what landed per region (0 where a region has no large plant)."""
-        weight = self.capacity * (self.klass == 0) * np.where(self.running > 0, 1.0, 1e-6)
-        totals = np.bincount(self.region, weights=weight, minlength=self.n_regions)
-        share = np.divide(weight, totals[self.region], out=np.zeros(self.n),
-                          where=totals[self.region] > 0)
-        self.stock += share * imports[self.region]
-        return np.where(totals > 0, imports, 0.0)
+        self.refresh()
+        self.stock += self.import_share * imports[self.region]
+        return np.where(self.import_regions, imports, 0.0)
 
     def receive(self, filled: np.ndarray) -> None:
         """Add the filled share (per region) of each smelter's bid to its stock."""
@@ -113,6 +130,9 @@ class Smelters:
 
     # ---- state machine ---------------------------------------------------------------------
     def _set(self, ids: np.ndarray, state: int) -> None:
+        if ids.size == 0:
+            return
+        self._dirty = True
         self.state[ids] = state
         self.running[ids] = 1.0 if state == RUNNING else 0.0
 
@@ -158,9 +178,10 @@ class Smelters:
 
         Returns tonnes seized per region from plants closed for not rectifying.
         """
-        due = np.flatnonzero((self.until <= day) & ((self.state == SUSPENDED) | (self.state == RECTIFYING)))
-        if due.size == 0:
+        self.refresh()
+        if day < self.next_due:
             return np.zeros(self.n_regions)
+        due = np.flatnonzero((self.until <= day) & ((self.state == SUSPENDED) | (self.state == RECTIFYING)))
         rect = due[self.state[due] == RECTIFYING]
         self._set(rect, RUNNING)
         self.violator[rect] = False
@@ -171,6 +192,7 @@ class Smelters:
         ok = susp[~failed]
         self._set(ok, RECTIFYING)
         self.until[ok] = day + self.next_days[ok]
+        self._dirty = True
         log.add(float(day), self.region[ok], SMELTER, ok, -1, "rectify")
         return seized
 
@@ -183,5 +205,5 @@ class Smelters:
 
     def state_counts(self) -> np.ndarray:
         """[region, state] counts."""
-        flat = np.bincount(self.region * 5 + self.state, minlength=self.n_regions * 5)
-        return flat.reshape(self.n_regions, 5)
+        self.refresh()
+        return self.counts

@@ -68,6 +68,9 @@ class Traders:
         self.base = self.capacity * active
         self.temper_eff = self.temper * active
         self.base_total = self._per_region(self.base)
+        self.active_count = self._per_region(active * 1.0)
+        pending = self.state == SUSPENDED
+        self.next_due = float(self.until[pending].min()) if pending.any() else np.inf
 
     def _per_region(self, x: np.ndarray) -> np.ndarray:
         return np.array([x[a:b].sum() for a, b in zip(self.bounds[:-1], self.bounds[1:])])
