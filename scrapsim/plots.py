@@ -22,7 +22,7 @@ and draws its principal series as a thin dashed grey line.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,8 +32,9 @@ import numpy as np
 from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from matplotlib.transforms import blended_transform_factory, offset_copy
 
 __all__ = [
     "COLOURS", "OKABE_ITO", "STATES", "STYLE", "daily_series", "plot_collection", "plot_pressure",
@@ -75,6 +76,8 @@ FORMATS = ("png", "svg", "pdf")
 _NO_DATE = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
 _OFFSETS = ["", "%Y", "%Y", "%Y-%b-%d", "%Y-%b-%d", "%Y-%b-%d %H:%M"]
 _F = TypeVar("_F", bound=Callable[..., Any])
+Windows = Iterable[Sequence[Any]] | None
+"""Campaign windows ``(name, regions, start, end)``; see :func:`shade_windows`."""
 
 
 def _styled(func: _F) -> _F:
@@ -124,8 +127,7 @@ def _mean_by(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     ok = ~np.isnan(values)
     total = np.bincount(groups[ok], weights=values[ok], minlength=n)
     count = np.bincount(groups[ok], minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _regions(daily: Any) -> list[str]:
@@ -147,21 +149,28 @@ def _number(x: float, pos: int | None = None) -> str:
     return f"{x:,.3g}"
 
 
-def _finish(ax: Axes, ylabel: str, *, zero: bool = True, headroom: float = 0.0) -> None:
-    """Dates on x, the unit on y, readable ticks; ``zero`` starts y at 0."""
+def _finish(ax: Axes, ylabel: str, *, zero: bool = True, room: float = 0.0) -> None:
+    """Dates on x, the unit on y, readable ticks. The y range fits the data of ``ax`` and of the
+    axes sharing its y (so panels on shared axes agree and repeated calls do not compound), starts
+    at 0 when ``zero`` and the data are non-negative, and leaves ``room`` (a share of the height)
+    free at the top for the legend."""
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, offset_formats=_OFFSETS))
     ax.set_ylabel(ylabel)
     ax.yaxis.set_major_formatter(FuncFormatter(_number))
     ax.tick_params(labelsize=STYLE["xtick.labelsize"])
-    low, high = ax.get_ylim()
-    low = 0.0 if zero and low >= -1e-9 * max(abs(high), 1.0) else low
-    ax.set_ylim(low, high + headroom * (high - low))
+    boxes = [a.dataLim for a in ax.get_shared_y_axes().get_siblings(ax)]
+    low, high = min(b.y0 for b in boxes), max(b.y1 for b in boxes)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        low, high = 0.0, 1.0
+    pad = 0.04 * (high - low) if high > low else 0.05 * max(abs(high), 1.0)
+    low = 0.0 if zero and low >= 0.0 else low - pad
+    high += pad
+    ax.set_ylim(low, low + (high - low) / (1.0 - room))
 
 
-def _twin(ax: Axes, days: np.ndarray, values: np.ndarray, label: str, ylabel: str,
-          colour: str) -> Axes:
+def _twin(ax: Axes, days: np.ndarray, values: np.ndarray, label: str, colour: str) -> Axes:
     """A right-hand axis for a stock (t) whose scale differs from the flows."""
     twin = ax.twinx()
     twin.plot(days, values, color=colour, lw=1.3, ls=(0, (5, 1.5)), label=label)
@@ -170,22 +179,47 @@ def _twin(ax: Axes, days: np.ndarray, values: np.ndarray, label: str, ylabel: st
     twin.grid(False)
     twin.tick_params(axis="y", colors=colour, labelsize=STYLE["ytick.labelsize"])
     twin.yaxis.label.set_color(colour)
-    _finish(twin, ylabel, headroom=0.3)
+    ax.set_zorder(twin.get_zorder() + 1)  # ax's lines and legend above the stock; ax see-through
+    ax.patch.set_visible(False)
     return twin
 
 
-def _legend(ax: Axes, *extra: Axes) -> None:
-    """One legend for ``ax`` and its twins, in a row along the top inside the axes."""
+def _legend(ax: Axes, *extra: Axes) -> float:
+    """One legend for ``ax`` and its twins along the top inside the axes, in as few rows as fit
+    the width. Returns the share of the axes height it takes (room to keep free of data)."""
     handles, labels = ax.get_legend_handles_labels()
     for other in extra:
         more = other.get_legend_handles_labels()
         handles, labels = handles + more[0], labels + more[1]
-    legend = ax.legend(handles, labels, loc="upper left", ncols=len(handles),
-                       handlelength=1.8, columnspacing=1.2, borderaxespad=0.3)
-    if extra:  # a twin is drawn after ax: lift ax (and its legend) above it, keep ax see-through
-        ax.set_zorder(extra[-1].get_zorder() + 1)
-        ax.patch.set_visible(False)
+    size = STYLE["legend.fontsize"]
+    width_pt, height_pt = _size_pt(ax)
+    ncols = _legend_columns(labels, 0.95 * width_pt, size)
+    legend = ax.legend(handles, labels, loc="upper left", ncols=ncols, handlelength=1.8,
+                       handletextpad=0.6, columnspacing=1.2, borderaxespad=0.3)
     legend.set_zorder(10)
+    return min(0.6, (-(-len(labels) // ncols) * 1.4 * size + 8.0) / max(height_pt, 1.0))
+
+
+def _size_pt(ax: Axes) -> tuple[float, float]:
+    """Width and height of ``ax`` in points (before layout: an upper estimate)."""
+    fig = ax.get_figure(root=True)
+    box = ax.get_position()
+    return box.width * fig.get_figwidth() * 72.0, box.height * fig.get_figheight() * 72.0
+
+
+def _text_pt(text: str, size: float) -> float:
+    """Width of ``text`` in points at font ``size``, as Agg will draw it."""
+    return TextToPath().get_text_width_height_descent(text, FontProperties(size=size), False)[0]
+
+
+def _legend_columns(labels: Sequence[str], width_pt: float, size: float) -> int:
+    """The most columns (Matplotlib fills them top to bottom) whose width fits ``width_pt``."""
+    widths = [_text_pt(label, size) + 3.6 * size for label in labels]  # + handle and spacing
+    for ncols in range(len(labels), 1, -1):
+        per = -(-len(labels) // ncols)
+        if sum(max(widths[i:i + per]) for i in range(0, len(widths), per)) + size <= width_pt:
+            return ncols
+    return 1
 
 
 def _baseline(ax: Axes, baseline: Any, column: str, region: str | None) -> None:
@@ -196,7 +230,7 @@ def _baseline(ax: Axes, baseline: Any, column: str, region: str | None) -> None:
             label="no enforcement", zorder=1.5)
 
 
-def _windows_for(windows: Iterable[Sequence[Any]] | None, region: str | None) -> list:
+def _windows_for(windows: Windows, region: str | None) -> list:
     if not windows:
         return []
     return [w for w in windows if region is None or region in w[1]]
@@ -214,12 +248,11 @@ def _spans(windows: Iterable[Sequence[Any]]) -> list[tuple[str, float, float]]:
 def _label_rows(ax: Axes, spans: list[tuple[str, float, float]], fontsize: float) -> list[int]:
     """Stack labels in rows so that none overlaps: row i takes a label when its last one ended."""
     x0, x1 = ax.get_xlim()
-    width_in = ax.get_position().width * ax.get_figure(root=True).get_figwidth()
-    days_per_pt = (x1 - x0) / max(width_in * 72.0, 1.0)
+    days_per_pt = (x1 - x0) / max(_size_pt(ax)[0], 1.0)
     ends: list[float] = []
     rows = []
     for name, start, _ in spans:
-        right = start + (len(name) * 0.62 * fontsize + 8.0) * days_per_pt
+        right = start + (_text_pt(name, fontsize) + 8.0) * days_per_pt
         row = next((i for i, end in enumerate(ends) if end <= start), len(ends))
         ends[row:row + 1] = [right]
         rows.append(row)
@@ -230,83 +263,88 @@ def shade_windows(ax: Axes, windows: Iterable[Sequence[Any]], *, label: bool = T
     """Shade campaign windows ``(name, regions, start, end)`` and name them above the axes.
 
     ``start`` and ``end`` are dates (``datetime.date``, ``numpy.datetime64`` or ISO strings);
-    ``end`` is the last campaign day. The band lies behind the data, its edges (dotted) in front;
-    labels sit above the plot, stacked so that none overlaps.
+    ``end`` is the last campaign day. The band lies behind the data, its edges (dotted) in front.
+    Names sit above the plot on top axes of their own (one per row, stacked so that none
+    overlaps), which Matplotlib's layout and title placement make room for.
     """
     spans = _spans(windows)
-    fontsize = STYLE["legend.fontsize"]
-    rows = _label_rows(ax, spans, fontsize) if label else [0] * len(spans)
-    base = blended_transform_factory(ax.transData, ax.transAxes)
-    for (name, start, end), row in zip(spans, rows):
+    for name, start, end in spans:
         ax.axvspan(start, end, color=COLOURS["window"], alpha=0.16, lw=0, zorder=0.5,
                    gid=f"window:{name}")
         for edge in (start, end):  # edges in front: visible over a stacked area too
             ax.axvline(edge, color="#606060", lw=0.6, ls=":", zorder=1.6, label="_window edge")
-        if label:
-            at = offset_copy(base, fig=ax.get_figure(root=True), x=1.0,
-                             y=2.0 + row * (fontsize + 3.0), units="points")
-            ax.text(start, 1.0, name, transform=at, fontsize=fontsize, color="#404040",
-                    ha="left", va="bottom", clip_on=False)
+    if label and spans:
+        _name_windows(ax, spans)
     return ax
+
+
+def _name_windows(ax: Axes, spans: list[tuple[str, float, float]]) -> None:
+    size = STYLE["legend.fontsize"]
+    rows = _label_rows(ax, spans, size)
+    for row in range(max(rows) + 1):
+        mine = [span for span, r in zip(spans, rows) if r == row]
+        top = ax.secondary_xaxis("top")
+        top.set_xticks([start for _, start, _ in mine], [name for name, _, _ in mine],
+                       ha="left", color="#404040", fontsize=size)
+        top.tick_params(axis="x", length=0, pad=2.0 + row * (size + 3.0))
+        top.spines["top"].set_visible(False)
+        top.set_gid(f"window names {row}")
 
 
 # ---------------------------------------------------------------- panels
 
-@_styled
-def plot_collection(daily: Any, ax: Axes | None = None, region: str | None = None, *,
-                    baseline: Any = None, windows: Iterable[Sequence[Any]] | None = None) -> Axes:
-    """Scrap generated and collected (t/day) and trader stock (t, right-hand axis)."""
+def _flow_panel(daily: Any, ax: Axes | None, region: str | None, flows: Sequence[tuple[str, str]],
+                stock: str, baseline: Any, windows: Windows, legend: bool) -> Axes:
+    """Flows (t/day, the last one drawn bold and compared with the baseline) and a stock (t)."""
     ax = _axes(ax)
-    days, s = daily_series(daily, ("generated", "collected", "trader_stock"), region)
-    ax.plot(days, s["generated"], color=COLOURS["generated"], lw=1.1, label="generated")
-    ax.plot(days, s["collected"], color=COLOURS["collected"], label="collected")
-    _baseline(ax, baseline, "collected", region)
-    twin = _twin(ax, days, s["trader_stock"], "trader stock (right)", "trader stock (t)",
-                 COLOURS["trader_stock"])
-    _finish(ax, "scrap flow (t/day)", headroom=0.3)
-    _legend(ax, twin)
+    days, s = daily_series(daily, [column for column, _ in flows] + [stock], region)
+    for column, label in flows:
+        ax.plot(days, s[column], color=COLOURS[column], label=label,
+                lw=STYLE["lines.linewidth"] if column == flows[-1][0] else 1.1)
+    _baseline(ax, baseline, flows[-1][0], region)
+    name = stock.replace("_", " ")
+    twin = _twin(ax, days, s[stock], f"{name} (right)", COLOURS[stock])
+    room = _legend(ax, twin) if legend else 0.0
+    _finish(ax, "scrap flow (t/day)", room=room)
+    _finish(twin, f"{name} (t)", room=room)
     shade_windows(ax, _windows_for(windows, region))
     return ax
+
+
+@_styled
+def plot_collection(daily: Any, ax: Axes | None = None, region: str | None = None, *,
+                    baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
+    """Scrap generated and collected (t/day) and trader stock (t, right-hand axis)."""
+    flows = (("generated", "generated"), ("collected", "collected"))
+    return _flow_panel(daily, ax, region, flows, "trader_stock", baseline, windows, legend)
 
 
 @_styled
 def plot_smelting(daily: Any, ax: Axes | None = None, region: str | None = None, *,
-                  baseline: Any = None, windows: Iterable[Sequence[Any]] | None = None) -> Axes:
-    """Scrap smelted, demanded and traded (t/day) and smelter stock (t, right-hand axis)."""
-    ax = _axes(ax)
-    columns = ("smelted", "demanded", "traded", "smelter_stock")
-    days, s = daily_series(daily, columns, region)
-    ax.plot(days, s["demanded"], color=COLOURS["demanded"], lw=1.1, label="demanded")
-    ax.plot(days, s["traded"], color=COLOURS["traded"], lw=1.1, label="traded")
-    ax.plot(days, s["smelted"], color=COLOURS["smelted"], label="smelted")
-    _baseline(ax, baseline, "smelted", region)
-    twin = _twin(ax, days, s["smelter_stock"], "smelter stock (right)", "smelter stock (t)",
-                 COLOURS["smelter_stock"])
-    _finish(ax, "scrap flow (t/day)", headroom=0.3)
-    _legend(ax, twin)
-    shade_windows(ax, _windows_for(windows, region))
-    return ax
+                  baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
+    """Scrap demanded, traded and smelted (t/day) and smelter stock (t, right-hand axis)."""
+    flows = (("demanded", "demanded"), ("traded", "traded"), ("smelted", "smelted"))
+    return _flow_panel(daily, ax, region, flows, "smelter_stock", baseline, windows, legend)
 
 
 @_styled
 def plot_states(daily: Any, ax: Axes | None = None, region: str | None = None, *,
-                windows: Iterable[Sequence[Any]] | None = None) -> Axes:
+                windows: Windows = None, legend: bool = True) -> Axes:
     """Smelters by operating state (count), stacked: running, halted, suspended, rectifying, closed."""
     ax = _axes(ax)
     days, s = daily_series(daily, STATES, region)
     ax.stackplot(days, *(s[k] for k in STATES), labels=STATES, lw=0,
                  colors=[COLOURS[k] for k in STATES])
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_axisbelow(True)
-    _finish(ax, "smelters (count)", headroom=0.22)
-    _legend(ax)
+    _finish(ax, "smelters (count)", room=_legend(ax) if legend else 0.0)
     shade_windows(ax, _windows_for(windows, region))
     return ax
 
 
 @_styled
 def plot_prices(daily: Any, ax: Axes | None = None, region: str | None = None, *,
-                baseline: Any = None, windows: Iterable[Sequence[Any]] | None = None) -> Axes:
+                baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
     """Scrap price and ingot (ADC12) price, plus the primary aluminium price if recorded (CNY/t)."""
     ax = _axes(ax)
     columns = ("scrap_price", "ingot_price") + (("primary_price",) if "primary_price" in daily else ())
@@ -316,18 +354,18 @@ def plot_prices(daily: Any, ax: Axes | None = None, region: str | None = None, *
         ax.plot(days, s[column], color=COLOURS[column], label=names[column],
                 lw=1.6 if column == "scrap_price" else 1.1)
     _baseline(ax, baseline, "scrap_price", region)
-    _finish(ax, "price (CNY/t)", zero=False, headroom=0.25)
-    _legend(ax)
+    _finish(ax, "price (CNY/t)", zero=False, room=_legend(ax) if legend else 0.0)
     shade_windows(ax, _windows_for(windows, region))
     return ax
 
 
 @_styled
 def plot_pressure(daily: Any, ax: Axes | None = None, region: str | None = None, *,
-                  baseline: Any = None, windows: Iterable[Sequence[Any]] | None = None) -> Axes:
+                  baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
     """Price-pressure index (demand − supply)/(demand + supply), in −1..1, with a zero line.
 
-    The y range is symmetric about zero and fits the data (at least ±0.05, at most ±1).
+    The y range is symmetric about zero and fits the data (at least ±0.05, at most ±1). A legend
+    is drawn only with a baseline (one line needs none).
     """
     ax = _axes(ax)
     days, s = daily_series(daily, ("price_pressure",), region)
@@ -338,12 +376,11 @@ def plot_pressure(daily: Any, ax: Axes | None = None, region: str | None = None,
     top = float(np.nanmax(np.abs(p))) if np.isfinite(p).any() else 0.0
     _finish(ax, "price pressure (index, −1…1)", zero=False)
     limit = min(1.0, max(0.05, 1.15 * top))
-    ax.set_ylim(-limit, limit)
-    for y, text, va in ((0.97, "excess demand ↑", "top"), (0.03, "excess supply ↓", "bottom")):
-        ax.text(0.995, y, text, transform=ax.transAxes, ha="right", va=va, fontsize=8,
-                color="#606060", style="italic")
-    if baseline is not None:
-        _legend(ax)
+    room = _legend(ax) if legend and baseline is not None else 0.0
+    ax.set_ylim(-limit, -limit + 2.0 * limit / (1.0 - room))
+    for y, text in ((0.75, "excess demand"), (0.25, "excess supply")):  # in the margin, off the data
+        ax.text(1.01, y, text, transform=ax.transAxes, rotation=90, ha="left", va="center",
+                fontsize=8, color="#606060", style="italic")
     shade_windows(ax, _windows_for(windows, region))
     return ax
 

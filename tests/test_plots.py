@@ -56,7 +56,7 @@ def fake_result(daily: Table | None = None, with_baseline: bool = True) -> Simpl
 def expected(daily: Table, column: str, region: str | None) -> np.ndarray:
     """Per-date value computed the plain way: one region's rows, or sum / mean over regions."""
     out = []
-    for day in START + np.arange(DAYS):
+    for day in sorted(set(daily["date"].tolist())):
         rows = daily["date"] == day
         if region is not None:
             rows &= daily["region"] == region
@@ -171,7 +171,7 @@ def test_units_and_dates(daily: Table, plot) -> None:
     for axes in all_axes(ax):
         assert has_unit(axes.get_ylabel()), axes.get_ylabel()
     assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
-    ax.figure.canvas.draw()
+    ax.figure.draw_without_rendering()
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert "Feb" in ticks and "Mar" in ticks, ticks
 
@@ -187,6 +187,7 @@ def window_patches(ax: Axes) -> dict[str, tuple[float, float]]:
     spans = {}
     for patch in ax.patches:
         if (patch.get_gid() or "").startswith("window:"):
+            assert patch.get_visible() and 0 < patch.get_alpha() < 0.5, patch.get_gid()
             spans[patch.get_gid()[7:]] = (patch.get_x(), patch.get_x() + patch.get_width())
     return spans
 
@@ -200,16 +201,31 @@ def test_windows_shaded_over_their_dates() -> None:
                                      mdates.date2num(date(2017, 3, 10))),
                      "Guangdong stop": (mdates.date2num(date(2017, 3, 1)),
                                         mdates.date2num(date(2017, 3, 20)))}
-    assert sorted(t.get_text() for t in ax.texts) == ["Guangdong stop", "Hebei pulse"]
+    assert sorted(window_names(ax)) == ["Guangdong stop", "Hebei pulse"]
+
+
+def window_names(ax: Axes) -> list[str]:
+    return [t.get_text() for top in ax.child_axes for t in top.get_xticklabels()]
 
 
 def test_overlapping_window_labels_do_not_overlap() -> None:
     ax = new_ax()
     ax.plot(day_numbers(), np.zeros(DAYS))
     plots.shade_windows(ax, WINDOWS)
-    ax.figure.canvas.draw()
-    boxes = [t.get_window_extent() for t in ax.texts]
-    assert not boxes[0].overlaps(boxes[1])
+    ax.figure.draw_without_rendering()
+    boxes = [t.get_window_extent() for top in ax.child_axes for t in top.get_xticklabels()]
+    assert len(boxes) == 2 and not boxes[0].overlaps(boxes[1])
+    assert min(b.y0 for b in boxes) >= ax.get_window_extent().y1  # above the plot
+
+
+def test_window_names_stay_below_a_title() -> None:
+    ax = new_ax()
+    ax.plot(day_numbers(), np.zeros(DAYS))
+    plots.shade_windows(ax, WINDOWS)
+    ax.set_title("Hebei")
+    ax.figure.draw_without_rendering()
+    top = max(t.get_window_extent().y1 for a in ax.child_axes for t in a.get_xticklabels())
+    assert ax.title.get_window_extent().y0 >= top
 
 
 def test_region_plot_shades_only_its_windows(daily: Table) -> None:
@@ -275,3 +291,42 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'gif'"):
         plots.plot_run(fake_result(), tmp_path, formats=("gif",))
     assert list(tmp_path.iterdir()) == []
+
+
+SMALL = {
+    "name": "two_regions", "start": "2017-01-01", "end": "2017-03-31", "seed": 3,
+    "regions": [
+        {"name": "hebei", "generation": 300, "traders": {"count": 40, "capacity": 12},
+         "smelters": {"large": {"count": 2, "capacity": 60}, "workshop": {"count": 15, "capacity": 5}}},
+        {"name": "shandong", "generation": 250, "traders": {"count": 30, "capacity": 12},
+         "smelters": {"large": {"count": 2, "capacity": 60}, "workshop": {"count": 10, "capacity": 5}}},
+    ],
+    "campaigns": [{"name": "Hebei pulse", "regions": ["hebei"], "start": "2017-02-10",
+                   "end": "2017-03-05", "teams": 4}],
+}
+
+
+def test_figure_of_a_real_run(tmp_path: Path) -> None:
+    from scrapsim.model import run
+    from scrapsim.scenario import Scenario
+
+    result = run(Scenario.model_validate(SMALL))
+    fig = plots.plot_run(result, tmp_path)
+    assert (tmp_path / "timeseries.png").read_bytes().startswith(PNG_MAGIC)
+    daily, base = result.daily, result.baseline.daily
+    collection, smelting, states, prices, pressure = fig.axes[:5]
+    days = mdates.date2num(np.unique(daily["date"]))
+    for ax, label, column in ((collection, "collected", "collected"),
+                              (collection, "trader stock (right)", "trader_stock"),
+                              (smelting, "smelted", "smelted"), (prices, "scrap", "scrap_price"),
+                              (pressure, "price pressure", "price_pressure")):
+        xy = line(ax, label)
+        np.testing.assert_array_equal(xy[:, 0], days)
+        np.testing.assert_allclose(xy[:, 1], expected(daily, column, None), rtol=1e-12)
+    for ax, column in ((collection, "collected"), (smelting, "smelted"), (prices, "scrap_price")):
+        np.testing.assert_allclose(line(ax, "no enforcement")[:, 1],
+                                   expected(base, column, None), rtol=1e-12)
+    top = states.collections[len(plots.STATES) - 1].get_paths()[0].vertices[:, 1].max()
+    assert top == 2 + 15 + 2 + 10  # every smelter is in exactly one state
+    assert window_patches(pressure) == {"Hebei pulse": (mdates.date2num(date(2017, 2, 10)),
+                                                        mdates.date2num(date(2017, 3, 5)))}
