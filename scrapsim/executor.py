@@ -230,7 +230,7 @@ def _drive_dask(client: Any, tasks: Iterable[Task], on_done: OnDone, run_fn: str
 
     source = iter(tasks)
     pending: dict[str, tuple[Task, Any]] = {}
-    stream = as_completed()
+    stream = as_completed(loop=client.loop)
 
     def fill() -> None:
         while len(pending) < limit and (task := next(source, None)) is not None:

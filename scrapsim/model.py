@@ -18,7 +18,7 @@ import simpy
 from . import market
 from .actors.regulators import Regulator
 from .actors.smelters import CLOSED, Smelters
-from .actors.traders import ACTIVE, SUSPENDED as T_SUSPENDED, Traders
+from .actors.traders import Traders
 from .calendar import Inputs, build_inputs
 from .records import DailyRecorder, EventLog, check_balance
 from .rng import Streams
@@ -134,14 +134,8 @@ class Model:
     def _deadlines(self, day: int) -> None:
         s, tr = self.smelters, self.traders
         self.acc["seized_smelters"] += s.advance(day, self.streams.get("behaviour"), self.log)
-        if day < tr.next_due:
-            back = np.zeros(0, dtype=np.int64)
-        else:
-            back = np.flatnonzero((tr.state == T_SUSPENDED) & (tr.until <= day))
-        if back.size:
-            tr.state[back] = ACTIVE
-            tr.refresh()
-            self.log.add(float(day), tr.region[back], 0, back, -1, "reopen")
+        back = tr.reopen_due(day)
+        self.log.add(float(day), tr.region[back], 0, back, -1, "reopen")
         self._relapse(day)
 
     def _relapse(self, day: int) -> None:

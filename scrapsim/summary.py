@@ -7,6 +7,7 @@ demanded, traded and smelted; ``price_change`` compares mean scrap prices;
 ``mean_price_pressure`` is the mean price-pressure index minus the baseline's (so 0 means no
 policy effect; the level itself is ``mean_price_pressure_level``). Shut counts are taken over the
 whole run, since announcement halts start before a window opens and suspensions outlast it.
+A scenario without campaigns is compared over the whole run.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def summarize(result, baseline) -> dict[str, Any]:
         if not mask.any():
             mask = _window_mask(windows, sc.start, n_days, None)
             ends = [(b - sc.start).days for *_, b in windows]
+        if not mask.any():
+            mask = np.ones(n_days, dtype=bool)
         return _metrics(result.daily, baseline.daily, cols, n_reg, mask,
                         _smelters_start(result, cols, n_reg), max(ends) if ends else None)
 

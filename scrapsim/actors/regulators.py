@@ -46,6 +46,7 @@ class Regulator:
                             for c in model.scenario.campaigns]
         self.smelters_in = [np.isin(model.smelters.region, r) for r in self.region_sets]
         self.traders_in = [np.isin(model.traders.region, r) for r in self.region_sets]
+        self._trader_pool: tuple = (None, None)
 
     def start(self, env: simpy.Environment) -> None:
         if self.intensity <= 0:
@@ -136,8 +137,10 @@ class Regulator:
             ids = np.flatnonzero(here & (s.klass == k))
             w = s.capacity[ids] ** c.size_bias if ids.size else ids.astype(float)
             pools.append((ids, w / w.sum()) if ids.size else np.zeros(0, dtype=np.int64))
-        here_t = self.traders_in[i] & (tr.state != T_CLOSED)
-        pools.append(np.flatnonzero(here_t))
+        key = (i, tr.version)
+        if self._trader_pool[0] != key:
+            self._trader_pool = (key, np.flatnonzero(self.traders_in[i] & (tr.state != T_CLOSED)))
+        pools.append(self._trader_pool[1])
         return pools
 
     def _detect(self, c: Campaign, ids: np.ndarray, eligible: np.ndarray, factor: np.ndarray,
@@ -187,16 +190,14 @@ class Regulator:
         closed = ids[kind == 0]
         seized = tr.stock[closed].copy()
         tr.stock[closed] = 0.0
-        tr.state[closed] = T_CLOSED
+        tr.set_state(closed, T_CLOSED)
         m.log.add(times[kind == 0], reg[kind == 0], TRADER, closed, i, "close")
         m.log.add(times[kind == 0], reg[kind == 0], TRADER, closed, i, "seize", seized)
         np.add.at(m.acc["seized_traders"], reg[kind == 0], seized)
         susp = ids[(kind == 1) | (kind == 2)]
-        tr.state[susp] = T_SUSPENDED
-        tr.until[susp] = np.floor(times[(kind == 1) | (kind == 2)]) + c.suspend_days
+        tr.set_state(susp, T_SUSPENDED, np.floor(times[(kind == 1) | (kind == 2)]) + c.suspend_days)
         m.log.add(times[(kind == 1) | (kind == 2)], tr.region[susp], TRADER, susp, i, "suspend")
         self._fine(i, c, TRADER, ids[kind == 3], times[kind == 3], reg[kind == 3])
-        tr.refresh()
 
     @staticmethod
     def _sanction_kind(shares, n: int, rng: np.random.Generator) -> np.ndarray:

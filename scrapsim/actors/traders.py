@@ -48,6 +48,7 @@ class Traders:
         self.withhold = np.array([r.traders.withhold for r in scenario.regions])
         self.elasticity = np.array([r.traders.elasticity for r in scenario.regions])
         self._tmp = np.zeros(self.n)
+        self._flag = np.zeros(self.n, dtype=bool)
         self.offers = np.zeros(self.n)
         self.refresh()
 
@@ -63,7 +64,7 @@ class Traders:
         return cap[order], cost[order], tol[order], temper[order], violator[order].astype(float)
 
     def refresh(self) -> None:
-        """Recompute cached products after a state change (sanction, reactivation)."""
+        """Recompute every state-derived cache from scratch (at build time)."""
         active = self.state == ACTIVE
         self.base = self.capacity * active
         self.temper_eff = self.temper * active
@@ -71,6 +72,37 @@ class Traders:
         self.active_count = self._per_region(active * 1.0)
         pending = self.state == SUSPENDED
         self.next_due = float(self.until[pending].min()) if pending.any() else np.inf
+        self.version = getattr(self, "version", 0) + 1
+
+    def set_state(self, ids: np.ndarray, state: int, until: np.ndarray | None = None) -> None:
+        """Move ``ids`` (unique) to ``state``, updating the caches incrementally."""
+        if ids.size == 0:
+            return
+        active = float(state == ACTIVE)
+        reg = self.region[ids]
+        n = len(self.base_total)
+        self.base_total += np.bincount(reg, weights=self.capacity[ids] * active - self.base[ids],
+                                       minlength=n)
+        self.active_count += np.bincount(reg, weights=active - (self.state[ids] == ACTIVE),
+                                         minlength=n)
+        self.state[ids] = state
+        self.base[ids] = self.capacity[ids] * active
+        self.temper_eff[ids] = self.temper[ids] * active
+        if until is not None:
+            self.until[ids] = until
+            self.next_due = min(self.next_due, float(np.min(until)))
+        self.version += 1
+
+    def reopen_due(self, day: int) -> np.ndarray:
+        """Suspended traders whose suspension ends by ``day`` become active; returns their ids."""
+        if day < self.next_due:
+            return np.zeros(0, dtype=np.int64)
+        pending = self.state == SUSPENDED
+        back = np.flatnonzero(pending & (self.until <= day))
+        self.set_state(back, ACTIVE)
+        rest = pending & (self.until > day)
+        self.next_due = float(self.until[rest].min()) if rest.any() else np.inf
+        return back
 
     def _per_region(self, x: np.ndarray) -> np.ndarray:
         return np.array([x[a:b].sum() for a, b in zip(self.bounds[:-1], self.bounds[1:])])
@@ -83,8 +115,8 @@ class Traders:
                 available: np.ndarray, collect_fn) -> np.ndarray:
         """Collect scrap into yards; returns t collected per region.
 
-        A trader collects if its cost is below the price, scaled by ``(price/price0)**elasticity``
-        and by ``clip(1 − risk/tolerance, 0, 1)`` for the perceived enforcement risk.
+        A trader collects if its cost is below the price and its risk tolerance above the
+        perceived enforcement risk, at capacity scaled by ``(price/price0)**elasticity``.
         """
         factor = season * (price / price0) ** self.elasticity
         wanted = np.zeros(len(price))
@@ -103,14 +135,13 @@ class Traders:
         return got
 
     def _weights(self, a: int, b: int, risk: float) -> np.ndarray:
+        """Collection capacity of traders a..b still collecting at this perceived ``risk``."""
         base = self.base[a:b]
         if risk <= 0.0:
             return base
         out = self._tmp[a:b]
-        np.divide(risk, self.tolerance[a:b], out=out)
-        np.subtract(1.0, out, out=out)
-        np.clip(out, 0.0, 1.0, out=out)
-        out *= base
+        np.greater(self.tolerance[a:b], risk, out=self._flag[a:b])
+        np.multiply(base, self._flag[a:b], out=out)
         return out
 
     def offer(self, factor: np.ndarray) -> np.ndarray:
