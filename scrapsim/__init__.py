@@ -6,21 +6,32 @@ The public API for notebooks::
     sc = scrapsim.load_scenario("scenarios/hebei.yaml")
     result = scrapsim.run(sc, seed=1)          # tables and summary, nothing written to disk
     result.daily.to_pandas()                    # pandas on request
+
+Names are imported on first use, so ``python -m scrapsim --help`` pays for none of them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .model import Result, run
-from .scenario import Scenario, ScenarioError, load_scenario
+if TYPE_CHECKING:
+    from .model import Result, run
+    from .scenario import Scenario, ScenarioError, load_scenario
+    from .sweep import sweep
 
 __all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "run", "sweep", "__version__"]
 __version__ = "0.1.0"
 
+_WHERE = {"Result": "model", "run": "model", "Scenario": "scenario",
+          "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "sweep"}
 
-def sweep(*args: Any, **kwargs: Any) -> Any:
-    """Run an enforcement sweep; see :func:`scrapsim.sweep.sweep`."""
-    from .sweep import sweep as _sweep
 
-    return _sweep(*args, **kwargs)
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'scrapsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .scenario import Campaign, Scenario, Series
 
@@ -123,6 +122,16 @@ def _campaign_arrays(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.nda
     return 1.0 - keep_risk, 1.0 - keep_cut, active
 
 
+def smooth(x: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponential smoothing along days: ``y[t] = y[t-1] + alpha·(x[t] − y[t-1])``, ``y[-1] = 0``."""
+    out = np.empty_like(x, dtype=float)
+    prev = np.zeros(x.shape[1:])
+    for t in range(len(x)):
+        prev = prev + alpha * (x[t] - prev)
+        out[t] = prev
+    return out
+
+
 def build_inputs(scenario: Scenario, rng: np.random.Generator) -> Inputs:
     """All daily inputs of ``scenario``; ``rng`` draws generation and price noise."""
     n, start = scenario.days, scenario.start
@@ -134,8 +143,7 @@ def build_inputs(scenario: Scenario, rng: np.random.Generator) -> Inputs:
     noise = np.exp(rng.standard_normal((n, len(regions))) * sd - 0.5 * sd**2)
     price_noise = rng.standard_normal((n, len(regions))) * scenario.market.price_noise
     target, cut, active = _campaign_arrays(scenario)
-    alpha = 1.0 - np.exp(-1.0 / scenario.behaviour.risk_memory_days)
-    risk = lfilter([alpha], [1.0, alpha - 1.0], target, axis=0)
+    risk = smooth(target, 1.0 - np.exp(-1.0 / scenario.behaviour.risk_memory_days))
     return Inputs(
         dates=dates,
         generation=base_gen * gen_season[:, None] * noise,

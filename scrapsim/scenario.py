@@ -220,7 +220,7 @@ class Enforcement(_Base):
 
 class Market(_Base):
     clearing_days: int = Field(1, ge=1, le=30)
-    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
     """Log change of the scrap price per clearing per unit of price pressure."""
     anchor_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04
     """Daily pull of the scrap price toward primary price minus `primary_discount` (lagged follow)."""
