@@ -130,10 +130,6 @@ def _mean_by(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _regions(daily: Any) -> list[str]:
-    return list(dict.fromkeys(_column(daily, "region").astype(str).tolist()))
-
-
 # ---------------------------------------------------------------- axes helpers
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 3.4)) -> Axes:
@@ -230,12 +226,6 @@ def _baseline(ax: Axes, baseline: Any, column: str, region: str | None) -> None:
             label="no enforcement", zorder=1.5)
 
 
-def _windows_for(windows: Windows, region: str | None) -> list:
-    if not windows:
-        return []
-    return [w for w in windows if region is None or region in w[1]]
-
-
 # ---------------------------------------------------------------- campaign windows
 
 def _spans(windows: Iterable[Sequence[Any]]) -> list[tuple[str, float, float]]:
@@ -259,18 +249,20 @@ def _label_rows(ax: Axes, spans: list[tuple[str, float, float]], fontsize: float
     return rows
 
 
-def shade_windows(ax: Axes, windows: Iterable[Sequence[Any]], *, label: bool = True) -> Axes:
+def shade_windows(ax: Axes, windows: Windows, *, label: bool = True,
+                  region: str | None = None) -> Axes:
     """Shade campaign windows ``(name, regions, start, end)`` and name them above the axes.
 
     ``start`` and ``end`` are dates (``datetime.date``, ``numpy.datetime64`` or ISO strings);
-    ``end`` is the last campaign day. The band lies behind the data, its edges (dotted) in front.
-    Names sit above the plot on top axes of their own (one per row, stacked so that none
-    overlaps), which Matplotlib's layout and title placement make room for.
+    ``end`` is the last campaign day. With ``region``, only windows covering it. The band lies
+    behind the data, its edges (dotted) in front. Names sit above the plot on top axes of their
+    own (one per row, stacked so that none overlaps), which layout and titles make room for.
     """
-    spans = _spans(windows)
-    for name, start, end in spans:
-        ax.axvspan(start, end, color=COLOURS["window"], alpha=0.16, lw=0, zorder=0.5,
-                   gid=f"window:{name}")
+    spans = _spans(w for w in windows or () if region is None or region in w[1])
+    depth = max((sum(a <= start <= b for _, a, b in spans) for _, start, _ in spans), default=1)
+    for name, start, end in spans:  # overlapping bands together no darker than ~0.16 + edges
+        ax.axvspan(start, end, color=COLOURS["window"], alpha=max(0.07, 0.16 / depth), lw=0,
+                   zorder=0.5, gid=f"window:{name}")
         for edge in (start, end):  # edges in front: visible over a stacked area too
             ax.axvline(edge, color="#606060", lw=0.6, ls=":", zorder=1.6, label="_window edge")
     if label and spans:
@@ -307,7 +299,7 @@ def _flow_panel(daily: Any, ax: Axes | None, region: str | None, flows: Sequence
     room = _legend(ax, twin) if legend else 0.0
     _finish(ax, "scrap flow (t/day)", room=room)
     _finish(twin, f"{name} (t)", room=room)
-    shade_windows(ax, _windows_for(windows, region))
+    shade_windows(ax, windows, region=region)
     return ax
 
 
@@ -338,7 +330,7 @@ def plot_states(daily: Any, ax: Axes | None = None, region: str | None = None, *
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_axisbelow(True)
     _finish(ax, "smelters (count)", room=_legend(ax) if legend else 0.0)
-    shade_windows(ax, _windows_for(windows, region))
+    shade_windows(ax, windows, region=region)
     return ax
 
 
@@ -355,7 +347,7 @@ def plot_prices(daily: Any, ax: Axes | None = None, region: str | None = None, *
                 lw=1.6 if column == "scrap_price" else 1.1)
     _baseline(ax, baseline, "scrap_price", region)
     _finish(ax, "price (CNY/t)", zero=False, room=_legend(ax) if legend else 0.0)
-    shade_windows(ax, _windows_for(windows, region))
+    shade_windows(ax, windows, region=region)
     return ax
 
 
@@ -381,25 +373,22 @@ def plot_pressure(daily: Any, ax: Axes | None = None, region: str | None = None,
     for y, text in ((0.75, "excess demand"), (0.25, "excess supply")):  # in the margin, off the data
         ax.text(1.01, y, text, transform=ax.transAxes, rotation=90, ha="left", va="center",
                 fontsize=8, color="#606060", style="italic")
-    shade_windows(ax, _windows_for(windows, region))
+    shade_windows(ax, windows, region=region)
     return ax
 
 
 # ---------------------------------------------------------------- the run figure
 
-def _title(result: Any, regions: list[str]) -> str:
+def _title(result: Any) -> str:
     scenario = getattr(result, "scenario", None)
-    name = getattr(scenario, "name", None) or "scrapsim run"
-    parts = [str(name)]
-    if getattr(result, "seed", None) is not None:
-        parts.append(f"seed {result.seed}")
     intensity = getattr(getattr(scenario, "enforcement", None), "intensity", None)
-    if intensity is not None:
-        parts.append(f"enforcement intensity {intensity:g}")
-    head = " · ".join(parts)
-    if len(regions) == 1:
-        return f"{head}\n{regions[0]}"
-    return f"{head}\n{len(regions)} regions summed (prices and pressure: mean over regions)"
+    parts = [str(getattr(scenario, "name", None) or "scrapsim run"),
+             *([f"seed {result.seed}"] if getattr(result, "seed", None) is not None else []),
+             *([f"enforcement intensity {intensity:g}"] if intensity is not None else [])]
+    regions = list(dict.fromkeys(_column(result.daily, "region").astype(str).tolist()))
+    where = (f"region: {regions[0]}" if len(regions) == 1 else
+             f"{len(regions)} regions summed (prices and pressure: mean over regions)")
+    return " · ".join(parts) + "\n" + where
 
 
 @_styled
@@ -428,7 +417,7 @@ def plot_run(result: Any, path: str | Path | None = None,
     for i, ax in enumerate(axes):
         shade_windows(ax, windows, label=i == 0)
         ax.label_outer()
-    fig.suptitle(_title(result, _regions(daily)))
+    fig.suptitle(_title(result))
     if path is not None:
         save(fig, path, formats)
     return fig
