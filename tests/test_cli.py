@@ -72,15 +72,6 @@ def write(folder: Path, text: str, name: str = "scn.yaml") -> Path:
     return path
 
 
-def model_available() -> bool:
-    from importlib.util import find_spec
-
-    return find_spec("scrapsim.model") is not None
-
-
-needs_model = pytest.mark.skipif(not model_available(), reason="scrapsim.model not written yet")
-
-
 # --- start-up, help, schema ------------------------------------------------------------------
 
 def test_help_lists_commands_and_imports_nothing_heavy(tmp_path: Path) -> None:
@@ -91,7 +82,17 @@ def test_help_lists_commands_and_imports_nothing_heavy(tmp_path: Path) -> None:
     for heavy in ("pandas", "matplotlib", "simpy", "numpy", "pydantic", "yaml"):
         assert heavy not in imported, f"--help imported {heavy}"
     assert "scrapsim.cli" in imported
+    assert "scrapsim.sweep_cli" not in imported
     assert tree(tmp_path) == set()
+
+
+def test_sweep_is_registered_and_loads_its_own_parser(tmp_path: Path) -> None:
+    top = scrapsim("--help", cwd=tmp_path)
+    assert re.search(r"^ +sweep +vary scenario fields", top.stdout, re.M)
+    proc = scrapsim("sweep", "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: scrapsim sweep")
+    assert "--vary" in proc.stdout and "--reps" in proc.stdout
 
 
 def test_run_help_shows_options(tmp_path: Path) -> None:
@@ -239,7 +240,6 @@ def assert_bad_input(proc: subprocess.CompletedProcess, cwd: Path, before: set[s
 
 # --- real runs -------------------------------------------------------------------------------
 
-@needs_model
 def test_run_writes_a_complete_folder(tmp_path: Path) -> None:
     write(tmp_path, MINIMAL)
     proc = scrapsim("run", "scn.yaml", "--seed", "7", "--no-plot", "--out", "out",
@@ -291,7 +291,6 @@ def load_scenario_from_dump(data: dict) -> object:
     return Scenario.model_validate(data)
 
 
-@needs_model
 def test_default_folder_plot_and_rerun_into_out(tmp_path: Path) -> None:
     write(tmp_path, MINIMAL)
     proc = scrapsim("scn.yaml", "--no-baseline", "--quiet", cwd=tmp_path)
@@ -312,7 +311,6 @@ def test_default_folder_plot_and_rerun_into_out(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "results" / "tiny").iterdir()] == [run.name]
 
 
-@needs_model
 def test_set_and_seed_change_the_run(tmp_path: Path) -> None:
     write(tmp_path, MINIMAL)
     a = scrapsim("scn.yaml", "-q", "--no-plot", "--no-baseline", "--out", "a", cwd=tmp_path)
@@ -339,8 +337,6 @@ def column(path: Path, name: str) -> list[float]:
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> object:
-    if not model_available():
-        pytest.skip("scrapsim.model not written yet")
     from scrapsim.model import run
 
     path = write(tmp_path_factory.mktemp("scn"), MINIMAL)
@@ -367,7 +363,6 @@ def test_run_dir_refuses_names_outside_results(tmp_path: Path) -> None:
     assert tree(tmp_path) == {"scn.yaml"}
 
 
-@needs_model
 def test_write_run_refuses_escaping_name_and_writes_nothing(tmp_path: Path,
                                                             result: object) -> None:
     evil = result.scenario.model_copy(update={"name": "../escape"})
@@ -377,7 +372,6 @@ def test_write_run_refuses_escaping_name_and_writes_nothing(tmp_path: Path,
     assert tree(tmp_path) == set()
 
 
-@needs_model
 @pytest.mark.parametrize("exc", [RuntimeError("plot broke"), KeyboardInterrupt()])
 @pytest.mark.parametrize("out", [None, "deep/er/out"])
 def test_failure_mid_write_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -399,7 +393,6 @@ def test_failure_mid_write_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.
     assert tree(tmp_path) == {"results"}
 
 
-@needs_model
 def test_write_run_in_process_default_folder(tmp_path: Path, result: object) -> None:
     first = io.write_run(result, None, results_root=tmp_path / "r", plot=False, command=["x"])
     second = io.write_run(result, None, results_root=tmp_path / "r", plot=False, command=["x"])
