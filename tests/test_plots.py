@@ -267,11 +267,10 @@ def test_plot_run_panels(daily: Table) -> None:
 
 
 def test_plot_run_writes_png_into_a_directory(tmp_path: Path) -> None:
-    plots.plot_run(fake_result(), tmp_path, formats=("png", "svg"))
+    plots.plot_run(fake_result(), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["timeseries.png"]
     png = (tmp_path / "timeseries.png").read_bytes()
     assert png.startswith(PNG_MAGIC) and len(png) > 20_000
-    svg = (tmp_path / "timeseries.svg").read_text()
-    assert "<svg" in svg and "Hebei pulse" in svg
 
 
 def test_plot_run_writes_a_file_path_in_its_suffix(tmp_path: Path) -> None:
@@ -285,6 +284,8 @@ def test_same_run_same_bytes(tmp_path: Path) -> None:
     for kind in ("png", "svg"):
         a = (tmp_path / "a" / f"timeseries.{kind}").read_bytes()
         assert a == (tmp_path / "b" / f"timeseries.{kind}").read_bytes(), kind
+    svg = (tmp_path / "a" / "timeseries.svg").read_text()
+    assert svg.startswith("<?xml") and "window:Hebei pulse" in svg
 
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
@@ -330,3 +331,26 @@ def test_figure_of_a_real_run(tmp_path: Path) -> None:
     assert top == 2 + 15 + 2 + 10  # every smelter is in exactly one state
     assert window_patches(pressure) == {"Hebei pulse": (mdates.date2num(date(2017, 2, 10)),
                                                         mdates.date2num(date(2017, 3, 5)))}
+
+
+def test_shared_y_ranges_do_not_compound(daily: Table) -> None:
+    axes = Figure(figsize=(9, 3), layout="constrained").subplots(1, 3, sharey=True)
+    tops = []
+    for ax in axes:
+        plots.plot_states(daily, ax, region="Hebei")
+        tops.append(ax.get_ylim()[1])
+    assert tops[0] == tops[1] == tops[2]
+    assert 40 < tops[0] < 80  # 40 smelters a day, plus room for the legend
+
+
+def test_legend_can_be_left_out(daily: Table) -> None:
+    assert plots.plot_collection(daily).get_legend() is not None
+    assert plots.plot_collection(daily, legend=False).get_legend() is None
+
+
+def test_pressure_range_is_symmetric_and_bounded(daily: Table) -> None:
+    ax = plots.plot_pressure(daily, region="Hebei")
+    low, high = ax.get_ylim()
+    top = np.abs(expected(daily, "price_pressure", "Hebei")).max()
+    assert low == -high and top < high <= 1.0
+    assert any(list(ln.get_ydata()) == [0, 0] for ln in ax.get_lines())  # the zero line
