@@ -150,7 +150,8 @@ class Sanctions(_Base):
     def _sum_to_one(self) -> Sanctions:
         total = self.close + self.suspend + self.upgrade + self.fine
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"sanction shares must sum to 1, got {total:g}")
+            raise ValueError(f"fine: sanction shares close+suspend+upgrade+fine must sum to 1, "
+                             f"got {total:g}")
         return self
 
 
@@ -209,7 +210,7 @@ class Campaign(_Base):
     @model_validator(mode="after")
     def _dates(self) -> Campaign:
         if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise ValueError(f"end: {self.end} is before start {self.start}")
         return self
 
 
@@ -271,17 +272,17 @@ class Scenario(_Base):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise ValueError(f"end: {self.end} is before start {self.start}")
         names = [r.name for r in self.regions]
         if len(set(names)) != len(names):
-            raise ValueError(f"region names must be unique, got {names}")
+            raise ValueError(f"regions: region names must be unique, got {names}")
         for i, c in enumerate(self.campaigns):
             for r in c.regions:
                 if r not in names:
                     hint = difflib.get_close_matches(r, names, n=1)
                     extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                     raise ValueError(f"campaigns.{i}.regions: unknown region {r!r}{extra}; "
-                                     f"known: {names}")
+                                     f"expected one of {names}")
         return self
 
     @property
@@ -384,22 +385,35 @@ def _expected(err: dict) -> str:
     return err["msg"]
 
 
+_UNION_TAGS = {"float", "int", "str", "date", "bool"}
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    """Drop pydantic's union-member tags (``float``, ``dict[date,float]``) from a location."""
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS)))
+
+
 def _error_from_pydantic(exc: ValidationError, data: Any, file: str | None,
                          root: yaml.Node | None) -> ScenarioError:
     err = _most_useful(exc.errors())
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+    loc = _clean_loc(tuple(err["loc"]))
+    msg = err["msg"].removeprefix("Value error, ")
+    head = re.match(r"^([A-Za-z_][\w.]*): (.*)$", msg, re.S)
+    if head and isinstance(_lookup(data, loc), dict):
+        loc = loc + tuple(int(p) if p.isdigit() else p for p in head.group(1).split("."))
+        msg = head.group(2)
     path = _loc_to_path(loc)
-    value = err.get("input")
     line = _line_of(root, loc)
     if err["type"] == "extra_forbidden":
-        parent = _lookup(data, loc[:-1])
         known = _fields_at(loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-        del parent
         return ScenarioError(f"unknown key {loc[-1]!r}{extra}", file=file, path=path,
                              value=loc[-1], expected=f"one of {sorted(known)}", line=line)
-    msg = err["msg"].removeprefix("Value error, ")
+    value = _lookup(data, loc) if head else err.get("input")
+    if head:
+        return ScenarioError(f"{msg} (got {value!r})", file=file, path=path, value=value,
+                             expected=msg, line=line)
     shown = value if not isinstance(value, dict) else "{...}"
     return ScenarioError(f"{msg} (got {shown!r}; expected {_expected(err)})", file=file,
                          path=path, value=value, expected=_expected(err), line=line)
@@ -410,8 +424,7 @@ def _most_useful(errors: list[dict]) -> dict:
     for e in errors:
         if e["type"] == "extra_forbidden":
             return e
-    plain = [e for e in errors if not any(isinstance(p, str) and "[" in p for p in e["loc"])]
-    return max(plain or errors, key=lambda e: len(e["loc"]))
+    return max(errors, key=lambda e: len(_clean_loc(tuple(e["loc"]))))
 
 
 def _lookup(data: Any, loc: tuple) -> Any:
@@ -455,6 +468,21 @@ def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys instead of keeping the last silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _validate(data: Any, file: str | None, root: yaml.Node | None = None) -> Scenario:
     try:
         return Scenario.model_validate(data)
@@ -480,7 +508,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     file = str(path)
     text = _read_text(path)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None

@@ -336,8 +336,6 @@ def test_parse_override_refuses_bad_yaml_value() -> None:
 # Message quality the loader does not reach yet (see the report to the lead). strict=True: each
 # flips to a failure once scenario.py is fixed, so the marker is then removed.
 
-@pytest.mark.xfail(strict=True, reason="scenario.py: model-level validator errors carry no "
-                   "dotted path and echo the whole document as 'got {...}'")
 def test_scenario_end_before_start_has_path_and_clean_message(tmp_path: Path) -> None:
     err = error_of(variant(tmp_path, "end: 2017-01-31", "end: 2016-12-31"))
     assert err.path == "end"
@@ -345,15 +343,11 @@ def test_scenario_end_before_start_has_path_and_clean_message(tmp_path: Path) ->
     assert "Value error" not in str(err)
 
 
-@pytest.mark.xfail(strict=True, reason="scenario.py: the union member tag ('float') of a "
-                   "Series field leaks into the dotted path")
 def test_series_error_path_has_no_union_tag(tmp_path: Path) -> None:
     err = error_of(variant(tmp_path, "generation: 50", "generation: lots"))
     assert err.path == "regions.1.generation"
 
 
-@pytest.mark.xfail(strict=True, reason="scenario.py: yaml.safe_load keeps the last of "
-                   "duplicate keys silently")
 def test_duplicate_key_is_refused(tmp_path: Path) -> None:
     path = variant(tmp_path, "generation: 100 ", "generation: 100\n    generation: 200 ")
     err = error_of(path)

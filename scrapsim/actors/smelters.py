@@ -161,7 +161,11 @@ class Smelters:
 
     def suspend(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float,
                 rectify_days: float, fail: float) -> None:
-        """Power cut until ``t + days``; then rectify for ``rectify_days`` or close (``fail``)."""
+        """Power cut until ``t + days``; then rectify for ``rectify_days`` or close (``fail``).
+
+        Only running or halted plants can be suspended; others are left as they are."""
+        keep = (self.state[ids] == RUNNING) | (self.state[ids] == HALTED)
+        ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)
         self._set(ids, SUSPENDED)
         self.until[ids] = np.floor(t) + days
         self.next_days[ids] = rectify_days
@@ -169,6 +173,9 @@ class Smelters:
         log.add(t, self.region[ids], SMELTER, ids, campaign, "suspend")
 
     def upgrade(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float) -> None:
+        """Order to upgrade: a running or halted plant stops to rectify for ``days``."""
+        keep = (self.state[ids] == RUNNING) | (self.state[ids] == HALTED)
+        ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)
         self._set(ids, RECTIFYING)
         self.until[ids] = np.floor(t) + days
         log.add(t, self.region[ids], SMELTER, ids, campaign, "upgrade")
@@ -197,7 +204,8 @@ class Smelters:
         return seized
 
     def relapse(self, ids: np.ndarray, log: EventLog, t: float) -> None:
-        """Closed sites that restart illegally (audits found ~4.6% in 2017)."""
+        """Closed sites that restart illegally (audits found ~4.6% in 2017); others ignored."""
+        ids = ids[self.state[ids] == CLOSED]
         self._set(ids, RUNNING)
         self.violator[ids] = True
         self.relapsed[ids] = True
