@@ -169,7 +169,8 @@ def test_scenario_end_before_start(tmp_path: Path) -> None:
 
 def test_campaign_end_before_start(tmp_path: Path) -> None:
     err = error_of(variant(tmp_path, "end: 2017-01-20", "end: 2017-01-05"))
-    assert err.path.startswith("campaigns.0")
+    assert err.path == "campaigns.0.end"
+    assert err.line == MINIMAL.splitlines().index("    end: 2017-01-20") + 1
     msg = str(err)
     assert "campaigns.0" in msg
     assert "2017-01-05" in msg
@@ -178,7 +179,9 @@ def test_campaign_end_before_start(tmp_path: Path) -> None:
 
 def test_campaign_in_unknown_region(tmp_path: Path) -> None:
     path = variant(tmp_path, "regions: [hebei]", "regions: [hebie]")
-    msg = str(error_of(path))
+    err = error_of(path)
+    assert err.path == "campaigns.0.regions"
+    msg = str(err)
     assert msg.startswith(str(path))
     assert "campaigns.0.regions" in msg
     assert "unknown region 'hebie'" in msg
@@ -333,8 +336,8 @@ def test_parse_override_refuses_bad_yaml_value() -> None:
     assert info.value.path == "campaigns.0.regions"
 
 
-# Message quality the loader does not reach yet (see the report to the lead). strict=True: each
-# flips to a failure once scenario.py is fixed, so the marker is then removed.
+# Message quality: model-level checks name their own field, a Series' union member tag stays
+# out of the path, duplicate keys are refused (these were strict xfails until scenario.py did).
 
 def test_scenario_end_before_start_has_path_and_clean_message(tmp_path: Path) -> None:
     err = error_of(variant(tmp_path, "end: 2017-01-31", "end: 2016-12-31"))
