@@ -354,3 +354,11 @@ def test_pressure_range_is_symmetric_and_bounded(daily: Table) -> None:
     top = np.abs(expected(daily, "price_pressure", "Hebei")).max()
     assert low == -high and top < high <= 1.0
     assert any(list(ln.get_ydata()) == [0, 0] for ln in ax.get_lines())  # the zero line
+
+
+def test_quantities_start_at_zero_prices_do_not(daily: Table) -> None:
+    for plot in (plots.plot_collection, plots.plot_smelting, plots.plot_states):
+        ax = plot(daily)
+        assert all(a.get_ylim()[0] == 0.0 for a in all_axes(ax)), plot.__name__
+    low = plots.plot_prices(daily).get_ylim()[0]
+    assert 10_000 < low < expected(daily, "scrap_price", None).min()
