@@ -213,7 +213,11 @@ def _execute_dask(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
     except (OSError, TimeoutError) as exc:
         raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
-        client.wait_for_workers(1, timeout=60)
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise SweepError(f"no Dask worker joined the scheduler at {scheduler} "
+                             "within 60 s") from None
         try:
             info = list(client.run(probe).values())
         except ImportError as exc:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from scrapsim.design import Design, SweepSpecError
-from scrapsim.io import canonical_json, jsonable
 
 __all__ = ["Journal", "check_out", "finish", "partial_path", "read_manifest", "read_records",
            "run_key", "runs_table", "write_json", "write_tables", "write_text"]
@@ -30,10 +29,10 @@ MANIFEST = "manifest.json"
 FSYNC_EVERY_S = 1.0
 
 
-def run_key(scenario_hash: str, point: dict[str, Any], rep: int, seed: int,
-            version: str) -> str:
-    """The identity of one run: what it simulates, not where or when it ran."""
-    return f"{scenario_hash[:16]}|{canonical_json(jsonable(point))}|{rep}|{seed}|{version}"
+def run_key(scenario_hash: str, point: str, rep: int, seed: int, version: str) -> str:
+    """The identity of one run (``point``: its overrides as canonical JSON): what it
+    simulates, not where or when it ran."""
+    return f"{scenario_hash[:16]}|{point}|{rep}|{seed}|{version}"
 
 
 class Journal:

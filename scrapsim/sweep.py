@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,13 @@ class Plan:
     def total(self) -> int:
         return len(self.design.points) * len(self.seeds)
 
+    @cached_property
+    def _point_texts(self) -> list[str]:
+        return [canonical_json(jsonable(p)) for p in self.design.points]
+
     def key(self, point: int, rep: int) -> str:
-        return store.run_key(self.scenario_hash, self.design.points[point], rep,
+        """The run's identity in the journal (scenario hash, point, replication, seed)."""
+        return store.run_key(self.scenario_hash, self._point_texts[point], rep,
                              self.seeds[rep], self.version)
 
     def tasks(self, skip: set[str]) -> Iterator[Task]:
@@ -153,7 +159,7 @@ def sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
         with _progress(plan.total, len(stored), quiet) as bar:
             engine = execute(plan.tasks(stored), _on_done(journal, bar, counter), run_fn=run_fn,
                              workers=workers, scheduler=scheduler)
-        records = [r for r in journal.records() if r["key"] in needed]
+        records = list({r["key"]: r for r in journal.records() if r["key"] in needed}.values())
     session = {"ran": counter.ran, "resumed": len(stored), "wall_s": time.perf_counter() - started}
     return _finish(plan, partial, records, engine, session, figures, command)
 
@@ -277,9 +283,7 @@ def format_line(result: SweepResult) -> str:
     """One line for the terminal: runs, failures, time, folder."""
     m = result.manifest
     s = m.get("session", {})
-    design = m["design"]
-    note = f", {s['resumed']} resumed" if s.get("resumed") else ""
+    done = f"{s.get('ran', 0)} ran now" + (f", {s['resumed']} resumed" if s.get("resumed") else "")
     wall = f" in {s['wall_s']:.1f} s" if "wall_s" in s else ""
-    return (f"sweep {m['scenario']['name']}: {m['runs']} runs ({design['points']} points x "
-            f"{m['reps']} reps), {s.get('ran', 0)} run now{note}{wall}, {m['failed']} failed "
-            f"-> {result.folder}")
+    return (f"sweep {m['scenario']['name']}: {m['runs']} runs ({m['design']['points']} points x "
+            f"{m['reps']} reps): {done}{wall}, {m['failed']} failed -> {result.folder}")

@@ -1,0 +1,181 @@
+"""Sweep speed and memory: the figures quoted in the README.
+
+    python benchmarks/bench_sweep.py            # everything (about 5 minutes on 2 cores)
+    python benchmarks/bench_sweep.py --runs 200 --skip-memory
+
+1. ``--runs`` Hebei runs (full 2017 scenario, each with its intensity-0 baseline) over
+   ``enforcement.intensity=0:2:20``: wall time with the default pool (one worker per core) and
+   with one worker, and the speed-up (targets: 1,000 runs <= 15 s, speed-up >= 1.7x on 2 cores).
+2. The Dask path: a scheduler and one single-threaded worker per core started here on
+   127.0.0.1; per-run overhead = wall per run of no-op runs (engine cost only) on Dask minus the
+   same on the local pool, and Hebei runs on Dask against the pool.
+3. Peak memory of a 20,000-run sweep (Hebei cut to its first week, 20 points x 1,000 reps) run
+   by the command line: resident memory of the parent and of parent + workers, sampled every
+   0.1 s.
+Wall times include starting the workers and writing the tables and figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+HEBEI = ROOT / "scenarios" / "hebei.yaml"
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+NOOP = "bench_sweep:noop"
+
+
+def noop(scenario: Any, seed: int) -> dict[str, Any]:
+    """A run that does nothing: what is left is the engine's cost."""
+    return {"collection_change": 0.0}
+
+
+def timed_sweep(tmp: Path, name: str, runs: int, **kwargs: Any) -> tuple[float, Any]:
+    from scrapsim.sweep import sweep
+
+    reps = max(1, runs // 20)
+    start = time.perf_counter()
+    result = sweep(HEBEI, ["enforcement.intensity=0:2:20"], reps=reps, out=tmp / name,
+                   quiet=True, **kwargs)
+    wall = time.perf_counter() - start
+    assert result.failed == 0, result.manifest["failures"][:3]
+    return wall, result
+
+
+def speed(tmp: Path, runs: int, cores: int) -> dict[str, Any]:
+    par, res = timed_sweep(tmp, "pool", runs, workers=cores)
+    ser, _ = timed_sweep(tmp, "serial", runs, workers=1)
+    n = len(res.runs)
+    mean = res.manifest["timings"]["run_s_mean"]
+    print(f"Hebei sweep, {n} runs (each with its baseline), mean run {mean * 1e3:.0f} ms:")
+    print(f"  {cores} workers: {par:7.1f} s  ({n / par:6.1f} runs/s)")
+    print(f"  1 worker:  {ser:7.1f} s  ({n / ser:6.1f} runs/s)   speed-up {ser / par:.2f}x")
+    return {"runs": n, "run_s_mean": mean, "wall_pool_s": par, "wall_serial_s": ser,
+            "workers": cores, "speedup": ser / par}
+
+
+def start_cluster(folder: Path, cores: int) -> tuple[str, list[subprocess.Popen]]:
+    file = folder / "scheduler.json"
+    common: dict[str, Any] = {"cwd": folder, "env": ENV, "stdout": subprocess.DEVNULL,
+                              "stderr": subprocess.DEVNULL, "start_new_session": True}
+    procs = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(file)], **common)]
+    while not file.exists():
+        time.sleep(0.1)
+    address = json.loads(file.read_text())["address"]
+    procs.append(subprocess.Popen(["dask", "worker", address, "--nworkers", str(cores),
+                                   "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                                  **common))
+    from distributed import Client
+
+    with Client(address) as client:
+        client.wait_for_workers(cores, timeout=60)
+    return address, procs
+
+
+def dask_overhead(tmp: Path, runs: int, cores: int) -> dict[str, Any]:
+    address, procs = start_cluster(tmp, cores)
+    try:
+        n_noop = 2000
+        pool_noop, _ = timed_sweep(tmp, "noop-pool", n_noop, workers=cores, run_fn=NOOP,
+                                   figures=False)
+        dask_noop, _ = timed_sweep(tmp, "noop-dask", n_noop, scheduler=address, run_fn=NOOP,
+                                   figures=False)
+        n_real = min(runs, 400)
+        pool_real, _ = timed_sweep(tmp, "real-pool", n_real, workers=cores, figures=False)
+        dask_real, _ = timed_sweep(tmp, "real-dask", n_real, scheduler=address, figures=False)
+    finally:
+        for p in reversed(procs):
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    per_run = (dask_noop - pool_noop) / n_noop
+    print(f"Dask path ({cores} single-threaded workers on 127.0.0.1):")
+    print(f"  {n_noop} no-op runs: pool {pool_noop:.1f} s, Dask {dask_noop:.1f} s -> "
+          f"Dask overhead {per_run * 1e3:.2f} ms per run "
+          f"(engine cost per run: pool {pool_noop / n_noop * 1e3:.2f} ms, "
+          f"Dask {dask_noop / n_noop * 1e3:.2f} ms)")
+    print(f"  {n_real} Hebei runs: pool {pool_real:.1f} s, Dask {dask_real:.1f} s")
+    return {"noop_runs": n_noop, "noop_pool_s": pool_noop, "noop_dask_s": dask_noop,
+            "dask_overhead_ms_per_run": per_run * 1e3, "hebei_runs": n_real,
+            "hebei_pool_s": pool_real, "hebei_dask_s": dask_real}
+
+
+def _tree_rss(pid: int) -> tuple[int, int]:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        procs = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0, 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        return parent.memory_info().rss, total
+    except psutil.NoSuchProcess:
+        return 0, total
+
+
+def memory(tmp: Path, cores: int) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "scrapsim", "sweep", str(HEBEI), "--set", "end=2017-01-07",
+           "--vary", "enforcement.intensity=0:2:20", "--reps", "1000", "--workers", str(cores),
+           "--out", str(tmp / "mem"), "--quiet"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=ENV, cwd=tmp)
+    peak = [0, 0]
+    while proc.poll() is None:
+        parent, total = _tree_rss(proc.pid)
+        peak = [max(peak[0], parent), max(peak[1], total)]
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory sweep failed with status {proc.returncode}")
+    mb = 1 / 2**20
+    print(f"20,000-run sweep (Hebei, first week; {cores} workers) in {wall:.0f} s: peak RSS "
+          f"parent {peak[0] * mb:.0f} MB, parent + workers {peak[1] * mb:.0f} MB")
+    return {"runs": 20000, "wall_s": wall, "peak_parent_mb": peak[0] * mb,
+            "peak_total_mb": peak[1] * mb}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    load = os.getloadavg()
+    print(f"{cores} cores; load average before: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min)")
+    figures: dict[str, Any] = {"cores": cores, "load_before": load}
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as name:
+        tmp = Path(name)
+        if not args.skip_speed:
+            figures["speed"] = speed(tmp, args.runs, cores)
+        if not args.skip_dask:
+            figures["dask"] = dask_overhead(tmp, args.runs, cores)
+        if not args.skip_memory:
+            figures["memory"] = memory(tmp, cores)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
