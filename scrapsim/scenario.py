@@ -43,7 +43,18 @@ class ScenarioError(ValueError):
         if line is not None:
             where += f":{line}"
         head = f"{where}: {path}: " if path else f"{where}: "
+        if value is not None and "got " not in message:
+            message += f" (got {_show(value)}" + (f"; expected {expected})" if expected else ")")
         super().__init__(head + message)
+
+
+def _show(value: Any) -> str:
+    """A value as a user wrote it: dates in ISO form, mappings abbreviated."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return "{...}"
+    return repr(value)
 
 
 class _Base(BaseModel):
@@ -412,10 +423,9 @@ def _error_from_pydantic(exc: ValidationError, data: Any, file: str | None,
                              value=loc[-1], expected=f"one of {sorted(known)}", line=line)
     value = _lookup(data, loc) if head else err.get("input")
     if head:
-        return ScenarioError(f"{msg} (got {value!r})", file=file, path=path, value=value,
+        return ScenarioError(f"{msg} (got {_show(value)})", file=file, path=path, value=value,
                              expected=msg, line=line)
-    shown = value if not isinstance(value, dict) else "{...}"
-    return ScenarioError(f"{msg} (got {shown!r}; expected {_expected(err)})", file=file,
+    return ScenarioError(f"{msg} (got {_show(value)}; expected {_expected(err)})", file=file,
                          path=path, value=value, expected=_expected(err), line=line)
 
 
