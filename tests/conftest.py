@@ -1,0 +1,120 @@
+"""Shared fixtures for the model tests: a small valid scenario built in code, and the Hebei file.
+
+``tiny_scenario(**overrides)`` returns a :class:`Scenario` of two regions (``north`` with a
+campaign, ``south`` without), about 300 traders and 50 smelters, 90 days from 1 January 2017,
+balanced so that collection, imports and smelting roughly match without enforcement. Keyword
+arguments are dotted paths with ``__`` for ``.`` (``market__clearing_days=3``) or a ``dotted``
+dict, applied through :meth:`Scenario.with_overrides` so they are validated like user input.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from scrapsim.model import Result
+from scrapsim.scenario import Scenario, load_scenario
+from scrapsim.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+HEBEI = REPO / "scenarios" / "hebei.yaml"
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "description": "two regions, a short inspection pulse in the north",
+    "start": "2017-01-01",
+    "end": "2017-03-31",            # 90 days
+    "seed": 11,
+    "market": {"ingot_price": 14900, "primary_price": 13500, "primary_discount": 2000},
+    "regions": [
+        {
+            "name": "north",
+            "generation": 250,      # t/day
+            "imports": 40,          # t/day to the large plants
+            "traders": {"count": 180, "capacity": 3.0, "cost": 9000, "cost_sd": 700,
+                        "violator_share": 0.6},
+            "smelters": {
+                "large": {"count": 2, "capacity": 100, "metal_yield": 0.9,
+                          "processing_cost": 950, "violator_share": 0.5},
+                "small": {"count": 8, "capacity": 20, "metal_yield": 0.85,
+                          "processing_cost": 800, "violator_share": 0.8},
+                "workshop": {"count": 20, "capacity": 5, "metal_yield": 0.8,
+                             "processing_cost": 450, "cover_days": 7, "violator_share": 1.0},
+            },
+        },
+        {
+            "name": "south",
+            "generation": 150,
+            "traders": {"count": 120, "capacity": 3.0, "cost": 9000, "cost_sd": 700},
+            "smelters": {
+                "small": {"count": 6, "capacity": 20, "metal_yield": 0.85,
+                          "processing_cost": 800},
+                "workshop": {"count": 12, "capacity": 5, "metal_yield": 0.8,
+                             "processing_cost": 450, "violator_share": 1.0},
+            },
+        },
+    ],
+    "campaigns": [
+        {
+            "name": "pulse",
+            "regions": ["north"],
+            "start": "2017-02-10",
+            "end": "2017-03-05",
+            "teams": 4,
+            "inspections_per_team_day": 2,
+            "targets": {"large": 1, "small": 1, "workshop": 1, "traders": 0.5},
+            "detection": 0.9,
+            "sanctions": {"close": 0.3, "suspend": 0.5, "upgrade": 0.1, "fine": 0.1},
+            "suspend_days": 20,
+            "rectify_days": 10,
+        },
+    ],
+}
+
+
+def make_tiny(dotted: dict[str, Any] | None = None, **kw: Any) -> Scenario:
+    """The tiny scenario with dotted-path overrides (``a__b=1`` means ``a.b=1``)."""
+    base = Scenario.model_validate(copy.deepcopy(TINY))
+    overrides = dict(dotted or {})
+    overrides.update({k.replace("__", "."): v for k, v in kw.items()})
+    return base.with_overrides(overrides) if overrides else base
+
+
+@pytest.fixture(scope="session")
+def tiny_scenario() -> Callable[..., Scenario]:
+    """Factory: ``tiny_scenario(market__clearing_days=2)`` → a validated Scenario."""
+    return make_tiny
+
+
+@pytest.fixture(scope="session")
+def tiny_dict() -> Callable[[], dict[str, Any]]:
+    """Factory of a fresh deep copy of the tiny scenario's raw mapping (to edit lists freely)."""
+    return lambda: copy.deepcopy(TINY)
+
+
+@pytest.fixture(scope="session")
+def hebei() -> Scenario:
+    return load_scenario(HEBEI)
+
+
+@pytest.fixture(scope="session")
+def hebei_result(hebei: Scenario) -> Result:
+    """scenarios/hebei.yaml at its own seed, with its baseline (shared: runs once)."""
+    from scrapsim.model import run
+
+    return run(hebei)
+
+
+def matrix(table: Table, column: str, n_regions: int) -> np.ndarray:
+    """A daily column as a [day, region] float array."""
+    return np.asarray(table[column], dtype=float).reshape(-1, n_regions)
+
+
+@pytest.fixture(scope="session")
+def as_matrix() -> Callable[[Table, str, int], np.ndarray]:
+    return matrix

@@ -1,0 +1,207 @@
+"""The market's pure functions (scrapsim/market.py), checked against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scrapsim.market import (clear, collection, interregional_flows, offer_factor, price_pressure,
+                             price_step, smelter_margin)
+
+A = np.array
+volumes = st.lists(st.floats(0.0, 1e6, allow_subnormal=False), min_size=1, max_size=6)
+
+
+# ---- clear ------------------------------------------------------------------------------------
+def test_clear_trades_the_short_side_and_shares_the_long_side_pro_rata() -> None:
+    traded, sold, filled = clear(A([100.0, 50.0, 80.0]), A([40.0, 200.0, 80.0]))
+    np.testing.assert_array_equal(traded, [40.0, 50.0, 80.0])
+    np.testing.assert_allclose(sold, [0.4, 1.0, 1.0])        # share of each offer sold
+    np.testing.assert_allclose(filled, [1.0, 0.25, 1.0])     # share of each bid filled
+
+
+def test_clear_with_an_empty_side_trades_nothing() -> None:
+    traded, sold, filled = clear(A([0.0, 30.0, 0.0]), A([25.0, 0.0, 0.0]))
+    np.testing.assert_array_equal(traded, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(sold, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(filled, [0.0, 0.0, 0.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_clear_conserves_volume(data: st.DataObject) -> None:
+    supply = A(data.draw(volumes))
+    demand = A(data.draw(st.lists(st.floats(0.0, 1e6), min_size=len(supply),
+                                  max_size=len(supply))))
+    traded, sold, filled = clear(supply, demand)
+    np.testing.assert_array_equal(traded, np.minimum(supply, demand))
+    np.testing.assert_allclose(sold * supply, traded, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(filled * demand, traded, rtol=1e-12, atol=1e-9)
+    assert ((sold >= 0) & (sold <= 1 + 1e-12)).all()
+    assert ((filled >= 0) & (filled <= 1 + 1e-12)).all()
+
+
+# ---- price pressure ---------------------------------------------------------------------------
+def test_price_pressure_values_bounds_and_zero_case() -> None:
+    got = price_pressure(A([300.0, 100.0, 0.0, 50.0, 0.0]), A([100.0, 300.0, 40.0, 0.0, 0.0]))
+    np.testing.assert_allclose(got, [0.5, -0.5, -1.0, 1.0, 0.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_price_pressure_stays_in_minus_one_one(data: st.DataObject) -> None:
+    demand = A(data.draw(volumes))
+    supply = A(data.draw(st.lists(st.floats(0.0, 1e6), min_size=len(demand),
+                                  max_size=len(demand))))
+    p = price_pressure(demand, supply)
+    assert ((p >= -1.0) & (p <= 1.0)).all()
+    assert (np.sign(p) == np.sign(demand - supply)).all()
+
+
+# ---- price step -------------------------------------------------------------------------------
+def step(price: float, pressure: float, anchor: float, speed: float = 0.02,
+         anchor_speed: float = 0.04, shock: float = 0.0, floor: float = 3000.0,
+         cap: float = 30000.0) -> float:
+    return float(price_step(A([price]), A([pressure]), anchor, speed, anchor_speed, A([shock]),
+                            floor, cap)[0])
+
+
+def test_price_step_moves_with_excess_demand() -> None:
+    assert step(10000, 0.5, 10000) == pytest.approx(10000 * np.exp(0.01), rel=1e-12)
+    assert step(10000, -0.5, 10000) == pytest.approx(10000 * np.exp(-0.01), rel=1e-12)
+    assert step(10000, 0.0, 10000) == pytest.approx(10000, rel=1e-12)
+
+
+def test_price_step_is_pulled_toward_the_anchor() -> None:
+    up = step(10000, 0.0, 12000)
+    down = step(10000, 0.0, 8000)
+    assert up == pytest.approx(10000 * (12000 / 10000) ** 0.04, rel=1e-12)
+    assert down == pytest.approx(10000 * (8000 / 10000) ** 0.04, rel=1e-12)
+    assert 10000 < up < 12000 and 8000 < down < 10000
+
+
+def test_price_step_combines_pressure_anchor_and_shock_in_log_price() -> None:
+    want = np.exp(np.log(11000) + 0.03 * -0.2 + 0.1 * np.log(11500 / 11000) + 0.005)
+    assert step(11000, -0.2, 11500, speed=0.03, anchor_speed=0.1, shock=0.005) == \
+        pytest.approx(want, rel=1e-12)
+
+
+def test_price_step_keeps_floor_and_cap() -> None:
+    assert step(3100, -1.0, 3000, speed=1.0, floor=3000) == 3000.0
+    assert step(29000, 1.0, 30000, speed=1.0, cap=30000) == 30000.0
+    got = price_step(A([5000.0, 20000.0]), A([-1.0, 1.0]), A([5000.0, 20000.0]), 0.5, 0.0,
+                     A([0.0, 0.0]), 4000.0, 25000.0)
+    np.testing.assert_array_equal(got, [4000.0, 25000.0])
+
+
+# ---- margins ----------------------------------------------------------------------------------
+def test_smelter_margin_is_ingot_times_yield_minus_scrap_minus_processing() -> None:
+    got = smelter_margin(14900.0, A([0.9, 0.8]), A([11500.0, 11500.0]), A([950.0, 450.0]))
+    np.testing.assert_allclose(got, [14900 * 0.9 - 11500 - 950, 14900 * 0.8 - 11500 - 450])
+    assert got[0] == pytest.approx(960.0)
+    assert got[1] == pytest.approx(-30.0)
+
+
+# ---- collection (matching function) -----------------------------------------------------------
+def test_collection_never_exceeds_either_side() -> None:
+    available = A([100.0, 100.0, 100.0, 1e6, 0.0])
+    wanted = A([10.0, 100.0, 1e4, 50.0, 30.0])
+    got = collection(available, wanted)
+    assert (got <= wanted).all() and (got <= available).all()
+    want = available[:4] * (1.0 - np.exp(-wanted[:4] / available[:4]))
+    np.testing.assert_allclose(got[:4], want, rtol=1e-9)
+    assert got[1] == pytest.approx(100.0 * (1 - np.exp(-1.0)), rel=1e-12)
+    assert got[4] == 0.0
+
+
+def test_collection_approaches_wanted_when_scrap_is_plentiful() -> None:
+    got = collection(A([1e3, 1e5, 1e8]), A([50.0, 50.0, 50.0]))
+    assert got[0] < got[1] < got[2] <= 50.0
+    assert got[2] == pytest.approx(50.0, rel=1e-6)
+    assert got[0] == pytest.approx(1e3 * (1 - np.exp(-0.05)), rel=1e-12)
+
+
+def test_collection_approaches_available_when_traders_are_many() -> None:
+    got = collection(A([80.0]), A([1e5]))
+    assert got[0] == pytest.approx(80.0, rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_collection_bounds_hold_for_any_input(data: st.DataObject) -> None:
+    available = A(data.draw(volumes))
+    wanted = A(data.draw(st.lists(st.floats(0.0, 1e6), min_size=len(available),
+                                  max_size=len(available))))
+    got = collection(available, wanted)
+    assert (got >= 0).all()
+    assert (got <= wanted).all()
+    assert (got <= available).all()
+
+
+# ---- offer factor -----------------------------------------------------------------------------
+def factor(vol: float, trend: float, fast_out: float = 1.0, withhold: float = 1.5) -> float:
+    return float(offer_factor(A([vol]), A([trend]), A([fast_out]), A([withhold]), 0.004,
+                              0.004)[0])
+
+
+def test_offer_factor_is_one_in_a_calm_market() -> None:
+    assert factor(0.004, 0.0) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_offer_factor_offers_more_when_prices_are_volatile() -> None:
+    assert factor(0.006, 0.0) == pytest.approx(1.5)
+    assert factor(0.008, 0.0) == pytest.approx(2.0)
+    assert factor(0.04, 0.0) == 2.0                    # capped
+    assert factor(0.0, 0.0) == pytest.approx(0.5)      # floor
+    assert factor(0.006, 0.0, fast_out=0.0) == pytest.approx(1.0)
+
+
+def test_offer_factor_withholds_in_a_rally_only() -> None:
+    assert factor(0.004, 0.004) == pytest.approx(np.exp(-1.5), rel=1e-12)
+    assert factor(0.004, 0.008) < factor(0.004, 0.004) < 1.0
+    assert factor(0.004, -0.01) == pytest.approx(1.0)    # a falling market does not withhold
+    assert factor(0.004, 0.004, withhold=0.0) == pytest.approx(1.0)
+
+
+# ---- inter-regional flows ---------------------------------------------------------------------
+def test_flows_only_above_transport_cost_and_toward_the_dearer_region() -> None:
+    flows = interregional_flows(A([10000.0, 10500.0, 10250.0]), A([1000.0, 1000.0, 1000.0]),
+                                300.0, 0.05)
+    want = np.zeros((3, 3))
+    want[0, 1] = 0.05 * (500 - 300) / 300 * 1000      # gap 500 > 300: north ships to south
+    np.testing.assert_allclose(flows, want, rtol=1e-12)  # gaps of 250 and 250 stay below cost
+
+
+def test_flows_at_exactly_the_transport_cost_are_zero() -> None:
+    flows = interregional_flows(A([10000.0, 10300.0]), A([500.0, 500.0]), 300.0, 0.05)
+    np.testing.assert_array_equal(flows, np.zeros((2, 2)))
+
+
+def test_flows_ship_at_most_half_a_regions_stock() -> None:
+    flows = interregional_flows(A([5000.0, 20000.0, 25000.0]), A([800.0, 100.0, 0.0]), 300.0, 0.5)
+    out = flows.sum(axis=1)
+    assert out[0] == pytest.approx(400.0, rel=1e-12)   # capped at half of 800
+    assert out[1] == pytest.approx(50.0, rel=1e-12)    # region 1 ships to 2, capped too
+    assert out[2] == 0.0                               # dearest region ships nothing
+    # the cap keeps the split between destinations in proportion to their gaps
+    assert flows[0, 2] / flows[0, 1] == pytest.approx((20000 - 300) / (15000 - 300), rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_flows_are_non_negative_bounded_and_consistent(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 5))
+    price = A(data.draw(st.lists(st.floats(3000, 30000), min_size=n, max_size=n)))
+    stock = A(data.draw(st.lists(st.floats(0, 1e5), min_size=n, max_size=n)))
+    cost = data.draw(st.floats(0.0, 2000.0))
+    rate = data.draw(st.floats(0.0, 1.0))
+    flows = interregional_flows(price, stock, cost, rate)
+    assert flows.shape == (n, n)
+    assert (flows >= 0).all()
+    assert (np.diag(flows) == 0).all()
+    assert (flows.sum(axis=1) <= 0.5 * stock * (1 + 1e-12) + 1e-12).all()
+    gap = price[None, :] - price[:, None]
+    assert (flows[gap <= cost] == 0).all()             # nothing moves below the transport cost
+    assert flows.sum(axis=1).sum() == pytest.approx(flows.sum(axis=0).sum(), rel=1e-12, abs=1e-9)
