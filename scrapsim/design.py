@@ -173,8 +173,7 @@ def _reason(exc: ScenarioError) -> str:
     text = str(exc)
     head = f"{exc.file or '<scenario>'}" + (f":{exc.line}" if exc.line is not None else "") + ": "
     text = text.removeprefix(head)
-    text = text.removeprefix(f"{exc.path}: ") if exc.path else text
-    return text if "expected" in text or not exc.expected else f"{text}; expected {exc.expected}"
+    return text.removeprefix(f"{exc.path}: ") if exc.path else text
 
 
 def build_design(base: Scenario, vary: Sequence[str | tuple[str, Any]] | Mapping[str, Any],
@@ -208,7 +207,8 @@ def _lhs(axes: tuple[Axis, ...], samples: int | None, root_seed: int) -> Design:
         raise SweepSpecError("an LHS design needs at least one --vary KEY=LOW..HIGH",
                              file="--vary", expected="KEY=LOW..HIGH")
     if samples is None or samples < 1:
-        raise SweepSpecError("an LHS design needs --samples N >= 1", file="--samples",
+        raise SweepSpecError("an LHS design needs --samples N >= 1",
+                             file="--samples",
                              value=samples, expected="a whole number >= 1")
     rng = np.random.default_rng(np.random.SeedSequence(root_seed).spawn(2)[1])
     unit = qmc.LatinHypercube(d=len(axes), rng=rng).random(samples)

@@ -73,7 +73,8 @@ class Model:
         """Start near the no-enforcement steady state: stocks at their targets, price at anchor."""
         sc, inp, s, tr = self.scenario, self.inputs, self.smelters, self.traders
         m = sc.market
-        self.price = np.full(self.n_regions, max(inp.primary[0] - m.primary_discount, m.price_floor))
+        start_price = np.clip(inp.primary[0] - m.primary_discount, m.price_floor, m.price_cap)
+        self.price = np.full(self.n_regions, start_price)
         self.price0 = self.price.copy()
         s.margin0 = s.margins(inp.ingot[0], self.price)
         s.stock = s.cover * s.capacity * s.rate0
@@ -164,7 +165,7 @@ class Model:
             return zero, zero
         flows = market.interregional_flows(self.price, tr.sums(tr.stock), m.transport_cost,
                                            m.flow_rate)
-        flows[:, tr.base_total <= 0] = 0.0
+        flows[:, tr.active_count <= 0] = 0.0
         outflow, inflow = flows.sum(axis=1), flows.sum(axis=0)
         stock = tr.sums(tr.stock)
         out_share = np.divide(outflow, stock, out=np.zeros(self.n_regions), where=stock > 0)

@@ -257,6 +257,13 @@ class Market(_Base):
     def _series(cls, v: Series) -> Series:
         return _check_series(v, lo=1.0)
 
+    @model_validator(mode="after")
+    def _bounds(self) -> Market:
+        if self.price_floor >= self.price_cap:
+            raise ValueError(f"price_cap: must exceed price_floor {self.price_floor:g}, "
+                             f"got {self.price_cap:g}")
+        return self
+
 
 class Behaviour(_Base):
     relapse_share: Share = 0.05

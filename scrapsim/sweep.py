@@ -107,11 +107,12 @@ def plan_sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 1
     """Load and check everything; a bad spec raises before any run starts."""
     base, source = _base_scenario(scenario, overrides)
     if not isinstance(reps, int) or reps < 1:
-        raise SweepSpecError("needs at least one replication", file="--reps", value=reps,
+        raise SweepSpecError("needs at least one replication", file="--reps",
+                             value=reps,
                              expected="a whole number >= 1")
     root = base.seed if seed is None else int(seed)
     if root < 0:
-        raise SweepSpecError("seed must not be negative", file="--seed", value=seed,
+        raise SweepSpecError("must not be negative", file="--seed", value=seed,
                              expected="a whole number >= 0")
     if isinstance(vary, str):
         vary = [vary]
@@ -155,7 +156,7 @@ def sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
         needed = {plan.key(p, r) for p in range(len(plan.design.points))
                   for r in range(len(plan.seeds))}
         stored = {rec["key"] for rec in journal.records()} & needed
-        counter = _Counter(len(stored))
+        counter = _Counter()
         with _progress(plan.total, len(stored), quiet) as bar:
             engine = execute(plan.tasks(stored), _on_done(journal, bar, counter), run_fn=run_fn,
                              workers=workers, scheduler=scheduler)
@@ -166,20 +167,20 @@ def sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
 
 def _check_engine(workers: int | None, scheduler: str | None) -> int:
     if scheduler is not None and not _SCHEDULER.match(scheduler):
-        raise SweepSpecError("not a scheduler address", file="--scheduler", value=scheduler,
+        raise SweepSpecError("not a Dask scheduler address", file="--scheduler", value=scheduler,
                              expected="tcp://HOST:PORT")
     if workers is None:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
             (os.cpu_count() or 1)
     if not isinstance(workers, int) or workers < 1:
-        raise SweepSpecError("needs at least one worker", file="--workers", value=workers,
+        raise SweepSpecError("needs at least one worker", file="--workers",
+                             value=workers,
                              expected="a whole number >= 1")
     return workers
 
 
 @dataclass
 class _Counter:
-    resumed: int
     ran: int = 0
     failed: int = 0
 

@@ -185,10 +185,6 @@ def test_suspended_traders_reopen_when_due(traders: Traders) -> None:
     np.testing.assert_allclose(t.base, t.capacity, rtol=0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Traders.set_state updates base_total by increments, "
-                   "so a region whose traders are all closed keeps a rounding residue (±1e-14) "
-                   "instead of 0; model._ship's guard `base_total <= 0` then lets inflows in "
-                   "and Traders.ship spreads them over zero capacity: the scrap vanishes")
 def test_closing_every_trader_of_a_region_leaves_no_capacity(traders: Traders) -> None:
     t = traders
     for chunk in np.array_split(np.random.default_rng(1).permutation(50), 7):

@@ -228,5 +228,6 @@ class Regulator:
         self.m.log.add(float(day), s.region[cand], SMELTER, cand, i, "inspection")
         np.add.at(self.m.acc["inspections"], s.region[cand], 1.0)
         ids = cand[rng.random(cand.size) < escalate(c.audit_detection, self.intensity)]
+        self.m.log.add(float(day), s.region[ids], SMELTER, ids, i, "violation")
         np.add.at(self.m.acc["violations"], s.region[ids], 1.0)
         self.m.acc["seized_smelters"] += s.close(ids, self.m.log, float(day), i, "audit_close")

@@ -66,7 +66,8 @@ class Smelters:
         self.counts = np.bincount(self.region * 5 + self.state, minlength=r * 5).reshape(r, 5)
         self.running_by_class = np.bincount(self.group, weights=self.running,
                                             minlength=3 * r).reshape(r, 3)
-        weight = self.capacity * (self.klass == 0) * np.where(self.running > 0, 1.0, 1e-6)
+        open_ = np.where(self.state == CLOSED, 0.0, np.where(self.running > 0, 1.0, 1e-6))
+        weight = self.capacity * (self.klass == 0) * open_
         totals = np.bincount(self.region, weights=weight, minlength=r)
         self.import_share = np.divide(weight, totals[self.region], out=np.zeros(self.n),
                                       where=totals[self.region] > 0)
@@ -113,7 +114,7 @@ class Smelters:
 
     def land_imports(self, imports: np.ndarray) -> np.ndarray:
         """Deliver imported scrap (t/day per region) to large plants, running ones first, pro rata
-        to capacity; returns what landed per region (0 where a region has no large plant)."""
+        to capacity; returns what landed per region (0 where no large plant is open)."""
         self.refresh()
         self.stock += self.import_share * imports[self.region]
         return np.where(self.import_regions, imports, 0.0)

@@ -85,6 +85,7 @@ class Traders:
                                        minlength=n)
         self.active_count += np.bincount(reg, weights=active - (self.state[ids] == ACTIVE),
                                          minlength=n)
+        self.base_total[self.active_count <= 0] = 0.0
         self.state[ids] = state
         self.base[ids] = self.capacity[ids] * active
         self.temper_eff[ids] = self.temper[ids] * active
