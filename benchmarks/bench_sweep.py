@@ -70,12 +70,13 @@ def start_cluster(folder: Path, cores: int) -> tuple[str, list[subprocess.Popen]
     file = folder / "scheduler.json"
     common: dict[str, Any] = {"cwd": folder, "env": ENV, "stdout": subprocess.DEVNULL,
                               "stderr": subprocess.DEVNULL, "start_new_session": True}
-    procs = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+    dask = [sys.executable, "-m", "dask"]
+    procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
                                "--no-dashboard", "--scheduler-file", str(file)], **common)]
     while not file.exists():
         time.sleep(0.1)
     address = json.loads(file.read_text())["address"]
-    procs.append(subprocess.Popen(["dask", "worker", address, "--nworkers", str(cores),
+    procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", str(cores),
                                    "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
                                   **common))
     from distributed import Client

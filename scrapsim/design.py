@@ -85,7 +85,7 @@ def _error(spec: str, message: str, key: str = "", value: Any = None,
 
 
 def parse_vary(spec: str | tuple[str, Any], base: Scenario, kind: DesignKind = "grid") -> Axis:
-    """One ``KEY=SPEC`` text (or a ``(key, values)`` pair from the Python API) → an :class:`Axis`."""
+    """One ``KEY=SPEC`` text (or a ``(key, values)`` pair from the Python API) → an Axis."""
     if isinstance(spec, str):
         key, sep, raw = spec.partition("=")
         key, raw = key.strip(), raw.strip()

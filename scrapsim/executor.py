@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_RUN", "SweepError", "Task", "execute", "flatten_summary", "model_summary", "probe",
-           "run_task"]
+__all__ = ["DEFAULT_RUN", "SweepError", "Task", "execute", "flatten_summary", "model_summary",
+           "probe", "run_task"]
 
 DEFAULT_RUN = "scrapsim.executor:model_summary"
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -207,7 +207,8 @@ def _execute_dask(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
     try:
         from distributed import Client
     except ImportError:
-        raise SweepError("--scheduler needs Dask distributed: pip install 'scrapsim[dask]'") from None
+        raise SweepError("--scheduler needs Dask distributed: "
+                         "pip install 'scrapsim[dask]'") from None
     try:
         client = Client(scheduler, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

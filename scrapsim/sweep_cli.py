@@ -55,7 +55,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="local worker processes (default: the cores; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                   help="run on an existing Dask distributed cluster (pip install 'scrapsim[dask]')")
+                   help="run on an existing Dask distributed cluster "
+                   "(pip install 'scrapsim[dask]')")
     p.add_argument("--no-plot", action="store_true", help="skip the figures")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no progress bar and no summary line")

@@ -90,14 +90,15 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     file = folder / "scheduler.json"
     common = {"cwd": folder, "env": ENV, "stdout": subprocess.DEVNULL,
               "stderr": subprocess.DEVNULL, "start_new_session": True}
-    procs = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+    dask = [sys.executable, "-m", "dask"]
+    procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
                                "--no-dashboard", "--scheduler-file", str(file)], **common)]
     try:
         deadline = time.monotonic() + 60
         while not file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(file.read_text())["address"]
-        procs.append(subprocess.Popen(["dask", "worker", address, "--nworkers", "2",
+        procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", "2",
                                        "--nthreads", "1", "--no-dashboard", "--host",
                                        "127.0.0.1"], **common))
         yield address
