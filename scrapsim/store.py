@@ -52,21 +52,22 @@ class Journal:
         self._synced = time.monotonic()
 
     def _cut_torn_tail(self) -> None:
-        size = os.fstat(self._fd).st_size
-        if size == 0:
+        """Drop a last line left incomplete by a crash, reading back from the end."""
+        end = os.fstat(self._fd).st_size
+        if end == 0 or os.pread(self._fd, 1, end - 1) == b"\n":
             return
-        with open(self.path, "rb") as f:
-            data = f.read()
-        end = data.rfind(b"\n") + 1
-        if end != size:
-            os.ftruncate(self._fd, end)
+        while end > 0:
+            start = max(0, end - 65536)
+            newline = os.pread(self._fd, end - start, start).rfind(b"\n")
+            if newline >= 0:
+                os.ftruncate(self._fd, start + newline + 1)
+                return
+            end = start
+        os.ftruncate(self._fd, 0)
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every stored run, in the order stored."""
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    yield json.loads(line)
+        return read_records(self.path.parent)
 
     def append(self, record: dict[str, Any]) -> None:
         """Store one finished run (one whole line, one write)."""
@@ -90,7 +91,7 @@ class Journal:
 
 
 def read_records(folder: Path) -> Iterator[dict[str, Any]]:
-    """The runs stored in a finished sweep folder (read only, no lock)."""
+    """The runs stored in a sweep folder's journal, in the order stored (read only)."""
     with open(folder / JOURNAL, encoding="utf-8") as f:
         for line in f:
             if line.strip():
@@ -108,7 +109,7 @@ def check_out(final: Path, sweep_id: str) -> bool:
         return False
     if not final.is_dir():
         raise SweepSpecError("exists and is not a folder", file=str(final),
-                             expected="a new or empty folder for --out")
+                             value=str(final), expected="a new or empty folder for --out")
     manifest = final / MANIFEST
     if manifest.exists():
         found = json.loads(manifest.read_text(encoding="utf-8")).get("sweep_id")
@@ -117,7 +118,7 @@ def check_out(final: Path, sweep_id: str) -> bool:
         raise SweepSpecError(f"holds another sweep (id {found}, this one is {sweep_id})",
                              file=str(final), expected="a new or empty folder for --out")
     if any(final.iterdir()):
-        raise SweepSpecError("exists and is not empty", file=str(final),
+        raise SweepSpecError("exists and is not empty", file=str(final), value=str(final),
                              expected="a new or empty folder for --out")
     return False
 

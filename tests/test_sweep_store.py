@@ -58,6 +58,14 @@ def test_journal_appends_whole_lines_and_cuts_a_torn_tail(tmp_path: Path) -> Non
         assert [r["key"] for r in j.records()] == ["a", "b", "c"]
 
 
+def test_journal_of_only_a_torn_line_starts_empty(tmp_path: Path) -> None:
+    (tmp_path / "runs.jsonl").write_bytes(b'{"key": "a", "pad": "' + b"x" * 70000)
+    with Journal(tmp_path) as j:
+        assert list(j.records()) == []
+        j.append({"key": "b"})
+    assert (tmp_path / "runs.jsonl").read_bytes() == b'{"key":"b"}\n'
+
+
 def test_journal_has_one_writer(tmp_path: Path) -> None:
     with Journal(tmp_path):
         with pytest.raises(SweepSpecError, match="another sweep"):
