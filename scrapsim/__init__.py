@@ -29,7 +29,9 @@ _WHERE = {"Result": "model", "run": "model", "Scenario": "scenario",
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+        value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value  # importing .sweep bound the module to this name: rebind
+        return value
     raise AttributeError(f"module 'scrapsim' has no attribute {name!r}")
 
 
