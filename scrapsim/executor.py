@@ -170,7 +170,7 @@ def _execute_pool(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
         try:
             info = pool.submit(probe).result()
-            bounded_drive(tasks, on_done, lambda t: pool.submit(
+            _bounded_drive(tasks, on_done, lambda t: pool.submit(
                 run_task, t.scenario_json, t.seed, run_fn), workers * IN_FLIGHT_PER_WORKER)
         except BrokenProcessPool as exc:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -183,7 +183,7 @@ def _execute_pool(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
     return {"engine": "processes", "workers": workers, "worker_info": [info]}
 
 
-def bounded_drive(tasks: Iterable[Task], on_done: OnDone,
+def _bounded_drive(tasks: Iterable[Task], on_done: OnDone,
                   submit: Callable[[Task], Future], limit: int) -> None:
     """Keep at most ``limit`` tasks in flight; hand each result over as it completes."""
     source = iter(tasks)

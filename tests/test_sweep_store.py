@@ -151,6 +151,21 @@ def test_resume_skips_stored_runs_and_repeats_none(base: Scenario, tmp_path: Pat
     assert again.runs.equals(resumed.runs) and again.curves.equals(resumed.curves)
 
 
+def test_killed_while_writing_tables_finishes_without_running(base: Scenario,
+                                                             tmp_path: Path) -> None:
+    vary = ["enforcement.intensity=0,1"]
+    whole = sweep(base, vary, reps=2, workers=2, out=tmp_path / "whole", quiet=True,
+                  run_fn=STAND_IN, figures=False)
+    (tmp_path / "cut.partial").mkdir()
+    journal = (whole.folder / "runs.jsonl").read_bytes()
+    (tmp_path / "cut.partial" / "runs.jsonl").write_bytes(journal)
+    res = sweep(base, vary, reps=2, workers=2, out=tmp_path / "cut", quiet=True,
+                run_fn=STAND_IN, figures=False)
+    assert res.manifest["session"]["ran"] == 0 and res.manifest["session"]["resumed"] == 4
+    assert res.manifest["engine"]["engine"].startswith("none")
+    assert (res.folder / "runs.csv").read_bytes() == (whole.folder / "runs.csv").read_bytes()
+
+
 def test_out_holding_something_else_is_refused(base: Scenario, tmp_path: Path) -> None:
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
