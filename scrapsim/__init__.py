@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .model import Result, run
     from .scenario import Scenario, ScenarioError, load_scenario
-    from .sweep import sweep
+    from .sweeps import sweep
 
 __all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "run", "sweep", "__version__"]
 __version__ = "0.1.0"
 
 _WHERE = {"Result": "model", "run": "model", "Scenario": "scenario",
-          "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "sweep"}
+          "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "sweeps"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
         value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
-        globals()[name] = value  # importing .sweep bound the module to this name: rebind
+        globals()[name] = value
         return value
     raise AttributeError(f"module 'scrapsim' has no attribute {name!r}")
 

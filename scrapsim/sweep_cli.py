@@ -1,4 +1,4 @@
-"""``scrapsim sweep``: the command-line face of :func:`scrapsim.sweep.sweep`.
+"""``scrapsim sweep``: the command-line face of :func:`scrapsim.sweeps.sweep`.
 
 ``add_parser`` only declares options (argparse, nothing heavy); ``main`` imports the sweep
 machinery when the command runs. ``python -m scrapsim.sweep_cli ARGS`` is the same command.
@@ -66,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the sweep described by ``args``; returns the exit status."""
     from scrapsim.executor import SweepError
     from scrapsim.scenario import ScenarioError, parse_override
-    from scrapsim.sweep import format_line, sweep
+    from scrapsim.sweeps import format_line, sweep
 
     try:
         overrides = dict(parse_override(text) for text in args.overrides)

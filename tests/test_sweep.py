@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scrapsim.sweep import SweepResult, sweep
+from scrapsim.sweeps import SweepResult, sweep
 from scrapsim.sweep_plots import price_pressure_curve, smelting_demand_curve, supply_curve
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from scrapsim.design import SweepSpecError, build_design
 from scrapsim.executor import flatten_summary
 from scrapsim.scenario import Scenario
 from scrapsim.store import Journal, runs_table
-from scrapsim.sweep import curves_table, sweep
+from scrapsim.sweeps import curves_table, sweep
 from test_sweep_design import TINY
 
 STAND_IN = "test_sweep_store:stand_in"
