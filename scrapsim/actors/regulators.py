@@ -158,15 +158,13 @@ class Regulator:
                           rng: np.random.Generator) -> None:
         m, s = self.m, self.m.smelters
         reg = s.region[ids]
-        m.log.add(times, reg, SMELTER, ids, i, "inspection")
-        np.add.at(m.acc["inspections"], reg, 1.0)
+        self._count(i, SMELTER, ids, times, reg, "inspection", "inspections")
         state = s.state[ids]
         eligible = s.violator[ids] & ((state == RUNNING) | (state == HALTED)) & self._first_visits(ids)
         factor = np.where(state == HALTED, c.halted_detection, 1.0)
         hit = self._detect(c, ids, eligible, factor, rng)
         ids, times, reg = ids[hit], times[hit], reg[hit]
-        m.log.add(times, reg, SMELTER, ids, i, "violation")
-        np.add.at(m.acc["violations"], reg, 1.0)
+        self._count(i, SMELTER, ids, times, reg, "violation", "violations")
         kind = self._sanction_kind(c.sanctions, ids.size, rng)
         closed = ids[kind == 0]
         m.acc["seized_smelters"] += s.close(closed, m.log, times[kind == 0], i)
@@ -179,13 +177,11 @@ class Regulator:
                          rng: np.random.Generator) -> None:
         m, tr = self.m, self.m.traders
         reg = tr.region[ids]
-        m.log.add(times, reg, TRADER, ids, i, "inspection")
-        np.add.at(m.acc["inspections"], reg, 1.0)
+        self._count(i, TRADER, ids, times, reg, "inspection", "inspections")
         eligible = tr.violator[ids] & (tr.state[ids] == ACTIVE) & self._first_visits(ids)
         hit = self._detect(c, ids, eligible, np.ones(ids.size), rng)
         ids, times, reg = ids[hit], times[hit], reg[hit]
-        m.log.add(times, reg, TRADER, ids, i, "violation")
-        np.add.at(m.acc["violations"], reg, 1.0)
+        self._count(i, TRADER, ids, times, reg, "violation", "violations")
         kind = self._sanction_kind(c.trader_sanctions, ids.size, rng)
         closed = ids[kind == 0]
         seized = tr.stock[closed].copy()
@@ -198,6 +194,12 @@ class Regulator:
         tr.set_state(susp, T_SUSPENDED, np.floor(times[(kind == 1) | (kind == 2)]) + c.suspend_days)
         m.log.add(times[(kind == 1) | (kind == 2)], tr.region[susp], TRADER, susp, i, "suspend")
         self._fine(i, c, TRADER, ids[kind == 3], times[kind == 3], reg[kind == 3])
+
+    def _count(self, i: int, kind: int, ids: np.ndarray, times: np.ndarray, reg: np.ndarray,
+               event: str, column: str) -> None:
+        """Log one ``event`` per actor and count it in the day's ``column``."""
+        self.m.log.add(times, reg, kind, ids, i, event)
+        np.add.at(self.m.acc[column], reg, 1.0)
 
     @staticmethod
     def _sanction_kind(shares, n: int, rng: np.random.Generator) -> np.ndarray:
