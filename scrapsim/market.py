@@ -3,11 +3,17 @@
 Prices in CNY/t, volumes in t. Each region clears traders' offers against running smelters'
 bids. The traded volume is ``min(supply, demand)``; the short side is served in full and the long
 side pro rata to what each member offered or bid (the *pro-rata rule*).
+
+The functions are compiled loops over regions (numba, cached on disk): the model calls them
+every day on arrays of a handful of regions, where numpy's per-call cost would dominate.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 
 __all__ = [
     "clear", "collection", "interregional_flows", "offer_factor", "price_pressure",
@@ -15,22 +21,39 @@ __all__ = [
 ]
 
 
+@njit(cache=True)
 def price_pressure(demand: np.ndarray, supply: np.ndarray) -> np.ndarray:
     """(demand − supply) / (demand + supply) in [−1, 1]; 0 where both are 0."""
-    total = demand + supply
-    out = np.zeros_like(total, dtype=float)
-    np.divide(demand - supply, total, out=out, where=total > 0)
+    out = np.zeros(len(demand))
+    for r in range(len(demand)):
+        total = demand[r] + supply[r]
+        if total > 0:
+            out[r] = (demand[r] - supply[r]) / total
     return out
 
 
+@njit(cache=True)
 def clear(supply: np.ndarray, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Traded volume and the shares of offers sold and of bids filled, per region (pro rata)."""
-    traded = np.minimum(supply, demand)
-    sold = np.zeros_like(traded)
-    filled = np.zeros_like(traded)
-    np.divide(traded, supply, out=sold, where=supply > 0)
-    np.divide(traded, demand, out=filled, where=demand > 0)
+    n = len(supply)
+    traded, sold, filled = np.zeros(n), np.zeros(n), np.zeros(n)
+    for r in range(n):
+        traded[r] = min(supply[r], demand[r])
+        if supply[r] > 0:
+            sold[r] = traded[r] / supply[r]
+        if demand[r] > 0:
+            filled[r] = traded[r] / demand[r]
     return traded, sold, filled
+
+
+@njit(cache=True)
+def _price_step(price, pressure, anchor, speed, anchor_speed, shock, floor, cap):
+    out = np.empty(len(price))
+    for r in range(len(price)):
+        log_p = math.log(price[r])
+        log_p += speed * pressure[r] + anchor_speed * (math.log(anchor[r]) - log_p) + shock[r]
+        out[r] = min(max(math.exp(log_p), floor), cap)
+    return out
 
 
 def price_step(price: np.ndarray, pressure: np.ndarray, anchor: float | np.ndarray,
@@ -42,9 +65,11 @@ def price_step(price: np.ndarray, pressure: np.ndarray, anchor: float | np.ndarr
     [floor, cap]. The anchor term makes scrap follow the primary price with a lag of about
     1/anchor_speed days (FACTS pattern 4).
     """
-    log_p = np.log(price)
-    log_p = log_p + speed * pressure + anchor_speed * (np.log(anchor) - log_p) + shock
-    return np.clip(np.exp(log_p), floor, cap)
+    if np.ndim(anchor) == 0:
+        anchor = np.full(len(price), float(anchor))
+    return _price_step(np.asarray(price, float), np.asarray(pressure, float),
+                       np.asarray(anchor, float), float(speed), float(anchor_speed),
+                       np.asarray(shock, float), float(floor), float(cap))
 
 
 def smelter_margin(ingot: float, metal_yield: np.ndarray, scrap: np.ndarray,
@@ -53,6 +78,7 @@ def smelter_margin(ingot: float, metal_yield: np.ndarray, scrap: np.ndarray,
     return ingot * metal_yield - scrap - processing_cost
 
 
+@njit(cache=True)
 def collection(available: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Scrap collected from what waits at the sources, t/day.
 
@@ -60,22 +86,27 @@ def collection(available: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     side, approaches ``wanted`` when scrap is plentiful (a backlog after a disruption is worked
     off at collection capacity) and ``available`` when traders are many.
     """
-    out = np.zeros_like(available, dtype=float)
-    ok = available > 0
-    out[ok] = available[ok] * -np.expm1(-wanted[ok] / available[ok])
-    return np.minimum(out, wanted)
+    out = np.zeros(len(available))
+    for r in range(len(available)):
+        if available[r] > 0:
+            out[r] = min(available[r] * -math.expm1(-wanted[r] / available[r]), wanted[r])
+    return out
 
 
-def offer_factor(volatility: np.ndarray, trend: np.ndarray, fast_out: float, withhold: float,
-                 volatility_ref: float, trend_ref: float) -> np.ndarray:
+@njit(cache=True)
+def offer_factor(volatility: np.ndarray, trend: np.ndarray, fast_out: np.ndarray,
+                 withhold: np.ndarray, volatility_ref: float, trend_ref: float) -> np.ndarray:
     """Multiplier on the calm-market offer share, per region.
 
     More is offered when prices are volatile ("fast in, fast out"): ``1 + fast_out·(v/v_ref − 1)``
     kept in [0.5, 2]; less when they rise fast (holders withhold in a rally):
     ``exp(−withhold · max(trend, 0)/trend_ref)``.
     """
-    fast = np.clip(1.0 + fast_out * (volatility / volatility_ref - 1.0), 0.5, 2.0)
-    return fast * np.exp(-withhold * np.maximum(trend, 0.0) / trend_ref)
+    out = np.empty(len(volatility))
+    for r in range(len(volatility)):
+        fast = min(max(1.0 + fast_out[r] * (volatility[r] / volatility_ref - 1.0), 0.5), 2.0)
+        out[r] = fast * math.exp(-withhold[r] * max(trend[r], 0.0) / trend_ref)
+    return out
 
 
 def interregional_flows(price: np.ndarray, stock: np.ndarray, transport_cost: float,

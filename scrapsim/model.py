@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import simpy
 
-from . import market
+from . import kernels, market
 from .actors.regulators import Regulator
 from .actors.smelters import CLOSED, Smelters
 from .actors.traders import Traders
@@ -27,6 +27,8 @@ from .table import Table
 
 __all__ = ["Model", "Result", "run"]
 
+NEVER = 1e18
+"""Relapse day of a closed site whose clock runs past the end of the run."""
 ACCUMULATORS = ("inspections", "violations", "fines", "seized_traders", "seized_smelters")
 
 
@@ -65,7 +67,10 @@ class Model:
         self.log = EventLog()
         self.recorder = DailyRecorder(self.n_days, self.n_regions)
         self.acc = {k: np.zeros(self.n_regions) for k in ACCUMULATORS}
+        self._cleared = np.zeros((self.n_regions, 4))
         self.relapse_hazard = -np.log1p(-scenario.behaviour.relapse_share) / 365.0
+        self._quiet_cum = np.cumsum(~self.inputs.campaign_active, axis=0)
+        self._clock_version, self._next_relapse = -1, np.inf
         self._initial_state()
 
     # ---- build --------------------------------------------------------------------------------
@@ -74,6 +79,9 @@ class Model:
         sc, inp, s, tr = self.scenario, self.inputs, self.smelters, self.traders
         m = sc.market
         start_price = np.clip(inp.primary[0] - m.primary_discount, m.price_floor, m.price_cap)
+        anchor = np.maximum(inp.primary - m.primary_discount, m.price_floor)
+        self.anchor = np.repeat(anchor[:, None], self.n_regions, axis=1)
+        self.primary_change = np.diff(np.log(inp.primary), prepend=np.log(inp.primary[0]))
         self.price = np.full(self.n_regions, start_price)
         self.price0 = self.price.copy()
         s.margin0 = s.margins(inp.ingot[0], self.price)
@@ -104,6 +112,9 @@ class Model:
         while env.peek() != float("inf"):
             env.step()
             n_events += 1
+        inp = self.inputs
+        self.recorder.put_inputs(generated=inp.generation, ingot_price=inp.ingot,
+                                 primary_price=inp.primary, risk=inp.risk)
         sc = self.scenario
         names = [r.name for r in sc.regions]
         result = Result(
@@ -140,21 +151,44 @@ class Model:
         self._relapse(day)
 
     def _relapse(self, day: int) -> None:
+        """Closed sites restart illegally at a daily hazard on days no campaign covers them.
+
+        Each closure starts a clock: an exponential number of quiet days (no campaign in the
+        region), drawn when the closure is first seen; the site relapses on the quiet day the
+        clock runs out unless it was reopened or closed again meanwhile. A day without a due
+        relapse costs two comparisons.
+        """
         s = self.smelters
-        hazard = self.relapse_hazard
-        if hazard <= 0 or s.n_closed == 0:
+        if self.relapse_hazard <= 0:
             return
-        quiet = ~self.inputs.campaign_active[day]
-        cand = np.flatnonzero((s.state == CLOSED) & quiet[s.region])
-        ids = cand[self.streams.get("behaviour").random(cand.size) < hazard]
-        s.relapse(ids, self.log, float(day))
+        if s.closed_version != self._clock_version:
+            self._start_clocks(day)
+        if day < self._next_relapse:
+            return
+        due = np.flatnonzero((s.relapse_day <= day) & (s.state == CLOSED))
+        s.relapse_day[due] = np.inf
+        s.relapse(due, self.log, float(day))
+        self._clock_version = s.closed_version
+        self._next_relapse = float(s.relapse_day.min()) if s.n else np.inf
+
+    def _start_clocks(self, day: int) -> None:
+        s = self.smelters
+        new = np.flatnonzero((s.state == CLOSED) & np.isinf(s.relapse_day))
+        wait = self.streams.get("behaviour").exponential(1.0 / self.relapse_hazard, new.size)
+        for j, w in zip(new.tolist(), wait.tolist()):
+            col = self._quiet_cum[:, s.region[j]]
+            at = int(np.searchsorted(col, col[day] + max(w, 1e-9)))
+            s.relapse_day[j] = at if at < self.n_days else NEVER
+        s.relapse_day[s.state != CLOSED] = np.inf
+        self._clock_version = s.closed_version
+        self._next_relapse = float(s.relapse_day.min()) if s.n else np.inf
 
     def _collect(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         inp = self.inputs
         generated = inp.generation[day]
         available = self.uncollected + generated
         collected = self.traders.collect(self.price, self.price0, inp.risk[day],
-                                         inp.collection_season[day], available, market.collection)
+                                         inp.collection_season[day], available)
         self.uncollected = available - collected
         return generated, collected
 
@@ -173,66 +207,55 @@ class Model:
         return inflow, outflow
 
     def _clear(self, day: int) -> tuple[np.ndarray, ...]:
+        """Imports land; smelters plan; on clearing days offers meet bids (one compiled pass)."""
         inp, tr, s, m = self.inputs, self.traders, self.smelters, self.scenario.market
         imports = s.land_imports(inp.imports[day])
-        s.plan(inp.ingot[day], self.price, inp.smelting_season[day], inp.output_cut[day])
-        zero = np.zeros(self.n_regions)
-        if day % m.clearing_days:
-            return zero, zero, zero, imports
-        factor = market.offer_factor(self.volatility, self.trend, tr.fast_out, tr.withhold,
-                                     m.volatility_ref, m.trend_ref)
-        offered = tr.offer(factor)
-        demanded = np.bincount(s.region, weights=s.bid, minlength=self.n_regions)
-        traded, sold, filled = market.clear(offered, demanded)
-        tr.sell(sold)
-        s.receive(filled)
-        self.pressure = market.price_pressure(demanded, offered)
-        return offered, demanded, traded, imports
+        out = self._cleared
+        kernels.clear_day(
+            day % m.clearing_days == 0, tr.bounds, tr.temper_eff, tr.offer_share, tr.stock,
+            tr.offers, self.volatility, self.trend, tr.fast_out, tr.withhold, m.volatility_ref,
+            m.trend_ref, s.region, s.capacity, s.metal_yield, s.cost, s.cover, s.rate0,
+            s.response, s.margin0, s.running, s.stock, s.use, s.bid, self.price,
+            float(inp.ingot[day]), float(inp.smelting_season[day]), inp.output_cut[day], out)
+        if not np.isnan(out[0, 3]):
+            self.pressure = out[:, 3].copy()
+        return out[:, 0], out[:, 1], out[:, 2], imports
 
     def _smelt(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s = self.smelters
-        smelted = s.smelt()
+        s.smelt()
         n = self.n_regions
-        by_region = np.bincount(s.region, weights=smelted, minlength=n)
-        ingot = np.bincount(s.region, weights=smelted * s.metal_yield, minlength=n)
-        by_class = np.bincount(s.group, weights=smelted, minlength=3 * n).reshape(n, 3)
-        return by_region, np.minimum(ingot, by_region), by_class
+        return s.smelted_r, np.minimum(s.ingot_r, s.smelted_r), s.by_group.reshape(n, 3)
 
     def _record(self, day: int, generated, collected, inflow, outflow, offered, demanded, traded,
                 imports, smelted, ingot, by_class) -> None:
-        s, tr, inp = self.smelters, self.traders, self.inputs
-        states = s.state_counts()
-        running = s.running_by_class
-        self.recorder.put(
-            day, generated=generated, uncollected=self.uncollected, collected=collected,
-            inflow=inflow, outflow=outflow, trader_stock=tr.sums(tr.stock), offered=offered,
-            demanded=demanded, traded=traded, imports=imports,
-            smelter_stock=np.bincount(s.region, weights=s.stock, minlength=self.n_regions),
-            smelted=smelted, ingot=ingot, running=states[:, 0], halted=states[:, 1],
-            suspended=states[:, 2], rectifying=states[:, 3], closed=states[:, 4],
-            scrap_price=self.price, ingot_price=inp.ingot[day], price_pressure=self.pressure,
-            primary_price=inp.primary[day], risk=inp.risk[day], smelted_large=by_class[:, 0],
-            smelted_small=by_class[:, 1], smelted_workshop=by_class[:, 2],
-            running_large=running[:, 0], running_small=running[:, 1],
-            running_workshop=running[:, 2], traders_active=tr.active_count,
-            **self.acc)
+        """The day's row; input columns (generation, prices given, risk) are filled in bulk."""
+        s, tr, rec = self.smelters, self.traders, self.recorder
+        rec.put(day, uncollected=self.uncollected, collected=collected, inflow=inflow,
+                outflow=outflow, trader_stock=tr.sums(tr.stock), offered=offered,
+                demanded=demanded, traded=traded, imports=imports, smelter_stock=s.stock_r,
+                smelted=smelted, ingot=ingot, scrap_price=self.price,
+                price_pressure=self.pressure, traders_active=tr.active_count, **self.acc)
+        rec.put_block(day, "running", s.state_counts())
+        rec.put_block(day, "smelted_large", by_class)
+        rec.put_block(day, "running_large", s.running_by_class)
         for v in self.acc.values():
             v[:] = 0.0
 
     def _update_price(self, day: int) -> None:
-        """Tomorrow's scrap price, and the volatility and trend traders read from it."""
+        """Tomorrow's scrap price, and the volatility and trend traders read from it.
+
+        Volatility: moving mean of |daily log change|; trend: moving mean of the scrap and
+        primary daily log changes (half each), over ``volatility_days`` and ``trend_days``.
+        """
         m, inp = self.scenario.market, self.inputs
         if day + 1 >= self.n_days or (day % m.clearing_days):
             return
         nxt = day + 1
-        anchor = max(inp.primary[nxt] - m.primary_discount, m.price_floor)
-        new = market.price_step(self.price, self.pressure, anchor, m.price_speed, m.anchor_speed,
-                                inp.price_noise[nxt], m.price_floor, m.price_cap)
-        change = np.log(new / self.price)
-        a_v, a_t = 1.0 / m.volatility_days, 1.0 / m.trend_days
-        self.volatility += a_v * (np.abs(change) - self.volatility)
-        primary_change = np.log(inp.primary[nxt] / inp.primary[day])
-        self.trend += a_t * (0.5 * (change + primary_change) - self.trend)
+        new = market.price_step(self.price, self.pressure, self.anchor[nxt], m.price_speed,
+                                m.anchor_speed, inp.price_noise[nxt], m.price_floor, m.price_cap)
+        kernels.follow(self.price, new, self.volatility, self.trend, 1.0 / m.volatility_days,
+                       1.0 / m.trend_days, float(self.primary_change[nxt]))
         self.price = new
 
 

@@ -42,9 +42,7 @@ class EventLog:
         n = len(ids)
         if n == 0:
             return
-        self._chunks.append((np.broadcast_to(np.asarray(time, float), (n,)), np.asarray(region),
-                             kind, np.asarray(ids), campaign, event,
-                             np.broadcast_to(np.asarray(value, float), (n,))))
+        self._chunks.append((time, region, kind, ids, campaign, event, value))
         self.count += n
 
     def table(self, start: date, regions: list[str], campaigns: list[str]) -> Table:
@@ -55,21 +53,36 @@ class EventLog:
                           "region": empty.astype(str), "actor": empty.astype(str),
                           "actor_id": empty.astype(np.int64), "campaign": empty.astype(str),
                           "event": empty.astype(str), "value": empty})
-        time = np.concatenate([c[0] for c in self._chunks])
+        chunks = self._chunks
+        sizes = np.array([len(c[3]) for c in chunks])
+        time = _spread([c[0] for c in chunks], sizes)
         order = np.argsort(time, kind="stable")
-        reg = np.asarray(regions + [""])
-        camp = np.asarray(campaigns + [""])
+        names = sorted({c[5] for c in chunks})
+        code = {e: k for k, e in enumerate(names)}
+        per_chunk = np.array([(c[2], c[4], code[c[5]]) for c in chunks]).reshape(-1, 3)
+        kind, camp, event = (np.repeat(per_chunk[:, k], sizes) for k in range(3))
         cols = {
             "time": time,
             "date": np.datetime64(start, "D") + np.floor(time).astype(np.int64),
-            "region": reg[np.concatenate([c[1] for c in self._chunks]).astype(np.int64)],
-            "actor": np.concatenate([np.full(len(c[3]), ACTORS[c[2]]) for c in self._chunks]),
-            "actor_id": np.concatenate([c[3] for c in self._chunks]).astype(np.int64),
-            "campaign": np.concatenate([np.full(len(c[3]), camp[c[4]]) for c in self._chunks]),
-            "event": np.concatenate([np.full(len(c[3]), c[5]) for c in self._chunks]),
-            "value": np.concatenate([c[6] for c in self._chunks]),
+            "region": np.asarray(regions)[np.concatenate([c[1] for c in chunks]).astype(np.int64)],
+            "actor": np.asarray(ACTORS)[kind],
+            "actor_id": np.concatenate([c[3] for c in chunks]).astype(np.int64),
+            "campaign": np.asarray(campaigns + [""])[camp],
+            "event": np.asarray(names)[event],
+            "value": _spread([c[6] for c in chunks], sizes),
         }
         return Table({k: v[order] for k, v in cols.items()})
+
+
+def _spread(items: list, sizes: np.ndarray) -> np.ndarray:
+    """Concatenate per-chunk values, each a scalar (repeated) or an array of the chunk's size."""
+    scalar = np.array([np.ndim(x) == 0 for x in items])
+    out = np.repeat(np.array([float(x) if s else np.nan for x, s in zip(items, scalar)]), sizes)
+    if not scalar.all():
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        for k in np.flatnonzero(~scalar):
+            out[starts[k]:starts[k] + sizes[k]] = items[k]
+    return out
 
 
 class DailyRecorder:
@@ -84,6 +97,17 @@ class DailyRecorder:
         row = self.values[day]
         for name, value in columns.items():
             row[:, self.index[name]] = value
+
+    def put_block(self, day: int, first: str, values: np.ndarray) -> None:
+        """Write ``values[region, k]`` into the k columns starting at ``first``."""
+        i = self.index[first]
+        self.values[day, :, i:i + values.shape[1]] = values
+
+    def put_inputs(self, **columns: np.ndarray) -> None:
+        """Fill whole columns known before the run (``[day, region]`` or ``[day]`` arrays)."""
+        for name, value in columns.items():
+            value = np.asarray(value, float)
+            self.values[:, :, self.index[name]] = value if value.ndim == 2 else value[:, None]
 
     def table(self, dates: np.ndarray, regions: list[str]) -> Table:
         n_days, n_regions, _ = self.values.shape

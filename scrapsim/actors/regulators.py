@@ -46,7 +46,7 @@ class Regulator:
                             for c in model.scenario.campaigns]
         self.smelters_in = [np.isin(model.smelters.region, r) for r in self.region_sets]
         self.traders_in = [np.isin(model.traders.region, r) for r in self.region_sets]
-        self._trader_pool: tuple = (None, None)
+        self._pool_cache: dict[int, tuple] = {}
 
     def start(self, env: simpy.Environment) -> None:
         if self.intensity <= 0:
@@ -103,45 +103,49 @@ class Regulator:
 
     # ---- inspections -----------------------------------------------------------------------
     def _inspect_day(self, i: int, c: Campaign, day: int) -> None:
+        """Draw the day's Poisson number of inspections, split them over the target groups by
+        weight (empty groups get none), pick each actor (smelters by capacity**size_bias) and
+        inspect smelters and traders at times spread over the working morning."""
         rng = self.m.streams.get(f"campaign:{i}")
         n = rng.poisson(c.teams * c.inspections_per_team_day * self.intensity)
         if n == 0:
             return
-        pools = self._pools(i, c)
-        sizes = [p[0].size if isinstance(p, tuple) else p.size for p in pools]
-        weights = np.array([w if k else 0.0 for w, k in zip(self._weights(c), sizes)])
+        pools, traders = self._pools(i, c)
+        weights = np.array([w if p[0].size else 0.0 for w, p in zip(self._weights(c), pools)]
+                           + [c.targets.traders if traders.size else 0.0])
         if weights.sum() <= 0:
             return
         counts = rng.multinomial(n, weights / weights.sum())
-        for group, (k, pool) in enumerate(zip(counts, pools)):
-            if k == 0:
-                continue
-            ids = rng.choice(pool[0], size=k, p=pool[1]) if group < 3 else \
-                rng.choice(pool, size=k)
-            times = day + 0.5 * np.sort(rng.random(k))
-            if group < 3:
-                self._inspect_smelters(i, c, ids, times, rng)
-            else:
-                self._inspect_traders(i, c, ids, times, rng)
+        picked = [ids[np.searchsorted(cum, rng.random(k) * cum[-1], side="right")]
+                  for k, (ids, cum) in zip(counts[:3], pools) if k]
+        if picked:
+            ids = np.concatenate(picked)
+            self._inspect_smelters(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
+        if counts[3]:
+            ids = traders[rng.integers(0, traders.size, counts[3])]
+            self._inspect_traders(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
 
     @staticmethod
     def _weights(c: Campaign) -> list[float]:
         t = c.targets
-        return [t.large, t.small, t.workshop, t.traders]
+        return [t.large, t.small, t.workshop]
 
-    def _pools(self, i: int, c: Campaign) -> list:
+    def _pools(self, i: int, c: Campaign) -> tuple[list, np.ndarray]:
+        """Open smelters of each class (ids, cumulative weights) and open traders in the
+        campaign's regions; cached until a closure or reopening changes them."""
         s, tr = self.m.smelters, self.m.traders
+        key = (s.closed_version, tr.version)
+        cached = self._pool_cache.get(i)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
         here = self._smelters_in(i) & (s.state != CLOSED)
-        pools: list = []
+        pools = []
         for k in range(3):
             ids = np.flatnonzero(here & (s.klass == k))
-            w = s.capacity[ids] ** c.size_bias if ids.size else ids.astype(float)
-            pools.append((ids, w / w.sum()) if ids.size else np.zeros(0, dtype=np.int64))
-        key = (i, tr.version)
-        if self._trader_pool[0] != key:
-            self._trader_pool = (key, np.flatnonzero(self.traders_in[i] & (tr.state != T_CLOSED)))
-        pools.append(self._trader_pool[1])
-        return pools
+            pools.append((ids, np.cumsum(s.capacity[ids] ** c.size_bias)))
+        traders = np.flatnonzero(self.traders_in[i] & (tr.state != T_CLOSED))
+        self._pool_cache[i] = (key, pools, traders)
+        return pools, traders
 
     def _detect(self, c: Campaign, ids: np.ndarray, eligible: np.ndarray, factor: np.ndarray,
                 rng: np.random.Generator) -> np.ndarray:

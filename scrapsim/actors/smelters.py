@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..market import smelter_margin
 from ..records import EventLog
 from ..scenario import SMELTER_CLASSES, Scenario
@@ -54,6 +55,11 @@ class Smelters:
         self.margin0 = np.zeros(self.n)
         self.running = np.ones(self.n)
         self.group = self.region * 3 + self.klass
+        self.closed_version = 0
+        self.relapse_day = np.full(self.n, np.inf)
+        r = self.n_regions
+        self.demand, self.smelted_r, self.ingot_r, self.stock_r = (np.zeros(r) for _ in range(4))
+        self.smelted, self.by_group = np.zeros(self.n), np.zeros(3 * r)
         self._dirty = True
         self.refresh()
 
@@ -95,22 +101,18 @@ class Smelters:
         """Margin per tonne of scrap (CNY/t) at the regional scrap ``price``."""
         return smelter_margin(ingot, self.metal_yield, price[self.region], self.cost)
 
-    def plan(self, ingot: float, price: np.ndarray, season: float, cut: np.ndarray) -> None:
-        """Set today's planned smelting ``use`` (t) and scrap ``bid`` (t) of each smelter.
+    def plan(self, ingot: float, price: np.ndarray, season: float, cut: np.ndarray) -> np.ndarray:
+        """Set today's planned smelting ``use`` (t) and scrap ``bid`` (t) of each smelter;
+        returns the bids per region.
 
         Operating rate ``clip(rate0·season + response·(margin − margin0)/ingot, 0, 1)``, times
         ``1 − cut`` under output curbs; only running smelters smelt. A smelter with a positive
         margin bids today's use plus a fifth of its gap to the target cover (after imports land).
         """
-        margin = self.margins(ingot, price)
-        rate = self.rate0 * season + self.response * (margin - self.margin0) / ingot
-        np.clip(rate, 0.0, 1.0, out=rate)
-        rate *= 1.0 - cut[self.region]
-        np.multiply(self.capacity * rate, self.running, out=self.use)
-        target = self.cover * self.capacity * self.rate0
-        gap = target - self.stock
-        np.multiply(np.maximum(self.use + gap / 5.0, 0.0), margin > 0, out=self.bid)
-        self.bid *= self.running
+        kernels.plan(self.region, self.capacity, self.metal_yield, self.cost, self.cover,
+                     self.rate0, self.response, self.margin0, self.running, self.stock,
+                     price, float(ingot), float(season), cut, self.use, self.bid, self.demand)
+        return self.demand
 
     def land_imports(self, imports: np.ndarray) -> np.ndarray:
         """Deliver imported scrap (t/day per region) to large plants, running ones first, pro rata
@@ -121,19 +123,25 @@ class Smelters:
 
     def receive(self, filled: np.ndarray) -> None:
         """Add the filled share (per region) of each smelter's bid to its stock."""
-        self.stock += self.bid * filled[self.region]
+        kernels.receive(self.region, self.bid, np.asarray(filled, float), self.stock)
 
     def smelt(self) -> np.ndarray:
-        """Smelt up to planned use from stock; returns t smelted per smelter."""
-        smelted = np.minimum(self.use, self.stock)
-        self.stock -= smelted
-        return smelted
+        """Smelt up to planned use from stock; returns t smelted per smelter.
+
+        Also fills the regional totals ``smelted_r``, ``ingot_r`` (t of metal), ``stock_r``
+        and ``by_group`` ([region, class] smelted).
+        """
+        kernels.smelt(self.region, self.group, self.metal_yield, self.use, self.stock,
+                      self.smelted, self.smelted_r, self.ingot_r, self.by_group, self.stock_r)
+        return self.smelted
 
     # ---- state machine ---------------------------------------------------------------------
     def _set(self, ids: np.ndarray, state: int) -> None:
         if ids.size == 0:
             return
         self._dirty = True
+        if state == CLOSED or (self.state[ids] == CLOSED).any():
+            self.closed_version += 1
         self.state[ids] = state
         self.running[ids] = 1.0 if state == RUNNING else 0.0
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
+from ..market import collection
 from ..scenario import Scenario
 
 __all__ = ["Traders", "ACTIVE", "SUSPENDED", "CLOSED"]
@@ -34,7 +36,7 @@ class Traders:
     def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
         parts = [self._draw(r.traders, rng) for r in scenario.regions]
         counts = np.array([len(p[0]) for p in parts], dtype=np.int64)
-        self.bounds = np.concatenate([[0], np.cumsum(counts)])
+        self.bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.n = int(self.bounds[-1])
         self.region = np.repeat(np.arange(len(counts)), counts)
         cat = [np.concatenate([p[k] for p in parts]) if self.n else np.zeros(0) for k in range(5)]
@@ -47,8 +49,6 @@ class Traders:
         self.fast_out = np.array([r.traders.fast_out for r in scenario.regions])
         self.withhold = np.array([r.traders.withhold for r in scenario.regions])
         self.elasticity = np.array([r.traders.elasticity for r in scenario.regions])
-        self._tmp = np.zeros(self.n)
-        self._flag = np.zeros(self.n, dtype=bool)
         self.offers = np.zeros(self.n)
         self.refresh()
 
@@ -106,71 +106,55 @@ class Traders:
         return back
 
     def _per_region(self, x: np.ndarray) -> np.ndarray:
-        return np.array([x[a:b].sum() for a, b in zip(self.bounds[:-1], self.bounds[1:])])
+        out = np.zeros(len(self.bounds) - 1)
+        kernels.region_sums(self.bounds, np.ascontiguousarray(x, dtype=float), out)
+        return out
 
     def sums(self, x: np.ndarray) -> np.ndarray:
         """Regional totals of a trader array."""
         return self._per_region(x)
 
     def collect(self, price: np.ndarray, price0: np.ndarray, risk: np.ndarray, season: float,
-                available: np.ndarray, collect_fn) -> np.ndarray:
+                available: np.ndarray, collect_fn=None) -> np.ndarray:
         """Collect scrap into yards; returns t collected per region.
 
         A trader collects if its cost is below the price and its risk tolerance above the
         perceived enforcement risk, at capacity scaled by ``(price/price0)**elasticity``.
+        ``collect_fn(available, wanted)`` (default :func:`scrapsim.market.collection`) says how
+        much of what waits at the sources the region's traders get; each gets its capacity's
+        share.
         """
+        if collect_fn is None or collect_fn is collection:
+            return kernels.collect(self.bounds, self.cost, self.base, self.tolerance, price,
+                                   price0, self.elasticity, risk, float(season), available,
+                                   self.stock)
         factor = season * (price / price0) ** self.elasticity
-        wanted = np.zeros(len(price))
-        ends = np.zeros(len(price), dtype=np.int64)
-        for r, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
-            end = a + int(np.searchsorted(self.cost[a:b], price[r]))
-            ends[r] = end
-            w = self._weights(a, end, risk[r])
-            wanted[r] = w.sum() * factor[r]
-        got = collect_fn(available, wanted)
-        ratio = np.divide(got, wanted, out=np.zeros_like(got), where=wanted > 0) * factor
-        for r, a in enumerate(self.bounds[:-1]):
-            if ratio[r] > 0:
-                w = self._weights(a, ends[r], risk[r])
-                self.stock[a:ends[r]] += w * ratio[r]
+        want = np.zeros(len(price))
+        kernels.wanted(self.bounds, self.cost, self.base, self.tolerance, price, risk, factor,
+                       want)
+        got = collect_fn(available, want)
+        ratio = np.divide(got, want, out=np.zeros_like(got), where=want > 0) * factor
+        kernels.stock_up(self.bounds, self.cost, self.base, self.tolerance, price, risk, ratio,
+                         self.stock)
         return got
 
-    def _weights(self, a: int, b: int, risk: float) -> np.ndarray:
-        """Collection capacity of traders a..b still collecting at this perceived ``risk``."""
-        base = self.base[a:b]
-        if risk <= 0.0:
-            return base
-        out = self._tmp[a:b]
-        np.greater(self.tolerance[a:b], risk, out=self._flag[a:b])
-        np.multiply(base, self._flag[a:b], out=out)
-        return out
-
     def offer(self, factor: np.ndarray) -> np.ndarray:
-        """Fill ``self.offers`` (t per trader) and return the regional offers."""
+        """Fill ``self.offers`` (t per trader: ``min(temper × share × factor, 1)`` of the yard)
+        and return the regional offers."""
         out = np.zeros(len(factor))
-        for r, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
-            o = self.offers[a:b]
-            np.multiply(self.temper_eff[a:b], factor[r] * self.offer_share[r], out=o)
-            np.minimum(o, 1.0, out=o)
-            o *= self.stock[a:b]
-            out[r] = o.sum()
+        kernels.offer(self.bounds, self.temper_eff, factor * self.offer_share, self.stock,
+                      self.offers, out)
         return out
 
     def sell(self, sold_share: np.ndarray) -> None:
         """Remove the sold share of each trader's offer from its yard."""
-        for r, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
-            if sold_share[r] > 0:
-                o = self.offers[a:b]
-                o *= sold_share[r]
-                self.stock[a:b] -= o
+        kernels.sell(self.bounds, sold_share, self.offers, self.stock)
 
     def ship(self, out_share: np.ndarray, inflow: np.ndarray) -> None:
         """Ship a share of each region's yards out and spread inflows by active capacity."""
-        for r, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
-            if out_share[r] > 0:
-                self.stock[a:b] *= 1.0 - out_share[r]
-            if inflow[r] > 0:
-                self.stock[a:b] += self.base[a:b] * (inflow[r] / self.base_total[r])
+        spread = np.divide(inflow, self.base_total, out=np.zeros(len(inflow)),
+                           where=self.base_total > 0)
+        kernels.ship(self.bounds, 1.0 - out_share, spread, self.base, self.stock)
 
     def seize(self, ids: np.ndarray) -> float:
         """Confiscate the yards of ``ids``; returns tonnes seized."""

@@ -1,0 +1,209 @@
+"""Compiled inner loops of the market day (numba), one pass over each population.
+
+A day touches every trader and smelter a few times. As numpy expressions that is about sixty
+small array calls, each paying ~1 µs of dispatch whatever its length. Here each step is one
+compiled loop. The economics are the same as the docstrings of :mod:`scrapsim.actors` state;
+the regional arithmetic stays in :mod:`scrapsim.market` as pure numpy functions.
+Compiled code is cached on disk (``cache=True``), so only the first run on a machine compiles.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from . import market
+
+__all__ = [
+    "clear_day", "collect", "follow", "offer", "receive", "plan", "region_sums", "sell", "ship", "smelt", "stock_up", "wanted", "warm_up",
+]
+
+
+@njit(cache=True)
+def wanted(bounds, cost, base, tolerance, price, risk, factor, out):  # pragma: no cover
+    """Per region: t/day traders want to collect (cost below price, tolerance above risk)."""
+    for r in range(len(price)):
+        total = 0.0
+        for i in range(bounds[r], bounds[r + 1]):
+            if cost[i] >= price[r]:
+                break  # traders are sorted by cost within their region
+            if tolerance[i] > risk[r]:
+                total += base[i]
+        out[r] = total * factor[r]
+
+
+@njit(cache=True)
+def stock_up(bounds, cost, base, tolerance, price, risk, ratio, stock):  # pragma: no cover
+    """Add each collecting trader's share (``base × ratio``) of the regional collection."""
+    for r in range(len(price)):
+        if ratio[r] <= 0.0:
+            continue
+        for i in range(bounds[r], bounds[r + 1]):
+            if cost[i] >= price[r]:
+                break
+            if tolerance[i] > risk[r]:
+                stock[i] += base[i] * ratio[r]
+
+
+@njit(cache=True)
+def offer(bounds, temper_eff, share, stock, offers, out):  # pragma: no cover
+    """Each trader offers ``min(temper × share[r], 1)`` of its yard; regional totals in ``out``."""
+    for r in range(len(share)):
+        total = 0.0
+        for i in range(bounds[r], bounds[r + 1]):
+            o = min(temper_eff[i] * share[r], 1.0) * stock[i]
+            offers[i] = o
+            total += o
+        out[r] = total
+
+
+@njit(cache=True)
+def sell(bounds, sold, offers, stock):  # pragma: no cover
+    """Remove the sold share of each offer from its yard."""
+    for r in range(len(sold)):
+        if sold[r] <= 0.0:
+            continue
+        for i in range(bounds[r], bounds[r + 1]):
+            stock[i] -= offers[i] * sold[r]
+
+
+@njit(cache=True)
+def ship(bounds, keep, spread, base, stock):  # pragma: no cover
+    """Yards keep ``keep[r]`` of their stock and receive ``base × spread[r]`` of inflows."""
+    for r in range(len(keep)):
+        for i in range(bounds[r], bounds[r + 1]):
+            stock[i] = stock[i] * keep[r] + base[i] * spread[r]
+
+
+@njit(cache=True)
+def region_sums(bounds, x, out):  # pragma: no cover
+    """Regional totals of a population array whose regions are contiguous."""
+    for r in range(len(bounds) - 1):
+        total = 0.0
+        for i in range(bounds[r], bounds[r + 1]):
+            total += x[i]
+        out[r] = total
+
+
+@njit(cache=True)
+def plan(region, capacity, metal_yield, cost, cover, rate0, response, margin0, running, stock,
+         price, ingot, season, cut, use, bid, demand):  # pragma: no cover
+    """Each smelter sets today's use (t) and bid (t); regional bids summed into ``demand``.
+
+    Operating rate ``clip(rate0·season + response·(margin − margin0)/ingot, 0, 1)·(1 − cut)``;
+    a running smelter with a positive margin bids use plus a fifth of its gap to target cover.
+    """
+    demand[:] = 0.0
+    for j in range(len(capacity)):
+        r = region[j]
+        margin = ingot * metal_yield[j] - price[r] - cost[j]
+        rate = rate0[j] * season + response[j] * (margin - margin0[j]) / ingot
+        rate = min(max(rate, 0.0), 1.0) * (1.0 - cut[r])
+        use[j] = capacity[j] * rate * running[j]
+        b = 0.0
+        if margin > 0.0 and running[j] > 0.0:
+            b = max(use[j] + (cover[j] * capacity[j] * rate0[j] - stock[j]) / 5.0, 0.0)
+        bid[j] = b
+        demand[r] += b
+
+
+@njit(cache=True)
+def smelt(region, group, metal_yield, use, stock, smelted, smelted_r, ingot_r, by_group,
+          stock_r):  # pragma: no cover
+    """Each smelter smelts up to its use from stock; regional and class totals filled in."""
+    smelted_r[:] = 0.0
+    ingot_r[:] = 0.0
+    by_group[:] = 0.0
+    stock_r[:] = 0.0
+    for j in range(len(use)):
+        r = region[j]
+        s = min(use[j], stock[j])
+        stock[j] -= s
+        smelted[j] = s
+        smelted_r[r] += s
+        ingot_r[r] += s * metal_yield[j]
+        by_group[group[j]] += s
+        stock_r[r] += stock[j]
+
+
+@njit(cache=True)
+def follow(old, new, volatility, trend, a_vol, a_trend, primary_change):  # pragma: no cover
+    """Update the moving volatility and trend of each region after a price step (in place)."""
+    for r in range(len(old)):
+        change = math.log(new[r] / old[r])
+        volatility[r] += a_vol * (abs(change) - volatility[r])
+        trend[r] += a_trend * (0.5 * (change + primary_change) - trend[r])
+
+
+@njit(cache=True)
+def receive(region, bid, filled, stock):  # pragma: no cover
+    """Each smelter's stock grows by the filled share of its bid."""
+    for j in range(len(bid)):
+        stock[j] += bid[j] * filled[region[j]]
+
+
+@njit(cache=True)
+def collect(bounds, cost, base, tolerance, price, price0, elasticity, risk, season, available,
+            stock):  # pragma: no cover
+    """One day's collection (see :meth:`Traders.collect`); returns t collected per region."""
+    n = len(price)
+    factor = np.empty(n)
+    for r in range(n):
+        factor[r] = season * (price[r] / price0[r]) ** elasticity[r]
+    want = np.zeros(n)
+    wanted(bounds, cost, base, tolerance, price, risk, factor, want)
+    got = market.collection(available, want)
+    ratio = np.zeros(n)
+    for r in range(n):
+        if want[r] > 0:
+            ratio[r] = got[r] / want[r] * factor[r]
+    stock_up(bounds, cost, base, tolerance, price, risk, ratio, stock)
+    return got
+
+
+@njit(cache=True)
+def clear_day(trade, bounds, temper_eff, offer_share, tstock, offers, volatility, trend,
+              fast_out, withhold, volatility_ref, trend_ref, region, capacity, metal_yield, cost,
+              cover, rate0, response, margin0, running, sstock, use, bid, price, ingot, season,
+              cut, out):  # pragma: no cover
+    """Smelters plan; when ``trade``, the region clears: offers, pro-rata trade, stocks move.
+
+    Writes per region into ``out``: offered, demanded, traded (t) and price pressure (NaN on a
+    day without clearing).
+    """
+    n = len(price)
+    demand = np.zeros(n)
+    plan(region, capacity, metal_yield, cost, cover, rate0, response, margin0, running, sstock,
+         price, ingot, season, cut, use, bid, demand)
+    out[:, :] = 0.0
+    out[:, 3] = np.nan
+    if not trade:
+        return
+    factor = market.offer_factor(volatility, trend, fast_out, withhold, volatility_ref,
+                                 trend_ref)
+    offered = np.zeros(n)
+    offer(bounds, temper_eff, factor * offer_share, tstock, offers, offered)
+    traded, sold, filled = market.clear(offered, demand)
+    sell(bounds, sold, offers, tstock)
+    receive(region, bid, filled, sstock)
+    pressure = market.price_pressure(demand, offered)
+    for r in range(n):
+        out[r, 0], out[r, 1], out[r, 2], out[r, 3] = offered[r], demand[r], traded[r], pressure[r]
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) every kernel on tiny inputs."""
+    b = np.array([0, 1], dtype=np.int64)
+    one, i0 = np.ones(1), np.zeros(1, dtype=np.int64)
+    wanted(b, one, one, one, one, one * 0, one, one.copy())
+    stock_up(b, one, one, one, one, one * 0, one, one.copy())
+    offer(b, one, one, one, one.copy(), one.copy())
+    sell(b, one, one, one.copy())
+    ship(b, one, one, one, one.copy())
+    region_sums(b, one, one.copy())
+    plan(i0, one, one, one, one, one, one, one, one, one, one, 1.0, 1.0, one * 0, one.copy(),
+         one.copy(), one.copy())
+    smelt(i0, i0, one, one, one.copy(), one.copy(), one.copy(), one.copy(), one.copy(),
+          one.copy())
