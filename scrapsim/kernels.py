@@ -17,7 +17,7 @@ from numba import njit
 from . import market
 
 __all__ = [
-    "clear_day", "collect", "follow", "offer", "receive", "plan", "region_sums", "sell", "ship", "smelt", "stock_up", "wanted", "warm_up",
+    "clear_day", "collect", "state_summary", "follow", "offer", "receive", "plan", "region_sums", "sell", "ship", "smelt", "stock_up", "wanted", "warm_up",
 ]
 
 
@@ -191,6 +191,30 @@ def clear_day(trade, bounds, temper_eff, offer_share, tstock, offers, volatility
     pressure = market.price_pressure(demand, offered)
     for r in range(n):
         out[r, 0], out[r, 1], out[r, 2], out[r, 3] = offered[r], demand[r], traded[r], pressure[r]
+
+
+@njit(cache=True)
+def state_summary(region, group, klass, state, running, capacity, until, counts,
+                  running_by_class, import_share, import_totals):  # pragma: no cover
+    """Smelter counts by [region, state] (states 0-4: running, halted, suspended, rectifying,
+    closed) and running plants by [region·3 + class]; each large plant's share of its region's
+    imports (running plants weighted 1, stopped but open ones 1e-6, closed 0); returns the
+    earliest day a suspension or rectification ends (inf if none)."""
+    next_due = np.inf
+    for j in range(len(state)):
+        r, st = region[j], state[j]
+        counts[r, st] += 1
+        running_by_class[group[j]] += running[j]
+        if klass[j] == 0 and st != 4:
+            w = capacity[j] * (1.0 if running[j] > 0 else 1e-6)
+            import_share[j] = w
+            import_totals[r] += w
+        if (st == 2 or st == 3) and until[j] < next_due:
+            next_due = until[j]
+    for j in range(len(state)):
+        if import_share[j] > 0:
+            import_share[j] /= import_totals[region[j]]
+    return next_due
 
 
 def warm_up() -> None:

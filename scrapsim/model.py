@@ -27,6 +27,10 @@ from .table import Table
 
 __all__ = ["Model", "Result", "run"]
 
+ROW = ("uncollected", "collected", "inflow", "outflow", "trader_stock", "offered", "demanded",
+       "traded", "imports", "smelter_stock", "smelted", "ingot", "scrap_price", "price_pressure",
+       "traders_active")
+"""Columns written from the market day's results (the rest come in blocks or in bulk)."""
 NEVER = 1e18
 """Relapse day of a closed site whose clock runs past the end of the run."""
 ACCUMULATORS = ("inspections", "violations", "fines", "seized_traders", "seized_smelters")
@@ -68,6 +72,7 @@ class Model:
         self.recorder = DailyRecorder(self.n_days, self.n_regions)
         self.acc = {k: np.zeros(self.n_regions) for k in ACCUMULATORS}
         self._cleared = np.zeros((self.n_regions, 4))
+        self._trader_stock = np.zeros(self.n_regions)
         self.relapse_hazard = -np.log1p(-scenario.behaviour.relapse_share) / 365.0
         self._quiet_cum = np.cumsum(~self.inputs.campaign_active, axis=0)
         self._clock_version, self._next_relapse = -1, np.inf
@@ -231,11 +236,11 @@ class Model:
                 imports, smelted, ingot, by_class) -> None:
         """The day's row; input columns (generation, prices given, risk) are filled in bulk."""
         s, tr, rec = self.smelters, self.traders, self.recorder
-        rec.put(day, uncollected=self.uncollected, collected=collected, inflow=inflow,
-                outflow=outflow, trader_stock=tr.sums(tr.stock), offered=offered,
-                demanded=demanded, traded=traded, imports=imports, smelter_stock=s.stock_r,
-                smelted=smelted, ingot=ingot, scrap_price=self.price,
-                price_pressure=self.pressure, traders_active=tr.active_count, **self.acc)
+        kernels.region_sums(tr.bounds, tr.stock, self._trader_stock)
+        rec.put_row(day, ROW, (self.uncollected, collected, inflow, outflow, self._trader_stock,
+                               offered, demanded, traded, imports, s.stock_r, smelted, ingot,
+                               self.price, self.pressure, tr.active_count))
+        rec.put_row(day, ACCUMULATORS, tuple(self.acc.values()))
         rec.put_block(day, "running", s.state_counts())
         rec.put_block(day, "smelted_large", by_class)
         rec.put_block(day, "running_large", s.running_by_class)

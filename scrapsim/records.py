@@ -98,6 +98,12 @@ class DailyRecorder:
         for name, value in columns.items():
             row[:, self.index[name]] = value
 
+    def put_row(self, day: int, names: tuple[str, ...], values: tuple) -> None:
+        """Write ``values[k]`` (per region) into column ``names[k]`` of the day's rows."""
+        row = self.values[day]
+        for name, value in zip(names, values):
+            row[:, self.index[name]] = value
+
     def put_block(self, day: int, first: str, values: np.ndarray) -> None:
         """Write ``values[region, k]`` into the k columns starting at ``first``."""
         i = self.index[first]

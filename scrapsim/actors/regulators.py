@@ -147,12 +147,16 @@ class Regulator:
         self._pool_cache[i] = (key, pools, traders)
         return pools, traders
 
-    def _detect(self, c: Campaign, ids: np.ndarray, eligible: np.ndarray, factor: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+    def _detect(self, c: Campaign, ids: np.ndarray, eligible: np.ndarray,
+                factor: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
         p = 1.0 - (1.0 - c.detection) * (1.0 - c.drones)
         return eligible & (rng.random(ids.size) < p * factor)
 
-    def _first_visits(self, ids: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _first_visits(ids: np.ndarray) -> np.ndarray | bool:
+        """True for each actor's first inspection of the day (a second visit finds nothing new)."""
+        if len(set(ids.tolist())) == ids.size:
+            return True
         _, first = np.unique(ids, return_index=True)
         mask = np.zeros(ids.size, dtype=bool)
         mask[first] = True
@@ -160,50 +164,77 @@ class Regulator:
 
     def _inspect_smelters(self, i: int, c: Campaign, ids: np.ndarray, times: np.ndarray,
                           rng: np.random.Generator) -> None:
-        m, s = self.m, self.m.smelters
+        s = self.m.smelters
         reg = s.region[ids]
         self._count(i, SMELTER, ids, times, reg, "inspection", "inspections")
         state = s.state[ids]
         eligible = s.violator[ids] & ((state == RUNNING) | (state == HALTED)) & self._first_visits(ids)
         factor = np.where(state == HALTED, c.halted_detection, 1.0)
         hit = self._detect(c, ids, eligible, factor, rng)
-        ids, times, reg = ids[hit], times[hit], reg[hit]
-        self._count(i, SMELTER, ids, times, reg, "violation", "violations")
-        kind = self._sanction_kind(c.sanctions, ids.size, rng)
-        closed = ids[kind == 0]
-        m.acc["seized_smelters"] += s.close(closed, m.log, times[kind == 0], i)
-        s.suspend(ids[kind == 1], m.log, times[kind == 1], i, c.suspend_days, c.rectify_days,
-                  c.rectify_failure)
-        s.upgrade(ids[kind == 2], m.log, times[kind == 2], i, c.rectify_days)
-        self._fine(i, c, SMELTER, ids[kind == 3], times[kind == 3], reg[kind == 3])
+        if hit.any():
+            self._sanction(i, c, SMELTER, ids[hit], times[hit], reg[hit], c.sanctions, rng)
 
     def _inspect_traders(self, i: int, c: Campaign, ids: np.ndarray, times: np.ndarray,
                          rng: np.random.Generator) -> None:
-        m, tr = self.m, self.m.traders
+        tr = self.m.traders
         reg = tr.region[ids]
         self._count(i, TRADER, ids, times, reg, "inspection", "inspections")
         eligible = tr.violator[ids] & (tr.state[ids] == ACTIVE) & self._first_visits(ids)
-        hit = self._detect(c, ids, eligible, np.ones(ids.size), rng)
-        ids, times, reg = ids[hit], times[hit], reg[hit]
-        self._count(i, TRADER, ids, times, reg, "violation", "violations")
-        kind = self._sanction_kind(c.trader_sanctions, ids.size, rng)
-        closed = ids[kind == 0]
-        seized = tr.stock[closed].copy()
-        tr.stock[closed] = 0.0
-        tr.set_state(closed, T_CLOSED)
-        m.log.add(times[kind == 0], reg[kind == 0], TRADER, closed, i, "close")
-        m.log.add(times[kind == 0], reg[kind == 0], TRADER, closed, i, "seize", seized)
-        np.add.at(m.acc["seized_traders"], reg[kind == 0], seized)
-        susp = ids[(kind == 1) | (kind == 2)]
-        tr.set_state(susp, T_SUSPENDED, np.floor(times[(kind == 1) | (kind == 2)]) + c.suspend_days)
-        m.log.add(times[(kind == 1) | (kind == 2)], tr.region[susp], TRADER, susp, i, "suspend")
-        self._fine(i, c, TRADER, ids[kind == 3], times[kind == 3], reg[kind == 3])
+        hit = self._detect(c, ids, eligible, 1.0, rng)
+        if hit.any():
+            self._sanction(i, c, TRADER, ids[hit], times[hit], reg[hit], c.trader_sanctions, rng)
+
+    def _sanction(self, i: int, c: Campaign, actor: int, ids: np.ndarray, times: np.ndarray,
+                  reg: np.ndarray, shares, rng: np.random.Generator) -> None:
+        """Detected violations: log them, draw each one's sanction and apply it."""
+        self._count(i, actor, ids, times, reg, "violation", "violations")
+        kind = self._sanction_kind(shares, ids.size, rng)
+        apply = (self._sanction_trader, self._sanction_smelter)[actor]
+        for k in np.unique(kind).tolist():
+            sel = kind == k
+            apply(k, i, c, ids[sel], times[sel], reg[sel])
+
+    def _sanction_smelter(self, kind: int, i: int, c: Campaign, ids: np.ndarray,
+                          times: np.ndarray, reg: np.ndarray) -> None:
+        m, s = self.m, self.m.smelters
+        if kind == 0:
+            m.acc["seized_smelters"] += s.close(ids, m.log, times, i)
+        elif kind == 1:
+            s.suspend(ids, m.log, times, i, c.suspend_days, c.rectify_days, c.rectify_failure)
+        elif kind == 2:
+            s.upgrade(ids, m.log, times, i, c.rectify_days)
+        else:
+            self._fine(i, c, SMELTER, ids, times, reg)
+
+    def _sanction_trader(self, kind: int, i: int, c: Campaign, ids: np.ndarray,
+                         times: np.ndarray, reg: np.ndarray) -> None:
+        """Close: yard confiscated; suspend or upgrade order: stops for ``suspend_days``."""
+        m, tr = self.m, self.m.traders
+        if kind == 0:
+            seized = tr.stock[ids].copy()
+            tr.stock[ids] = 0.0
+            tr.set_state(ids, T_CLOSED)
+            m.log.add(times, reg, TRADER, ids, i, "close")
+            m.log.add(times, reg, TRADER, ids, i, "seize", seized)
+            self._add("seized_traders", reg, seized)
+        elif kind in (1, 2):
+            tr.set_state(ids, T_SUSPENDED, np.floor(times) + c.suspend_days)
+            m.log.add(times, reg, TRADER, ids, i, "suspend")
+        else:
+            self._fine(i, c, TRADER, ids, times, reg)
+
+    def _add(self, column: str, reg: np.ndarray, value: float | np.ndarray = 1.0) -> None:
+        """Add ``value`` per actor to the day's regional total in ``column``."""
+        if reg.size:
+            acc = self.m.acc[column]
+            weights = np.broadcast_to(value, reg.shape) if np.ndim(value) == 0 else value
+            acc += np.bincount(reg, weights=weights, minlength=acc.size)
 
     def _count(self, i: int, kind: int, ids: np.ndarray, times: np.ndarray, reg: np.ndarray,
                event: str, column: str) -> None:
         """Log one ``event`` per actor and count it in the day's ``column``."""
         self.m.log.add(times, reg, kind, ids, i, event)
-        np.add.at(self.m.acc[column], reg, 1.0)
+        self._add(column, reg)
 
     @staticmethod
     def _sanction_kind(shares, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -214,7 +245,7 @@ class Regulator:
     def _fine(self, i: int, c: Campaign, kind: int, ids: np.ndarray, times: np.ndarray,
               reg: np.ndarray) -> None:
         self.m.log.add(times, reg, kind, ids, i, "fine", c.fine)
-        np.add.at(self.m.acc["fines"], reg, c.fine)
+        self._add("fines", reg, c.fine)
 
     # ---- deadlines and audits --------------------------------------------------------------
     def _deadline(self, i: int, day: int) -> None:
@@ -232,8 +263,8 @@ class Regulator:
         cand = np.flatnonzero(self._smelters_in(i) & s.relapsed & (s.state != CLOSED))
         rng = self.m.streams.get(f"campaign:{i}")
         self.m.log.add(float(day), s.region[cand], SMELTER, cand, i, "inspection")
-        np.add.at(self.m.acc["inspections"], s.region[cand], 1.0)
+        self._add("inspections", s.region[cand])
         ids = cand[rng.random(cand.size) < escalate(c.audit_detection, self.intensity)]
         self.m.log.add(float(day), s.region[ids], SMELTER, ids, i, "violation")
-        np.add.at(self.m.acc["violations"], s.region[ids], 1.0)
+        self._add("violations", s.region[ids])
         self.m.acc["seized_smelters"] += s.close(ids, self.m.log, float(day), i, "audit_close")

@@ -69,17 +69,14 @@ class Smelters:
             return
         self._dirty = False
         r = self.n_regions
-        self.counts = np.bincount(self.region * 5 + self.state, minlength=r * 5).reshape(r, 5)
-        self.running_by_class = np.bincount(self.group, weights=self.running,
-                                            minlength=3 * r).reshape(r, 3)
-        open_ = np.where(self.state == CLOSED, 0.0, np.where(self.running > 0, 1.0, 1e-6))
-        weight = self.capacity * (self.klass == 0) * open_
-        totals = np.bincount(self.region, weights=weight, minlength=r)
-        self.import_share = np.divide(weight, totals[self.region], out=np.zeros(self.n),
-                                      where=totals[self.region] > 0)
+        self.counts = np.zeros((r, 5), dtype=np.int64)
+        self.running_by_class = np.zeros((r, 3))
+        self.import_share = np.zeros(self.n)
+        totals = np.zeros(r)
+        self.next_due = kernels.state_summary(
+            self.region, self.group, self.klass, self.state, self.running, self.capacity,
+            self.until, self.counts, self.running_by_class.reshape(-1), self.import_share, totals)
         self.import_regions = totals > 0
-        timed = (self.state == SUSPENDED) | (self.state == RECTIFYING)
-        self.next_due = float(self.until[timed].min()) if timed.any() else np.inf
         self.n_closed = int(self.counts[:, CLOSED].sum())
 
     @staticmethod
