@@ -17,7 +17,7 @@ from numba import njit
 from . import market
 
 __all__ = [
-    "clear_day", "collect", "state_summary", "follow", "offer", "receive", "plan", "region_sums", "sell", "ship", "smelt", "stock_up", "wanted", "warm_up",
+    "clear_day", "collect", "market_day", "ship_day", "state_summary", "follow", "offer", "receive", "plan", "region_sums", "sell", "ship", "smelt", "stock_up", "wanted",
 ]
 
 
@@ -217,17 +217,72 @@ def state_summary(region, group, klass, state, running, capacity, until, counts,
     return next_due
 
 
-def warm_up() -> None:
-    """Compile (or load from the cache) every kernel on tiny inputs."""
-    b = np.array([0, 1], dtype=np.int64)
-    one, i0 = np.ones(1), np.zeros(1, dtype=np.int64)
-    wanted(b, one, one, one, one, one * 0, one, one.copy())
-    stock_up(b, one, one, one, one, one * 0, one, one.copy())
-    offer(b, one, one, one, one.copy(), one.copy())
-    sell(b, one, one, one.copy())
-    ship(b, one, one, one, one.copy())
-    region_sums(b, one, one.copy())
-    plan(i0, one, one, one, one, one, one, one, one, one, one, 1.0, 1.0, one * 0, one.copy(),
-         one.copy(), one.copy())
-    smelt(i0, i0, one, one, one.copy(), one.copy(), one.copy(), one.copy(), one.copy(),
-          one.copy())
+@njit(cache=True)
+def ship_day(price, bounds, base, base_total, active_count, stock, transport_cost, rate,
+             inflow, outflow):  # pragma: no cover
+    """Traders ship scrap to regions whose price exceeds theirs by more than the transport
+    cost (none into a region without active traders); fills ``inflow`` and ``outflow``."""
+    n = len(price)
+    held = np.zeros(n)
+    region_sums(bounds, stock, held)
+    flows = market.interregional_flows(price, held, transport_cost, rate)
+    inflow[:] = 0.0
+    outflow[:] = 0.0
+    for i in range(n):
+        for j in range(n):
+            if active_count[j] > 0:
+                outflow[i] += flows[i, j]
+                inflow[j] += flows[i, j]
+    keep, spread = np.ones(n), np.zeros(n)
+    for r in range(n):
+        if held[r] > 0:
+            keep[r] = 1.0 - outflow[r] / held[r]
+        if base_total[r] > 0:
+            spread[r] = inflow[r] / base_total[r]
+    ship(bounds, keep, spread, base, stock)
+
+
+@njit(cache=True)
+def market_day(trade, has_next, season_c, season_s, ingot, mk, price, price0, risk,
+               uncollected, generated, cut, anchor_next, noise_next, primary_change_next,
+               volatility, trend, pressure, tb, tcost, tbase, tbase_total, tactive, ttol,
+               ttemper, tstock, toffers, elasticity, offer_share, fast_out, withhold,
+               region, group, capacity, metal_yield, scost, cover, rate0, response, margin0,
+               running, sstock, use, bid, smelted, row, cols):  # pragma: no cover
+    """One market day in one compiled call: collection, shipping, clearing, smelting, the
+    day's row (columns ``cols``, see ``model.KERNEL_COLUMNS``) and tomorrow's price.
+
+    ``mk`` holds the market constants: price_speed, anchor_speed, price_floor, price_cap,
+    volatility_ref, trend_ref, transport_cost, flow_rate, 1/volatility_days, 1/trend_days.
+    """
+    n = len(price)
+    available = uncollected + generated
+    got = collect(tb, tcost, tbase, ttol, price, price0, elasticity, risk, season_c, available,
+                  tstock)
+    for r in range(n):
+        uncollected[r] = available[r] - got[r]
+    inflow, outflow = np.zeros(n), np.zeros(n)
+    if n > 1 and mk[7] > 0:
+        ship_day(price, tb, tbase, tbase_total, tactive, tstock, mk[6], mk[7], inflow, outflow)
+    cleared = np.empty((n, 4))
+    clear_day(trade, tb, ttemper, offer_share, tstock, toffers, volatility, trend, fast_out,
+              withhold, mk[4], mk[5], region, capacity, metal_yield, scost, cover, rate0,
+              response, margin0, running, sstock, use, bid, price, ingot, season_s, cut, cleared)
+    if trade:
+        pressure[:] = cleared[:, 3]
+    smelted_r, ingot_r, stock_r, by_group = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(3 * n)
+    smelt(region, group, metal_yield, use, sstock, smelted, smelted_r, ingot_r, by_group, stock_r)
+    held = np.zeros(n)
+    region_sums(tb, tstock, held)
+    for r in range(n):
+        values = (uncollected[r], got[r], inflow[r], outflow[r], held[r], cleared[r, 0],
+                  cleared[r, 1], cleared[r, 2], stock_r[r], smelted_r[r],
+                  min(ingot_r[r], smelted_r[r]), price[r], pressure[r], by_group[3 * r],
+                  by_group[3 * r + 1], by_group[3 * r + 2])
+        for k in range(len(cols)):
+            row[r, cols[k]] = values[k]
+    if has_next and trade:
+        new = market._price_step(price, pressure, anchor_next, mk[0], mk[1], noise_next, mk[2],
+                                 mk[3])
+        follow(price, new, volatility, trend, mk[8], mk[9], primary_change_next)
+        price[:] = new

@@ -109,6 +109,7 @@ def offer_factor(volatility: np.ndarray, trend: np.ndarray, fast_out: np.ndarray
     return out
 
 
+@njit(cache=True)
 def interregional_flows(price: np.ndarray, stock: np.ndarray, transport_cost: float,
                         rate: float) -> np.ndarray:
     """Tonnes shipped from region i (row) to j (column) by traders, [region, region].
@@ -117,8 +118,15 @@ def interregional_flows(price: np.ndarray, stock: np.ndarray, transport_cost: fl
     ``rate · (gap − cost)/cost`` of region i's trader stock moves to j; a region ships out at
     most half its stock a day.
     """
-    gap = price[None, :] - price[:, None] - transport_cost
-    share = rate * np.maximum(gap, 0.0) / max(transport_cost, 1.0)
-    total = share.sum(axis=1)
-    scale = np.where(total > 0.5, 0.5 / np.maximum(total, 1e-300), 1.0)
-    return share * scale[:, None] * stock[:, None]
+    n = len(price)
+    flows = np.zeros((n, n))
+    unit = max(transport_cost, 1.0)
+    for i in range(n):
+        total = 0.0
+        for j in range(n):
+            flows[i, j] = rate * max(price[j] - price[i] - transport_cost, 0.0) / unit
+            total += flows[i, j]
+        scale = 0.5 / total if total > 0.5 else 1.0
+        for j in range(n):
+            flows[i, j] *= scale * stock[i]
+    return flows

@@ -27,10 +27,10 @@ from .table import Table
 
 __all__ = ["Model", "Result", "run"]
 
-ROW = ("uncollected", "collected", "inflow", "outflow", "trader_stock", "offered", "demanded",
-       "traded", "imports", "smelter_stock", "smelted", "ingot", "scrap_price", "price_pressure",
-       "traders_active")
-"""Columns written from the market day's results (the rest come in blocks or in bulk)."""
+KERNEL_COLUMNS = ("uncollected", "collected", "inflow", "outflow", "trader_stock", "offered",
+                  "demanded", "traded", "smelter_stock", "smelted", "ingot", "scrap_price",
+                  "price_pressure", "smelted_large", "smelted_small", "smelted_workshop")
+"""Columns :func:`kernels.market_day` writes, in its order."""
 NEVER = 1e18
 """Relapse day of a closed site whose clock runs past the end of the run."""
 ACCUMULATORS = ("inspections", "violations", "fines", "seized_traders", "seized_smelters")
@@ -71,8 +71,7 @@ class Model:
         self.log = EventLog()
         self.recorder = DailyRecorder(self.n_days, self.n_regions)
         self.acc = {k: np.zeros(self.n_regions) for k in ACCUMULATORS}
-        self._cleared = np.zeros((self.n_regions, 4))
-        self._trader_stock = np.zeros(self.n_regions)
+        self._cols = np.array([self.recorder.index[c] for c in KERNEL_COLUMNS], dtype=np.int64)
         self.relapse_hazard = -np.log1p(-scenario.behaviour.relapse_share) / 365.0
         self._quiet_cum = np.cumsum(~self.inputs.campaign_active, axis=0)
         self._clock_version, self._next_relapse = -1, np.inf
@@ -100,6 +99,9 @@ class Model:
         self.volatility = np.full(self.n_regions, m.volatility_ref)
         self.trend = np.zeros(self.n_regions)
         self.pressure = np.zeros(self.n_regions)
+        self._mk = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
+                             m.volatility_ref, m.trend_ref, m.transport_cost, m.flow_rate,
+                             1.0 / m.volatility_days, 1.0 / m.trend_days])
         self.initial = Table({
             "region": np.array([r.name for r in sc.regions]),
             "uncollected": self.uncollected.copy(),
@@ -138,15 +140,24 @@ class Model:
                 yield env.timeout(1.0)
 
     def step(self, day: int) -> None:
-        """One market day: deadlines, collection, shipping, clearing, smelting, the record."""
+        """One market day: deadlines, imports, then collection, shipping, clearing, smelting,
+        the day's row and tomorrow's price in one compiled pass (:func:`kernels.market_day`)."""
         self._deadlines(day)
-        generated, collected = self._collect(day)
-        inflow, outflow = self._ship()
-        offered, demanded, traded, imports = self._clear(day)
-        smelted, ingot, by_class = self._smelt()
-        self._record(day, generated, collected, inflow, outflow, offered, demanded, traded,
-                     imports, smelted, ingot, by_class)
-        self._update_price(day)
+        inp, tr, s, m = self.inputs, self.traders, self.smelters, self.scenario.market
+        imports = s.land_imports(inp.imports[day])
+        nxt = min(day + 1, self.n_days - 1)
+        kernels.market_day(
+            day % m.clearing_days == 0, day + 1 < self.n_days, float(inp.collection_season[day]),
+            float(inp.smelting_season[day]), float(inp.ingot[day]), self._mk, self.price,
+            self.price0, inp.risk[day], self.uncollected, inp.generation[day],
+            inp.output_cut[day], self.anchor[nxt], inp.price_noise[nxt],
+            float(self.primary_change[nxt]), self.volatility, self.trend, self.pressure,
+            tr.bounds, tr.cost, tr.base, tr.base_total, tr.active_count, tr.tolerance,
+            tr.temper_eff, tr.stock, tr.offers, tr.elasticity, tr.offer_share, tr.fast_out,
+            tr.withhold, s.region, s.group, s.capacity, s.metal_yield, s.cost, s.cover, s.rate0,
+            s.response, s.margin0, s.running, s.stock, s.use, s.bid, s.smelted,
+            self.recorder.values[day], self._cols)
+        self._record(day, imports)
 
     def _deadlines(self, day: int) -> None:
         s, tr = self.smelters, self.traders
@@ -188,80 +199,15 @@ class Model:
         self._clock_version = s.closed_version
         self._next_relapse = float(s.relapse_day.min()) if s.n else np.inf
 
-    def _collect(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        inp = self.inputs
-        generated = inp.generation[day]
-        available = self.uncollected + generated
-        collected = self.traders.collect(self.price, self.price0, inp.risk[day],
-                                         inp.collection_season[day], available)
-        self.uncollected = available - collected
-        return generated, collected
-
-    def _ship(self) -> tuple[np.ndarray, np.ndarray]:
-        tr, m = self.traders, self.scenario.market
-        if self.n_regions < 2 or m.flow_rate <= 0:
-            zero = np.zeros(self.n_regions)
-            return zero, zero
-        flows = market.interregional_flows(self.price, tr.sums(tr.stock), m.transport_cost,
-                                           m.flow_rate)
-        flows[:, tr.active_count <= 0] = 0.0
-        outflow, inflow = flows.sum(axis=1), flows.sum(axis=0)
-        stock = tr.sums(tr.stock)
-        out_share = np.divide(outflow, stock, out=np.zeros(self.n_regions), where=stock > 0)
-        tr.ship(out_share, inflow)
-        return inflow, outflow
-
-    def _clear(self, day: int) -> tuple[np.ndarray, ...]:
-        """Imports land; smelters plan; on clearing days offers meet bids (one compiled pass)."""
-        inp, tr, s, m = self.inputs, self.traders, self.smelters, self.scenario.market
-        imports = s.land_imports(inp.imports[day])
-        out = self._cleared
-        kernels.clear_day(
-            day % m.clearing_days == 0, tr.bounds, tr.temper_eff, tr.offer_share, tr.stock,
-            tr.offers, self.volatility, self.trend, tr.fast_out, tr.withhold, m.volatility_ref,
-            m.trend_ref, s.region, s.capacity, s.metal_yield, s.cost, s.cover, s.rate0,
-            s.response, s.margin0, s.running, s.stock, s.use, s.bid, self.price,
-            float(inp.ingot[day]), float(inp.smelting_season[day]), inp.output_cut[day], out)
-        if not np.isnan(out[0, 3]):
-            self.pressure = out[:, 3].copy()
-        return out[:, 0], out[:, 1], out[:, 2], imports
-
-    def _smelt(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        s = self.smelters
-        s.smelt()
-        n = self.n_regions
-        return s.smelted_r, np.minimum(s.ingot_r, s.smelted_r), s.by_group.reshape(n, 3)
-
-    def _record(self, day: int, generated, collected, inflow, outflow, offered, demanded, traded,
-                imports, smelted, ingot, by_class) -> None:
-        """The day's row; input columns (generation, prices given, risk) are filled in bulk."""
-        s, tr, rec = self.smelters, self.traders, self.recorder
-        kernels.region_sums(tr.bounds, tr.stock, self._trader_stock)
-        rec.put_row(day, ROW, (self.uncollected, collected, inflow, outflow, self._trader_stock,
-                               offered, demanded, traded, imports, s.stock_r, smelted, ingot,
-                               self.price, self.pressure, tr.active_count))
+    def _record(self, day: int, imports: np.ndarray) -> None:
+        """What the compiled day does not write: imports, counts and the day's enforcement."""
+        s, rec = self.smelters, self.recorder
+        rec.put_row(day, ("imports", "traders_active"), (imports, self.traders.active_count))
         rec.put_row(day, ACCUMULATORS, tuple(self.acc.values()))
         rec.put_block(day, "running", s.state_counts())
-        rec.put_block(day, "smelted_large", by_class)
         rec.put_block(day, "running_large", s.running_by_class)
         for v in self.acc.values():
             v[:] = 0.0
-
-    def _update_price(self, day: int) -> None:
-        """Tomorrow's scrap price, and the volatility and trend traders read from it.
-
-        Volatility: moving mean of |daily log change|; trend: moving mean of the scrap and
-        primary daily log changes (half each), over ``volatility_days`` and ``trend_days``.
-        """
-        m, inp = self.scenario.market, self.inputs
-        if day + 1 >= self.n_days or (day % m.clearing_days):
-            return
-        nxt = day + 1
-        new = market.price_step(self.price, self.pressure, self.anchor[nxt], m.price_speed,
-                                m.anchor_speed, inp.price_noise[nxt], m.price_floor, m.price_cap)
-        kernels.follow(self.price, new, self.volatility, self.trend, 1.0 / m.volatility_days,
-                       1.0 / m.trend_days, float(self.primary_change[nxt]))
-        self.price = new
 
 
 def _check_inputs(scenario: Scenario) -> None:
