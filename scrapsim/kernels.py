@@ -248,7 +248,8 @@ def market_day(trade, has_next, season_c, season_s, ingot, mk, price, price0, ri
                volatility, trend, pressure, tb, tcost, tbase, tbase_total, tactive, ttol,
                ttemper, tstock, toffers, elasticity, offer_share, fast_out, withhold,
                region, group, capacity, metal_yield, scost, cover, rate0, response, margin0,
-               running, sstock, use, bid, smelted, row, cols):  # pragma: no cover
+               running, sstock, use, bid, smelted, imports, counts, running_by_class, row,
+               cols):  # pragma: no cover
     """One market day in one compiled call: collection, shipping, clearing, smelting, the
     day's row (columns ``cols``, see ``model.KERNEL_COLUMNS``) and tomorrow's price.
 
@@ -278,7 +279,10 @@ def market_day(trade, has_next, season_c, season_s, ingot, mk, price, price0, ri
         values = (uncollected[r], got[r], inflow[r], outflow[r], held[r], cleared[r, 0],
                   cleared[r, 1], cleared[r, 2], stock_r[r], smelted_r[r],
                   min(ingot_r[r], smelted_r[r]), price[r], pressure[r], by_group[3 * r],
-                  by_group[3 * r + 1], by_group[3 * r + 2])
+                  by_group[3 * r + 1], by_group[3 * r + 2], imports[r], tactive[r],
+                  float(counts[r, 0]), float(counts[r, 1]), float(counts[r, 2]),
+                  float(counts[r, 3]), float(counts[r, 4]), running_by_class[r, 0],
+                  running_by_class[r, 1], running_by_class[r, 2])
         for k in range(len(cols)):
             row[r, cols[k]] = values[k]
     if has_next and trade:

@@ -29,11 +29,12 @@ __all__ = ["Model", "Result", "run"]
 
 KERNEL_COLUMNS = ("uncollected", "collected", "inflow", "outflow", "trader_stock", "offered",
                   "demanded", "traded", "smelter_stock", "smelted", "ingot", "scrap_price",
-                  "price_pressure", "smelted_large", "smelted_small", "smelted_workshop")
+                  "price_pressure", "smelted_large", "smelted_small", "smelted_workshop",
+                  "imports", "traders_active", "running", "halted", "suspended", "rectifying",
+                  "closed", "running_large", "running_small", "running_workshop")
 """Columns :func:`kernels.market_day` writes, in its order."""
 NEVER = 1e18
 """Relapse day of a closed site whose clock runs past the end of the run."""
-ACCUMULATORS = ("inspections", "violations", "fines", "seized_traders", "seized_smelters")
 
 
 @dataclass
@@ -70,7 +71,6 @@ class Model:
         self.smelters = Smelters(scenario, self.streams.get("smelters"))
         self.log = EventLog()
         self.recorder = DailyRecorder(self.n_days, self.n_regions)
-        self.acc = {k: np.zeros(self.n_regions) for k in ACCUMULATORS}
         self._cols = np.array([self.recorder.index[c] for c in KERNEL_COLUMNS], dtype=np.int64)
         self.relapse_hazard = -np.log1p(-scenario.behaviour.relapse_share) / 365.0
         self._quiet_cum = np.cumsum(~self.inputs.campaign_active, axis=0)
@@ -155,13 +155,12 @@ class Model:
             tr.bounds, tr.cost, tr.base, tr.base_total, tr.active_count, tr.tolerance,
             tr.temper_eff, tr.stock, tr.offers, tr.elasticity, tr.offer_share, tr.fast_out,
             tr.withhold, s.region, s.group, s.capacity, s.metal_yield, s.cost, s.cover, s.rate0,
-            s.response, s.margin0, s.running, s.stock, s.use, s.bid, s.smelted,
-            self.recorder.values[day], self._cols)
-        self._record(day, imports)
+            s.response, s.margin0, s.running, s.stock, s.use, s.bid, s.smelted, imports,
+            s.state_counts(), s.running_by_class, self.recorder.values[day], self._cols)
 
     def _deadlines(self, day: int) -> None:
         s, tr = self.smelters, self.traders
-        self.acc["seized_smelters"] += s.advance(day, self.streams.get("behaviour"), self.log)
+        self.count(day, "seized_smelters", s.advance(day, self.streams.get("behaviour"), self.log))
         back = tr.reopen_due(day)
         self.log.add(float(day), tr.region[back], 0, back, -1, "reopen")
         self._relapse(day)
@@ -199,15 +198,9 @@ class Model:
         self._clock_version = s.closed_version
         self._next_relapse = float(s.relapse_day.min()) if s.n else np.inf
 
-    def _record(self, day: int, imports: np.ndarray) -> None:
-        """What the compiled day does not write: imports, counts and the day's enforcement."""
-        s, rec = self.smelters, self.recorder
-        rec.put_row(day, ("imports", "traders_active"), (imports, self.traders.active_count))
-        rec.put_row(day, ACCUMULATORS, tuple(self.acc.values()))
-        rec.put_block(day, "running", s.state_counts())
-        rec.put_block(day, "running_large", s.running_by_class)
-        for v in self.acc.values():
-            v[:] = 0.0
+    def count(self, day: int, column: str, per_region: np.ndarray) -> None:
+        """Add to a daily enforcement total (inspections, violations, fines, seized t)."""
+        self.recorder.values[day, :, self.recorder.index[column]] += per_region
 
 
 def _check_inputs(scenario: Scenario) -> None:

@@ -134,7 +134,7 @@ class Regulator:
         """Open smelters of each class (ids, cumulative weights) and open traders in the
         campaign's regions; cached until a closure or reopening changes them."""
         s, tr = self.m.smelters, self.m.traders
-        key = (s.closed_version, tr.version)
+        key = (s.closed_version, tr.closed_version)
         cached = self._pool_cache.get(i)
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
@@ -198,7 +198,7 @@ class Regulator:
                           times: np.ndarray, reg: np.ndarray) -> None:
         m, s = self.m, self.m.smelters
         if kind == 0:
-            m.acc["seized_smelters"] += s.close(ids, m.log, times, i)
+            m.count(int(times[0]), "seized_smelters", s.close(ids, m.log, times, i))
         elif kind == 1:
             s.suspend(ids, m.log, times, i, c.suspend_days, c.rectify_days, c.rectify_failure)
         elif kind == 2:
@@ -216,36 +216,43 @@ class Regulator:
             tr.set_state(ids, T_CLOSED)
             m.log.add(times, reg, TRADER, ids, i, "close")
             m.log.add(times, reg, TRADER, ids, i, "seize", seized)
-            self._add("seized_traders", reg, seized)
+            self._add(int(times[0]), "seized_traders", reg, seized)
         elif kind in (1, 2):
             tr.set_state(ids, T_SUSPENDED, np.floor(times) + c.suspend_days)
             m.log.add(times, reg, TRADER, ids, i, "suspend")
         else:
             self._fine(i, c, TRADER, ids, times, reg)
 
-    def _add(self, column: str, reg: np.ndarray, value: float | np.ndarray = 1.0) -> None:
-        """Add ``value`` per actor to the day's regional total in ``column``."""
+    def _add(self, day: int, column: str, reg: np.ndarray,
+             value: float | np.ndarray = 1.0) -> None:
+        """Add ``value`` per actor to the regional total of ``column`` on ``day``."""
         if reg.size:
-            acc = self.m.acc[column]
-            weights = np.broadcast_to(value, reg.shape) if np.ndim(value) == 0 else value
-            acc += np.bincount(reg, weights=weights, minlength=acc.size)
+            n = self.m.n_regions
+            if np.ndim(value):
+                per_region = np.bincount(reg, weights=value, minlength=n)
+            else:
+                per_region = value * np.bincount(reg, minlength=n)
+            self.m.count(day, column, per_region)
 
     def _count(self, i: int, kind: int, ids: np.ndarray, times: np.ndarray, reg: np.ndarray,
                event: str, column: str) -> None:
         """Log one ``event`` per actor and count it in the day's ``column``."""
         self.m.log.add(times, reg, kind, ids, i, event)
-        self._add(column, reg)
+        if ids.size:
+            self._add(int(times[0]), column, reg)
 
     @staticmethod
     def _sanction_kind(shares, n: int, rng: np.random.Generator) -> np.ndarray:
         """0 close, 1 suspend, 2 upgrade, 3 fine, drawn by the campaign's shares."""
-        edges = np.cumsum([shares.close, shares.suspend, shares.upgrade])
+        close = shares.close
+        edges = np.array([close, close + shares.suspend, close + shares.suspend + shares.upgrade])
         return np.searchsorted(edges, rng.random(n), side="right")
 
     def _fine(self, i: int, c: Campaign, kind: int, ids: np.ndarray, times: np.ndarray,
               reg: np.ndarray) -> None:
         self.m.log.add(times, reg, kind, ids, i, "fine", c.fine)
-        self._add("fines", reg, c.fine)
+        if ids.size:
+            self._add(int(times[0]), "fines", reg, c.fine)
 
     # ---- deadlines and audits --------------------------------------------------------------
     def _deadline(self, i: int, day: int) -> None:
@@ -255,7 +262,8 @@ class Regulator:
         cand = np.flatnonzero(self._smelters_in(i) & (s.klass == WORKSHOP) & s.violator & live)
         rng = self.m.streams.get(f"campaign:{i}")
         ids = cand[rng.random(cand.size) < escalate(c.deadline_share, self.intensity)]
-        self.m.acc["seized_smelters"] += s.close(ids, self.m.log, float(day), i, "deadline_close")
+        seized = s.close(ids, self.m.log, float(day), i, "deadline_close")
+        self.m.count(day, "seized_smelters", seized)
 
     def _audit(self, i: int, day: int) -> None:
         """Follow-up audit of closures: relapsed sites found are closed again."""
@@ -263,8 +271,9 @@ class Regulator:
         cand = np.flatnonzero(self._smelters_in(i) & s.relapsed & (s.state != CLOSED))
         rng = self.m.streams.get(f"campaign:{i}")
         self.m.log.add(float(day), s.region[cand], SMELTER, cand, i, "inspection")
-        self._add("inspections", s.region[cand])
+        self._add(day, "inspections", s.region[cand])
         ids = cand[rng.random(cand.size) < escalate(c.audit_detection, self.intensity)]
         self.m.log.add(float(day), s.region[ids], SMELTER, ids, i, "violation")
-        self._add("violations", s.region[ids])
-        self.m.acc["seized_smelters"] += s.close(ids, self.m.log, float(day), i, "audit_close")
+        self._add(day, "violations", s.region[ids])
+        self.m.count(day, "seized_smelters", s.close(ids, self.m.log, float(day), i,
+                                                     "audit_close"))

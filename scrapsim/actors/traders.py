@@ -73,6 +73,7 @@ class Traders:
         pending = self.state == SUSPENDED
         self.next_due = float(self.until[pending].min()) if pending.any() else np.inf
         self.version = getattr(self, "version", 0) + 1
+        self.closed_version = getattr(self, "closed_version", 0) + 1
 
     def set_state(self, ids: np.ndarray, state: int, until: np.ndarray | None = None) -> None:
         """Move ``ids`` (unique) to ``state``, updating the caches incrementally."""
@@ -89,6 +90,8 @@ class Traders:
         self.state[ids] = state
         self.base[ids] = self.capacity[ids] * active
         self.temper_eff[ids] = self.temper[ids] * active
+        if state == CLOSED:
+            self.closed_version += 1
         if until is not None:
             self.until[ids] = until
             self.next_due = min(self.next_due, float(np.min(until)))
