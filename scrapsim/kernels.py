@@ -17,7 +17,7 @@ from numba import njit
 from . import market
 
 __all__ = [
-    "clear_day", "collect", "market_day", "ship_day", "state_summary", "follow", "offer", "receive", "plan", "region_sums", "sell", "ship", "smelt", "stock_up", "wanted",
+    "clear_day", "collect", "land", "market_day", "ship_day", "state_summary", "follow", "offer", "receive", "plan", "region_sums", "sell", "ship", "smelt", "stock_up", "wanted",
 ]
 
 
@@ -138,6 +138,16 @@ def follow(old, new, volatility, trend, a_vol, a_trend, primary_change):  # prag
 
 
 @njit(cache=True)
+def land(region, import_share, open_regions, imports, stock, landed):  # pragma: no cover
+    """Imports land at large plants by ``import_share``; ``landed`` per region (0 where no
+    large plant is open)."""
+    for j in range(len(stock)):
+        stock[j] += import_share[j] * imports[region[j]]
+    for r in range(len(imports)):
+        landed[r] = imports[r] if open_regions[r] else 0.0
+
+
+@njit(cache=True)
 def receive(region, bid, filled, stock):  # pragma: no cover
     """Each smelter's stock grows by the filled share of its bid."""
     for j in range(len(bid)):
@@ -248,8 +258,8 @@ def market_day(trade, has_next, season_c, season_s, ingot, mk, price, price0, ri
                volatility, trend, pressure, tb, tcost, tbase, tbase_total, tactive, ttol,
                ttemper, tstock, toffers, elasticity, offer_share, fast_out, withhold,
                region, group, capacity, metal_yield, scost, cover, rate0, response, margin0,
-               running, sstock, use, bid, smelted, imports, counts, running_by_class, row,
-               cols):  # pragma: no cover
+               running, sstock, use, bid, smelted, import_share, open_regions, imports_given,
+               counts, running_by_class, row, cols):  # pragma: no cover
     """One market day in one compiled call: collection, shipping, clearing, smelting, the
     day's row (columns ``cols``, see ``model.KERNEL_COLUMNS``) and tomorrow's price.
 
@@ -257,6 +267,8 @@ def market_day(trade, has_next, season_c, season_s, ingot, mk, price, price0, ri
     volatility_ref, trend_ref, transport_cost, flow_rate, 1/volatility_days, 1/trend_days.
     """
     n = len(price)
+    imports = np.zeros(n)
+    land(region, import_share, open_regions, imports_given, sstock, imports)
     available = uncollected + generated
     got = collect(tb, tcost, tbase, ttol, price, price0, elasticity, risk, season_c, available,
                   tstock)

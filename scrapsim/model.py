@@ -140,11 +140,11 @@ class Model:
                 yield env.timeout(1.0)
 
     def step(self, day: int) -> None:
-        """One market day: deadlines, imports, then collection, shipping, clearing, smelting,
+        """One market day: deadlines, then imports, collection, shipping, clearing, smelting,
         the day's row and tomorrow's price in one compiled pass (:func:`kernels.market_day`)."""
         self._deadlines(day)
         inp, tr, s, m = self.inputs, self.traders, self.smelters, self.scenario.market
-        imports = s.land_imports(inp.imports[day])
+        s.refresh()
         nxt = min(day + 1, self.n_days - 1)
         kernels.market_day(
             day % m.clearing_days == 0, day + 1 < self.n_days, float(inp.collection_season[day]),
@@ -155,15 +155,23 @@ class Model:
             tr.bounds, tr.cost, tr.base, tr.base_total, tr.active_count, tr.tolerance,
             tr.temper_eff, tr.stock, tr.offers, tr.elasticity, tr.offer_share, tr.fast_out,
             tr.withhold, s.region, s.group, s.capacity, s.metal_yield, s.cost, s.cover, s.rate0,
-            s.response, s.margin0, s.running, s.stock, s.use, s.bid, s.smelted, imports,
-            s.state_counts(), s.running_by_class, self.recorder.values[day], self._cols)
+            s.response, s.margin0, s.running, s.stock, s.use, s.bid, s.smelted, s.import_share,
+            s.import_regions, inp.imports[day], s.counts, s.running_by_class,
+            self.recorder.values[day], self._cols)
 
     def _deadlines(self, day: int) -> None:
+        """Suspensions and rectifications ending today, traders' suspensions ending, relapses."""
         s, tr = self.smelters, self.traders
-        self.count(day, "seized_smelters", s.advance(day, self.streams.get("behaviour"), self.log))
-        back = tr.reopen_due(day)
-        self.log.add(float(day), tr.region[back], 0, back, -1, "reopen")
-        self._relapse(day)
+        s.refresh()
+        if day >= s.next_due:
+            self.count(day, "seized_smelters",
+                       s.advance(day, self.streams.get("behaviour"), self.log))
+        if day >= tr.next_due:
+            back = tr.reopen_due(day)
+            self.log.add(float(day), tr.region[back], 0, back, -1, "reopen")
+        if self.relapse_hazard > 0 and (s.closed_version != self._clock_version
+                                        or day >= self._next_relapse):
+            self._relapse(day)
 
     def _relapse(self, day: int) -> None:
         """Closed sites restart illegally at a daily hazard on days no campaign covers them.
@@ -174,8 +182,6 @@ class Model:
         relapse costs two comparisons.
         """
         s = self.smelters
-        if self.relapse_hazard <= 0:
-            return
         if s.closed_version != self._clock_version:
             self._start_clocks(day)
         if day < self._next_relapse:

@@ -115,8 +115,10 @@ class Smelters:
         """Deliver imported scrap (t/day per region) to large plants, running ones first, pro rata
         to capacity; returns what landed per region (0 where no large plant is open)."""
         self.refresh()
-        self.stock += self.import_share * imports[self.region]
-        return np.where(self.import_regions, imports, 0.0)
+        landed = np.zeros(self.n_regions)
+        kernels.land(self.region, self.import_share, self.import_regions,
+                     np.asarray(imports, float), self.stock, landed)
+        return landed
 
     def receive(self, filled: np.ndarray) -> None:
         """Add the filled share (per region) of each smelter's bid to its stock."""
