@@ -22,7 +22,7 @@ from .actors.traders import Traders
 from .calendar import Inputs, build_inputs
 from .records import DailyRecorder, EventLog, check_balance
 from .rng import Streams
-from .scenario import Scenario, ScenarioError
+from .scenario import Enforcement, Scenario, ScenarioError
 from .table import Table
 
 __all__ = ["Model", "Result", "run"]
@@ -228,12 +228,19 @@ def campaign_windows(scenario: Scenario) -> list[tuple[str, list[str], date, dat
     return out
 
 
-def run(scenario: Scenario, seed: int | None = None, baseline: bool = True,
+def baseline_of(scenario: Scenario) -> Scenario:
+    """The same scenario with no enforcement (intensity 0): the twin summaries compare with."""
+    return scenario.model_copy(update={"enforcement": Enforcement(intensity=0.0)})
+
+
+def run(scenario: Scenario, seed: int | None = None, baseline: bool | Result = True,
         check: bool = True) -> Result:
     """Simulate ``scenario`` (with ``seed``, default the scenario's) and, when ``baseline``,
     its intensity-0 twin with the same seed, filling ``Result.summary``.
 
-    ``check`` verifies MODEL.md's mass balance on every row (raises MassBalanceError).
+    ``baseline`` may also be that twin's Result, already run (sweeps reuse one per seed); it
+    must come from ``baseline_of(scenario)`` with the same seed. ``check`` verifies MODEL.md's
+    mass balance on every row (raises MassBalanceError).
     """
     from .summary import summarize
 
@@ -241,9 +248,17 @@ def run(scenario: Scenario, seed: int | None = None, baseline: bool = True,
     result = Model(scenario, seed).run()
     if check:
         check_balance(result.daily, result.initial)
-    if baseline:
-        twin = scenario.with_overrides({"enforcement.intensity": 0.0})
-        base = Model(twin, seed).run() if scenario.enforcement.intensity > 0 else result
-        result.baseline = base
-        result.summary = summarize(result, base)
+    if baseline is False:
+        return result
+    if isinstance(baseline, Result):
+        if baseline.seed != seed or baseline.scenario != baseline_of(scenario):
+            raise ValueError("the baseline given is not this scenario's intensity-0 twin "
+                             "with the same seed")
+        base = baseline
+    elif scenario.enforcement.intensity > 0:
+        base = Model(baseline_of(scenario), seed).run()
+    else:
+        base = result
+    result.baseline = base
+    result.summary = summarize(result, base)
     return result
