@@ -33,7 +33,9 @@ __all__ = ["DEFAULT_RUN", "SweepError", "Task", "execute", "flatten_summary", "m
 
 DEFAULT_RUN = "scrapsim.executor:model_summary"
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-IN_FLIGHT_PER_WORKER = 4
+IN_FLIGHT_PER_WORKER = 2
+CHUNK_RUNS = 32
+"""Runs of one replication sent to a worker together: one message, one baseline run."""
 
 
 class SweepError(RuntimeError):
@@ -122,6 +124,27 @@ def run_task(scenario_json: str, seed: int, run_fn: str) -> dict[str, Any]:
     return result
 
 
+def run_chunk(items: list[tuple[str, int]], run_fn: str) -> list[dict[str, Any]]:
+    """Run several replications (scenario JSON, seed) in a worker, one result each."""
+    return [run_task(text, seed, run_fn) for text, seed in items]
+
+
+def chunks(tasks: Iterable[Task], size: int = CHUNK_RUNS) -> Iterator[list[Task]]:
+    """Consecutive tasks with the same seed, at most ``size`` at a time."""
+    batch: list[Task] = []
+    for task in tasks:
+        if batch and (len(batch) == size or task.seed != batch[0].seed):
+            yield batch
+            batch = []
+        batch.append(task)
+    if batch:
+        yield batch
+
+
+def _items(batch: list[Task]) -> list[tuple[str, int]]:
+    return [(t.scenario_json, t.seed) for t in batch]
+
+
 def probe() -> dict[str, Any]:
     """What a worker runs with: its BLAS thread settings and scrapsim version."""
     from importlib.metadata import PackageNotFoundError, version
@@ -189,8 +212,8 @@ def _execute_pool(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
         try:
             info = pool.submit(probe).result()
-            _bounded_drive(tasks, on_done, lambda t: pool.submit(
-                run_task, t.scenario_json, t.seed, run_fn), workers * IN_FLIGHT_PER_WORKER)
+            _bounded_drive(chunks(tasks), on_done, lambda b: pool.submit(
+                run_chunk, _items(b), run_fn), workers * IN_FLIGHT_PER_WORKER)
         except BrokenProcessPool as exc:
             pool.shutdown(wait=False, cancel_futures=True)
             raise SweepError(f"a worker process died ({exc}); the finished runs are stored: "
@@ -202,11 +225,12 @@ def _execute_pool(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
     return {"engine": "processes", "workers": workers, "worker_info": [info]}
 
 
-def _bounded_drive(tasks: Iterable[Task], on_done: OnDone,
-                  submit: Callable[[Task], Future], limit: int) -> None:
-    """Keep at most ``limit`` tasks in flight; hand each result over as it completes."""
-    source = iter(tasks)
-    pending: dict[Future, Task] = {}
+def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,
+                   submit: Callable[[list[Task]], Future], limit: int) -> None:
+    """Keep at most ``limit`` batches in flight; hand each run's result over as its batch
+    completes."""
+    source = iter(batches)
+    pending: dict[Future, list[Task]] = {}
     while True:
         while len(pending) < limit:
             task = next(source, None)
@@ -217,7 +241,8 @@ def _bounded_drive(tasks: Iterable[Task], on_done: OnDone,
             return
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
-            on_done(pending.pop(future), future.result())
+            for task, result in zip(pending.pop(future), future.result()):
+                on_done(task, result)
 
 
 def _execute_dask(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
@@ -252,27 +277,28 @@ def _drive_dask(client: Any, tasks: Iterable[Task], on_done: OnDone, run_fn: str
                 limit: int) -> None:
     from distributed import as_completed
 
-    source = iter(tasks)
-    pending: dict[str, tuple[Task, Any]] = {}
+    source = chunks(tasks)
+    pending: dict[str, tuple[list[Task], Any]] = {}
     stream = as_completed(loop=client.loop)
 
     def fill() -> None:
-        while len(pending) < limit and (task := next(source, None)) is not None:
-            future = client.submit(run_task, task.scenario_json, task.seed, run_fn, pure=False)
-            pending[future.key] = (task, future)
+        while len(pending) < limit and (batch := next(source, None)) is not None:
+            future = client.submit(run_chunk, _items(batch), run_fn, pure=False)
+            pending[future.key] = (batch, future)
             stream.add(future)
 
     try:
         fill()
         for future in stream:
-            task, _ = pending.pop(future.key)
+            batch, _ = pending.pop(future.key)
             try:
-                result = future.result()
+                results = future.result()
             except Exception as exc:  # e.g. KilledWorker: recorded, the sweep goes on
-                result = {"status": "error", "error": f"{type(exc).__name__}: {exc}",
-                          "summary": {}, "wall_s": 0.0, "worker": ""}
+                results = [{"status": "error", "error": f"{type(exc).__name__}: {exc}",
+                            "summary": {}, "wall_s": 0.0, "worker": ""}] * len(batch)
             future.release()
-            on_done(task, result)
+            for task, result in zip(batch, results):
+                on_done(task, result)
             fill()
     except BaseException:
         client.cancel([f for _, f in pending.values()])

@@ -82,14 +82,17 @@ class Plan:
                              self.seeds[rep], self.version)
 
     def tasks(self, skip: set[str]) -> Iterator[Task]:
-        """Runs not yet stored, point by point (each point's scenario built once)."""
-        for i, point in enumerate(self.design.points):
-            todo = [r for r in range(len(self.seeds)) if self.key(i, r) not in skip]
-            if not todo:
-                continue
-            text = self.base.with_overrides(point).model_dump_json()
-            for r in todo:
-                yield Task(i, r, self.seeds[r], self.key(i, r), text)
+        """Runs not yet stored, replication by replication: consecutive runs share a seed, so
+        a worker runs that seed's no-enforcement baseline once for them (each point's scenario
+        is built once, when first needed)."""
+        texts: dict[int, str] = {}
+        for r in range(len(self.seeds)):
+            for i, point in enumerate(self.design.points):
+                if self.key(i, r) in skip:
+                    continue
+                if i not in texts:
+                    texts[i] = self.base.with_overrides(point).model_dump_json()
+                yield Task(i, r, self.seeds[r], self.key(i, r), texts[i])
 
 
 def _base_scenario(scenario: Scenario | str | Path,
