@@ -161,10 +161,12 @@ def sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
         stored = {rec["key"] for rec in journal.records()} & needed
         counter = _Counter()
         engine: dict[str, Any] = {"engine": "none: every run was stored"}
+        runs_started = time.perf_counter()
         if len(stored) < plan.total:
             with _progress(plan.total, len(stored), quiet) as bar:
                 engine = execute(plan.tasks(stored), _on_done(journal, bar, counter),
                                  run_fn=run_fn, workers=workers, scheduler=scheduler)
+        engine["execute_s"] = time.perf_counter() - runs_started
         records = list({r["key"]: r for r in journal.records() if r["key"] in needed}.values())
     session = {"ran": counter.ran, "resumed": len(stored), "wall_s": time.perf_counter() - started}
     return _finish(plan, partial, records, engine, session, figures, command)
