@@ -2,8 +2,10 @@
 
     python benchmarks/bench_model.py [--repeat N]
 
-Prints, per scenario, the median wall time of one run (no baseline, no mass-balance check, no
-disk), SimPy events per second, and nanoseconds per agent-day (traders + smelters, times days).
+Prints, per scenario, the median wall time of one run (building the model included; no
+baseline, no mass-balance check, no disk; the event table is built on first use and not timed:
+about 1 ms for Hebei), SimPy events per second, and nanoseconds per agent-day (traders +
+smelters, times days).
 Targets on the 2-core reference machine: Hebei ≤ 20 ms, national ≤ 1 s, --help ≤ 150 ms.
 """
 

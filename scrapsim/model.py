@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 import numpy as np
@@ -45,12 +46,19 @@ class Result:
     seed: int
     daily: Table
     initial: Table
-    events: Table
+    log: EventLog = field(repr=False)
     windows: list[tuple[str, list[str], date, date]]
     wall_time: float
     n_events: int
     summary: dict | None = None
     baseline: Result | None = field(default=None, repr=False)
+
+    @cached_property
+    def events(self) -> Table:
+        """The event table, built on first use (sweeps never need it)."""
+        sc = self.scenario
+        return self.log.table(sc.start, [r.name for r in sc.regions],
+                              [c.name for c in sc.campaigns])
 
     def frames(self) -> dict:
         """The tables as pandas DataFrames (imports pandas)."""
@@ -128,7 +136,7 @@ class Model:
             scenario=sc, seed=self.seed,
             daily=self.recorder.table(self.inputs.dates, names),
             initial=self.initial,
-            events=self.log.table(sc.start, names, [c.name for c in sc.campaigns]),
+            log=self.log,
             windows=campaign_windows(sc), wall_time=time.perf_counter() - t0, n_events=n_events)
         return result
 
