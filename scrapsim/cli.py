@@ -212,6 +212,11 @@ def format_summary(result: Any, folder: Path | None = None) -> str:
     base = getattr(result, "baseline", None)
     twin = f"; baseline {float(base.wall_time):.3f} s" if base is not None else ""
     lines.append(f"wall time  {wall:.3f} s ({n:,} events{rate}{twin})")
+    from scrapsim.model import compile_time
+
+    if compile_time() > 1.0:
+        lines.append(f"           plus {compile_time():.1f} s compiling the model's loops "
+                     "(first run on this machine; cached from now on)")
     if folder is not None:
         lines.append(f"results    {folder}")
     return "\n".join(lines)

@@ -202,6 +202,7 @@ def _manifest(result: Any, digest: str, now: datetime, files: list[str],
         "regions": [r.name for r in scenario.regions],
         "baseline": result.baseline is not None,
         "wall_time_s": wall,
+        "compile_s": _compile_seconds(),
         "baseline_wall_time_s": (float(result.baseline.wall_time)
                                  if result.baseline is not None else None),
         "n_events": n_events,
@@ -243,3 +244,10 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def _compile_seconds() -> float:
+    """Seconds this process spent compiling or loading the model's loops (not in wall time)."""
+    from .model import compile_time
+
+    return compile_time()
