@@ -82,6 +82,13 @@ def _add_sweep(sub: Any, wanted: bool) -> None:
                        "(see 'scrapsim sweep --help')", add_help=False)
 
 
+def _add_report(sub: Any) -> None:
+    """Register ``report`` (its parser module imports only argparse)."""
+    import scrapsim.report_cli as report_cli
+
+    report_cli.add_parser(sub)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``command`` is the subcommand about to run (loads its parser)."""
     parser = argparse.ArgumentParser(
@@ -93,6 +100,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the JSON Schema of scenario files",
                    description="Print the JSON Schema of scenario files (for editors).")
     _add_sweep(sub, wanted=command == "sweep")
+    _add_report(sub)
     return parser
 
 
@@ -105,6 +113,7 @@ def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
 
 def _commands() -> set[str]:
     names = {"run", "schema"}
+    names.add("report")
     try:
         if find_spec(SWEEP_MODULE) is not None:
             names.add("sweep")
@@ -144,6 +153,10 @@ def _located(exc: BaseException, file: Path | None) -> str:
 
 
 def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "report":
+        import scrapsim.report_cli as report_cli
+
+        return report_cli.main(args)
     if args.command == "schema":
         return _schema()
     if args.command == "sweep":
