@@ -1,10 +1,11 @@
 """The command line: ``python -m scrapsim SCENARIO.yaml`` runs a scenario and writes a run folder.
 
-Commands: ``run`` (the default when the first argument is not a command), ``schema`` and, when
-``scrapsim.sweep_cli`` is present, ``sweep``. Start-up imports only argparse: the scenario
-loader, the model, pandas and matplotlib are imported inside the command that needs them, so
-``--help`` stays fast. Bad input (any :class:`~scrapsim.scenario.ScenarioError`, a missing or
-unreadable file) prints ``scrapsim: error: …`` on stderr and exits with status 2, no traceback.
+Commands: ``run`` (the default when the first argument is not a command), ``schema``,
+``validate`` (:mod:`scrapsim.validate`) and, when ``scrapsim.sweep_cli`` is present, ``sweep``.
+Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
+imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
+:class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file) prints
+``scrapsim: error: …`` on stderr and exits with status 2, no traceback.
 """
 
 from __future__ import annotations
@@ -101,7 +102,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    description="Print the JSON Schema of scenario files (for editors).")
     _add_sweep(sub, wanted=command == "sweep")
     _add_report(sub)
+    _add_validate(sub, wanted=command == "validate")
     return parser
+
+
+def _add_validate(sub: Any, wanted: bool) -> None:
+    """Register ``validate``; its module (and numpy) is imported only when it is the command."""
+    if wanted:
+        import scrapsim.validate as validate
+
+        validate.add_parser(sub)
+    else:
+        sub.add_parser("validate", help="check the model against FACTS.md's patterns "
+                       "(see 'scrapsim validate --help')", add_help=False)
 
 
 def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
@@ -112,7 +125,7 @@ def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
 
 
 def _commands() -> set[str]:
-    names = {"run", "schema"}
+    names = {"run", "schema", "validate"}
     names.add("report")
     try:
         if find_spec(SWEEP_MODULE) is not None:
@@ -163,6 +176,10 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
         import scrapsim.sweep_cli as sweep_cli
 
         return int(sweep_cli.main(args))
+    if args.command == "validate":
+        import scrapsim.validate as validate
+
+        return validate.main(args)
     return _run(args, argv)
 
 
