@@ -19,11 +19,13 @@ import argparse
 import csv
 import math
 import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 __all__ = ["CHECKS", "Check", "Row", "add_parser", "format_table", "main", "run_checks",
            "write_csv"]
@@ -87,15 +89,13 @@ class Row:
     @property
     def interval(self) -> tuple[float | None, float | None]:
         """95% t-interval of the mean over replications (None with fewer than two)."""
-        x = self.valid
-        if len(x) < 2:
+        x = np.asarray(self.valid)
+        if x.size < 2:
             return None, None
         from scipy.stats import t
 
-        m = sum(x) / len(x)
-        sd = math.sqrt(sum((v - m) ** 2 for v in x) / (len(x) - 1))
-        half = float(t.ppf(0.5 + CONFIDENCE / 2, len(x) - 1)) * sd / math.sqrt(len(x))
-        return m - half, m + half
+        half = float(t.ppf(0.5 + CONFIDENCE / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+        return float(x.mean()) - half, float(x.mean()) + half
 
     @property
     def passed(self) -> bool:
@@ -107,8 +107,6 @@ class Row:
 
 def _series(table: Any, column: str, n_regions: int) -> Any:
     """A daily column summed over regions: t/day (or a count) per day."""
-    import numpy as np
-
     return np.asarray(table[column], dtype=float).reshape(-1, n_regions).sum(axis=1)
 
 
@@ -122,27 +120,21 @@ def _change(result: Any, column: str, a: int, b: int | None = None) -> float | N
 
 def _day(scenario: Any, iso: str) -> int:
     """Day index of a date (0 = the scenario's start)."""
-    from datetime import date
-
     return (date.fromisoformat(iso) - scenario.start).days
 
 
 def _smooth(x: Any, days: int = 7) -> Any:
     """Centred moving mean; element i covers days [i, i+days)."""
-    import numpy as np
-
     return np.convolve(x, np.ones(days) / days, mode="valid")
 
 
 def _first(mask: Any) -> int | None:
-    import numpy as np
-
     hits = np.flatnonzero(mask)
     return int(hits[0]) if hits.size else None
 
 
 def _run(scenario: Any, seed: int, baseline: bool = True) -> Any:
-    from scrapsim.model import run
+    from scrapsim.model import run  # the model (and its compiled loops) only when a check runs
 
     return run(scenario, seed=seed, baseline=baseline)
 
@@ -155,8 +147,9 @@ def hebei_pulse(scenario: Any, seed: int) -> Metrics:
     baseline's; the summary's ``recovery_days`` asks for ±5% and so waits out the rebound)."""
     r = _run(scenario, seed)
     s = r.summary
-    smelted = _smooth(_series(r.daily, "smelted", 1))
-    base = _smooth(_series(r.baseline.daily, "smelted", 1))
+    n = len(scenario.regions)
+    smelted = _smooth(_series(r.daily, "smelted", n))
+    base = _smooth(_series(r.baseline.daily, "smelted", n))
     end = max((b - scenario.start).days for *_, b in r.windows) if r.windows else None
     back = None if end is None else _first(smelted[end - 3:] >= 0.95 * base[end - 3:])
     return {"shut_count": float(s["shut_count"]), "collection_change": s["collection_change"],
@@ -189,8 +182,6 @@ def primary_lag(scenario: Any, seed: int, max_lag: int = 60) -> Metrics:
     """Pattern 4 (national 2017): lag (days) at which the correlation of the mean scrap price
     with the primary price, shifted, peaks (−60..60); offers in Aug–Sep against the same
     scenario with ``withhold = 0`` in every region (same seed)."""
-    import numpy as np
-
     r = _run(scenario, seed, baseline=False)
     n = len(scenario.regions)
     scrap = _series(r.daily, "scrap_price", n) / n
@@ -232,7 +223,8 @@ def thin_buffers(scenario: Any, seed: int) -> Metrics:
     """Pattern 6 (Hebei, collection-only variant): days from collection falling below half the
     baseline's to smelting falling below half (smelter cover 7-10 days plus trader yards)."""
     r = _run(scenario.with_overrides(COLLECTION_ONLY), seed)
-    ratio = {c: _series(r.daily, c, 1) / _series(r.baseline.daily, c, 1)
+    n = len(scenario.regions)
+    ratio = {c: _series(r.daily, c, n) / _series(r.baseline.daily, c, n)
              for c in ("collected", "smelted")}
     c, s = _first(ratio["collected"] < 0.5), _first(ratio["smelted"] < 0.5)
     return {"days_collection_to_smelting_drop": None if c is None or s is None else float(s - c)}
@@ -240,14 +232,13 @@ def thin_buffers(scenario: Any, seed: int) -> Metrics:
 
 def relapse(scenario: Any, seed: int) -> Metrics:
     """Pattern 7 (Shandong): relapse events over distinct closed smelters."""
-    import numpy as np
-
     ev = _run(scenario, seed, baseline=False).events
     kind = ev["event"]
     closed = np.isin(kind, ["close", "deadline_close", "rectify_fail_close"]) & (
         ev["actor"] == "smelter")
     sites = np.unique(ev["actor_id"][closed]).size
-    return {"relapsed_share_of_closed": float((kind == "relapse").sum() / sites) if sites else None}
+    share = float((kind == "relapse").sum() / sites) if sites else None
+    return {"relapsed_share_of_closed": share}
 
 
 def imports_large(scenario: Any, seed: int) -> Metrics:
@@ -277,7 +268,8 @@ CHECKS: tuple[Check, ...] = (
         "price_change_collection_hit": Target(0.01, None, "rises (≥ +1%)")}),
     Check("primary_lag", 4, "national_2017", primary_lag, {
         "lag_days": Target(1, 60, "scrap lags primary (1–60 d)"),
-        "offered_in_rally_vs_no_withholding": Target(None, -0.05, "holders withhold (≤ −5%)")}),
+        "offered_in_rally_vs_no_withholding":
+            Target(None, -0.05, "holders withhold (≤ −5%)")}),
     Check("seasonality", 5, "no_enforcement", seasonality, {
         "cny_collection_lead_days": Target(1, 30, "traders stop first (1–30 d)"),
         "summer_smelting_vs_spring": Target(-0.25, -0.05, "summer trough (56/65−1 = −14%)")}),
@@ -290,7 +282,7 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-# --- running --------------------------------------------------------------------------------------
+# --- running ------------------------------------------------------------------------------
 
 def _measure(name: str, scenario: Any, seed: int) -> Metrics:
     """Worker entry: the named check on one seed."""
@@ -343,7 +335,7 @@ def _pool_map(tasks: list[tuple[str, Any, int]], workers: int) -> list[Metrics]:
         return list(pool.map(_measure, *zip(*tasks)))
 
 
-# --- output -------------------------------------------------------------------------------------
+# --- output -------------------------------------------------------------------------------
 
 def _fmt(x: float | None) -> str:
     if x is None:
@@ -396,7 +388,7 @@ def write_csv(rows: Sequence[Row], path: str | Path) -> Path:
     return path
 
 
-# --- command line -------------------------------------------------------------------------------
+# --- command line -------------------------------------------------------------------------
 
 def _positive(text: str) -> int:
     try:

@@ -166,3 +166,9 @@ def test_help_does_not_import_the_validate_module(tmp_path: Path) -> None:
     assert proc.returncode == 0 and "validate" in proc.stdout
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
     assert not {"scrapsim.validate", "numpy", "pandas", "matplotlib"} & imported
+
+
+def test_workers_give_the_same_rows_as_one_process() -> None:
+    serial = run_checks(["relapse", "thin_buffers"], reps=2, folder=LIBRARY)
+    pooled = run_checks(["relapse", "thin_buffers"], reps=2, folder=LIBRARY, workers=2)
+    assert [(r.metric, r.values) for r in pooled] == [(r.metric, r.values) for r in serial]
