@@ -169,7 +169,9 @@ def _pct(x: Any, sign: bool = True) -> str:
 
 
 def _recovery(days: Any) -> str:
-    return "not within the run" if days is None else f"{int(days)} days"
+    if days is None:
+        return "not within the run"
+    return f"{int(days)} day" + ("" if int(days) == 1 else "s")
 
 
 HEADLINE = (

@@ -100,11 +100,14 @@ def timeline_figure(daily: Any, windows: Sequence[Sequence[Any]], region: str | 
 def comparison_figure(runs: Sequence[tuple[str, Any, Sequence[Sequence[Any]]]]) -> Figure:
     """Runs side by side: one column per run ``(label, daily, windows)``, one row per column of
     :data:`COMPARED` summed (prices: averaged) over regions; each row shares its y axis, so the
-    panels of a row compare directly. Each line's gid is ``"<label>:<column>"``."""
+    panels of a row compare directly; when the runs' periods overlap, all panels share one
+    calendar too. Each line's gid is ``"<label>:<column>"``."""
     n = len(runs)
+    spans = [(daily["date"].min(), daily["date"].max()) for _, daily, _ in runs]
+    overlap = max(a for a, _ in spans) <= min(b for _, b in spans)
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(max(9.0, 3.4 * n), 8.5), layout="constrained")
-        axes = fig.subplots(len(COMPARED), n, sharey="row", squeeze=False)
+        axes = fig.subplots(len(COMPARED), n, sharey="row", sharex=overlap, squeeze=False)
         for j, (label, daily, windows) in enumerate(runs):
             columns = [c for c, _ in COMPARED]
             days, series = daily_series(daily, columns)

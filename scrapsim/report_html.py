@@ -77,6 +77,7 @@ ul.sources { font-size: .85rem; color: #333; padding-left: 1.2rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
 caption { text-align: left; font-weight: bold; padding-bottom: .3rem; }
 th, td { padding: .25rem .7rem; border-bottom: 1px solid #ddd; text-align: right; }
+td { white-space: nowrap; } tr { break-inside: avoid; page-break-inside: avoid; } td .band { display: block; font-size: .8em; color: #555; }
 th:first-child, td:first-child { text-align: left; }
 thead th { border-bottom: 2px solid #888; vertical-align: bottom; }
 figure { margin: 1rem 0 1.6rem; break-inside: avoid; page-break-inside: avoid; }
@@ -88,17 +89,24 @@ footer { margin-top: 2.5rem; font-size: .8rem; color: #666; border-top: 1px soli
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 11pt; }
-  section { break-before: page; page-break-before: always; }
+  section + section { break-before: page; page-break-before: always; }
+  table { font-size: 9pt; }
   figure img { max-height: 240mm; width: auto; max-width: 100%; }
   nav { display: none; }
 }
 """
 
 
+def _cell(text: str) -> str:
+    """A table cell; a second line (after a newline) is drawn small beneath (e.g. a band)."""
+    first, *rest = text.split("\n", 1)
+    band = f'<span class="band">{escape(rest[0])}</span>' if rest else ""
+    return f"<td>{escape(first)}{band}</td>"
+
+
 def _table(block: TableBlock) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in block.header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-                   for row in block.rows)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in block.rows)
     return (f"<table><caption>{escape(block.caption)}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>")
 

@@ -72,9 +72,10 @@ def _text_lines(section: Section) -> list[str]:
     if section.sources:
         lines += ["", "Sources:"] + [x for s in section.sources for x in wrap.wrap("- " + s)]
     for t in section.tables:
-        widths = [max(len(str(r[i])) for r in [t.header, *t.rows]) for i in range(len(t.header))]
+        rows = [[str(c).replace("\n", " ") for c in r] for r in [t.header, *t.rows]]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(t.header))]
         lines += ["", t.caption]
-        lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in [t.header, *t.rows]]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     return lines
 
 

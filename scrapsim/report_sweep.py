@@ -27,11 +27,12 @@ def _cell(curves: Any, row: Any, metric: str) -> str:
         return "n/a"
     if metric == "mean_price_pressure":
         text = f"{mean:+.3f}"
-        band = f" [{lo:+.3f}, {hi:+.3f}]" if math.isfinite(lo) and math.isfinite(hi) else ""
+        band = f"\n[{lo:+.3f}, {hi:+.3f}]" if math.isfinite(lo) and math.isfinite(hi) else ""
     else:
-        text = f"{100 * mean:+.1f}%"
-        band = (f" [{100 * lo:+.1f}, {100 * hi:+.1f}]" if math.isfinite(lo) and math.isfinite(hi)
-                else "")
+        sign = "" if metric == "shut_share" else "+"  # a share, not a change
+        text = f"{100 * mean:{sign}.1f}%"
+        band = (f"\n[{100 * lo:{sign}.1f}, {100 * hi:{sign}.1f}]"
+                if math.isfinite(lo) and math.isfinite(hi) else "")
     return text + band
 
 

@@ -109,8 +109,9 @@ def test_html_has_descriptions_sources_and_headline_numbers(folders: dict[str, P
                 f"{summary['smelters_start']})") in html
     curves = pd.read_csv(folders["sweep"] / "curves.csv")
     last = curves.iloc[-1]
-    assert (f"{100 * last['smelting_change_mean']:+.1f}% [{100 * last['smelting_change_lo']:+.1f},"
-            f" {100 * last['smelting_change_hi']:+.1f}]") in html
+    assert (f"<td>{100 * last['smelting_change_mean']:+.1f}%<span class=\"band\">"
+            f"[{100 * last['smelting_change_lo']:+.1f}, {100 * last['smelting_change_hi']:+.1f}]"
+            "</span></td>") in html
 
 
 def _chromium(*action: str) -> None:
