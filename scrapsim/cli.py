@@ -241,7 +241,7 @@ def format_summary(result: Any, folder: Path | None = None) -> str:
     rate = f", {n / wall:,.0f} events/s" if wall > 0 else ""
     base = getattr(result, "baseline", None)
     twin = f"; baseline {float(base.wall_time):.3f} s" if base is not None else ""
-    lines.append(f"wall time  {wall:.3f} s ({n:,} events{rate}{twin})")
+    lines.append(f"wall time  {wall:.3f} s ({n:,} timeline events{rate}{twin})")
     from scrapsim.model import compile_time
 
     if compile_time() > 1.0:
@@ -259,4 +259,4 @@ def _num(x: Any, spec: str) -> str:
 def _recovery(days: Any) -> str:
     if days is None:
         return "smelting not back within 5% of the baseline by the end of the run"
-    return f"{int(days)} days after the last window"
+    return f"{int(days)} day{'' if int(days) == 1 else 's'} after the last window"
