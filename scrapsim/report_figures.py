@@ -74,20 +74,45 @@ def plot_inspections(daily: Any, ax: Axes, region: str | None = None, *,
     return ax
 
 
+CLASSES = (("running_large", "large plants"), ("running_small", "small compliant"),
+           ("running_workshop", "workshops"))
+"""Daily columns of running smelters per class, with their labels."""
+
+
+def plot_running_by_class(daily: Any, ax: Axes, region: str | None = None, *,
+                          windows: Sequence[Sequence[Any]] = ()) -> Axes:
+    """Running smelters per class (count): large plants, small compliant, workshops."""
+    days, s = daily_series(daily, [c for c, _ in CLASSES], region)
+    with mpl.rc_context(STYLE):
+        for (column, label), colour in zip(CLASSES, (OKABE_ITO[5], OKABE_ITO[3], OKABE_ITO[1])):
+            ax.plot(days, s[column], color=colour, lw=1.4, label=label)
+        _date_axis(ax, "running smelters (count)")
+        top = max(float(np.nanmax(v)) for v in s.values()) if len(days) else 0.0
+        ax.set_ylim(0.0, max(1.0, top) * 1.3)
+        ax.legend(loc="upper left", ncols=3)
+        shade_windows(ax, windows, region=region, label=False)
+    return ax
+
+
 def timeline_figure(daily: Any, windows: Sequence[Sequence[Any]], region: str | None,
                     title: str) -> Figure:
-    """Six panels over time for one region (``None``: all regions): collection and trader stock,
-    smelting and smelter stock, smelters by state, prices, price pressure, inspections; campaign
-    windows shaded, and named above the top panel."""
+    """Panels over time for one region (``None``: all regions): collection and trader stock,
+    smelting and smelter stock, smelters by state, running smelters by class (when the daily
+    table has them), prices, price pressure, inspections; campaign windows shaded, and named
+    above the top panel."""
+    by_class = all(c in daily.columns for c, _ in CLASSES)
+    ratios = (1, 1, 0.9) + ((0.75,) if by_class else ()) + (0.9, 1.0, 0.75)
     with mpl.rc_context(STYLE):
-        fig = Figure(figsize=(9.0, 15.0), layout="constrained")
-        axes = fig.subplots(6, 1, sharex=True, height_ratios=(1, 1, 0.9, 0.9, 1.0, 0.75))
+        fig = Figure(figsize=(9.0, 2.5 * sum(ratios)), layout="constrained")
+        axes = list(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios))
     plot_collection(daily, axes[0], region)
     plot_smelting(daily, axes[1], region)
     plot_states(daily, axes[2], region)
-    plot_prices(daily, axes[3], region)
-    plot_pressure(daily, axes[4], region)
-    plot_inspections(daily, axes[5], region)
+    if by_class:
+        plot_running_by_class(daily, axes[3], region)
+    plot_prices(daily, axes[-3], region)
+    plot_pressure(daily, axes[-2], region)
+    plot_inspections(daily, axes[-1], region)
     for i, ax in enumerate(axes):
         shade_windows(ax, windows, label=i == 0, region=region)
         ax.label_outer()

@@ -203,12 +203,13 @@ def test_timeline_plots_the_region_rows(folders: dict[str, Path]) -> None:
     rows = daily[daily["region"] == "guangdong"]
     fig = timeline_figure(run.daily, run.windows, "guangdong", "guangdong")
     for ax_index, label, column in ((0, "collected", "collected"), (1, "smelted", "smelted"),
-                                    (3, "scrap", "scrap_price"),
-                                    (5, "violations found", "violations")):
+                                    (3, "workshops", "running_workshop"),
+                                    (4, "scrap", "scrap_price"),
+                                    (6, "violations found", "violations")):
         days, values = _line(fig.axes[ax_index], label=label)
         assert np.array_equal(days, rows["date"].to_numpy().astype("datetime64[D]"))
         np.testing.assert_allclose(values, rows[column].to_numpy(), rtol=1e-12)
-    bars = [p.get_height() for p in fig.axes[5].patches if p.get_width() == 1.0]
+    bars = [p.get_height() for p in fig.axes[6].patches if p.get_width() == 1.0]
     np.testing.assert_allclose(bars, rows["inspections"].to_numpy())
     shaded = {p.get_gid() for ax in fig.axes for p in ax.patches if p.get_gid()}
     assert shaded == {"window:guangdong-inspection"} == {f"window:{n}" for n, regs, *_ in
