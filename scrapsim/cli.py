@@ -1,7 +1,8 @@
 """The command line: ``python -m scrapsim SCENARIO.yaml`` runs a scenario and writes a run folder.
 
 Commands: ``run`` (the default when the first argument is not a command), ``schema``,
-``validate`` (:mod:`scrapsim.validate`) and, when ``scrapsim.sweep_cli`` is present, ``sweep``.
+``validate`` (:mod:`scrapsim.validate_cli`) and, when ``scrapsim.sweep_cli`` is present,
+``sweep``.
 Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
 imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
 :class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file) prints
@@ -107,11 +108,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_validate(sub: Any, wanted: bool) -> None:
-    """Register ``validate``; its module (and numpy) is imported only when it is the command."""
+    """Register ``validate``; the checks (numpy, the model) load only when it runs."""
     if wanted:
-        import scrapsim.validate as validate
+        import scrapsim.validate_cli as validate_cli
 
-        validate.add_parser(sub)
+        validate_cli.add_parser(sub)
     else:
         sub.add_parser("validate", help="check the model against FACTS.md's patterns "
                        "(see 'scrapsim validate --help')", add_help=False)
@@ -177,9 +178,9 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
 
         return int(sweep_cli.main(args))
     if args.command == "validate":
-        import scrapsim.validate as validate
+        import scrapsim.validate_cli as validate_cli
 
-        return validate.main(args)
+        return validate_cli.main(args)
     return _run(args, argv)
 
 

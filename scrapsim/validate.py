@@ -1,4 +1,4 @@
-"""``scrapsim validate``: FACTS.md's "patterns a credible model reproduces" as checks.
+"""FACTS.md's "patterns a credible model reproduces" as checks (``scrapsim validate``).
 
 Each check is a small function ``(scenario, seed) -> {metric: value}`` run on one scenario of the
 library (``scenarios/*.yaml``) for seeds ``0 .. reps-1``. Variants (whom enforcement hits, no
@@ -9,13 +9,11 @@ mean lies in the target range (the interval is shown, not tested, so two replica
 A check passes when all its rows pass. Targets quote FACTS.md where it gives a number.
 
 Units: days, tonnes (t/day for flows), CNY/t for prices; changes are relative (−0.4 = −40%).
-Exit status of the command: 0 every row passes, 1 some row fails (table and CSV still written),
-2 bad input (a missing or invalid scenario file, a bad option).
+The command line is :mod:`scrapsim.validate_cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import os
@@ -27,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CHECKS", "Check", "Row", "add_parser", "format_table", "main", "run_checks",
-           "write_csv"]
+__all__ = ["CHECKS", "Check", "Row", "Target", "format_table", "run_checks", "write_csv"]
 
 PROG = "scrapsim validate"
 CONFIDENCE = 0.95
@@ -151,7 +148,8 @@ def hebei_pulse(scenario: Any, seed: int) -> Metrics:
     smelted = _smooth(_series(r.daily, "smelted", n))
     base = _smooth(_series(r.baseline.daily, "smelted", n))
     end = max((b - scenario.start).days for *_, b in r.windows) if r.windows else None
-    back = None if end is None else _first(smelted[end - 3:] >= 0.95 * base[end - 3:])
+    at = None if end is None else max(end - 3, 0)      # the 7-day mean centred on the end day
+    back = None if at is None else _first(smelted[at:] >= 0.95 * base[at:])
     return {"shut_count": float(s["shut_count"]), "collection_change": s["collection_change"],
             "smelting_change": s["smelting_change"],
             "recovery_days": None if back is None else float(back)}
@@ -386,60 +384,3 @@ def write_csv(rows: Sequence[Row], path: str | Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
-
-
-# --- command line -------------------------------------------------------------------------
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
-    return value
-
-
-def add_parser(subparsers: Any) -> None:
-    """Register ``validate`` on an argparse subparsers object (declares options only)."""
-    p = subparsers.add_parser(
-        "validate", help="check the model against FACTS.md's patterns (table + CSV)",
-        description="Run each pattern of FACTS.md as a check on the scenario library with "
-        "replications (seeds 0..N-1, common random numbers) and print pattern, metric, target, "
-        "model mean with its 95% interval and pass/fail. Exit status: 0 all pass, 1 some "
-        "fail, 2 bad input.")
-    p.add_argument("--reps", type=_positive, default=10, metavar="N",
-                   help="replications per check (default 10)")
-    p.add_argument("--out", type=Path, metavar="FILE.csv",
-                   help="write the table as CSV (default validate.csv)", default=None)
-    p.add_argument("--workers", type=_positive, default=1, metavar="N",
-                   help="local worker processes (default 1: in this process)")
-    p.add_argument("--check", action="append", metavar="NAME", dest="checks",
-                   choices=[c.name for c in CHECKS],
-                   help="run only this check (repeatable): " + ", ".join(c.name for c in CHECKS))
-    p.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
-                   help="folder of the scenario library (default ./scenarios, else the "
-                   "package's)")
-
-
-def _library(folder: Path | None) -> Path:
-    if folder is not None:
-        return folder
-    here = Path("scenarios")
-    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "scenarios"
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run the checks, print the table, write the CSV; 0 all pass, 1 some fail."""
-    import time
-
-    start = time.perf_counter()
-    out = args.out or Path("validate.csv")
-    if out.parent and not out.parent.is_dir():
-        raise FileNotFoundError(f"--out: folder {str(out.parent)!r} does not exist")
-    rows = run_checks(args.checks, reps=args.reps, folder=_library(args.scenarios),
-                      workers=args.workers)
-    write_csv(rows, out)
-    print(format_table(rows))
-    print(f"{args.reps} replications, {time.perf_counter() - start:.1f} s; table in {out}")
-    return 0 if all(r.passed for r in rows) else 1

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from scrapsim.validate import CHECKS, COLUMNS, Row, Target, format_table, run_checks, write_csv
+from scrapsim.validate_cli import CHECK_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = REPO / "scenarios"
@@ -60,6 +61,7 @@ def library_rows() -> list[Row]:
 def test_the_registry_covers_every_pattern_of_facts_md() -> None:
     assert sorted({c.pattern for c in CHECKS}) == list(range(1, 9))
     assert set(OFF) == {c.name for c in CHECKS}
+    assert CHECK_NAMES == tuple(c.name for c in CHECKS)             # --help's list is current
 
 
 def test_every_check_passes_on_the_library(library_rows: list[Row]) -> None:
@@ -165,7 +167,8 @@ def test_help_does_not_import_the_validate_module(tmp_path: Path) -> None:
     proc = scrapsim("--help", cwd=tmp_path, flags=("-X", "importtime"))
     assert proc.returncode == 0 and "validate" in proc.stdout
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
-    assert not {"scrapsim.validate", "numpy", "pandas", "matplotlib"} & imported
+    assert not {"scrapsim.validate", "scrapsim.validate_cli", "numpy", "pandas",
+                "matplotlib"} & imported
 
 
 def test_workers_give_the_same_rows_as_one_process() -> None:
