@@ -155,13 +155,18 @@ def comparison_figure(runs: Sequence[tuple[str, Any, Sequence[Sequence[Any]]]]) 
 
 
 def curves_figure(curves: Any, lines: bool = True) -> Figure:
-    """The sweep's supply, smelting-demand and price-pressure curves, with their 95% bands."""
+    """The sweep's supply, smelting-demand and price-pressure curves, with their 95% bands.
+
+    ``lines=False`` (a Latin-hypercube design): points with error bars, one series per metric
+    (every LHS point has its own values of the other keys, so grouping by them would give each
+    point a legend entry of its own)."""
+    by = None if lines else []
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(9.0, 11.0), layout="constrained")
         axes = fig.subplots(3, 1)
-    supply_curve(curves, axes[0], lines=lines)
-    smelting_demand_curve(curves, axes[1], lines=lines)
-    price_pressure_curve(curves, axes[2], lines=lines)
+    supply_curve(curves, axes[0], lines=lines, by=by)
+    smelting_demand_curve(curves, axes[1], lines=lines, by=by)
+    price_pressure_curve(curves, axes[2], lines=lines, by=by)
     twins = [a for a in fig.axes if a is not axes[2] and a.get_shared_x_axes().joined(a, axes[2])]
     for twin in twins:  # the scrap-price axis: its zero level with the index's, honest percents
         twin.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))

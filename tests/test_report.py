@@ -273,3 +273,23 @@ def test_report_help_imports_nothing_heavy(tmp_path: Path) -> None:
     assert "scrapsim.report_cli" in imported
     for heavy in ("pandas", "matplotlib", "numpy", "scrapsim.report"):
         assert heavy not in imported
+
+
+def test_run_without_baseline_and_lhs_sweep(folders: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    bare = tmp_path / "bare"
+    shutil.copytree(folders["hebei"], bare)
+    (bare / "summary.json").unlink()  # as written by --no-baseline
+    ok(scrapsim("sweep", str(REPO / "scenarios" / "hebei.yaml"), "--design", "lhs",
+                "--samples", "3", "--vary", "enforcement.intensity=0..2",
+                "--vary", "campaigns.0.teams=5..20", "--reps", "2", "--set", "end=2017-03-31",
+                "--workers", "1", "--no-plot", "--out", str(tmp_path / "lhs"), cwd=tmp_path))
+    inputs = [load_input(bare), load_input(tmp_path / "lhs")]
+    run, sweep = build_sections(inputs)
+    assert run.tables == [] and "no baseline" in run.paragraphs[-1]
+    supply = sweep.figures[0].figure.axes[0]  # points with error bars, one entry per metric
+    assert supply.get_legend_handles_labels()[1] == ["collected", "offered"]
+    assert len(sweep.tables[0].rows) == 3
+    paths = build_report([bare, tmp_path / "lhs"], tmp_path / "r", "html")
+    assert [p.name for p in paths] == ["report.html", "report.json"]
