@@ -154,10 +154,11 @@ def load_input(folder: Path) -> RunInput | SweepInput:
 
 
 def _label(inputs: list[RunInput | SweepInput]) -> None:
-    """Each input's label: its scenario name, plus the folder name where names repeat."""
-    names = [str(i.scenario.get("name") or i.folder.name) for i in inputs]
-    for item, name in zip(inputs, names):
-        item.label = name if names.count(name) == 1 else f"{name} ({item.folder.name})"
+    """Each input's label: its scenario name, plus the folder name where two inputs of the same
+    kind (run or sweep) share a name."""
+    keys = [(type(i).__name__, str(i.scenario.get("name") or i.folder.name)) for i in inputs]
+    for item, key in zip(inputs, keys):
+        item.label = key[1] if keys.count(key) == 1 else f"{key[1]} ({item.folder.name})"
 
 
 # ---------------------------------------------------------------- sections
@@ -325,7 +326,8 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
     from scrapsim.report_pdf import write_pdf
 
     now = datetime.now(timezone.utc)
-    title = "scrapsim report: " + ", ".join(i.label for i in inputs)
+    title = "scrapsim report: " + ", ".join(
+        i.label + (" sweep" if isinstance(i, SweepInput) else "") for i in inputs)
     meta = (f"{len(inputs)} result folder{'s' if len(inputs) > 1 else ''} · made "
             f"{now:%Y-%m-%d %H:%M} UTC by scrapsim {package_version()}")
     footer = ("Simulated with scrapsim, a model of China's scrap-aluminium market under "

@@ -75,8 +75,7 @@ def test_report_folder_holds_html_pdf_and_what_drew_the_pdf(folders: dict[str, P
     info = json.loads((report / "report.json").read_text())
     assert info["pdf_by"] == ("chromium" if browser() else "matplotlib")
     assert [i["kind"] for i in info["inputs"]] == ["run", "run", "sweep"]
-    assert [i["label"] for i in info["inputs"]] == ["hebei (hebei)", "guangdong",
-                                                    "hebei (sweep)"]
+    assert [i["label"] for i in info["inputs"]] == ["hebei", "guangdong", "hebei"]
     stdout = (report.parent / "report-stdout.txt").read_text()
     assert str(report / "report.pdf") in stdout
     assert not [p for p in report.parent.iterdir() if ".tmp-" in p.name]
@@ -148,8 +147,7 @@ def test_pdf_has_a_page_per_section_at_least(folders: dict[str, Path]) -> None:
         assert 4 <= len(reader.pages) <= 12
     else:  # contents page, then per section a text page and its figures
         assert len(reader.pages) == 1 + 4 + 4
-    for word in ("Comparison of hebei (hebei), guangdong", "guangdong", "hebei (sweep)",
-                 "collection change"):
+    for word in ("Comparison of hebei, guangdong", "guangdong", "SWEEP", "collection change"):
         assert word in text
 
 
