@@ -232,8 +232,8 @@ def run_section(run: RunInput) -> Section:
             else f"region {region}"
         fig = timeline_figure(run.daily, run.windows, region, f"{run.label} · {where}")
         section.figures.append(FigureBlock(
-            f"{run.label}, {where}: collection, smelting, smelters by state and class, prices, price "
-            "pressure and inspections per day; shaded: campaign windows.", fig))
+            f"{run.label}, {where}: collection, smelting, smelters by state and class, prices, "
+            "price pressure and inspections per day; shaded: campaign windows.", fig))
     return section
 
 

@@ -77,7 +77,8 @@ ul.sources { font-size: .85rem; color: #333; padding-left: 1.2rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
 caption { text-align: left; font-weight: bold; padding-bottom: .3rem; }
 th, td { padding: .25rem .7rem; border-bottom: 1px solid #ddd; text-align: right; }
-td { white-space: nowrap; } tr { break-inside: avoid; page-break-inside: avoid; } td .band { display: block; font-size: .8em; color: #555; }
+td { white-space: nowrap; } td .band { display: block; font-size: .8em; color: #555; }
+tr { break-inside: avoid; page-break-inside: avoid; }
 th:first-child, td:first-child { text-align: left; }
 thead th { border-bottom: 2px solid #888; vertical-align: bottom; }
 figure { margin: 1rem 0 1.6rem; break-inside: avoid; page-break-inside: avoid; }

@@ -64,7 +64,7 @@ def write_pdf(html: Path, pdf: Path, sections: list[Section], title: str, meta: 
 
 
 def _text_lines(section: Section) -> list[str]:
-    wrap = textwrap.TextWrapper(width=100, subsequent_indent="    ")
+    wrap = textwrap.TextWrapper(width=92, subsequent_indent="    ")
     lines = [f"{section.kind.upper()}: {section.title}", ""]
     for p in section.paragraphs:
         lines += wrap.wrap(p) + [""]
@@ -72,25 +72,38 @@ def _text_lines(section: Section) -> list[str]:
     if section.sources:
         lines += ["", "Sources:"] + [x for s in section.sources for x in wrap.wrap("- " + s)]
     for t in section.tables:
-        rows = [[str(c).replace("\n", " ") for c in r] for r in [t.header, *t.rows]]
+        rows = [[str(c).split("\n")[0] for c in r] for r in [t.header, *t.rows]]
         widths = [max(len(r[i]) for r in rows) for i in range(len(t.header))]
-        lines += ["", t.caption]
+        banded = any("\n" in str(c) for r in t.rows for c in r)  # too wide for the page
+        note = " (95% bands: in the HTML report)" if banded else ""
+        lines += [""] + wrap.wrap(t.caption + note)
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     return lines
 
 
-def _text_page(lines: list[str]) -> Figure:
-    fig = Figure(figsize=(8.27, 11.69))
-    fig.text(0.06, 0.96, "\n".join(lines[:80]), va="top", ha="left", family="monospace",
-             fontsize=7.5)
-    return fig
+PAGE_LINES = 66
+"""Lines of 9-point monospace text on an A4 page (92 columns fit its width)."""
+
+
+def _text_pages(lines: list[str]) -> list[Figure]:
+    """A4 pages of ``lines``, as many as they need."""
+    pages = []
+    for start in range(0, max(len(lines), 1), PAGE_LINES):
+        fig = Figure(figsize=(8.27, 11.69))
+        fig.text(0.06, 0.96, "\n".join(lines[start:start + PAGE_LINES]), va="top", ha="left",
+                 family="monospace", fontsize=9)
+        pages.append(fig)
+    return pages
 
 
 def _matplotlib_pdf(pdf: Path, sections: list[Section], title: str, meta: str) -> None:
     with PdfPages(pdf, metadata={"Title": title, "CreationDate": None}) as pages:
-        pages.savefig(_text_page([title, meta, "", *(f"{i}. {s.title} ({s.kind})"
-                                                     for i, s in enumerate(sections, 1))]))
+        contents = [title, meta, ""] + [f"{i}. {s.title} ({s.kind})"
+                                         for i, s in enumerate(sections, 1)]
+        for page in _text_pages(contents):
+            pages.savefig(page)
         for section in sections:
-            pages.savefig(_text_page(_text_lines(section)))
+            for page in _text_pages(_text_lines(section)):
+                pages.savefig(page)
             for block in section.figures:
                 pages.savefig(block.figure)

@@ -240,7 +240,7 @@ def test_sections_of_a_multi_region_run(folders: dict[str, Path]) -> None:
 @pytest.mark.parametrize("make, message", [
     (lambda tmp: [tmp / "missing"], "missing: does not exist; expected a run folder"),
     (lambda tmp: [tmp], "is not a scrapsim result folder (it holds: notes.txt)"),
-])
+], ids=["missing", "not-a-result"])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, make: object,
                                               message: str) -> None:
     (tmp_path / "notes.txt").write_text("not a result")
