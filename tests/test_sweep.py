@@ -94,10 +94,13 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
                                "--no-dashboard", "--scheduler-file", str(file)], **common)]
     try:
-        deadline = time.monotonic() + 60
-        while not file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(file.read_text())["address"]
+        deadline, address = time.monotonic() + 60, None
+        while address is None and time.monotonic() < deadline:
+            try:  # the scheduler may not have written the whole file yet
+                address = json.loads(file.read_text())["address"]
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        assert address is not None, "the Dask scheduler did not start within 60 s"
         procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", "2",
                                        "--nthreads", "1", "--no-dashboard", "--host",
                                        "127.0.0.1"], **common))
