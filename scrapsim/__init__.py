@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .model import Result, run
     from .scenario import Scenario, ScenarioError, load_scenario
+    from .report import build_report
     from .sweeps import sweep
 
-__all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "run", "sweep", "__version__"]
+__all__ = ["Result", "Scenario", "ScenarioError", "build_report", "load_scenario", "run", "sweep",
+           "__version__"]
 __version__ = "0.1.0"
 
 _WHERE = {"Result": "model", "run": "model", "Scenario": "scenario",
-          "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "sweeps"}
+          "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "sweeps",
+          "build_report": "report"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,8 @@
 """The command line: ``python -m scrapsim SCENARIO.yaml`` runs a scenario and writes a run folder.
 
 Commands: ``run`` (the default when the first argument is not a command), ``schema``,
-``validate`` (:mod:`scrapsim.validate_cli`) and, when ``scrapsim.sweep_cli`` is present,
-``sweep``.
+``sweep`` (:mod:`scrapsim.sweep_cli`), ``report`` (:mod:`scrapsim.report_cli`) and
+``validate`` (:mod:`scrapsim.validate_cli`).
 Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
 imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
 :class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file) prints
