@@ -129,6 +129,9 @@ def _grid_values(spec: str, key: str, raw: Any, integer: bool) -> tuple[Any, ...
     if ".." in raw and _BOUNDS.match(raw):
         raise _error(spec, "LOW..HIGH bounds need --design lhs", key, raw,
                      "START:STOP:N or v1,v2,... for a grid")
+    if ":" in raw:
+        raise _error(spec, "a range needs three parts, START:STOP:N (N points, both ends "
+                     "included)", key, raw, "START:STOP:N, e.g. 0:2:21")
     items = [s.strip() for s in raw.split(",")]
     if not all(items):
         raise _error(spec, "empty value in the list", key, raw, "v1,v2,... with no empty item")

@@ -82,6 +82,7 @@ def test_seeds_are_common_and_prefix_stable() -> None:
     ("enforcement.intensity=0:2:2.5", ["N must be a whole number"]),
     ("enforcement.intensity=0,,1", ["empty value"]),
     ("enforcement.intensity=0..2", ["need --design lhs"]),
+    ("enforcement.intensity=0:2", ["three parts, START:STOP:N"]),
     ("enforcement.intensity", ["expected KEY=START:STOP:N"]),
     ("seed=1,2", ["use --seed"]),
 ])
