@@ -398,9 +398,15 @@ def _expected(err: dict) -> str:
     for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
         if key in ctx:
             return f"a number {word} {ctx[key]}"
-    if kind == "finite_number":
-        return "a finite number"
-    return err["msg"]
+    return _SHORT.get(kind.split("_")[0], err["msg"]) if kind != "finite_number" \
+        else "a finite number"
+
+
+_SHORT = {"float": "a number", "int": "a whole number", "bool": "true or false",
+          "date": "a date (YYYY-MM-DD)", "string": "text", "list": "a list",
+          "dict": "a mapping", "model": "a mapping", "missing": "this required field",
+          "literal": "one of the listed values"}
+"""Short expectations by pydantic error kind (its first word), instead of repeating its text."""
 
 
 _UNION_TAGS = {"float", "int", "str", "date", "bool"}
