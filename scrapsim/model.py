@@ -3,7 +3,7 @@
 The SimPy environment carries what is discrete in time: one market day per day (at midday:
 deadlines falling due, collection, inter-regional shipping, clearing, smelting, the day's row),
 and the regulators' campaigns, deadlines and audits. Populations are numpy arrays advanced by
-vectorized steps inside the market day.
+one compiled call per market day (:func:`scrapsim.kernels.market_day`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import date
 import numpy as np
 import simpy
 
-from . import kernels, market
+from . import kernels
 from .actors.regulators import Regulator
 from .actors.smelters import CLOSED, Smelters
 from .actors.traders import Traders

@@ -1,7 +1,8 @@
 """What a run records: the daily table, the event table, the mass-balance check.
 
-The daily table is a preallocated ``[day, region, column]`` float array filled by one vector
-assignment per column and day; events are appended as array chunks. Column order and meanings
+The daily table is a preallocated ``[day, region, column]`` float array: the compiled market
+day writes its row, enforcement adds its daily totals, and columns known in advance (inputs)
+are filled in bulk; events are appended as array chunks. Column order and meanings
 follow MODEL.md's output contract.
 """
 
@@ -92,22 +93,6 @@ class DailyRecorder:
         self.columns = DAILY_COLUMNS + EXTRA_COLUMNS
         self.index = {c: i for i, c in enumerate(self.columns)}
         self.values = np.zeros((n_days, n_regions, len(self.columns)))
-
-    def put(self, day: int, **columns: np.ndarray | float) -> None:
-        row = self.values[day]
-        for name, value in columns.items():
-            row[:, self.index[name]] = value
-
-    def put_row(self, day: int, names: tuple[str, ...], values: tuple) -> None:
-        """Write ``values[k]`` (per region) into column ``names[k]`` of the day's rows."""
-        row = self.values[day]
-        for name, value in zip(names, values):
-            row[:, self.index[name]] = value
-
-    def put_block(self, day: int, first: str, values: np.ndarray) -> None:
-        """Write ``values[region, k]`` into the k columns starting at ``first``."""
-        i = self.index[first]
-        self.values[day, :, i:i + values.shape[1]] = values
 
     def put_inputs(self, **columns: np.ndarray) -> None:
         """Fill whole columns known before the run (``[day, region]`` or ``[day]`` arrays)."""
