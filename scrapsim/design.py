@@ -7,6 +7,10 @@ A design is a list of *points*, each a ``{dotted.path: value}`` override of the 
 * ``KEY=v1,v2,...`` — the listed values, each read as YAML (numbers, dates, strings);
 * ``KEY=LOW..HIGH`` — bounds of a Latin-hypercube design (``design="lhs"``).
 
+A ``"points"`` design (Python API only: calibration and sensitivity analysis use it) takes
+``{key: [v0, v1, ...]}`` columns of equal length and runs point ``i`` at the ``i``-th value of
+every column, as sampled elsewhere (SALib, an optimizer's population).
+
 Several grid specs give the full grid (the first key varies slowest). Grid values are rounded to
 12 significant digits so that ``0:2:21`` gives ``0.3``, not ``0.30000000000000004``; a key whose
 scenario value is an integer gets integers (an LHS sample is rounded to the nearest one).
@@ -33,7 +37,7 @@ from scrapsim.scenario import Scenario, ScenarioError
 __all__ = ["Axis", "Design", "SweepSpecError", "build_design", "parse_vary", "rep_seeds",
            "validate_points"]
 
-DesignKind = Literal["grid", "lhs"]
+DesignKind = Literal["grid", "lhs", "points"]
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(rf"^\s*({_NUM})\s*:\s*({_NUM})\s*:\s*(\S+)\s*$")
 _BOUNDS = re.compile(rf"^\s*({_NUM})\s*\.\.\s*({_NUM})\s*$")
@@ -71,11 +75,16 @@ class Design:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready description for the manifest."""
-        axes = [{"key": a.key, "spec": a.spec,
-                 **({"low": a.low, "high": a.high} if self.kind == "lhs" else
-                    {"values": [jsonable(v) for v in a.values]})} for a in self.axes]
+        axes = [{"key": a.key, "spec": a.spec, **self._extent(a)} for a in self.axes]
         return {"kind": self.kind, "axes": axes, "samples": self.samples,
                 "points": len(self.points)}
+
+    def _extent(self, a: Axis) -> dict[str, Any]:
+        if self.kind == "lhs":
+            return {"low": a.low, "high": a.high}
+        if self.kind == "points":
+            return {"low": jsonable(min(a.values)), "high": jsonable(max(a.values))}
+        return {"values": [jsonable(v) for v in a.values]}
 
 
 def _error(spec: str, message: str, key: str = "", value: Any = None,
@@ -184,9 +193,11 @@ def build_design(base: Scenario, vary: Sequence[str | tuple[str, Any]] | Mapping
                  root_seed: int = 0) -> Design:
     """Parse the ``--vary`` specs and lay out the points of a grid or LHS design."""
     items = list(vary.items()) if isinstance(vary, Mapping) else list(vary)
-    if kind not in ("grid", "lhs"):
+    if kind not in ("grid", "lhs", "points"):
         raise SweepSpecError(f"unknown design {kind!r}", file="--design", value=kind,
                              expected="grid or lhs")
+    if kind == "points":
+        return _points(base, items)
     axes = tuple(parse_vary(item, base, kind) for item in items)
     keys = [a.key for a in axes]
     dup = sorted({k for k in keys if keys.count(k) > 1})
@@ -223,6 +234,24 @@ def _lhs(axes: tuple[Axis, ...], samples: int | None, root_seed: int) -> Design:
             point[a.key] = int(round(v)) if a.integer else v
         points.append(point)
     return Design("lhs", axes, tuple(points), samples)
+
+
+def _points(base: Scenario, items: list[Any]) -> Design:
+    """Explicit points: ``(key, values)`` columns of one length, point i = i-th of each."""
+    axes = []
+    for key, vals in items:
+        spec = f"{key}=<{len(vals)} values>"
+        _check_key(spec, key, base)
+        values = tuple(v.item() if hasattr(v, "item") else v for v in vals)
+        axes.append(Axis(key, spec, values=values, integer=_is_int(base.get(key))))
+    lengths = {len(a.values) for a in axes}
+    if len(lengths) != 1 or 0 in lengths:
+        raise SweepSpecError("point columns must be non-empty and of one length",
+                             file="points", value=sorted(lengths),
+                             expected="columns of equal length")
+    n = lengths.pop()
+    points = tuple({a.key: a.values[i] for a in axes} for i in range(n))
+    return Design("points", tuple(axes), points, n)
 
 
 def validate_points(base: Scenario, design: Design) -> None:

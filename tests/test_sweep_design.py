@@ -120,3 +120,23 @@ def test_bad_design_options(base: Scenario) -> None:
         build_design(base, ["enforcement.intensity=0,1", "enforcement.intensity=2,3"])
     with pytest.raises(SweepSpecError, match="unknown design"):
         build_design(base, [], "sobol")  # type: ignore[arg-type]
+
+
+def test_points_design_pairs_columns_in_order(base: Scenario) -> None:
+    design = build_design(base, {"enforcement.intensity": np.array([0.5, 1.5, 1.0]),
+                                 "campaigns.0.teams": [3, 4, 5]}, "points")
+    assert design.kind == "points"
+    assert design.points == ({"enforcement.intensity": 0.5, "campaigns.0.teams": 3},
+                             {"enforcement.intensity": 1.5, "campaigns.0.teams": 4},
+                             {"enforcement.intensity": 1.0, "campaigns.0.teams": 5})
+    assert type(design.points[0]["enforcement.intensity"]) is float   # numpy scalars unwrapped
+    axes = design.describe()["axes"]
+    assert (axes[0]["low"], axes[0]["high"]) == (0.5, 1.5)
+
+
+def test_points_design_refuses_ragged_columns_and_unknown_keys(base: Scenario) -> None:
+    with pytest.raises(SweepSpecError, match="one length"):
+        build_design(base, {"enforcement.intensity": [0.5, 1.0], "campaigns.0.teams": [3]},
+                     "points")
+    with pytest.raises(SweepSpecError, match="no_such"):
+        build_design(base, {"market.no_such": [1.0]}, "points")
