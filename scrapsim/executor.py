@@ -26,12 +26,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-__all__ = ["DEFAULT_RUN", "SweepError", "Task", "execute", "flatten_summary", "model_summary",
-           "probe", "run_task"]
+__all__ = ["DEFAULT_RUN", "Engine", "RunFn", "SweepError", "Task", "baseline_for", "execute",
+           "flatten_summary", "model_summary", "probe", "run_task"]
 
 DEFAULT_RUN = "scrapsim.executor:model_summary"
+RunFn = str | tuple[str, dict[str, Any]]
+"""``"module:function"``, or ``("module:function", {keyword: value})`` for a run function
+that needs settings (calibration's moment definitions); both pickle to any worker."""
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 IN_FLIGHT_PER_WORKER = 2
 CHUNK_RUNS = 32
@@ -63,9 +67,10 @@ function of scenario and seed, so reuse changes no byte of the tables)."""
 BASELINES_KEPT = 64
 
 
-def model_summary(scenario: Any, seed: int) -> dict[str, Any]:
-    """Run the model with its intensity-0 baseline (same seed) and return the summary."""
-    from scrapsim.model import Model, baseline_of, run
+def baseline_for(scenario: Any, seed: int) -> Any:
+    """The intensity-0 run of ``scenario`` at ``seed``, from this process's memo when a recent
+    task already ran it (a result is a pure function of scenario and seed)."""
+    from scrapsim.model import Model, baseline_of
 
     twin = baseline_of(scenario)
     key = (twin.model_dump_json(), int(seed))
@@ -77,7 +82,14 @@ def model_summary(scenario: Any, seed: int) -> dict[str, Any]:
             _BASELINES.popitem(last=False)
     else:
         _BASELINES.move_to_end(key)
-    return run(scenario, seed=seed, baseline=base).summary
+    return base
+
+
+def model_summary(scenario: Any, seed: int) -> dict[str, Any]:
+    """Run the model with its intensity-0 baseline (same seed) and return the summary."""
+    from scrapsim.model import run
+
+    return run(scenario, seed=seed, baseline=baseline_for(scenario, seed)).summary
 
 
 def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
@@ -103,12 +115,14 @@ def _scalar(key: str, value: Any) -> Any:
     return str(value)
 
 
-def _resolve(name: str) -> Callable[[Any, int], dict[str, Any]]:
+def _resolve(run_fn: RunFn) -> Callable[[Any, int], dict[str, Any]]:
+    name, kwargs = (run_fn, None) if isinstance(run_fn, str) else run_fn
     module, _, attr = name.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    fn = getattr(importlib.import_module(module), attr)
+    return partial(fn, **kwargs) if kwargs else fn
 
 
-def run_task(scenario_json: str, seed: int, run_fn: str) -> dict[str, Any]:
+def run_task(scenario_json: str, seed: int, run_fn: RunFn) -> dict[str, Any]:
     """Run one replication in a worker; an exception becomes an ``error`` result."""
     from scrapsim.scenario import Scenario
 
@@ -124,7 +138,7 @@ def run_task(scenario_json: str, seed: int, run_fn: str) -> dict[str, Any]:
     return result
 
 
-def run_chunk(items: list[tuple[str, int]], run_fn: str) -> list[dict[str, Any]]:
+def run_chunk(items: list[tuple[str, int]], run_fn: RunFn) -> list[dict[str, Any]]:
     """Run several replications (scenario JSON, seed) in a worker, one result each."""
     return [run_task(text, seed, run_fn) for text, seed in items]
 
@@ -193,36 +207,66 @@ def _single_threaded_env() -> Iterator[None]:
                 os.environ[var] = value
 
 
-def execute(tasks: Iterable[Task], on_done: OnDone, *, run_fn: str = DEFAULT_RUN,
+def execute(tasks: Iterable[Task], on_done: OnDone, *, run_fn: RunFn = DEFAULT_RUN,
             workers: int = 1, scheduler: str | None = None) -> dict[str, Any]:
     """Run every task, calling ``on_done(task, result)`` as each finishes; engine info back."""
-    if scheduler:
-        return _execute_dask(tasks, on_done, run_fn, scheduler)
-    if workers <= 1:
-        for task in tasks:
-            on_done(task, run_task(task.scenario_json, task.seed, run_fn))
-        return {"engine": "serial", "workers": 1, "worker_info": [probe()]}
-    return _execute_pool(tasks, on_done, run_fn, workers)
+    with Engine(workers, scheduler) as engine:
+        engine.run(tasks, on_done, run_fn)
+    return engine.info
 
 
-def _execute_pool(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
-                  workers: int) -> dict[str, Any]:
-    ctx = multiprocessing.get_context("spawn")
-    with _single_threaded_env():
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
-        try:
-            info = pool.submit(probe).result()
-            _bounded_drive(chunks(tasks), on_done, lambda b: pool.submit(
-                run_chunk, _items(b), run_fn), workers * IN_FLIGHT_PER_WORKER)
-        except BrokenProcessPool as exc:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise SweepError(f"a worker process died ({exc}); the finished runs are stored: "
-                             "run the same command again to resume") from None
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-    return {"engine": "processes", "workers": workers, "worker_info": [info]}
+class Engine:
+    """Workers kept between batches: ``with Engine(2) as e: e.run(tasks, on_done, run_fn)``.
+
+    An optimizer that asks for one generation at a time runs every generation on the same
+    processes (or Dask client), so worker start-up and their baseline memos are paid once.
+    ``workers=1`` runs in this process; ``scheduler`` (``tcp://HOST:PORT``) uses Dask.
+    """
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None) -> None:
+        self.workers, self.scheduler = workers, scheduler
+        self.info: dict[str, Any] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        self._client: Any = None
+
+    def __enter__(self) -> Engine:
+        if self.scheduler:
+            self._client, workers = _connect_dask(self.scheduler)
+            self.info = {"engine": "dask", "scheduler": self.scheduler,
+                         "workers": len(workers), "worker_info": workers}
+        elif self.workers > 1:
+            ctx = multiprocessing.get_context("spawn")
+            with _single_threaded_env():
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                                 initializer=_init_worker)
+                info = self._pool.submit(probe).result()
+            self.info = {"engine": "processes", "workers": self.workers, "worker_info": [info]}
+        else:
+            self.info = {"engine": "serial", "workers": 1, "worker_info": [probe()]}
+        return self
+
+    def __exit__(self, kind: type | None, *rest: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=kind is None, cancel_futures=kind is not None)
+        if self._client is not None:
+            self._client.close()
+
+    def run(self, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn = DEFAULT_RUN) -> None:
+        """Run the tasks on this engine's workers, handing each result to ``on_done``."""
+        if self._client is not None:
+            limit = max(1, sum(self._client.nthreads().values())) * IN_FLIGHT_PER_WORKER
+            _drive_dask(self._client, tasks, on_done, run_fn, limit)
+        elif self._pool is not None:
+            pool = self._pool
+            try:
+                _bounded_drive(chunks(tasks), on_done, lambda b: pool.submit(
+                    run_chunk, _items(b), run_fn), self.workers * IN_FLIGHT_PER_WORKER)
+            except BrokenProcessPool as exc:
+                raise SweepError(f"a worker process died ({exc}); the finished runs are "
+                                 "stored: run the same command again to resume") from None
+        else:
+            for task in tasks:
+                on_done(task, run_task(task.scenario_json, task.seed, run_fn))
 
 
 def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,
@@ -245,9 +289,9 @@ def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,
                 on_done(task, result)
 
 
-def _execute_dask(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
-                  scheduler: str) -> dict[str, Any]:
-    """Run on an existing Dask distributed cluster (``pip install scrapsim[dask]``)."""
+def _connect_dask(scheduler: str) -> tuple[Any, list[dict[str, Any]]]:
+    """A client of an existing Dask cluster with at least one worker, and the workers' probes
+    (``pip install scrapsim[dask]``)."""
     try:
         from distributed import Client
     except ImportError:
@@ -257,23 +301,20 @@ def _execute_dask(tasks: Iterable[Task], on_done: OnDone, run_fn: str,
         client = Client(scheduler, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    with client:
-        try:
-            client.wait_for_workers(1, timeout=60)
-        except TimeoutError:
-            raise SweepError(f"no Dask worker joined the scheduler at {scheduler} "
-                             "within 60 s") from None
-        try:
-            info = list(client.run(probe).values())
-        except ImportError as exc:
-            raise SweepError(f"the Dask workers cannot import scrapsim ({exc}): install "
-                             "scrapsim on every worker") from None
-        limit = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
-        _drive_dask(client, tasks, on_done, run_fn, limit)
-    return {"engine": "dask", "scheduler": scheduler, "workers": len(info), "worker_info": info}
+    try:
+        client.wait_for_workers(1, timeout=60)
+        return client, list(client.run(probe).values())
+    except TimeoutError:
+        client.close()
+        raise SweepError(f"no Dask worker joined the scheduler at {scheduler} "
+                         "within 60 s") from None
+    except ImportError as exc:
+        client.close()
+        raise SweepError(f"the Dask workers cannot import scrapsim ({exc}): install "
+                         "scrapsim on every worker") from None
 
 
-def _drive_dask(client: Any, tasks: Iterable[Task], on_done: OnDone, run_fn: str,
+def _drive_dask(client: Any, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn,
                 limit: int) -> None:
     from distributed import as_completed
 

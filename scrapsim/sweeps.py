@@ -27,7 +27,7 @@ from typing import Any
 from scrapsim import store
 from scrapsim.design import Design, DesignKind, SweepSpecError, build_design, rep_seeds, \
     validate_points
-from scrapsim.executor import DEFAULT_RUN, Task, execute
+from scrapsim.executor import DEFAULT_RUN, RunFn, Task, execute
 from scrapsim.io import canonical_json, jsonable, package_version, run_dir, scenario_hash
 from scrapsim.scenario import Scenario, load_scenario
 
@@ -134,7 +134,7 @@ def sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
           workers: int | None = None, scheduler: str | None = None, seed: int | None = None,
           design: DesignKind = "grid", samples: int | None = None, out: str | Path | None = None,
           quiet: bool = False, overrides: Mapping[str, Any] | None = None,
-          run_fn: str = DEFAULT_RUN, figures: bool = True,
+          run_fn: RunFn = DEFAULT_RUN, figures: bool = True,
           command: Sequence[str] | None = None) -> SweepResult:
     """Run a sweep (or resume it) and return its runs and curves tables.
 
