@@ -103,8 +103,9 @@ def partial_path(final: Path) -> Path:
     return final.with_name(final.name + ".partial")
 
 
-def check_out(final: Path, sweep_id: str) -> bool:
-    """True when ``final`` already holds this finished sweep; error when it holds anything else."""
+def check_out(final: Path, sweep_id: str, what: str = "sweep") -> bool:
+    """True when ``final`` already holds this finished sweep (or calibration, ...: ``what``,
+    whose manifest has ``<what>_id``); error when it holds anything else."""
     if not final.exists():
         return False
     if not final.is_dir():
@@ -112,10 +113,10 @@ def check_out(final: Path, sweep_id: str) -> bool:
                              value=str(final), expected="a new or empty folder for --out")
     manifest = final / MANIFEST
     if manifest.exists():
-        found = json.loads(manifest.read_text(encoding="utf-8")).get("sweep_id")
+        found = json.loads(manifest.read_text(encoding="utf-8")).get(f"{what}_id")
         if found == sweep_id:
             return True
-        raise SweepSpecError(f"holds another sweep (id {found}, this one is {sweep_id})",
+        raise SweepSpecError(f"holds another {what} (id {found}, this one is {sweep_id})",
                              file=str(final), expected="a new or empty folder for --out")
     if any(final.iterdir()):
         raise SweepSpecError("exists and is not empty", file=str(final), value=str(final),
