@@ -1,8 +1,8 @@
 """The command line: ``python -m scrapsim SCENARIO.yaml`` runs a scenario and writes a run folder.
 
 Commands: ``run`` (the default when the first argument is not a command), ``schema``,
-``sweep`` (:mod:`scrapsim.sweep_cli`), ``report`` (:mod:`scrapsim.report_cli`) and
-``validate`` (:mod:`scrapsim.validate_cli`).
+``sweep`` (:mod:`scrapsim.sweep_cli`), ``report`` (:mod:`scrapsim.report_cli`),
+``validate`` (:mod:`scrapsim.validate_cli`) and ``calibrate`` (:mod:`scrapsim.calibrate_cli`).
 Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
 imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
 :class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file) prints
@@ -104,7 +104,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_sweep(sub, wanted=command == "sweep")
     _add_report(sub)
     _add_validate(sub, wanted=command == "validate")
+    _add_calibrate(sub, wanted=command == "calibrate")
     return parser
+
+
+def _add_calibrate(sub: Any, wanted: bool) -> None:
+    """Register ``calibrate``; the optimizer and the model load only when it runs."""
+    if wanted:
+        import scrapsim.calibrate_cli as calibrate_cli
+
+        calibrate_cli.add_parser(sub)
+    else:
+        sub.add_parser("calibrate", help="fit uncertain parameters to observed moments "
+                       "(see 'scrapsim calibrate --help')", add_help=False)
 
 
 def _add_validate(sub: Any, wanted: bool) -> None:
@@ -126,7 +138,7 @@ def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
 
 
 def _commands() -> set[str]:
-    names = {"run", "schema", "validate"}
+    names = {"run", "schema", "validate", "calibrate"}
     names.add("report")
     try:
         if find_spec(SWEEP_MODULE) is not None:
@@ -181,6 +193,10 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
         import scrapsim.validate_cli as validate_cli
 
         return validate_cli.main(args)
+    if args.command == "calibrate":
+        import scrapsim.calibrate_cli as calibrate_cli
+
+        return calibrate_cli.main(args)
     return _run(args, argv)
 
 

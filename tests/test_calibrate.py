@@ -1,0 +1,159 @@
+"""Calibration: recovers parameters from targets the model generated, resumes, refuses bad
+targets files, and its uncertainty formula matches the linear case."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from scrapsim.calibrate import calibrate, covariance
+from scrapsim.cli import main
+from scrapsim.design import rep_seeds
+from scrapsim.scenario import load_scenario
+from scrapsim.targets import TargetsError, load_targets, moments
+
+ROOT = Path(__file__).resolve().parents[1]
+HEBEI = ROOT / "scenarios" / "hebei.yaml"
+HALF_YEAR = {"end": "2017-06-30"}
+TRUE = {"campaigns.0.halt_share": 0.6, "campaigns.0.suspend_days": 20}
+TARGETS = [  # name, spec, sd
+    ("rate_in_window", {"moment": "operating_rate", "period": "window"}, 0.015),
+    ("recovery", {"moment": "recovery_days"}, 2.0),
+    ("rate_after", {"moment": "operating_rate", "period": ["2017-03-16", "2017-04-30"]}, 0.02),
+]
+SEED, REPS = 7, 4
+
+
+def _generated_targets(tmp: Path) -> Path:
+    """A targets file whose values are the model's own means at TRUE, on the seeds the
+    calibration will use."""
+    base = load_scenario(HEBEI, HALF_YEAR)
+    truth = base.with_overrides(TRUE)
+    specs = [{"name": n, "period": "run", "of": "run", "region": None, **s}
+             for n, s, _ in TARGETS]
+    specs = [{**s, "period": tuple(s["period"]) if isinstance(s["period"], list) else
+              s["period"]} for s in specs]
+    values = np.mean([[moments(truth, seed, specs)[n] for n, _, _ in TARGETS]
+                      for seed in rep_seeds(SEED, REPS)], axis=0)
+    data = {"parameters": {"campaigns.0.halt_share": {"low": 0.3, "high": 1.0},
+                           "campaigns.0.suspend_days": {"low": 7, "high": 45}},
+            "targets": [{"name": n, **s, "value": float(v), "sd": sd}
+                        for (n, s, sd), v in zip(TARGETS, values)]}
+    path = tmp / "generated.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    tmp = tmp_path_factory.mktemp("calibrate")
+    targets = _generated_targets(tmp)
+    cal = calibrate(HEBEI, targets, overrides=HALF_YEAR, reps=REPS, popsize=6, maxiter=8,
+                    seed=SEED, workers=1, out=tmp / "fit")
+    return targets, cal
+
+
+def test_recovers_the_parameters_that_generated_the_targets(generated) -> None:
+    _, cal = generated
+    p = cal.parameters.set_index("parameter")
+    assert abs(p.loc["campaigns.0.halt_share", "fitted"] - 0.6) <= 0.06
+    assert abs(p.loc["campaigns.0.suspend_days", "fitted"] - 20) <= 2.5
+    for key, true in TRUE.items():                      # the truth inside the reported interval
+        assert p.loc[key, "ci_low"] <= true <= p.loc[key, "ci_high"], key
+        assert p.loc[key, "identified"]
+    assert (cal.fit["z"].abs() < 1.0).all()
+    assert cal.objective < 1.0
+    assert cal.scenario.get("campaigns.0.halt_share") == p.loc["campaigns.0.halt_share", "fitted"]
+
+
+def test_writes_a_runnable_fitted_scenario_and_the_tables(generated) -> None:
+    _, cal = generated
+    names = sorted(p.name for p in cal.folder.iterdir())
+    for name in ("fitted.yaml", "fit.csv", "parameters.csv", "history.csv", "evaluations.csv",
+                 "fit.png", "fit.svg", "targets.yaml", "manifest.json", "runs.jsonl"):
+        assert name in names
+    fitted = load_scenario(cal.folder / "fitted.yaml")
+    assert fitted.name == "hebei-fitted"
+    assert fitted.get("campaigns.0.suspend_days") == cal.scenario.get("campaigns.0.suspend_days")
+    manifest = json.loads((cal.folder / "manifest.json").read_text())
+    assert manifest["calibration_id"] and len(manifest["seeds"]) == REPS
+    assert np.isfinite(np.array(manifest["covariance"])).all()
+    history = cal.history["best_objective"].to_numpy()
+    assert (np.diff(history) <= 1e-12).all()            # the best never gets worse
+
+
+def test_rerun_resumes_from_the_journal_with_the_same_bytes(generated, tmp_path: Path) -> None:
+    targets, cal = generated
+    again = tmp_path / "again"
+    partial = again.with_name("again.partial")
+    partial.mkdir()
+    shutil.copyfile(cal.folder / "runs.jsonl", partial / "runs.jsonl")   # as if killed late
+    second = calibrate(HEBEI, targets, overrides=HALF_YEAR, reps=REPS, popsize=6, maxiter=8,
+                       seed=SEED, workers=2, out=again)
+    assert second.manifest["session"]["ran"] == 0
+    for name in ("parameters.csv", "fit.csv", "evaluations.csv", "fitted.yaml"):
+        assert (again / name).read_bytes() == (cal.folder / name).read_bytes(), name
+    done = calibrate(HEBEI, targets, overrides=HALF_YEAR, reps=REPS, popsize=6, maxiter=8,
+                     seed=SEED, workers=1, out=again)
+    assert done.manifest["session"]["ran"] == 0 and done.folder == again
+
+
+def test_covariance_is_the_inverse_curvature_in_the_linear_case() -> None:
+    jac = np.array([[2.0, 0.0], [1.0, 1.0], [0.0, 3.0]])
+    sd = np.array([0.5, 1.0, 2.0])
+    w = np.diag(1 / sd ** 2)
+    expected = np.linalg.inv(jac.T @ w @ jac)
+    assert np.allclose(covariance(jac, sd, np.zeros((3, 3))), expected)
+    sim = np.diag([0.25, 1.0, 4.0])                     # simulation error as large as the target's
+    assert np.allclose(covariance(jac, sd, sim), 2 * expected)
+
+
+BAD = [
+    ("parameters: {nope.field: {low: 0, high: 1}}\n"
+     "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "parameters.nope.field"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\ntargets: []\n", "targets"),
+    ("parameters: {campaigns.0.halt_share: {low: 0.5, high: 0.2}}\n"
+     "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "low < high"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 2}}\n"
+     "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "halt_share"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+     "targets: [{name: a, moment: profit, value: 1, sd: 1}]\n", "targets.0.moment"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+     "targets: [{name: a, moment: smelted, value: 1, sd: 0}]\n", "targets.0.sd"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+     "targets: [{name: a, moment: smelted, period: [2016-01-01, 2016-02-01], value: 1, "
+     "sd: 1}]\n", "targets.0.period"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+     "targets: [{name: a, moment: shut_count, period: window, value: 1, sd: 1}]\n",
+     "no period"),
+    ("parameters: {a: 1, a: 2}\n", "duplicate key"),
+    ("!!python/object/apply:os.system ['true']\n", "YAML error"),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), BAD)
+def test_bad_targets_file_exit_2_and_nothing_written(tmp_path: Path, capsys, text: str,
+                                                     words: str, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    status = main(["calibrate", str(HEBEI), "--targets", str(bad), "--workers", "1",
+                   "--maxiter", "1"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert str(bad) in err and words in err and "Traceback" not in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_shipped_hebei_targets_load_with_sources() -> None:
+    base = load_scenario(HEBEI)
+    targets = load_targets(ROOT / "targets" / "hebei.yaml", base)
+    assert len(targets.parameters) >= 3 and len(targets.targets) >= len(targets.parameters)
+    assert all(t.source for t in targets.targets) and all(p.source for p in targets.parameters)
+    with pytest.raises(TargetsError, match="--reps"):
+        calibrate(base, targets, reps=0, workers=1, out="unused")
