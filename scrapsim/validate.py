@@ -297,10 +297,12 @@ def _select(names: Sequence[str] | None) -> list[Check]:
 
 def run_checks(names: Sequence[str] | None = None, reps: int = 10,
                folder: str | Path = "scenarios", workers: int = 1,
-               overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[Row]:
+               overrides: Mapping[str, Mapping[str, Any]] | None = None,
+               scheduler: str | None = None) -> list[Row]:
     """Run the checks (all, or those ``names``) over seeds 0..reps-1 on the scenario files in
     ``folder``; ``overrides`` maps a scenario name to dotted overrides applied before the check
-    (to switch a mechanism off). Returns one Row per metric, in registry order."""
+    (to switch a mechanism off). Runs on the sweep engine: ``workers`` local processes, or the
+    Dask cluster at ``scheduler``. Returns one Row per metric, in registry order."""
     from scrapsim.scenario import load_scenario
 
     if reps < 1:
@@ -310,27 +312,39 @@ def run_checks(names: Sequence[str] | None = None, reps: int = 10,
     for name in sorted({c.scenario for c in checks}):
         lib[name] = load_scenario(Path(folder) / f"{name}.yaml",
                                   dict((overrides or {}).get(name, {})) or None)
-    tasks = [(c.name, lib[c.scenario], seed) for c in checks for seed in range(reps)]
-    if workers > 1:
-        results = _pool_map(tasks, workers)
-    else:
-        results = [_measure(*t) for t in tasks]
+    plan = [(c.name, seed) for c in checks for seed in range(reps)]
+    results = _on_engine(plan, [lib[c.scenario] for c in checks for _ in range(reps)],
+                         workers, scheduler)
     by_check = {c.name: results[i * reps:(i + 1) * reps] for i, c in enumerate(checks)}
     return [Row(c, m, tuple(r.get(m) for r in by_check[c.name]))
             for c in checks for m in c.targets]
 
 
-def _pool_map(tasks: list[tuple[str, Any, int]], workers: int) -> list[Metrics]:
-    """The tasks on a spawned process pool with single-threaded numerics (as sweeps do)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def measure(scenario: Any, index: int, plan: Sequence[tuple[str, int]]) -> Metrics:
+    """Run function on the sweep engine: task ``index`` of ``plan`` (check name, seed)."""
+    name, seed = plan[index]
+    return _measure(name, scenario, seed)
 
-    from scrapsim.executor import _init_worker, _single_threaded_env
 
-    with _single_threaded_env(), ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker) as pool:
-        return list(pool.map(_measure, *zip(*tasks)))
+def _on_engine(plan: list[tuple[str, int]], scenarios: list[Any], workers: int,
+               scheduler: str | None) -> list[Metrics]:
+    """Every (check, seed) of ``plan`` as one batch on an Engine; results in plan order. The
+    task's seed slot carries its index in the plan, which the run function looks up."""
+    from scrapsim.executor import Engine, Task
+
+    texts = {id(sc): sc.model_dump_json() for sc in scenarios}
+    tasks = [Task(i, seed, i, f"{name}|{seed}", texts[id(sc)])
+             for i, ((name, seed), sc) in enumerate(zip(plan, scenarios))]
+    out: list[Metrics | None] = [None] * len(plan)
+
+    def done(task: Task, result: dict[str, Any]) -> None:
+        if result["status"] != "ok":
+            raise RuntimeError(f"check {task.key} failed: {result['error']}")
+        out[task.point] = result["summary"]
+
+    with Engine(workers, scheduler) as engine:
+        engine.run(tasks, done, ("scrapsim.validate:measure", {"plan": plan}))
+    return [m or {} for m in out]
 
 
 # --- output -------------------------------------------------------------------------------

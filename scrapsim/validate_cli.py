@@ -43,6 +43,8 @@ def add_parser(subparsers: Any) -> None:
                    help="write the table as CSV (default validate.csv)", default=None)
     p.add_argument("--workers", type=_positive, default=1, metavar="N",
                    help="local worker processes (default 1: in this process)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on an existing Dask distributed cluster instead")
     p.add_argument("--check", action="append", metavar="NAME", dest="checks",
                    choices=CHECK_NAMES,
                    help="run only this check (repeatable): " + ", ".join(CHECK_NAMES))
@@ -69,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
     if out.parent and not out.parent.is_dir():
         raise FileNotFoundError(f"--out: folder {str(out.parent)!r} does not exist")
     rows = run_checks(args.checks, reps=args.reps, folder=_library(args.scenarios),
-                      workers=args.workers)
+                      workers=args.workers, scheduler=args.scheduler)
     write_csv(rows, out)
     print(format_table(rows))
     print(f"{args.reps} replications, {time.perf_counter() - start:.1f} s; table in {out}")

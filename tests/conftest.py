@@ -10,7 +10,13 @@ dict, applied through :meth:`Scenario.with_overrides` so they are validated like
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +124,38 @@ def matrix(table: Table, column: str, n_regions: int) -> np.ndarray:
 @pytest.fixture(scope="session")
 def as_matrix() -> Callable[[Table, str, int], np.ndarray]:
     return matrix
+
+
+def _subprocess_env() -> dict[str, str]:
+    """This environment with the checkout first on PYTHONPATH (for worker subprocesses)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
+        str(REPO), os.environ.get("PYTHONPATH")]))}
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Dask scheduler and two single-threaded workers on 127.0.0.1, as subprocesses."""
+    pytest.importorskip("distributed")
+    folder = tmp_path_factory.mktemp("dask")
+    file = folder / "scheduler.json"
+    common = {"cwd": folder, "env": _subprocess_env(), "stdout": subprocess.DEVNULL,
+              "stderr": subprocess.DEVNULL, "start_new_session": True}
+    dask = [sys.executable, "-m", "dask"]
+    procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(file)], **common)]
+    try:
+        deadline, address = time.monotonic() + 60, None
+        while address is None and time.monotonic() < deadline:
+            try:  # the scheduler may not have written the whole file yet
+                address = json.loads(file.read_text())["address"]
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        assert address is not None, "the Dask scheduler did not start within 60 s"
+        procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", "2",
+                                       "--nthreads", "1", "--no-dashboard", "--host",
+                                       "127.0.0.1"], **common))
+        yield address
+    finally:
+        for p in reversed(procs):  # workers (nannies and their children) first
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(20)

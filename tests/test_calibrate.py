@@ -157,3 +157,18 @@ def test_shipped_hebei_targets_load_with_sources() -> None:
     assert all(t.source for t in targets.targets) and all(p.source for p in targets.parameters)
     with pytest.raises(TargetsError, match="--reps"):
         calibrate(base, targets, reps=0, workers=1, out="unused")
+
+
+def test_a_dask_cluster_fits_the_same_bytes(generated, dask_cluster: str,
+                                            tmp_path: Path) -> None:
+    targets, _ = generated
+    kw = {"overrides": HALF_YEAR, "reps": 2, "popsize": 3, "maxiter": 2, "seed": 3}
+    alone = calibrate(HEBEI, targets, workers=1, out=tmp_path / "alone", **kw)
+    remote = calibrate(HEBEI, targets, scheduler=dask_cluster, out=tmp_path / "dask", **kw)
+    assert remote.manifest["session"]["engine"]["engine"] == "dask"
+    for name in ("parameters.csv", "fit.csv", "evaluations.csv", "history.csv"):
+        if name == "history.csv":   # wall time differs; the search does not
+            cols = ["generation", "evaluations", "best_objective", "runs"]
+            assert alone.history[cols].equals(remote.history[cols])
+            continue
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()

@@ -82,35 +82,6 @@ def test_two_workers_give_the_same_bytes(reference: SweepResult, tmp_path: Path)
     _same_tables(reference.folder, res.folder)
 
 
-@pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Dask scheduler and two single-threaded workers on 127.0.0.1, as subprocesses."""
-    pytest.importorskip("distributed")
-    folder = tmp_path_factory.mktemp("dask")
-    file = folder / "scheduler.json"
-    common = {"cwd": folder, "env": ENV, "stdout": subprocess.DEVNULL,
-              "stderr": subprocess.DEVNULL, "start_new_session": True}
-    dask = [sys.executable, "-m", "dask"]
-    procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(file)], **common)]
-    try:
-        deadline, address = time.monotonic() + 60, None
-        while address is None and time.monotonic() < deadline:
-            try:  # the scheduler may not have written the whole file yet
-                address = json.loads(file.read_text())["address"]
-            except (OSError, ValueError, KeyError):
-                time.sleep(0.1)
-        assert address is not None, "the Dask scheduler did not start within 60 s"
-        procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", "2",
-                                       "--nthreads", "1", "--no-dashboard", "--host",
-                                       "127.0.0.1"], **common))
-        yield address
-    finally:
-        for p in reversed(procs):  # workers (nannies and their children) first
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(20)
-
-
 def test_dask_cluster_gives_the_same_bytes(reference: SweepResult, dask_cluster: str,
                                            tmp_path: Path) -> None:
     res = sweep(HEBEI, VARY, reps=REPS, scheduler=dask_cluster, out=tmp_path / "dask",

@@ -175,3 +175,10 @@ def test_workers_give_the_same_rows_as_one_process() -> None:
     serial = run_checks(["relapse", "thin_buffers"], reps=2, folder=LIBRARY)
     pooled = run_checks(["relapse", "thin_buffers"], reps=2, folder=LIBRARY, workers=2)
     assert [(r.metric, r.values) for r in pooled] == [(r.metric, r.values) for r in serial]
+
+
+def test_a_dask_cluster_gives_the_same_rows(dask_cluster: str) -> None:
+    alone = run_checks(["relapse", "thin_buffers"], reps=2, folder=LIBRARY, workers=1)
+    remote = run_checks(["relapse", "thin_buffers"], reps=2, folder=LIBRARY,
+                        scheduler=dask_cluster)
+    assert [r.values for r in remote] == [r.values for r in alone]
