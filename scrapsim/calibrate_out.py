@@ -122,10 +122,10 @@ def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
                         zip(fit["target"], fit["value"], fit["sd"])], fontsize=8)
     left.set_xlabel("(model − target) / sd")
     left.set_title("Fit against each target")
-    left.legend(fontsize=8, loc="lower right")
+    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,
+                frameon=False)
     if len(history):
         right.plot(history["generation"], history["best_objective"], marker="o", color="C1")
-        right.set_yscale("log" if (history["best_objective"] > 0).all() else "linear")
     right.set_xlabel("generation")
     right.set_ylabel("best objective Q = Σ z²")
     right.set_title("Search")
