@@ -20,14 +20,15 @@ if TYPE_CHECKING:
     from .scenario import Scenario, ScenarioError, load_scenario
     from .report import build_report
     from .sweeps import sweep
+    from .calibrate import calibrate
 
-__all__ = ["Result", "Scenario", "ScenarioError", "build_report", "load_scenario", "run", "sweep",
-           "__version__"]
+__all__ = ["Result", "Scenario", "ScenarioError", "build_report", "calibrate", "load_scenario",
+           "run", "sweep", "__version__"]
 __version__ = "0.1.0"
 
 _WHERE = {"Result": "model", "run": "model", "Scenario": "scenario",
           "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "sweeps",
-          "build_report": "report"}
+          "build_report": "report", "calibrate": "calibrate"}
 
 
 def __getattr__(name: str) -> Any:
