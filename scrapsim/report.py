@@ -6,7 +6,10 @@ Inputs are result folders, recognised by their files:
   ``manifest.json`` (with the resolved scenario under ``"scenario"``), and ``summary.json`` when
   the run had its intensity-0 baseline;
 - a **sweep folder** (``python -m scrapsim sweep …``) has ``curves.csv``, ``runs.csv``,
-  ``manifest.json`` and ``scenario.yaml``.
+  ``manifest.json`` and ``scenario.yaml``;
+- a **sensitivity folder** (``python -m scrapsim sensitivity …``) has ``indices.csv``,
+  ``samples.csv`` and ``manifest.json``; its section (:mod:`scrapsim.report_sensitivity`) shows
+  the ranges varied, the indices with their 95% intervals and their bar chart.
 
 The report holds, per input, the scenario's description and sources, a headline table (changes
 over the campaign windows against the baseline, shut and closed shares, recovery) and timelines
@@ -33,6 +36,8 @@ from typing import Any
 
 from scrapsim.io import RESULTS_ROOT, package_version
 from scrapsim.report_html import FigureBlock, Section, TableBlock, render_html
+from scrapsim.report_sensitivity import (SensitivityInput, is_sensitivity, load_sensitivity,
+                                         sensitivity_section)
 from scrapsim.scenario import ScenarioError
 
 __all__ = ["FORMATS", "RunInput", "SweepInput", "build_report", "build_sections",
@@ -41,8 +46,9 @@ __all__ = ["FORMATS", "RunInput", "SweepInput", "build_report", "build_sections"
 FORMATS = ("html", "pdf")
 RUN_FILES = ("daily.csv", "manifest.json")
 SWEEP_FILES = ("curves.csv", "runs.csv", "manifest.json", "scenario.yaml")
-EXPECTED = ("a run folder (daily.csv, manifest.json) or a sweep folder "
-            "(curves.csv, runs.csv, manifest.json, scenario.yaml)")
+EXPECTED = ("a run folder (daily.csv, manifest.json), a sweep folder "
+            "(curves.csv, runs.csv, manifest.json, scenario.yaml) or a sensitivity folder "
+            "(indices.csv, samples.csv, manifest.json)")
 
 
 @dataclass
@@ -137,12 +143,14 @@ def _load_sweep(folder: Path) -> SweepInput:
     return SweepInput(folder, manifest, scenario if isinstance(scenario, dict) else {}, curves)
 
 
-def load_input(folder: Path) -> RunInput | SweepInput:
-    """Read a run or sweep folder (the kind told by the files it holds)."""
+def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput:
+    """Read a run, sweep or sensitivity folder (the kind told by the files it holds)."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "does not exist" if not folder.exists() else "is not a folder"
         raise ScenarioError(f"{what}; expected {EXPECTED}", file=str(folder))
+    if is_sensitivity(folder):
+        return load_sensitivity(folder)
     if all((folder / name).is_file() for name in SWEEP_FILES):
         return _load_sweep(folder)
     if all((folder / name).is_file() for name in RUN_FILES):
@@ -263,7 +271,11 @@ def build_sections(inputs: list[RunInput | SweepInput]) -> list[Section]:
     runs = [i for i in inputs if isinstance(i, RunInput)]
     sections = [comparison_section(runs)] if len(runs) > 1 else []
     for item in inputs:
-        sections.append(run_section(item) if isinstance(item, RunInput) else sweep_section(item))
+        if isinstance(item, SensitivityInput):
+            sections.append(sensitivity_section(item))
+        else:
+            sections.append(run_section(item) if isinstance(item, RunInput) else
+                            sweep_section(item))
     return sections
 
 
@@ -327,7 +339,8 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
 
     now = datetime.now(timezone.utc)
     title = "scrapsim report: " + ", ".join(
-        i.label + (" sweep" if isinstance(i, SweepInput) else "") for i in inputs)
+        i.label + {SweepInput: " sweep", SensitivityInput: " sensitivity"}.get(type(i), "")
+        for i in inputs)
     meta = (f"{len(inputs)} result folder{'s' if len(inputs) > 1 else ''} · made "
             f"{now:%Y-%m-%d %H:%M} UTC by scrapsim {package_version()}")
     footer = ("Simulated with scrapsim, a model of China's scrap-aluminium market under "
@@ -344,11 +357,15 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
     if "html" not in formats:
         (folder / "report.html").unlink()
     manifest = {"scrapsim": package_version(), "created": now.isoformat(timespec="seconds"),
-                "inputs": [{"folder": str(i.folder), "kind": "run" if isinstance(i, RunInput)
-                            else "sweep", "label": i.label} for i in inputs],
+                "inputs": [{"folder": str(i.folder), "kind": _kind(i), "label": i.label}
+                           for i in inputs],
                 "files": written, "pdf_by": pdf_by}
     (folder / "report.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return written + ["report.json"]
+
+
+def _kind(item: Any) -> str:
+    return {RunInput: "run", SweepInput: "sweep", SensitivityInput: "sensitivity"}[type(item)]
 
 
 def _publish(tmp: Path, out: Path) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 __all__ = ["add_parser", "main"]
 
 EPILOG = """\
-Each DIR is a run folder (from 'scrapsim SCENARIO --out DIR': daily.csv, manifest.json, ...) or
-a sweep folder (from 'scrapsim sweep ...': curves.csv, runs.csv, manifest.json, scenario.yaml).
+Each DIR is a run folder (from 'scrapsim SCENARIO --out DIR': daily.csv, manifest.json, ...),
+a sweep folder (from 'scrapsim sweep ...': curves.csv, runs.csv, manifest.json, scenario.yaml)
+or a sensitivity folder (from 'scrapsim sensitivity ...': indices.csv, samples.csv, ...).
 With two or more run folders the report starts with a side-by-side comparison.
 
 Writes into --out (default results/report-<UTC time>/): report.html (self-contained: figures
@@ -33,7 +34,8 @@ def add_parser(subparsers: Any) -> None:
         "folders: each scenario's description and sources, headline table, timelines per "
         "region with the campaign windows shaded, sweep curves with their bands.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="run or sweep folder")
+    p.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
+                   help="run, sweep or sensitivity folder")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="report folder (an earlier report there is replaced)")
     p.add_argument("--format", default="html,pdf", metavar="LIST",

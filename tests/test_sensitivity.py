@@ -157,6 +157,20 @@ def test_same_seed_same_bytes_with_one_or_two_workers(hebei: dict[str, Any]) -> 
         assert (one / name).read_bytes() == (two / name).read_bytes()
 
 
+def test_report_includes_the_sensitivity_section(hebei: dict[str, Any]) -> None:
+    from scrapsim.report import build_report
+
+    out = hebei["root"] / "report"
+    build_report([hebei["one"].folder], out, ("html",))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'class="kind sensitivity"' in html and "collection_change: Morris indices" in html
+    for key in ("regions.hebei.traders.risk_tolerance", "campaigns.0.teams", "recovery_days"):
+        assert key in html
+    assert html.count("<img") == 1
+    info = json.loads((out / "report.json").read_text())
+    assert [i["kind"] for i in info["inputs"]] == ["sensitivity"]
+
+
 # --- resume ----------------------------------------------------------------------------------------
 
 def stopping_ishigami(scenario: Scenario, seed: int) -> dict[str, float]:
