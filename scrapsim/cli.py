@@ -2,7 +2,8 @@
 
 Commands: ``run`` (the default when the first argument is not a command), ``schema``,
 ``sweep`` (:mod:`scrapsim.sweep_cli`), ``report`` (:mod:`scrapsim.report_cli`),
-``validate`` (:mod:`scrapsim.validate_cli`) and ``calibrate`` (:mod:`scrapsim.calibrate_cli`).
+``validate`` (:mod:`scrapsim.validate_cli`), ``calibrate`` (:mod:`scrapsim.calibrate_cli`) and
+``sensitivity`` (:mod:`scrapsim.sensitivity_cli`).
 Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
 imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
 :class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file) prints
@@ -105,7 +106,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_report(sub)
     _add_validate(sub, wanted=command == "validate")
     _add_calibrate(sub, wanted=command == "calibrate")
+    _add_sensitivity(sub, wanted=command == "sensitivity")
     return parser
+
+
+def _add_sensitivity(sub: Any, wanted: bool) -> None:
+    """Register ``sensitivity``; SALib, the model and pandas load only when it runs."""
+    if wanted:
+        import scrapsim.sensitivity_cli as sensitivity_cli
+
+        sensitivity_cli.add_parser(sub)
+    else:
+        sub.add_parser("sensitivity", help="global sensitivity of the summary metrics, Morris "
+                       "or Sobol' (see 'scrapsim sensitivity --help')", add_help=False)
 
 
 def _add_calibrate(sub: Any, wanted: bool) -> None:
@@ -138,7 +151,7 @@ def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
 
 
 def _commands() -> set[str]:
-    names = {"run", "schema", "validate", "calibrate"}
+    names = {"run", "schema", "validate", "calibrate", "sensitivity"}
     names.add("report")
     try:
         if find_spec(SWEEP_MODULE) is not None:
@@ -197,6 +210,10 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
         import scrapsim.calibrate_cli as calibrate_cli
 
         return calibrate_cli.main(args)
+    if args.command == "sensitivity":
+        import scrapsim.sensitivity_cli as sensitivity_cli
+
+        return sensitivity_cli.main(args)
     return _run(args, argv)
 
 

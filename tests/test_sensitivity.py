@@ -291,3 +291,107 @@ def test_shipped_hebei_params_are_valid_and_sourced() -> None:
     assert 4 <= len(spec.parameters) <= 6
     assert all(len(p.source) > 40 for p in spec.parameters)
     assert [p.key for p in spec.parameters if p.integer] == ["campaigns.0.teams"]
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+def cli(*args: str | Path) -> int:
+    from scrapsim.cli import main
+
+    return main(["sensitivity", *(str(a) for a in args)])
+
+
+def tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def subprocess_scrapsim(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "scrapsim", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_help_is_registered_and_imports_nothing_heavy(tmp_path: Path) -> None:
+    top = subprocess_scrapsim("--help", cwd=tmp_path)
+    assert top.returncode == 0 and "sensitivity" in top.stdout
+    assert "scrapsim.sensitivity_cli" not in top.stderr
+    proc = subprocess_scrapsim("sensitivity", "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: scrapsim sensitivity")
+    for option in ("--params", "--method", "--samples", "--trajectories", "--levels", "--reps",
+                   "--seed", "--workers", "--scheduler", "--out", "--second-order"):
+        assert option in proc.stdout
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
+    assert "scrapsim.sensitivity_cli" in imported
+    for heavy in ("SALib", "numpy", "pandas", "matplotlib", "scrapsim.sensitivity_analysis"):
+        assert heavy not in imported, heavy
+    assert tree(tmp_path) == set()
+
+
+def test_without_salib_the_command_says_what_to_install(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    for name in [m for m in sys.modules if m == "SALib" or m.startswith("SALib.")] + ["SALib"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.chdir(tmp_path)
+    assert cli(HEBEI, "--params", HEBEI_PARAMS) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'scrapsim[sensitivity]'" in err and "Traceback" not in err
+    assert tree(tmp_path) == set()
+
+
+BAD_CLI = {
+    "unknown-field": (["--params", "p.yaml"], ["p.yaml:2:", "parameters[campaigns.0.detectoin]",
+                                              "did you mean 'detection'"]),
+    "missing-params": (["--params", "nope.yaml"], ["nope.yaml: no such file"]),
+    "sobol-not-power-of-2": (["--params", HEBEI_PARAMS, "--method", "sobol", "--samples", "100"],
+                             ["--samples", "power of 2", "got 100", "64 or 128"]),
+    "odd-levels": (["--params", HEBEI_PARAMS, "--levels", "3"], ["--levels", "even", "got 3"]),
+    "no-reps": (["--params", HEBEI_PARAMS, "--reps", "0"], ["--reps", "got 0"]),
+    "bad-set": (["--params", HEBEI_PARAMS, "--set", "campaigns.0.detection=2"],
+                ["campaigns.0.detection", "got 2"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CLI))
+def test_bad_input_exits_2_naming_the_problem_and_writes_nothing(
+        case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    args, expected = BAD_CLI[case]
+    (tmp_path / "p.yaml").write_text("parameters:\n  campaigns.0.detectoin: {low: 0.7, high: 1, "
+                                     "source: x}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    before = tree(tmp_path)
+    assert cli(HEBEI, *args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("scrapsim sensitivity: error: ") and "Traceback" not in err
+    for part in expected:
+        assert part in err, (part, err)
+    assert tree(tmp_path) == before
+
+
+def test_bad_params_in_a_fresh_process_exit_2_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text("parameters:\n  campaigns.0.detection: {low: 0.7, "
+                                     "high: 1.2, source: x}\n", encoding="utf-8")
+    proc = subprocess_scrapsim("sensitivity", str(HEBEI), "--params", "p.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "p.yaml:2: parameters[campaigns.0.detection].high" in proc.stderr
+    assert "got 1.2" in proc.stderr and "Traceback" not in proc.stderr
+    assert tree(tmp_path) == {"p.yaml"}
+
+
+def test_cli_prints_the_table_and_the_folder(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "sens"
+    args = (HEBEI, "--params", HEBEI_PARAMS, "--samples", "2", "--reps", "1", "--workers", "1",
+            "--out", out, "--no-plot", "-q")
+    assert cli(*args[:-1]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("sensitivity hebei: morris, 2 trajectories on 4 levels, 14 points")
+    assert "mu* ± 95% CI" in text and f"-> {out}" in text
+    lines = [line for line in text.splitlines() if line.startswith("recovery_days ")]
+    assert len(lines) == 6
+    assert not (out / "indices.png").exists()
+    assert cli(*args) == 0 and capsys.readouterr().out == ""
+    again = sensitivity(HEBEI, HEBEI_PARAMS, samples=2, reps=1, workers=1, out=out, quiet=True)
+    assert again.manifest["session"]["note"] == "already complete"
