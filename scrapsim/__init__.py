@@ -21,14 +21,16 @@ if TYPE_CHECKING:
     from .report import build_report
     from .sweeps import sweep
     from .calibrate import calibrate
+    from .sensitivity_analysis import sensitivity
 
 __all__ = ["Result", "Scenario", "ScenarioError", "build_report", "calibrate", "load_scenario",
-           "run", "sweep", "__version__"]
+           "run", "sensitivity", "sweep", "__version__"]
 __version__ = "0.1.0"
 
 _WHERE = {"Result": "model", "run": "model", "Scenario": "scenario",
           "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "sweeps",
-          "build_report": "report", "calibrate": "calibrate"}
+          "build_report": "report", "calibrate": "calibrate",
+          "sensitivity": "sensitivity_analysis"}
 
 
 def __getattr__(name: str) -> Any:

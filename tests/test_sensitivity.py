@@ -395,3 +395,11 @@ def test_cli_prints_the_table_and_the_folder(tmp_path: Path,
     assert cli(*args) == 0 and capsys.readouterr().out == ""
     again = sensitivity(HEBEI, HEBEI_PARAMS, samples=2, reps=1, workers=1, out=out, quiet=True)
     assert again.manifest["session"]["note"] == "already complete"
+
+
+def test_public_api_exports_sensitivity() -> None:
+    import scrapsim
+    import scrapsim.sensitivity_analysis as module
+
+    assert "sensitivity" in scrapsim.__all__
+    assert scrapsim.sensitivity is module.sensitivity
