@@ -46,9 +46,9 @@ def add_parser(subparsers: Any) -> None:
                    help="population per parameter of differential evolution (default 8)")
     p.add_argument("--maxiter", type=int, default=20, metavar="N",
                    help="at most N generations (default 20)")
-    p.add_argument("--tol", type=float, default=0.01, metavar="X",
-                   help="stop when the population's objective spread is below X × its mean "
-                   "(default 0.01)")
+    p.add_argument("--tol", type=float, default=0.05, metavar="X",
+                   help="stop when the standard deviation of the population's objective is "
+                   "below X (a target off by one sd adds 1 to the objective; default 0.05)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field of the scenario by dotted path (repeatable)")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")

@@ -23,7 +23,6 @@ from scrapsim.validate_cli import CHECK_NAMES
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = REPO / "scenarios"
 REPS = 2
-NEAR_TARGET = {"recovery_days": (14.0, 42.0), "summer_smelting_vs_spring": (-0.25, 0.0)}
 NATIONAL = ["hebei", "tianjin_shanxi", "shandong", "henan", "guangdong", "zhejiang"]
 CLASSES = ("large", "small", "workshop")
 
@@ -68,11 +67,7 @@ def test_every_check_passes_on_the_library(library_rows: list[Row]) -> None:
     assert len(library_rows) == sum(len(c.targets) for c in CHECKS)
     for row in library_rows:
         assert len(row.values) == REPS and len(row.valid) == REPS, (row.metric, row.values)
-        if row.metric in NEAR_TARGET:
-            lo, hi = NEAR_TARGET[row.metric]
-            assert lo <= row.mean <= hi, (row.metric, row.mean)
-        else:
-            assert row.passed, (row.check.name, row.metric, row.values)
+        assert row.passed, (row.check.name, row.metric, row.values)
 
 
 def test_the_hebei_pulse_row_reports_164_of_167(library_rows: list[Row]) -> None:
