@@ -25,7 +25,8 @@ from scrapsim import store
 from scrapsim.io import jsonable, package_version, scenario_hash
 from scrapsim.scenario import Scenario
 
-__all__ = ["format_fit", "load_calibration", "write_calibration"]
+__all__ = ["fit_figure", "format_fit", "load_calibration", "save_fit_figure",
+           "write_calibration"]
 
 
 def _fitted_yaml(base: Scenario, fitted: Scenario, params: Any, cal_id: str,
@@ -100,16 +101,16 @@ def load_calibration(folder: Path) -> Any:
                        manifest["objective"], folder, manifest)
 
 
-def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
+def fit_figure(fit: Any, history: Any) -> Any:
     """Fit per target in sd units with the replications' 95% band, and the search's best
-    objective per generation; PNG and SVG."""
+    objective per generation (a matplotlib Figure, Agg backend)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.45 * len(fit) + 2.6),
-                                      gridspec_kw={"width_ratios": [3, 2]})
+    fig = Figure(figsize=(11, 0.45 * len(fit) + 2.6))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     y = np.arange(len(fit))[::-1]
     z = fit["z"].to_numpy(float)
     lo = ((fit["ci_low"] - fit["value"]) / fit["sd"]).to_numpy(float)
@@ -130,12 +131,15 @@ def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
     right.set_ylabel("best objective Q = Σ z²")
     right.set_title("Search")
     fig.tight_layout()
-    names = []
+    return fig
+
+
+def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
+    """The fit figure as ``fit.png`` and ``fit.svg`` in ``folder``."""
+    fig = fit_figure(fit, history)
     for ext in ("png", "svg"):
         fig.savefig(folder / f"fit.{ext}", dpi=120)
-        names.append(f"fit.{ext}")
-    plt.close(fig)
-    return names
+    return ["fit.png", "fit.svg"]
 
 
 def format_fit(cal: Any) -> str:

@@ -9,7 +9,11 @@ Inputs are result folders, recognised by their files:
   ``manifest.json`` and ``scenario.yaml``;
 - a **sensitivity folder** (``python -m scrapsim sensitivity …``) has ``indices.csv``,
   ``samples.csv`` and ``manifest.json``; its section (:mod:`scrapsim.report_sensitivity`) shows
-  the ranges varied, the indices with their 95% intervals and their bar chart.
+  the ranges varied, the indices with their 95% intervals and their bar chart;
+- a **calibration folder** (``python -m scrapsim calibrate …``) has ``parameters.csv``,
+  ``fit.csv``, ``history.csv`` and ``manifest.json``; its section
+  (:mod:`scrapsim.report_calibration`) shows the fitted values with their intervals, the fit
+  against each target with its source, and the fit figure.
 
 The report holds, per input, the scenario's description and sources, a headline table (changes
 over the campaign windows against the baseline, shut and closed shares, recovery) and timelines
@@ -36,6 +40,8 @@ from typing import Any
 
 from scrapsim.io import RESULTS_ROOT, package_version
 from scrapsim.report_html import FigureBlock, Section, TableBlock, render_html
+from scrapsim.report_calibration import (CalibrationInput, calibration_section, is_calibration,
+                                         load_calibration_input)
 from scrapsim.report_sensitivity import (SensitivityInput, is_sensitivity, load_sensitivity,
                                          sensitivity_section)
 from scrapsim.scenario import ScenarioError
@@ -47,8 +53,9 @@ FORMATS = ("html", "pdf")
 RUN_FILES = ("daily.csv", "manifest.json")
 SWEEP_FILES = ("curves.csv", "runs.csv", "manifest.json", "scenario.yaml")
 EXPECTED = ("a run folder (daily.csv, manifest.json), a sweep folder "
-            "(curves.csv, runs.csv, manifest.json, scenario.yaml) or a sensitivity folder "
-            "(indices.csv, samples.csv, manifest.json)")
+            "(curves.csv, runs.csv, manifest.json, scenario.yaml), a sensitivity folder "
+            "(indices.csv, samples.csv, manifest.json) or a calibration folder "
+            "(parameters.csv, fit.csv, history.csv, manifest.json)")
 
 
 @dataclass
@@ -143,14 +150,16 @@ def _load_sweep(folder: Path) -> SweepInput:
     return SweepInput(folder, manifest, scenario if isinstance(scenario, dict) else {}, curves)
 
 
-def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput:
-    """Read a run, sweep or sensitivity folder (the kind told by the files it holds)."""
+def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | CalibrationInput:
+    """Read a run, sweep, sensitivity or calibration folder (told by the files it holds)."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "does not exist" if not folder.exists() else "is not a folder"
         raise ScenarioError(f"{what}; expected {EXPECTED}", file=str(folder))
     if is_sensitivity(folder):
         return load_sensitivity(folder)
+    if is_calibration(folder):
+        return load_calibration_input(folder)
     if all((folder / name).is_file() for name in SWEEP_FILES):
         return _load_sweep(folder)
     if all((folder / name).is_file() for name in RUN_FILES):
@@ -273,6 +282,8 @@ def build_sections(inputs: list[RunInput | SweepInput]) -> list[Section]:
     for item in inputs:
         if isinstance(item, SensitivityInput):
             sections.append(sensitivity_section(item))
+        elif isinstance(item, CalibrationInput):
+            sections.append(calibration_section(item))
         else:
             sections.append(run_section(item) if isinstance(item, RunInput) else
                             sweep_section(item))
@@ -339,7 +350,8 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
 
     now = datetime.now(timezone.utc)
     title = "scrapsim report: " + ", ".join(
-        i.label + {SweepInput: " sweep", SensitivityInput: " sensitivity"}.get(type(i), "")
+        i.label + {SweepInput: " sweep", SensitivityInput: " sensitivity",
+                   CalibrationInput: " calibration"}.get(type(i), "")
         for i in inputs)
     meta = (f"{len(inputs)} result folder{'s' if len(inputs) > 1 else ''} · made "
             f"{now:%Y-%m-%d %H:%M} UTC by scrapsim {package_version()}")
@@ -365,7 +377,8 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
 
 
 def _kind(item: Any) -> str:
-    return {RunInput: "run", SweepInput: "sweep", SensitivityInput: "sensitivity"}[type(item)]
+    return {RunInput: "run", SweepInput: "sweep", SensitivityInput: "sensitivity",
+            CalibrationInput: "calibration"}[type(item)]
 
 
 def _publish(tmp: Path, out: Path) -> None:

@@ -186,3 +186,23 @@ def test_a_dask_cluster_fits_the_same_bytes(generated, dask_cluster: str,
             assert alone.history[cols].equals(remote.history[cols])
             continue
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
+
+
+def test_report_shows_the_calibration(generated, tmp_path: Path) -> None:
+    import re
+
+    from scrapsim.report import build_report
+
+    _, cal = generated
+    files = build_report([cal.folder], tmp_path / "report", formats="html")
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert [f.name for f in files] == ["report.html", "report.json"]
+    assert "hebei-fitted" in html and "CALIBRATION" in html.upper()
+    for r in cal.parameters.itertuples():                # the fitted values, as in the table
+        assert r.parameter in html and f"{r.fitted:.4g}" in html
+    for r in cal.fit.itertuples():
+        assert r.target in html and f"{r.z:.2f}" in html
+    assert len(re.findall(r"<img [^>]*src=\"data:image/png;base64,", html)) == 1
+    assert not re.search(r"https?:", html)
+    kinds = json.loads((tmp_path / "report" / "report.json").read_text())["inputs"]
+    assert kinds[0]["kind"] == "calibration"
