@@ -49,7 +49,7 @@ from scrapsim.design import SweepSpecError
 from scrapsim.executor import RunFn
 from scrapsim.io import canonical_json, jsonable, package_version, run_dir, scenario_hash
 from scrapsim.scenario import Scenario, load_scenario
-from scrapsim.sensitivity_params import ParamsError, ParamSpec, load_params
+from scrapsim.sensitivity_params import ParamsError, ParamSpec, error_reason, load_params
 
 __all__ = ["DEFAULT_REPS", "DEFAULT_SAMPLES", "INDEX_COLUMNS", "METHODS", "MODEL_RUN",
            "SensitivityError", "SensitivityResult", "ishigami", "model_metrics", "sensitivity"]
@@ -361,7 +361,6 @@ def _run_points(setup: Setup, points: list[tuple[Any, ...]], partial: Path,
                 command: Sequence[str] | None) -> Any:
     """The distinct points through the sweep engine, its folder ``runs/`` inside ``partial``."""
     from scrapsim import sensitivity_store as folder
-    from scrapsim.sensitivity_params import _reason
     from scrapsim.sweeps import sweep
 
     columns = {p.key: [pt[i] for pt in points] for i, p in enumerate(setup.spec.parameters)}
@@ -375,7 +374,7 @@ def _run_points(setup: Setup, points: list[tuple[Any, ...]], partial: Path,
         folder.remove_empty(created)
         if not str(exc.file or "").startswith("--vary"):
             raise
-        raise ParamsError(f"a sampled {_reason(exc)}", file=setup.spec.file, path=exc.path,
+        raise ParamsError(f"a sampled {error_reason(exc)}", file=setup.spec.file, path=exc.path,
                           value=exc.value, expected=exc.expected) from None
     except BaseException:
         folder.remove_empty(created)

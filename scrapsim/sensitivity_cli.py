@@ -1,4 +1,4 @@
-"""``scrapsim sensitivity``: the command-line face of :func:`scrapsim.sensitivity_analysis.sensitivity`.
+"""``scrapsim sensitivity``: the command line of :func:`scrapsim.sensitivity_analysis.sensitivity`.
 
 ``add_parser`` only declares options (argparse, nothing heavy); ``main`` imports SALib, the sweep
 machinery and pandas when the command runs. Without SALib it says what to install and exits 2.

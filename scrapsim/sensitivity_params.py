@@ -35,7 +35,8 @@ import yaml
 
 from scrapsim.scenario import Scenario, ScenarioError, _line_of, _UniqueKeyLoader
 
-__all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "load_params"]
+__all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "error_reason",
+           "load_params"]
 
 DEFAULT_METRICS = ("collection_change", "smelting_change", "price_change", "shut_share",
                    "recovery_days")
@@ -213,7 +214,7 @@ def _field(file: str, key: Any, base: Scenario, root: Any) -> bool:
     try:
         current = base.get(key)
     except ScenarioError as exc:
-        raise _error(file, f"not a field of the scenario: {_reason(exc)}", where, key,
+        raise _error(file, f"not a field of the scenario: {error_reason(exc)}", where, key,
                      exc.expected or "a dotted path into the scenario", root, loc) from None
     if isinstance(current, bool) or not isinstance(current, (int, float)):
         raise _error(file, f"is not a number in the scenario (it holds {_short(current)})",
@@ -264,8 +265,9 @@ def _check_in_scenario(file: str, key: str, end: str, value: float, integer: boo
     try:
         base.with_overrides({key: int(value) if integer else value})
     except ScenarioError as exc:
-        raise _error(file, f"gives a bad scenario: {_reason(exc)}", f"parameters[{key}].{end}",
-                     value, exc.expected or "a value the scenario accepts", root,
+        raise _error(file, f"gives a bad scenario: {error_reason(exc)}",
+                     f"parameters[{key}].{end}", value,
+                     exc.expected or "a value the scenario accepts", root,
                      ("parameters", key, end)) from None
 
 
@@ -293,7 +295,7 @@ def _metrics(file: str, raw: Any, known: Collection[str] | None, root: Any) -> t
     return tuple(out)
 
 
-def _reason(exc: ScenarioError) -> str:
+def error_reason(exc: ScenarioError) -> str:
     """A ScenarioError's message without its ``file: path:`` head and its value/expected tail."""
     text = str(exc)
     head = f"{exc.file or '<scenario>'}" + (f":{exc.line}" if exc.line is not None else "") + ": "
