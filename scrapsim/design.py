@@ -251,6 +251,12 @@ def _points(base: Scenario, items: list[Any]) -> Design:
                              expected="columns of equal length")
     n = lengths.pop()
     points = tuple({a.key: a.values[i] for a in axes} for i in range(n))
+    seen: dict[tuple, int] = {}
+    for i, point in enumerate(points):      # a run is keyed by its point: twins would collide
+        first = seen.setdefault(tuple(point.values()), i)
+        if first != i:
+            raise SweepSpecError(f"point {i} repeats point {first}", file="points",
+                                 value=jsonable(point), expected="distinct points")
     return Design("points", tuple(axes), points, n)
 
 

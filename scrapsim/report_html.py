@@ -48,7 +48,7 @@ class Section:
     """One part of the report: a scenario's run or sweep, or the comparison of several runs."""
 
     title: str
-    kind: str                                               # "run", "sweep" or "comparison"
+    kind: str              # "run", "sweep", "comparison", "sensitivity" or "calibration"
     paragraphs: list[str] = field(default_factory=list)
     facts: list[tuple[str, str]] = field(default_factory=list)   # (label, value) lines
     sources: list[str] = field(default_factory=list)
@@ -69,6 +69,7 @@ h3 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; }
         background: #0072B2; border-radius: 3px; padding: .1rem .4rem; margin-right: .5rem;
         vertical-align: middle; }
 .kind.sweep { background: #D55E00; } .kind.comparison { background: #009E73; }
+.kind.sensitivity { background: #CC79A7; } .kind.calibration { background: #56479E; }
 .meta { color: #555; font-size: .9rem; margin: 0 0 1rem; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem;
            font-size: .9rem; margin: .6rem 0; }

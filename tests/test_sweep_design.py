@@ -140,3 +140,5 @@ def test_points_design_refuses_ragged_columns_and_unknown_keys(base: Scenario) -
                      "points")
     with pytest.raises(SweepSpecError, match="no_such"):
         build_design(base, {"market.no_such": [1.0]}, "points")
+    with pytest.raises(SweepSpecError, match="point 2 repeats point 0"):
+        build_design(base, {"enforcement.intensity": [0.5, 1.0, 0.5]}, "points")
