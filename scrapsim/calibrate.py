@@ -112,8 +112,9 @@ class Evaluator:
                 if text not in scenarios:
                     scenarios[text] = self.base.with_overrides(point).model_dump_json()
                 tasks.append(Task(0, r, self.seeds[r], key, scenarios[text]))
-        if tasks:
-            self.engine.run(tasks, self.store.done, self.run_fn)
+        if tasks:   # small chunks: a generation ends when its slowest chunk does
+            chunk = max(1, math.ceil(len(tasks) / (8 * self.engine.slots)))
+            self.engine.run(tasks, self.store.done, self.run_fn, chunk)
         names = [t.name for t in self.targets.targets]
         out = np.full((len(points), len(self.seeds), len(names)), np.nan)
         for i, text in enumerate(texts):

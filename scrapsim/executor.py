@@ -251,15 +251,24 @@ class Engine:
         if self._client is not None:
             self._client.close()
 
-    def run(self, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn = DEFAULT_RUN) -> None:
-        """Run the tasks on this engine's workers, handing each result to ``on_done``."""
+    @property
+    def slots(self) -> int:
+        """How many runs go at once: the workers (Dask: their threads)."""
+        if self._client is not None:
+            return max(1, sum(self._client.nthreads().values()))
+        return self.workers if self._pool is not None else 1
+
+    def run(self, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn = DEFAULT_RUN,
+            chunk: int = CHUNK_RUNS) -> None:
+        """Run the tasks on this engine's workers, handing each result to ``on_done``; at
+        most ``chunk`` runs of one seed go to a worker in one message."""
         if self._client is not None:
             limit = max(1, sum(self._client.nthreads().values())) * IN_FLIGHT_PER_WORKER
-            _drive_dask(self._client, tasks, on_done, run_fn, limit)
+            _drive_dask(self._client, tasks, on_done, run_fn, limit, chunk)
         elif self._pool is not None:
             pool = self._pool
             try:
-                _bounded_drive(chunks(tasks), on_done, lambda b: pool.submit(
+                _bounded_drive(chunks(tasks, chunk), on_done, lambda b: pool.submit(
                     run_chunk, _items(b), run_fn), self.workers * IN_FLIGHT_PER_WORKER)
             except BrokenProcessPool as exc:
                 raise SweepError(f"a worker process died ({exc}); the finished runs are "
@@ -315,10 +324,10 @@ def _connect_dask(scheduler: str) -> tuple[Any, list[dict[str, Any]]]:
 
 
 def _drive_dask(client: Any, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn,
-                limit: int) -> None:
+                limit: int, chunk: int = CHUNK_RUNS) -> None:
     from distributed import as_completed
 
-    source = chunks(tasks)
+    source = chunks(tasks, chunk)
     pending: dict[str, tuple[list[Task], Any]] = {}
     stream = as_completed(loop=client.loop)
 
