@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from scrapsim.errors import ScenarioError, UniqueKeyLoader, error_from_pydantic, read_text
+
 __all__ = [
     "Behaviour", "Campaign", "Enforcement", "Market", "Region", "Sanctions", "Scenario",
     "ScenarioError", "Seasonality", "Series", "SmelterClass", "Smelters", "TraderPopulation",
@@ -31,30 +33,6 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 Series = float | dict[date, float]
 """A constant or a dated series ``{date: value}``, interpolated linearly and held flat beyond its ends."""
-
-
-class ScenarioError(ValueError):
-    """Bad scenario input: names the file, the dotted path, the value and what was expected."""
-
-    def __init__(self, message: str, *, file: str | None = None, path: str = "",
-                 value: Any = None, expected: str = "", line: int | None = None) -> None:
-        self.file, self.path, self.value, self.expected, self.line = file, path, value, expected, line
-        where = file or "<scenario>"
-        if line is not None:
-            where += f":{line}"
-        head = f"{where}: {path}: " if path else f"{where}: "
-        if value is not None and "got " not in message:
-            message += f" (got {_show(value)}" + (f"; expected {expected})" if expected else ")")
-        super().__init__(head + message)
-
-
-def _show(value: Any) -> str:
-    """A value as a user wrote it: dates in ISO form, mappings abbreviated."""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return "{...}"
-    return repr(value)
 
 
 class _Base(BaseModel):
@@ -389,152 +367,20 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def _loc_to_path(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-")))
-
-
-def _expected(err: dict) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return "a known key"
-    ctx = err.get("ctx") or {}
-    for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-        if key in ctx:
-            return f"a number {word} {ctx[key]}"
-    return _SHORT.get(kind.split("_")[0], err["msg"]) if kind != "finite_number" \
-        else "a finite number"
-
-
-_SHORT = {"float": "a number", "int": "a whole number", "bool": "true or false",
-          "date": "a date (YYYY-MM-DD)", "string": "text", "list": "a list",
-          "dict": "a mapping", "model": "a mapping", "missing": "this required field",
-          "literal": "one of the listed values"}
-"""Short expectations by pydantic error kind (its first word), instead of repeating its text."""
-
-
-_UNION_TAGS = {"float", "int", "str", "date", "bool"}
-
-
-def _clean_loc(loc: tuple) -> tuple:
-    """Drop pydantic's union-member tags (``float``, ``dict[date,float]``) from a location."""
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS)))
-
-
-def _error_from_pydantic(exc: ValidationError, data: Any, file: str | None,
-                         root: yaml.Node | None) -> ScenarioError:
-    err = _most_useful(exc.errors())
-    loc = _clean_loc(tuple(err["loc"]))
-    msg = err["msg"].removeprefix("Value error, ")
-    head = re.match(r"^([A-Za-z_][\w.]*): (.*)$", msg, re.S)
-    if head and isinstance(_lookup(data, loc), dict):
-        loc = loc + tuple(int(p) if p.isdigit() else p for p in head.group(1).split("."))
-        msg = head.group(2)
-    path = _loc_to_path(loc)
-    line = _line_of(root, loc)
-    if err["type"] == "extra_forbidden":
-        known = _fields_at(loc[:-1])
-        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-        return ScenarioError(f"unknown key {loc[-1]!r}{extra}", file=file, path=path,
-                             value=loc[-1], expected=f"one of {sorted(known)}", line=line)
-    value = _lookup(data, loc) if head else err.get("input")
-    if head:
-        return ScenarioError(f"{msg} (got {_show(value)})", file=file, path=path, value=value,
-                             expected=msg, line=line)
-    return ScenarioError(f"{msg} (got {_show(value)}; expected {_expected(err)})", file=file,
-                         path=path, value=value, expected=_expected(err), line=line)
-
-
-def _most_useful(errors: list[dict]) -> dict:
-    """Pick one error: an unknown key first, else the deepest, skipping union noise."""
-    for e in errors:
-        if e["type"] == "extra_forbidden":
-            return e
-    return max(errors, key=lambda e: len(_clean_loc(tuple(e["loc"]))))
-
-
-def _lookup(data: Any, loc: tuple) -> Any:
-    for p in loc:
-        try:
-            data = data[p]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
-def _fields_at(loc: tuple) -> list[str]:
-    model: Any = Scenario
-    for p in loc:
-        if isinstance(p, int):
-            continue
-        field = model.model_fields.get(p)
-        if field is None:
-            return []
-        ann = field.annotation
-        args = getattr(ann, "__args__", None)
-        model = args[0] if args and isinstance(args[0], type) else ann
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return []
-    return list(model.model_fields)
-
-
-def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
-    node, line = root, None
-    for p in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == str(p)]
-            if not match:
-                break
-            line, node = match[0][0].start_mark.line + 1, match[0][1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(p, int) and p < len(node.value):
-            node = node.value[p]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys instead of keeping the last silently."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def _validate(data: Any, file: str | None, root: yaml.Node | None = None) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _error_from_pydantic(exc, data, file, root) from None
-
-
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise ScenarioError("no such file", file=str(path), expected="a scenario YAML file")
-    if path.is_dir():
-        raise ScenarioError("is a directory", file=str(path), expected="a scenario YAML file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read: {exc}", file=str(path),
-                            expected="a UTF-8 YAML file") from None
+        raise error_from_pydantic(exc, data, file, root, Scenario) from None
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Read, safely parse and validate a scenario YAML file (then apply dotted overrides)."""
     path = Path(path)
     file = str(path)
-    text = _read_text(path)
+    text = read_text(path)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None

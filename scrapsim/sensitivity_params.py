@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from scrapsim.scenario import Scenario, ScenarioError, _line_of, _UniqueKeyLoader
+from scrapsim.errors import UniqueKeyLoader, line_of
+from scrapsim.scenario import Scenario, ScenarioError
 
 __all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "error_reason",
            "load_params"]
@@ -93,7 +94,7 @@ class ParamSpec:
 def _error(spec_file: str, message: str, path: str = "", value: Any = None,
            expected: str = "", root: yaml.Node | None = None,
            loc: tuple = ()) -> ParamsError:
-    line = _line_of(root, loc) if root is not None and loc else None
+    line = line_of(root, loc) if root is not None and loc else None
     return ParamsError(message, file=spec_file, path=path, value=value, expected=expected,
                        line=line)
 
@@ -107,7 +108,7 @@ def _read(source: str | Path) -> tuple[str, Any, yaml.Node | None]:
         raise _error(file, "is a directory", expected="a sensitivity parameters YAML file")
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except (OSError, UnicodeDecodeError) as exc:
         raise _error(file, f"cannot read: {exc}", expected="a UTF-8 YAML file") from None

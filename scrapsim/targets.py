@@ -95,11 +95,11 @@ class Targets:
 def _read(path: Path) -> Any:
     import yaml
 
-    from scrapsim.scenario import _UniqueKeyLoader, _read_text
+    from scrapsim.errors import UniqueKeyLoader, read_text
 
-    text = _read_text(path)
+    text = read_text(path)
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise TargetsError(f"YAML error: {exc.problem or exc}", file=str(path), line=line,

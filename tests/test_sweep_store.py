@@ -131,8 +131,8 @@ def test_failures_are_recorded_and_the_sweep_goes_on(base: Scenario, tmp_path: P
 
 def test_resume_skips_stored_runs_and_repeats_none(base: Scenario, tmp_path: Path) -> None:
     vary = ["enforcement.intensity=0:2:5"]
-    whole = sweep(base, vary, reps=4, workers=1, out=tmp_path / "whole", quiet=True,
-                  run_fn=STAND_IN, figures=False)
+    sweep(base, vary, reps=4, workers=1, out=tmp_path / "whole", quiet=True, run_fn=STAND_IN,
+          figures=False)
     out = tmp_path / "cut"
     journal = (out.parent / "cut.partial" / "runs.jsonl")
     journal.parent.mkdir()
