@@ -88,6 +88,9 @@ class Evaluator:
         self.values = np.array([t.value for t in targets.targets])
         self.sd = np.array([t.sd for t in targets.targets])
         self.evaluations: list[tuple[dict[str, Any], float]] = []
+        self.needed: set[str] = set()
+        """Every run the search has asked for (stored before or run now): a count that does
+        not depend on whether the search was resumed."""
 
     def point(self, x: Sequence[float]) -> dict[str, Any]:
         """θ as scenario overrides (integers rounded, floats to 12 significant digits)."""
@@ -106,6 +109,7 @@ class Evaluator:
         for r in range(len(self.seeds)):            # replication-major: one seed per chunk
             for text, point in zip(texts, points):
                 key = self._key(text, r)
+                self.needed.add(key)
                 if key in self.store.runs or key in queued:
                     continue
                 queued.add(key)
@@ -298,9 +302,11 @@ def calibrate(scenario: Scenario | str | Path, targets: Targets | str | Path, *,
             x0=start, integrality=[p.integer for p in spec.parameters], vectorized=True,
             updating="deferred", callback=_progress(ev, history, started, quiet))
         x = np.array([float(v) for v in ev.point(result.x).values()])
+        search_runs = len(ev.needed)
         unc = uncertainty(ev, x)
         params, fit = _tables(ev, x, start, unc)
         session = {"ran": runs.ran, "resumed": resumed, "failed": runs.failed,
+                   "runs_search": search_runs, "runs_uncertainty": len(ev.needed) - search_runs,
                    "wall_s": time.perf_counter() - started, "engine": engine.info}
     fitted = base.with_overrides(ev.point(x))
     return write_calibration(partial, final, cal_id, base, fitted, spec, settings, params,
@@ -314,12 +320,11 @@ def _progress(ev: Evaluator, history: list[dict[str, Any]], started: float,
         intermediate = intermediate_result
         best = ev.point(intermediate.x)
         history.append({"generation": len(history) + 1, "evaluations": len(ev.evaluations),
-                        "best_objective": float(intermediate.fun),
-                        "runs": len(ev.store.runs), "wall_s": time.perf_counter() - started,
-                        **best})
+                        "best_objective": float(intermediate.fun), "runs": len(ev.needed),
+                        **best})               # no times: the table is the same on a resume
         if not quiet:
             shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v:.4g}" for k, v in best.items())
             print(f"generation {len(history)}: Q={intermediate.fun:.4g} ({shown}) "
-                  f"{len(ev.store.runs)} runs, {time.perf_counter() - started:.0f} s",
+                  f"{len(ev.needed)} runs, {time.perf_counter() - started:.0f} s",
                   file=sys.stderr, flush=True)
     return callback

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,12 @@ def add_parser(subparsers: Any) -> None:
     """Register ``calibrate`` on an argparse subparsers object (declares options only)."""
     p = subparsers.add_parser(
         "calibrate", help="fit uncertain parameters to observed moments (targets file)",
-        description="Fit the parameters a targets file names to its target moments: "
+        description=textwrap.fill("Fit the parameters a targets file names to its target moments: "
         "differential evolution (scipy) on the weighted distance between the model's mean "
         "over replications (common seeds) and each target; standard errors from the "
-        "objective's curvature. Writes the fitted scenario, the fit per target, the "
-        "parameters with 95%% intervals and a figure.", epilog=EPILOG,
+        "moments' Jacobian around the optimum (sandwich covariance of target and simulation "
+        "error). Writes the fitted scenario, the fit per target, the parameters with 95% "
+        "intervals and a figure.", 88), epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--targets", type=Path, required=True, metavar="TARGETS.yaml",

@@ -95,7 +95,8 @@ def load_calibration(folder: Path) -> Any:
     from scrapsim.scenario import load_scenario
 
     manifest = store.read_manifest(folder)
-    manifest["session"] = {"ran": 0, "note": "already complete"}
+    manifest["session"] = {**manifest.get("session", {}), "ran": 0, "resumed": None,
+                           "wall_s": None, "note": "already complete: read from the folder"}
     return Calibration(pd.read_csv(folder / "parameters.csv"), pd.read_csv(folder / "fit.csv"),
                        pd.read_csv(folder / "history.csv"), load_scenario(folder / "fitted.yaml"),
                        manifest["objective"], folder, manifest)
@@ -144,18 +145,24 @@ def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
 
 def format_fit(cal: Any) -> str:
     """The parameter and target tables for the terminal."""
-    lines = [f"{'parameter':<34} {'start':>9} {'fitted':>9} {'95% CI':>21}  identified"]
+    lines = [f"{'parameter':<34} {'start':>9} {'fitted':>9} {'se':>9} {'95% CI in range':>21}"
+             f"  identified"]
     for r in cal.parameters.itertuples():
         ci = f"{r.ci_low:.4g}..{r.ci_high:.4g}"
-        lines.append(f"{r.parameter:<34} {r.start:>9.4g} {r.fitted:>9.4g} {ci:>21}  "
-                     f"{'yes' if r.identified else 'no'}")
+        lines.append(f"{r.parameter:<34} {r.start:>9.4g} {r.fitted:>9.4g} {r.se:>9.3g} "
+                     f"{ci:>21}  {'yes' if r.identified else 'no'}")
+    lines.append("(identified: fitted ± 1.96 se is narrower than the search range; the interval "
+                 "shown is clipped to the range)")
     lines += ["", f"{'target':<26} {'target':>14} {'model (95% CI)':>28} {'z':>6}"]
     for r in cal.fit.itertuples():
         tgt = f"{r.value:.4g} ± {r.sd:.3g}"
         model = f"{r.model:.4g} ({r.ci_low:.4g}..{r.ci_high:.4g})"
         lines.append(f"{r.target:<26} {tgt:>14} {model:>28} {r.z:>6.2f}")
     m = cal.manifest
+    s = m["session"]
+    runs = (f"{s['runs_search']} runs in the search and {s['runs_uncertainty']} around the "
+            f"optimum for the uncertainty" if "runs_search" in s else "")
     lines.append(f"\nobjective Q = {cal.objective:.4g} with {m['degrees_of_freedom']} degrees "
                  f"of freedom; {m['optimizer']['nit']} generations, "
-                 f"{m['optimizer']['points']} points, {m['session'].get('ran', 0)} runs now")
+                 f"{m['optimizer']['points']} points; {runs}")
     return "\n".join(lines)

@@ -13,7 +13,10 @@ imported inside the command that needs them, so ``--help`` stays fast. Bad input
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -173,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     from scrapsim.scenario import ScenarioError
 
     try:
-        return _dispatch(args, argv)
+        with _terminate_as_interrupt():
+            return _dispatch(args, argv)
     except (ScenarioError, OSError) as exc:
         print(f"{PROG}: error: {_located(exc, getattr(args, 'scenario', None))}",
               file=sys.stderr)
@@ -181,6 +185,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill PID``) handled like Ctrl-C while a command runs: the command stores
+    what finished, stops its worker processes and exits 130, instead of dying and leaving
+    workers behind."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:              # not the main thread (an embedding application): leave it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _located(exc: BaseException, file: Path | None) -> str:

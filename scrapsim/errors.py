@@ -42,6 +42,8 @@ def show(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dict):
         return "{...}"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, date) for v in value):
+        return "[" + ", ".join(show(v) for v in value) + "]"
     return repr(value)
 
 

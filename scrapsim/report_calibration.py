@@ -19,7 +19,7 @@ __all__ = ["CALIBRATION_FILES", "CalibrationInput", "calibration_section", "is_c
            "load_calibration_input"]
 
 CALIBRATION_FILES = ("parameters.csv", "fit.csv", "history.csv", "manifest.json")
-PARAMETER_COLUMNS = {"parameter", "low", "high", "start", "fitted", "ci_low", "ci_high",
+PARAMETER_COLUMNS = {"parameter", "low", "high", "start", "fitted", "se", "ci_low", "ci_high",
                      "identified"}
 FIT_COLUMNS = {"target", "value", "sd", "model", "ci_low", "ci_high", "z"}
 
@@ -80,16 +80,17 @@ def _num(x: Any) -> str:
 
 def _tables(item: CalibrationInput) -> list[TableBlock]:
     params = [[str(r.parameter), f"{_num(r.low)} to {_num(r.high)}", _num(r.start),
-               _num(r.fitted), f"{_num(r.ci_low)} to {_num(r.ci_high)}",
+               _num(r.fitted), _num(r.se), f"{_num(r.ci_low)} to {_num(r.ci_high)}",
                "yes" if bool(r.identified) else "no"] for r in item.parameters.itertuples()]
     fit = [[str(r.target), f"{_num(r.value)} ± {_num(r.sd)}",
             f"{_num(r.model)} ({_num(r.ci_low)} to {_num(r.ci_high)})", f"{float(r.z):.2f}"]
            for r in item.fit.itertuples()]
-    return [TableBlock("Fitted parameters: search range, start, fitted value and 95% interval "
-                       "(from the objective's curvature, clipped to the range); identified = "
-                       "the interval is narrower than the range.",
-                       ["parameter", "range", "start", "fitted", "95% interval", "identified"],
-                       params),
+    return [TableBlock("Fitted parameters: search range, start, fitted value, standard error "
+                       "(from the moments' Jacobian around the optimum: target and simulation "
+                       "error) and the 95% interval clipped to the range; identified = "
+                       "fitted ± 1.96 se is narrower than the range.",
+                       ["parameter", "range", "start", "fitted", "se", "95% interval",
+                        "identified"], params),
             TableBlock("Fit against each target: the model's mean over replications at the "
                        "fitted values with its 95% interval, and z = (model − target) / sd.",
                        ["target", "target ± sd", "model (95% interval)", "z"], fit)]

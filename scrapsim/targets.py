@@ -26,6 +26,7 @@ too; ``recovery_days`` that never comes within the run counts as the days left i
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -92,14 +93,16 @@ class Targets:
         return [p.key for p in self.parameters]
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path) -> tuple[Any, Any]:
+    """The file's data and its composed YAML (for line numbers)."""
     import yaml
 
     from scrapsim.errors import UniqueKeyLoader, read_text
 
     text = read_text(path)
     try:
-        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return data, yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise TargetsError(f"YAML error: {exc.problem or exc}", file=str(path), line=line,
@@ -109,10 +112,42 @@ def _read(path: Path) -> Any:
 
 
 def load_targets(path: str | Path, base: Scenario) -> Targets:
-    """Read and check a targets file against the scenario it will calibrate."""
-    path = Path(path)
-    file = str(path)
-    data = _read(path)
+    """Read and check a targets file against the scenario it will calibrate; a bad file
+    raises TargetsError naming its line."""
+    data, root = _read(Path(path))
+    try:
+        return _check(str(path), data, base)
+    except TargetsError as exc:
+        if exc.line is not None or not exc.path:
+            raise
+        raise TargetsError(_reason(exc), file=exc.file, path=exc.path, value=exc.value,
+                           expected=exc.expected, line=_line(root, data, exc.path)) from None
+
+
+def _reason(exc: ScenarioError) -> str:
+    """The message of ``exc`` without its ``file: path:`` head."""
+    text = str(exc)
+    head = f"{exc.file or '<scenario>'}" + (f":{exc.line}" if exc.line is not None else "")
+    return text.removeprefix(head + ": ").removeprefix(f"{exc.path}: ")
+
+
+def _line(root: Any, data: Any, path: str) -> int | None:
+    """The line of a dotted ``path`` in the file; parameter keys themselves hold dots."""
+    from scrapsim.errors import line_of
+
+    head, _, rest = path.partition(".")
+    if head == "parameters" and isinstance(data, dict) and \
+            isinstance(data.get("parameters"), dict):
+        key = max((k for k in map(str, data["parameters"]) if rest == k or
+                   rest.startswith(k + ".")), key=len, default=None)
+        if key is not None:
+            tail = rest[len(key) + 1:]
+            return line_of(root, ("parameters", key, *([tail] if tail else [])))
+    loc = tuple(int(p) if p.isdigit() else p for p in path.split("."))
+    return line_of(root, loc)
+
+
+def _check(file: str, data: Any, base: Scenario) -> Targets:
     if not isinstance(data, dict) or set(data) - {"parameters", "targets"}:
         extra = sorted(set(data) - {"parameters", "targets"}) if isinstance(data, dict) else []
         raise TargetsError("a targets file is a mapping with 'parameters' and 'targets'",
@@ -152,8 +187,9 @@ def _param(file: str, key: str, spec: Any, base: Scenario) -> Param:
     try:
         current = base.get(key)
     except ScenarioError as exc:
-        raise TargetsError(f"not a field of scenario {base.name!r}", file=file, path=path,
-                           value=key, expected=exc.expected or "a dotted scenario path") from None
+        raise TargetsError(f"not a field of scenario {base.name!r}: {_reason(exc)}", file=file,
+                           path=path, value=key,
+                           expected=exc.expected or "a dotted scenario path") from None
     if not isinstance(spec, dict) or set(spec) - {"low", "high", "source"} or \
             not {"low", "high"} <= set(spec):
         raise TargetsError("bounds expected", file=file, path=path, value=spec,
@@ -189,7 +225,9 @@ def _target(file: str, i: int, spec: Any, base: Scenario) -> TargetSpec:
                            expected="{name, moment, value, sd[, period, of, region, source]}")
     moment = str(spec["moment"])
     if moment not in DAILY_MOMENTS and moment not in _SUMMARY_ONLY:
-        raise TargetsError("unknown moment", file=file, path=f"{path}.moment", value=moment,
+        hint = difflib.get_close_matches(moment, DAILY_MOMENTS + _SUMMARY_ONLY, n=1)
+        raise TargetsError("unknown moment" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                           file=file, path=f"{path}.moment", value=moment,
                            expected="one of " + ", ".join(DAILY_MOMENTS + _SUMMARY_ONLY))
     sd = _number(file, f"{path}.sd", spec["sd"], "a number > 0")
     if sd <= 0:
