@@ -14,6 +14,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from scrapsim.cli_engine import add_engine_options, guarded, overrides
+
 __all__ = ["add_parser", "main"]
 
 PROG = "scrapsim calibrate"
@@ -51,40 +53,22 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--tol", type=float, default=0.05, metavar="X",
                    help="stop when the standard deviation of the population's objective is "
                    "below X (a target off by one sd adds 1 to the objective; default 0.05)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a field of the scenario by dotted path (repeatable)")
-    p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
-    p.add_argument("--out", type=Path, metavar="DIR", help="calibration folder (default "
-                   "results/<scenario>/calibration-<id>, the id fixed by scenario, targets, "
-                   "settings and seeds)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="local worker processes (default: the cores; 1 runs in this process)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                   help="run on an existing Dask distributed cluster")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="no progress lines and no tables")
+    add_engine_options(p, out_help="calibration folder (default results/<scenario>/"
+                       "calibration-<id>, the id fixed by scenario, targets, settings and "
+                       "seeds)", quiet_help="no progress lines and no tables")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the calibration described by ``args``; returns the exit status."""
     from scrapsim.calibrate import calibrate
     from scrapsim.calibrate_out import format_fit
-    from scrapsim.executor import SweepError
-    from scrapsim.scenario import ScenarioError, parse_override
 
-    try:
-        overrides = dict(parse_override(text) for text in args.overrides)
-        cal = calibrate(args.scenario, args.targets, reps=args.reps, popsize=args.popsize,
-                        maxiter=args.maxiter, tol=args.tol, seed=args.seed,
-                        workers=args.workers, scheduler=args.scheduler, out=args.out,
-                        quiet=args.quiet, overrides=overrides or None, command=sys.argv)
-    except (ScenarioError, OSError) as exc:
-        return _fail(str(exc), 2)
-    except SweepError as exc:
-        return _fail(str(exc), 1)
-    except KeyboardInterrupt:
-        return _fail("interrupted; the finished runs are stored: run the same command again "
-                     "to resume", 130)
+    status, cal = guarded(PROG, lambda: calibrate(
+        args.scenario, args.targets, reps=args.reps, popsize=args.popsize, maxiter=args.maxiter,
+        tol=args.tol, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
+        out=args.out, quiet=args.quiet, overrides=overrides(args) or None, command=sys.argv))
+    if cal is None:
+        return status
     if not args.quiet:
         print(format_fit(cal))
         wall = cal.manifest["session"].get("wall_s")
@@ -92,8 +76,3 @@ def main(args: argparse.Namespace) -> int:
         print(f"calibration {cal.manifest['scenario']['name']}{took} -> {cal.folder}\n"
               f"fitted scenario: {cal.folder / 'fitted.yaml'}")
     return 0
-
-
-def _fail(message: str, status: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return status

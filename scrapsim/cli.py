@@ -17,7 +17,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,14 @@ __all__ = ["build_parser", "format_summary", "main"]
 
 PROG = "scrapsim"
 EXIT_BAD_INPUT = 2
-SWEEP_MODULE = "scrapsim.sweep_cli"
+LAZY = {
+    "sweep": ("scrapsim.sweep_cli", "vary scenario fields over a grid with replications"),
+    "validate": ("scrapsim.validate_cli", "check the model against FACTS.md's patterns"),
+    "calibrate": ("scrapsim.calibrate_cli", "fit uncertain parameters to observed moments"),
+    "sensitivity": ("scrapsim.sensitivity_cli", "global sensitivity of the summary metrics, "
+                    "Morris or Sobol'"),
+}
+"""Commands whose parser module loads only when the command runs: (module, help line)."""
 
 
 class _VersionAction(argparse.Action):
@@ -71,23 +77,6 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
 
 
-def _add_sweep(sub: Any, wanted: bool) -> None:
-    """Register ``sweep`` if its module exists; import it only when it is the command."""
-    try:
-        present = find_spec(SWEEP_MODULE) is not None
-    except ImportError:
-        present = False
-    if not present:
-        return
-    if wanted:
-        import scrapsim.sweep_cli as sweep_cli
-
-        sweep_cli.add_parser(sub)
-    else:
-        sub.add_parser("sweep", help="vary scenario fields over a grid with replications "
-                       "(see 'scrapsim sweep --help')", add_help=False)
-
-
 def _add_report(sub: Any) -> None:
     """Register ``report`` (its parser module imports only argparse)."""
     import scrapsim.report_cli as report_cli
@@ -105,45 +94,27 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_run(sub)
     sub.add_parser("schema", help="print the JSON Schema of scenario files",
                    description="Print the JSON Schema of scenario files (for editors).")
-    _add_sweep(sub, wanted=command == "sweep")
+    _add_lazy(sub, "sweep", wanted=command == "sweep")
     _add_report(sub)
-    _add_validate(sub, wanted=command == "validate")
-    _add_calibrate(sub, wanted=command == "calibrate")
-    _add_sensitivity(sub, wanted=command == "sensitivity")
+    for name in ("validate", "calibrate", "sensitivity"):
+        _add_lazy(sub, name, wanted=command == name)
     return parser
 
 
-def _add_sensitivity(sub: Any, wanted: bool) -> None:
-    """Register ``sensitivity``; SALib, the model and pandas load only when it runs."""
+def _module(name: str) -> Any:
+    """Import a command module through the import statement's machinery (so that
+    ``python -X importtime`` lists it, as the start-up tests rely on)."""
+    return __import__(name, fromlist=["main"])
+
+
+def _add_lazy(sub: Any, name: str, wanted: bool) -> None:
+    """Register a command of :data:`LAZY`: its full parser (importing its module, which
+    imports only argparse) when it is the command to run, else a one-line entry for --help."""
+    module, text = LAZY[name]
     if wanted:
-        import scrapsim.sensitivity_cli as sensitivity_cli
-
-        sensitivity_cli.add_parser(sub)
+        _module(module).add_parser(sub)
     else:
-        sub.add_parser("sensitivity", help="global sensitivity of the summary metrics, Morris "
-                       "or Sobol' (see 'scrapsim sensitivity --help')", add_help=False)
-
-
-def _add_calibrate(sub: Any, wanted: bool) -> None:
-    """Register ``calibrate``; the optimizer and the model load only when it runs."""
-    if wanted:
-        import scrapsim.calibrate_cli as calibrate_cli
-
-        calibrate_cli.add_parser(sub)
-    else:
-        sub.add_parser("calibrate", help="fit uncertain parameters to observed moments "
-                       "(see 'scrapsim calibrate --help')", add_help=False)
-
-
-def _add_validate(sub: Any, wanted: bool) -> None:
-    """Register ``validate``; the checks (numpy, the model) load only when it runs."""
-    if wanted:
-        import scrapsim.validate_cli as validate_cli
-
-        validate_cli.add_parser(sub)
-    else:
-        sub.add_parser("validate", help="check the model against FACTS.md's patterns "
-                       "(see 'scrapsim validate --help')", add_help=False)
+        sub.add_parser(name, help=f"{text} (see 'scrapsim {name} --help')", add_help=False)
 
 
 def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
@@ -154,14 +125,7 @@ def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
 
 
 def _commands() -> set[str]:
-    names = {"run", "schema", "validate", "calibrate", "sensitivity"}
-    names.add("report")
-    try:
-        if find_spec(SWEEP_MODULE) is not None:
-            names.add("sweep")
-    except ImportError:
-        pass
-    return names
+    return {"run", "schema", "report", *LAZY}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,22 +185,8 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
         return report_cli.main(args)
     if args.command == "schema":
         return _schema()
-    if args.command == "sweep":
-        import scrapsim.sweep_cli as sweep_cli
-
-        return int(sweep_cli.main(args))
-    if args.command == "validate":
-        import scrapsim.validate_cli as validate_cli
-
-        return validate_cli.main(args)
-    if args.command == "calibrate":
-        import scrapsim.calibrate_cli as calibrate_cli
-
-        return calibrate_cli.main(args)
-    if args.command == "sensitivity":
-        import scrapsim.sensitivity_cli as sensitivity_cli
-
-        return sensitivity_cli.main(args)
+    if args.command in LAZY:
+        return int(_module(LAZY[args.command][0]).main(args))
     return _run(args, argv)
 
 

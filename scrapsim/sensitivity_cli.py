@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scrapsim.cli_engine import add_engine_options, guarded, overrides
+
 __all__ = ["add_parser", "format_table", "main"]
 
 PROG = "scrapsim sensitivity"
@@ -60,17 +62,9 @@ def add_parser(subparsers: Any) -> None:
                    help="Sobol': also second-order indices (N(2D+2) points instead of N(D+2))")
     p.add_argument("--reps", type=int, default=4, metavar="N",
                    help="replications per point, averaged (default 4)")
-    p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a field of the base scenario by dotted path (repeatable)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="local worker processes (default: the cores; 1 runs in this process)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                   help="run on an existing Dask distributed cluster")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="result folder (default results/<scenario>/sensitivity-<id>)")
     p.add_argument("--no-plot", action="store_true", help="skip indices.png and indices.svg")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no table")
+    add_engine_options(p, out_help="result folder (default results/<scenario>/sensitivity-<id>)",
+                       quiet_help="no progress bar and no table")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -81,24 +75,15 @@ def main(args: argparse.Namespace) -> int:
         salib()
     except ImportError as exc:
         return _fail(str(exc), 2)
-    from scrapsim.executor import SweepError
-    from scrapsim.scenario import ScenarioError, parse_override
     from scrapsim.sensitivity_analysis import SensitivityError, sensitivity
 
-    try:
-        overrides = dict(parse_override(text) for text in args.overrides)
-        result = sensitivity(args.scenario, args.params, method=args.method,
-                             samples=args.samples, levels=args.levels,
-                             second_order=args.second_order, reps=args.reps, seed=args.seed,
-                             workers=args.workers, scheduler=args.scheduler, out=args.out,
-                             quiet=args.quiet, overrides=overrides, figures=not args.no_plot)
-    except (ScenarioError, OSError) as exc:
-        return _fail(str(exc), 2)
-    except (SweepError, SensitivityError) as exc:
-        return _fail(str(exc), 1)
-    except KeyboardInterrupt:
-        return _fail("interrupted; the finished runs are stored: run the same command again "
-                     "to resume", 130)
+    status, result = guarded(PROG, lambda: sensitivity(
+        args.scenario, args.params, method=args.method, samples=args.samples,
+        levels=args.levels, second_order=args.second_order, reps=args.reps, seed=args.seed,
+        workers=args.workers, scheduler=args.scheduler, out=args.out, quiet=args.quiet,
+        overrides=overrides(args), figures=not args.no_plot), (SensitivityError,))
+    if result is None:
+        return status
     if not args.quiet:
         print(format_table(result))
     return 0

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scrapsim.cli_engine import add_engine_options, guarded, overrides
+
 __all__ = ["add_parser", "main"]
 
 PROG = "scrapsim sweep"
@@ -46,49 +48,25 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--samples", type=int, metavar="N", help="points of an LHS design")
     p.add_argument("--reps", type=int, default=10, metavar="N",
                    help="replications per point (default 10)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a field of the base scenario by dotted path (repeatable)")
-    p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
-    p.add_argument("--out", type=Path, metavar="DIR", help="sweep folder "
-                   "(default results/<scenario>/sweep-<id>, the id fixed by scenario, design, "
-                   "seeds)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="local worker processes (default: the cores; 1 runs in this process)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                   help="run on an existing Dask distributed cluster "
-                   "(pip install 'scrapsim[dask]')")
     p.add_argument("--no-plot", action="store_true", help="skip the figures")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="no progress bar and no summary line")
+    add_engine_options(p, out_help="sweep folder (default results/<scenario>/sweep-<id>, the "
+                       "id fixed by scenario, design, seeds)",
+                       quiet_help="no progress bar and no summary line")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the sweep described by ``args``; returns the exit status."""
-    from scrapsim.executor import SweepError
-    from scrapsim.scenario import ScenarioError, parse_override
     from scrapsim.sweeps import format_line, sweep
 
-    try:
-        overrides = dict(parse_override(text) for text in args.overrides)
-        result = sweep(args.scenario, args.vary, reps=args.reps, workers=args.workers,
-                       scheduler=args.scheduler, seed=args.seed, design=args.design,
-                       samples=args.samples, out=args.out, quiet=args.quiet,
-                       overrides=overrides, figures=not args.no_plot)
-    except (ScenarioError, OSError) as exc:
-        return _fail(str(exc), 2)
-    except SweepError as exc:
-        return _fail(str(exc), 1)
-    except KeyboardInterrupt:
-        return _fail("interrupted; the finished runs are stored: run the same command again "
-                     "to resume", 130)
+    status, result = guarded(PROG, lambda: sweep(
+        args.scenario, args.vary, reps=args.reps, workers=args.workers,
+        scheduler=args.scheduler, seed=args.seed, design=args.design, samples=args.samples,
+        out=args.out, quiet=args.quiet, overrides=overrides(args), figures=not args.no_plot))
+    if result is None:
+        return status
     if not args.quiet:
         print(format_line(result))
     return 1 if result.failed else 0
-
-
-def _fail(message: str, status: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return status
 
 
 def _standalone(argv: list[str] | None = None) -> int:
