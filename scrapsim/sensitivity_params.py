@@ -20,6 +20,8 @@ at a time. ``metrics`` (optional, default :data:`DEFAULT_METRICS`) are summary k
 
 Every error names the file, the place in it (``parameters[campaigns.0.teams].low``), the value
 and what was expected, as a :class:`ParamsError` (a :class:`~scrapsim.scenario.ScenarioError`).
+Calibration's targets files (:mod:`scrapsim.targets`) declare their parameters the same way and
+are checked by the same :func:`parse_parameters`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from scrapsim.errors import UniqueKeyLoader, line_of
 from scrapsim.scenario import Scenario, ScenarioError
 
 __all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "error_reason",
-           "load_params"]
+           "load_params", "parse_parameters"]
 
 DEFAULT_METRICS = ("collection_change", "smelting_change", "price_change", "shut_share",
                    "recovery_days")
@@ -141,7 +143,7 @@ def load_params(source: str | Path | Mapping[str, Any], base: Scenario,
     for key in data:
         if key not in TOP_KEYS:
             raise _unknown(file, str(key), TOP_KEYS, str(key), root, (key,))
-    params = _parameters(file, data.get("parameters"), base, root)
+    params = parse_parameters(file, data.get("parameters"), base, root)
     metrics = _metrics(file, data.get("metrics", list(DEFAULT_METRICS)), known_metrics, root)
     description = data.get("description") or ""
     if not isinstance(description, str):
@@ -167,7 +169,10 @@ def _unknown(file: str, name: str, known: Collection[str], path: str, root: Any,
                   f"one of {', '.join(known)}", root, loc)
 
 
-def _parameters(file: str, raw: Any, base: Scenario, root: Any) -> tuple[Parameter, ...]:
+def parse_parameters(file: str, raw: Any, base: Scenario,
+                     root: Any) -> tuple[Parameter, ...]:
+    """The ``parameters:`` mapping of a parameters file or a calibration targets file
+    (``root``: the composed YAML, for line numbers), each checked against ``base``."""
     if raw is None:
         raise _error(file, "missing: list the fields to vary as dotted.path: {low: ..., "
                      "high: ..., source: ...}", "parameters")

@@ -4,6 +4,7 @@ A targets file (YAML, loaded safely; duplicate keys refused) has two lists::
 
     parameters:                       # scenario fields by dotted path, with bounds
       campaigns.0.halt_share: {low: 0.3, high: 1.0, source: "why these bounds"}
+      # checked as a sensitivity parameters file's are (scrapsim.sensitivity_params)
     targets:                          # observed moments the fit should reproduce
       - name: shut_at_peak
         moment: shut_count            # a moment below, or any key of the run summary
@@ -36,8 +37,9 @@ from typing import Any
 import numpy as np
 
 from scrapsim.scenario import Scenario, ScenarioError
+from scrapsim.sensitivity_params import Parameter, parse_parameters
 
-__all__ = ["DAILY_MOMENTS", "Param", "TargetSpec", "Targets", "TargetsError", "load_targets",
+__all__ = ["DAILY_MOMENTS", "TargetSpec", "Targets", "TargetsError", "load_targets",
            "moments"]
 
 DAILY_MOMENTS = ("operating_rate", "smelted", "collected", "traded", "imports", "scrap_price")
@@ -48,17 +50,6 @@ _SUMMARY_ONLY = ("shut_count", "shut_share", "closed_share", "recovery_days", "c
 
 class TargetsError(ScenarioError):
     """A bad targets file: names the file, the dotted path, the value and what was expected."""
-
-
-@dataclass(frozen=True)
-class Param:
-    """One fitted scenario field and its search bounds (integers for integer fields)."""
-
-    key: str
-    low: float
-    high: float
-    integer: bool = False
-    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +75,7 @@ class TargetSpec:
 class Targets:
     """A loaded targets file."""
 
-    parameters: tuple[Param, ...]
+    parameters: tuple[Parameter, ...]
     targets: tuple[TargetSpec, ...]
     file: str
 
@@ -116,12 +107,12 @@ def load_targets(path: str | Path, base: Scenario) -> Targets:
     raises TargetsError naming its line."""
     data, root = _read(Path(path))
     try:
-        return _check(str(path), data, base)
+        return _check(str(path), data, base, root)
     except TargetsError as exc:
         if exc.line is not None or not exc.path:
             raise
         raise TargetsError(_reason(exc), file=exc.file, path=exc.path, value=exc.value,
-                           expected=exc.expected, line=_line(root, data, exc.path)) from None
+                           expected=exc.expected, line=_line(root, exc.path)) from None
 
 
 def _reason(exc: ScenarioError) -> str:
@@ -131,38 +122,25 @@ def _reason(exc: ScenarioError) -> str:
     return text.removeprefix(head + ": ").removeprefix(f"{exc.path}: ")
 
 
-def _line(root: Any, data: Any, path: str) -> int | None:
-    """The line of a dotted ``path`` in the file; parameter keys themselves hold dots."""
+def _line(root: Any, path: str) -> int | None:
+    """The line of a dotted ``path`` (``targets.2.period``) in the file."""
     from scrapsim.errors import line_of
 
-    head, _, rest = path.partition(".")
-    if head == "parameters" and isinstance(data, dict) and \
-            isinstance(data.get("parameters"), dict):
-        key = max((k for k in map(str, data["parameters"]) if rest == k or
-                   rest.startswith(k + ".")), key=len, default=None)
-        if key is not None:
-            tail = rest[len(key) + 1:]
-            return line_of(root, ("parameters", key, *([tail] if tail else [])))
-    loc = tuple(int(p) if p.isdigit() else p for p in path.split("."))
-    return line_of(root, loc)
+    return line_of(root, tuple(int(p) if p.isdigit() else p for p in path.split(".")))
 
 
-def _check(file: str, data: Any, base: Scenario) -> Targets:
+def _check(file: str, data: Any, base: Scenario, root: Any) -> Targets:
     if not isinstance(data, dict) or set(data) - {"parameters", "targets"}:
         extra = sorted(set(data) - {"parameters", "targets"}) if isinstance(data, dict) else []
         raise TargetsError("a targets file is a mapping with 'parameters' and 'targets'",
                            file=file, path=extra[0] if extra else "",
                            value=extra[0] if extra else data,
                            expected="parameters: {KEY: {low, high}}, targets: [...]")
-    params = data.get("parameters")
-    if not isinstance(params, dict) or not params:
-        raise TargetsError("needs at least one parameter", file=file, path="parameters",
-                           value=params, expected="a mapping KEY: {low: L, high: H}")
     items = data.get("targets")
     if not isinstance(items, list) or not items:
         raise TargetsError("needs at least one target", file=file, path="targets", value=items,
                            expected="a list of {name, moment, value, sd}")
-    parameters = tuple(_param(file, str(k), v, base) for k, v in params.items())
+    parameters = parse_parameters(file, data.get("parameters"), base, root)
     targets = tuple(_target(file, i, t, base) for i, t in enumerate(items))
     names = [t.name for t in targets]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -177,40 +155,6 @@ def _number(file: str, path: str, value: Any, expected: str = "a number") -> flo
         raise TargetsError("not a finite number", file=file, path=path, value=value,
                            expected=expected)
     return float(value)
-
-
-def _param(file: str, key: str, spec: Any, base: Scenario) -> Param:
-    path = f"parameters.{key}"
-    if key == "seed":
-        raise TargetsError("the seed is not a parameter", file=file, path=path, value=key,
-                           expected="a scenario field; use --seed for the replications")
-    try:
-        current = base.get(key)
-    except ScenarioError as exc:
-        raise TargetsError(f"not a field of scenario {base.name!r}: {_reason(exc)}", file=file,
-                           path=path, value=key,
-                           expected=exc.expected or "a dotted scenario path") from None
-    if not isinstance(spec, dict) or set(spec) - {"low", "high", "source"} or \
-            not {"low", "high"} <= set(spec):
-        raise TargetsError("bounds expected", file=file, path=path, value=spec,
-                           expected="{low: L, high: H, source: '...'}")
-    low = _number(file, f"{path}.low", spec["low"])
-    high = _number(file, f"{path}.high", spec["high"])
-    if not low < high:
-        raise TargetsError("empty range", file=file, path=path, value=f"{low:g}..{high:g}",
-                           expected="low < high")
-    integer = isinstance(current, int) and not isinstance(current, bool)
-    if not isinstance(current, (int, float)) or isinstance(current, bool):
-        raise TargetsError("only numeric fields can be fitted", file=file, path=path,
-                           value=current, expected="a numeric scenario field")
-    for end in (low, high):
-        try:
-            base.with_overrides({key: int(round(end)) if integer else end})
-        except ScenarioError as exc:
-            raise TargetsError(f"bound {end:g} gives a bad scenario ({exc.expected or exc})",
-                               file=file, path=path, value=end,
-                               expected=exc.expected or "a valid value") from None
-    return Param(key, low, high, integer, str(spec.get("source", "")))
 
 
 def _target(file: str, i: int, spec: Any, base: Scenario) -> TargetSpec:

@@ -40,8 +40,9 @@ def _generated_targets(tmp: Path, root: int = SEED, reps: int = REPS) -> Path:
               s["period"]} for s in specs]
     values = np.mean([[moments(truth, seed, specs)[n] for n, _, _ in TARGETS]
                       for seed in rep_seeds(root, reps)], axis=0)
-    data = {"parameters": {"campaigns.0.halt_share": {"low": 0.3, "high": 1.0},
-                           "campaigns.0.suspend_days": {"low": 7, "high": 45}},
+    data = {"parameters": {"campaigns.0.halt_share": {"low": 0.3, "high": 1.0, "source": "test"},
+                           "campaigns.0.suspend_days": {"low": 7, "high": 45,
+                                                        "source": "test"}},
             "targets": [{"name": n, **s, "value": float(v), "sd": sd}
                         for (n, s, sd), v in zip(TARGETS, values)]}
     path = tmp / f"generated-{root}.yaml"
@@ -128,24 +129,27 @@ def test_covariance_is_the_inverse_curvature_in_the_linear_case() -> None:
 
 
 BAD = [
-    ("parameters: {nope.field: {low: 0, high: 1}}\n"
-     "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "parameters.nope.field"),
-    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\ntargets: []\n", "targets"),
-    ("parameters: {campaigns.0.halt_share: {low: 0.5, high: 0.2}}\n"
-     "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "low < high"),
-    ("parameters: {campaigns.0.halt_share: {low: 0, high: 2}}\n"
+    ("parameters: {nope.field: {low: 0, high: 1, source: s}}\n"
+     "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "parameters[nope.field]"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1, source: s}}\n"
+     "targets: []\n", "targets"),
+    ("parameters: {campaigns.0.halt_share: {low: 0.5, high: 0.2, source: s}}\n"
+     "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "empty range"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 2, source: s}}\n"
      "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "halt_share"),
-    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1, source: s}}\n"
      "targets: [{name: a, moment: profit, value: 1, sd: 1}]\n", "targets.0.moment"),
-    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1, source: s}}\n"
      "targets: [{name: a, moment: smelted, value: 1, sd: 0}]\n", "targets.0.sd"),
-    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1, source: s}}\n"
      "targets: [{name: a, moment: smelted, period: [2016-01-01, 2016-02-01], value: 1, "
      "sd: 1}]\n", "targets.0.period"),
-    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1, source: s}}\n"
      "targets: [{name: a, moment: shut_count, period: window, value: 1, sd: 1}]\n",
      "no period"),
     ("parameters: {a: 1, a: 2}\n", "duplicate key"),
+    ("parameters: {campaigns.0.halt_share: {low: 0, high: 1}}\n"
+     "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "needs a source"),
     ("!!python/object/apply:os.system ['true']\n", "YAML error"),
 ]
 
