@@ -24,6 +24,7 @@ import hashlib
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +84,9 @@ class Evaluator:
                  runs: _Store, tag: str) -> None:
         self.base, self.targets, self.seeds, self.engine, self.store = \
             base, targets, seeds, engine, runs
-        self.tag = tag
         self.run_fn = (RUN_FN, {"specs": [t.as_dict() for t in targets.targets]})
+        moments = hashlib.sha256(canonical_json(jsonable(self.run_fn)).encode()).hexdigest()
+        self.tag = f"{tag[:16]}+{moments[:8]}"      # a run stores these moments only
         self.values = np.array([t.value for t in targets.targets])
         self.sd = np.array([t.sd for t in targets.targets])
         self.evaluations: list[tuple[dict[str, Any], float]] = []
@@ -129,8 +131,7 @@ class Evaluator:
 
     def objective(self, m: np.ndarray) -> np.ndarray:
         """Q for each point of ``m`` (points, reps, targets)."""
-        with np.errstate(invalid="ignore"):
-            mean = np.nanmean(m, axis=1) if m.size else m.mean(axis=1)
+        mean = _nanmean(m, axis=1)
         z = (mean - self.values) / self.sd
         z = np.where(np.isfinite(z), z, MISSING_Z)
         return (z ** 2).sum(axis=1)
@@ -141,6 +142,13 @@ class Evaluator:
         q = self.objective(self.moments(xs))
         self.evaluations += [(self.point(x), float(v)) for x, v in zip(xs, q)]
         return q if np.ndim(xt) > 1 else q[0]
+
+
+def _nanmean(m: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over the valid runs; NaN (no warning) where no run gave the moment."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(m, axis=axis)
 
 
 def covariance(jac: np.ndarray, sd: np.ndarray, sim_cov: np.ndarray) -> np.ndarray:
@@ -177,8 +185,8 @@ def uncertainty(ev: Evaluator, x: np.ndarray) -> dict[str, Any]:
     """Moments at θ̂ with their spread, the Jacobian and the parameters' covariance."""
     at = ev.moments(x[None, :])[0]                          # (reps, targets)
     around = _offsets(ev, x)
-    means = np.nanmean(ev.moments(np.concatenate(around)), axis=1)
-    centre = np.nanmean(at, axis=0)
+    means = _nanmean(ev.moments(np.concatenate(around)), axis=1)
+    centre = _nanmean(at, axis=0)
     jac = np.zeros((len(ev.sd), len(around)))
     for j, pts in enumerate(around):
         m = means[j * len(STEPS):(j + 1) * len(STEPS)]

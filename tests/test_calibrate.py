@@ -257,3 +257,20 @@ def test_kill_stops_the_workers_and_the_rerun_resumes(generated, tmp_path: Path)
     assert again.returncode == 0, again.stderr
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["session"]["resumed"] == stored > 0
+
+
+def test_runs_are_keyed_by_the_moments_they_store(tmp_path: Path) -> None:
+    """A journal kept for one targets file is not read for another that measures other
+    moments (each run stores only the moments it was asked for)."""
+    from scrapsim.calibrate import Evaluator
+
+    base = load_scenario(HEBEI, HALF_YEAR)
+    path = _generated_targets(tmp_path, root=1, reps=1)
+    one = load_targets(path, base)
+    data = yaml.safe_load(path.read_text())
+    data["targets"] = data["targets"][:2]
+    (tmp_path / "two.yaml").write_text(yaml.safe_dump(data))
+    two = load_targets(tmp_path / "two.yaml", base)
+    keys = [Evaluator(base, t, [5], None, None, "h" * 64)._key('{"a":1}', 0) for t in (one, two)]
+    assert keys[0] != keys[1]
+    assert keys[0] == Evaluator(base, one, [5], None, None, "h" * 64)._key('{"a":1}', 0)
