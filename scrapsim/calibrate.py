@@ -85,8 +85,10 @@ class Evaluator:
         self.base, self.targets, self.seeds, self.engine, self.store = \
             base, targets, seeds, engine, runs
         self.run_fn = (RUN_FN, {"specs": [t.as_dict() for t in targets.targets]})
-        moments = hashlib.sha256(canonical_json(jsonable(self.run_fn)).encode()).hexdigest()
-        self.tag = f"{tag[:16]}+{moments[:8]}"      # a run stores these moments only
+        self.tag = tag
+        self.measured = "moments-" + hashlib.sha256(
+            canonical_json(jsonable(self.run_fn)).encode()).hexdigest()[:12]
+        """Which moments a run stores: part of its key, so other targets never misread it."""
         self.values = np.array([t.value for t in targets.targets])
         self.sd = np.array([t.sd for t in targets.targets])
         self.evaluations: list[tuple[dict[str, Any], float]] = []
@@ -100,7 +102,7 @@ class Evaluator:
                 for p, v in zip(self.targets.parameters, x)}
 
     def _key(self, text: str, rep: int) -> str:
-        return store.run_key(self.tag, text, rep, self.seeds[rep], "")
+        return store.run_key(self.tag, text, rep, self.seeds[rep], self.measured)
 
     def moments(self, xs: np.ndarray) -> np.ndarray:
         """Per point, replication and target: the moment (NaN where a run failed);
