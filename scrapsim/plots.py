@@ -21,72 +21,28 @@ and draws its principal series as a thin dashed grey line.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import matplotlib as mpl
 import matplotlib.dates as mdates
 import numpy as np
-from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from scrapsim.plot_style import (COLOURS, MEAN_COLUMNS, OKABE_ITO, STATES, STYLE, size_pt, styled,
+                                 text_pt)
+from scrapsim.plot_windows import Windows, shade_windows
 
 __all__ = [
     "COLOURS", "OKABE_ITO", "STATES", "STYLE", "daily_series", "plot_collection", "plot_pressure",
     "plot_prices", "plot_run", "plot_smelting", "plot_states", "save", "shade_windows",
 ]
 
-OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
-"""Okabe & Ito's palette, distinguishable under the common colour-vision deficiencies."""
-
-COLOURS: dict[str, str] = {
-    "generated": "#56B4E9", "collected": "#0072B2", "trader_stock": "#CC79A7",
-    "demanded": "#E69F00", "traded": "#0072B2", "smelted": "#D55E00", "smelter_stock": "#CC79A7",
-    "scrap_price": "#0072B2", "ingot_price": "#D55E00", "primary_price": "#000000",
-    "price_pressure": "#000000", "running": "#009E73", "halted": "#F0E442",
-    "suspended": "#E69F00", "rectifying": "#56B4E9", "closed": "#D55E00",
-    "baseline": "#7F7F7F", "window": "#7F7F7F",
-}
-"""One colour per quantity, the same in every figure."""
-
-STATES = ("running", "halted", "suspended", "rectifying", "closed")
-"""Smelter operating states, stacked bottom to top."""
-
-MEAN_COLUMNS = frozenset({"scrap_price", "ingot_price", "primary_price", "price_pressure", "risk"})
-"""Columns averaged (not summed) over regions."""
-
-STYLE: dict[str, Any] = {
-    "figure.dpi": 100, "savefig.dpi": 150, "figure.facecolor": "white",
-    "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "figure.titlesize": 12,
-    "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 8.5,
-    "axes.prop_cycle": cycler(color=OKABE_ITO),
-    "axes.spines.top": False, "axes.spines.right": False,
-    "axes.grid": True, "grid.color": "#E5E5E5", "grid.linewidth": 0.6,
-    "lines.linewidth": 1.6, "legend.frameon": True, "legend.framealpha": 0.85,
-    "legend.edgecolor": "none", "svg.hashsalt": "scrapsim", "axes.autolimit_mode": "data",
-}
-"""House style, applied per call with ``matplotlib.rc_context`` (never globally)."""
-
 FORMATS = ("png", "svg", "pdf")
 _NO_DATE = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
 _OFFSETS = ["", "%Y", "%Y", "%Y-%b-%d", "%Y-%b-%d", "%Y-%b-%d %H:%M"]
-_F = TypeVar("_F", bound=Callable[..., Any])
-Windows = Iterable[Sequence[Any]] | None
-"""Campaign windows ``(name, regions, start, end)``; see :func:`shade_windows`."""
-
-
-def _styled(func: _F) -> _F:
-    """Run ``func`` inside the house style."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with mpl.rc_context(STYLE):
-            return func(*args, **kwargs)
-    return wrapper  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- data
@@ -188,7 +144,7 @@ def _legend(ax: Axes, *extra: Axes) -> float:
         more = other.get_legend_handles_labels()
         handles, labels = handles + more[0], labels + more[1]
     size = STYLE["legend.fontsize"]
-    width_pt, height_pt = _size_pt(ax)
+    width_pt, height_pt = size_pt(ax)
     ncols = _legend_columns(labels, 0.95 * width_pt, size)
     legend = ax.legend(handles, labels, loc="upper left", ncols=ncols, handlelength=1.8,
                        handletextpad=0.6, columnspacing=1.2, borderaxespad=0.3)
@@ -196,21 +152,9 @@ def _legend(ax: Axes, *extra: Axes) -> float:
     return min(0.6, (-(-len(labels) // ncols) * 1.4 * size + 8.0) / max(height_pt, 1.0))
 
 
-def _size_pt(ax: Axes) -> tuple[float, float]:
-    """Width and height of ``ax`` in points (before layout: an upper estimate)."""
-    fig = ax.get_figure(root=True)
-    box = ax.get_position()
-    return box.width * fig.get_figwidth() * 72.0, box.height * fig.get_figheight() * 72.0
-
-
-def _text_pt(text: str, size: float) -> float:
-    """Width of ``text`` in points at font ``size``, as Agg will draw it."""
-    return TextToPath().get_text_width_height_descent(text, FontProperties(size=size), False)[0]
-
-
 def _legend_columns(labels: Sequence[str], width_pt: float, size: float) -> int:
     """The most columns (Matplotlib fills them top to bottom) whose width fits ``width_pt``."""
-    widths = [_text_pt(label, size) + 3.6 * size for label in labels]  # + handle and spacing
+    widths = [text_pt(label, size) + 3.6 * size for label in labels]  # + handle and spacing
     for ncols in range(len(labels), 1, -1):
         per = -(-len(labels) // ncols)
         if sum(max(widths[i:i + per]) for i in range(0, len(widths), per)) + size <= width_pt:
@@ -224,63 +168,6 @@ def _baseline(ax: Axes, baseline: Any, column: str, region: str | None) -> None:
     days, series = daily_series(baseline, (column,), region)
     ax.plot(days, series[column], color=COLOURS["baseline"], lw=1.0, ls="--",
             label="no enforcement", zorder=1.5)
-
-
-# ---------------------------------------------------------------- campaign windows
-
-def _spans(windows: Iterable[Sequence[Any]]) -> list[tuple[str, float, float]]:
-    """(name, start, end) in Matplotlib date numbers, duplicates dropped, sorted by start."""
-    spans = {(str(w[0]), float(mdates.date2num(np.datetime64(w[2], "D"))),
-              float(mdates.date2num(np.datetime64(w[3], "D")))) for w in windows}
-    return sorted(spans, key=lambda s: (s[1], s[2], s[0]))
-
-
-def _label_rows(ax: Axes, spans: list[tuple[str, float, float]], fontsize: float) -> list[int]:
-    """Stack labels in rows so that none overlaps: row i takes a label when its last one ended."""
-    x0, x1 = ax.get_xlim()
-    days_per_pt = (x1 - x0) / max(_size_pt(ax)[0], 1.0)
-    ends: list[float] = []
-    rows = []
-    for name, start, _ in spans:
-        right = start + (_text_pt(name, fontsize) + 8.0) * days_per_pt
-        row = next((i for i, end in enumerate(ends) if end <= start), len(ends))
-        ends[row:row + 1] = [right]
-        rows.append(row)
-    return rows
-
-
-def shade_windows(ax: Axes, windows: Windows, *, label: bool = True,
-                  region: str | None = None) -> Axes:
-    """Shade campaign windows ``(name, regions, start, end)`` and name them above the axes.
-
-    ``start`` and ``end`` are dates (``datetime.date``, ``numpy.datetime64`` or ISO strings);
-    ``end`` is the last campaign day. With ``region``, only windows covering it. The band lies
-    behind the data, its edges (dotted) in front. Names sit above the plot on top axes of their
-    own (one per row, stacked so that none overlaps), which layout and titles make room for.
-    """
-    spans = _spans(w for w in windows or () if region is None or region in w[1])
-    depth = max((sum(a <= start <= b for _, a, b in spans) for _, start, _ in spans), default=1)
-    for name, start, end in spans:  # overlapping bands together no darker than ~0.16 + edges
-        ax.axvspan(start, end, color=COLOURS["window"], alpha=max(0.07, 0.16 / depth), lw=0,
-                   zorder=0.5, gid=f"window:{name}")
-        for edge in (start, end):  # edges in front: visible over a stacked area too
-            ax.axvline(edge, color="#606060", lw=0.6, ls=":", zorder=1.6, label="_window edge")
-    if label and spans:
-        _name_windows(ax, spans)
-    return ax
-
-
-def _name_windows(ax: Axes, spans: list[tuple[str, float, float]]) -> None:
-    size = STYLE["legend.fontsize"]
-    rows = _label_rows(ax, spans, size)
-    for row in range(max(rows) + 1):
-        mine = [span for span, r in zip(spans, rows) if r == row]
-        top = ax.secondary_xaxis("top")
-        top.set_xticks([start for _, start, _ in mine], [name for name, _, _ in mine],
-                       ha="left", color="#404040", fontsize=size)
-        top.tick_params(axis="x", length=0, pad=2.0 + row * (size + 3.0))
-        top.spines["top"].set_visible(False)
-        top.set_gid(f"window names {row}")
 
 
 # ---------------------------------------------------------------- panels
@@ -303,7 +190,7 @@ def _flow_panel(daily: Any, ax: Axes | None, region: str | None, flows: Sequence
     return ax
 
 
-@_styled
+@styled
 def plot_collection(daily: Any, ax: Axes | None = None, region: str | None = None, *,
                     baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
     """Scrap generated and collected (t/day) and trader stock (t, right-hand axis)."""
@@ -311,7 +198,7 @@ def plot_collection(daily: Any, ax: Axes | None = None, region: str | None = Non
     return _flow_panel(daily, ax, region, flows, "trader_stock", baseline, windows, legend)
 
 
-@_styled
+@styled
 def plot_smelting(daily: Any, ax: Axes | None = None, region: str | None = None, *,
                   baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
     """Scrap demanded, traded and smelted (t/day) and smelter stock (t, right-hand axis)."""
@@ -319,7 +206,7 @@ def plot_smelting(daily: Any, ax: Axes | None = None, region: str | None = None,
     return _flow_panel(daily, ax, region, flows, "smelter_stock", baseline, windows, legend)
 
 
-@_styled
+@styled
 def plot_states(daily: Any, ax: Axes | None = None, region: str | None = None, *,
                 windows: Windows = None, legend: bool = True) -> Axes:
     """Smelters by operating state (count), stacked: running, halted, suspended, rectifying, closed."""
@@ -334,7 +221,7 @@ def plot_states(daily: Any, ax: Axes | None = None, region: str | None = None, *
     return ax
 
 
-@_styled
+@styled
 def plot_prices(daily: Any, ax: Axes | None = None, region: str | None = None, *,
                 baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
     """Scrap price and ingot (ADC12) price, plus the primary aluminium price if recorded (CNY/t)."""
@@ -351,7 +238,7 @@ def plot_prices(daily: Any, ax: Axes | None = None, region: str | None = None, *
     return ax
 
 
-@_styled
+@styled
 def plot_pressure(daily: Any, ax: Axes | None = None, region: str | None = None, *,
                   baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
     """Price-pressure index (demand − supply)/(demand + supply), in −1..1, with a zero line.
@@ -391,7 +278,7 @@ def _title(result: Any) -> str:
     return " · ".join(parts) + "\n" + where
 
 
-@_styled
+@styled
 def plot_run(result: Any, path: str | Path | None = None,
              formats: Sequence[str] = ("png",)) -> Figure:
     """The time-series figure of one run: collection, smelting, smelters by state, prices and
@@ -436,7 +323,7 @@ def _targets(path: Path, formats: Sequence[str]) -> list[Path]:
     return targets
 
 
-@_styled
+@styled
 def save(fig: Figure, path: str | Path, formats: Sequence[str] = ("png",)) -> list[Path]:
     """Write ``fig`` (see :func:`plot_run` for ``path``) without timestamps, so the same run gives
     the same bytes. Returns the files written."""
