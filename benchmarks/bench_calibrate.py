@@ -47,7 +47,7 @@ def engine_start_stop(workers: int, times: int = 3) -> float:
     """Median seconds to start a pool of ``workers``, have each run one Hebei replication (so
     every worker has imported the model and loaded its compiled loops) and stop it, minus the
     same replications on a pool already warm: what a fresh pool per generation would cost."""
-    from scrapsim.executor import Engine, Task
+    from scrapsim.experiments.engine import Engine, Task
     from scrapsim.scenario import load_scenario
 
     text = load_scenario(ROOT / "scenarios" / "hebei.yaml").model_dump_json()

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def bench_scenario(path: Path, repeat: int) -> dict:
     from scrapsim import load_scenario
-    from scrapsim.model import Model
+    from scrapsim.model.simulation import Model
 
     scenario = load_scenario(path)
     times, builds, events = [], [], 0

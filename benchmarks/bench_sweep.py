@@ -42,7 +42,7 @@ def noop(scenario: Any, seed: int) -> dict[str, Any]:
 
 
 def timed_sweep(tmp: Path, name: str, runs: int, **kwargs: Any) -> tuple[float, Any]:
-    from scrapsim.sweeps import sweep
+    from scrapsim.experiments.sweep import sweep
 
     reps = max(1, runs // 20)
     start = time.perf_counter()

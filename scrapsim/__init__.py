@@ -16,21 +16,21 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import Result, run
-    from .scenario import Scenario, ScenarioError, load_scenario
-    from .report import build_report
-    from .sweeps import sweep
-    from .calibrate import calibrate
-    from .sensitivity_analysis import sensitivity
+    from scrapsim.model.simulation import Result, run
+    from scrapsim.scenario import Scenario, ScenarioError, load_scenario
+    from scrapsim.report.build import build_report
+    from scrapsim.experiments.sweep import sweep
+    from scrapsim.experiments.calibration.search import calibrate
+    from scrapsim.experiments.sensitivity.analysis import sensitivity
 
 __all__ = ["Result", "Scenario", "ScenarioError", "build_report", "calibrate", "load_scenario",
            "run", "sensitivity", "sweep", "__version__"]
 __version__ = "0.1.0"
 
-_WHERE = {"Result": "model", "run": "model", "Scenario": "scenario",
-          "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "sweeps",
-          "build_report": "report", "calibrate": "calibrate",
-          "sensitivity": "sensitivity_analysis"}
+_WHERE = {"Result": "model.simulation", "run": "model.simulation", "Scenario": "scenario",
+          "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "experiments.sweep",
+          "build_report": "report.build", "calibrate": "experiments.calibration.search",
+          "sensitivity": "experiments.sensitivity.analysis"}
 
 
 def __getattr__(name: str) -> Any:

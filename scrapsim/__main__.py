@@ -1,5 +1,5 @@
-"""``python -m scrapsim`` → :func:`scrapsim.cli.main`."""
+"""``python -m scrapsim`` → :func:`scrapsim.cli.main.main`."""
 
-from scrapsim.cli import main
+from scrapsim.cli.main import main
 
 raise SystemExit(main())

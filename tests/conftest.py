@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from scrapsim.model import Result
+from scrapsim.model.simulation import Result
 from scrapsim.scenario import Scenario, load_scenario
-from scrapsim.table import Table
+from scrapsim.model.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 HEBEI = REPO / "scenarios" / "hebei.yaml"
@@ -111,7 +111,7 @@ def hebei() -> Scenario:
 @pytest.fixture(scope="session")
 def hebei_result(hebei: Scenario) -> Result:
     """scenarios/hebei.yaml at its own seed, with its baseline (shared: runs once)."""
-    from scrapsim.model import run
+    from scrapsim.model.simulation import run
 
     return run(hebei)
 

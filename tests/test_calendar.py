@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from scrapsim.calendar import (build_inputs, cny_date, day_numbers, seasonal_profiles,
+from scrapsim.model.inputs import (build_inputs, cny_date, day_numbers, seasonal_profiles,
                                series_values, smooth, window_profile)
 from scrapsim.scenario import Scenario
 

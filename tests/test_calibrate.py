@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import yaml
 
-from scrapsim.calibrate import calibrate, covariance
-from scrapsim.cli import main
-from scrapsim.design import rep_seeds
+from scrapsim.experiments.calibration.search import calibrate, covariance
+from scrapsim.cli.main import main
+from scrapsim.experiments.design import rep_seeds
 from scrapsim.scenario import load_scenario
-from scrapsim.targets import TargetsError, load_targets, moments
+from scrapsim.experiments.calibration.targets import TargetsError, load_targets, moments
 
 ROOT = Path(__file__).resolve().parents[1]
 HEBEI = ROOT / "scenarios" / "hebei.yaml"
@@ -191,7 +191,7 @@ def test_a_dask_cluster_fits_the_same_bytes(generated, dask_cluster: str,
 def test_report_shows_the_calibration(generated, tmp_path: Path) -> None:
     import re
 
-    from scrapsim.report import build_report
+    from scrapsim.report.build import build_report
 
     _, cal = generated
     files = build_report([cal.folder], tmp_path / "report", formats="html")
@@ -262,7 +262,7 @@ def test_kill_stops_the_workers_and_the_rerun_resumes(generated, tmp_path: Path)
 def test_runs_are_keyed_by_the_moments_they_store(tmp_path: Path) -> None:
     """A journal kept for one targets file is not read for another that measures other
     moments (each run stores only the moments it was asked for)."""
-    from scrapsim.calibrate import Evaluator
+    from scrapsim.experiments.calibration.search import Evaluator
 
     base = load_scenario(HEBEI, HALF_YEAR)
     path = _generated_targets(tmp_path, root=1, reps=1)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from scrapsim import io
+from scrapsim.results import run_folder as io
 from scrapsim.scenario import ScenarioError, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,8 +81,8 @@ def test_help_lists_commands_and_imports_nothing_heavy(tmp_path: Path) -> None:
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
     for heavy in ("pandas", "matplotlib", "simpy", "numpy", "pydantic", "yaml"):
         assert heavy not in imported, f"--help imported {heavy}"
-    assert "scrapsim.cli" in imported
-    assert "scrapsim.sweep_cli" not in imported
+    assert "scrapsim.cli.main" in imported
+    assert "scrapsim.cli.sweep" not in imported
     assert tree(tmp_path) == set()
 
 
@@ -337,7 +337,7 @@ def column(path: Path, name: str) -> list[float]:
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> object:
-    from scrapsim.model import run
+    from scrapsim.model.simulation import run
 
     path = write(tmp_path_factory.mktemp("scn"), MINIMAL)
     return run(load_scenario(path), seed=3, baseline=False)
@@ -377,7 +377,7 @@ def test_write_run_refuses_escaping_name_and_writes_nothing(tmp_path: Path,
 def test_failure_mid_write_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             result: object, exc: BaseException,
                                             out: str | None) -> None:
-    import scrapsim.plots
+    import scrapsim.plots.timeseries
 
     calls = []
 
@@ -385,7 +385,7 @@ def test_failure_mid_write_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.
         calls.append(sorted(p.name for p in path.parent.iterdir()))
         raise exc
 
-    monkeypatch.setattr(scrapsim.plots, "plot_run", broken)
+    monkeypatch.setattr(scrapsim.plots.timeseries, "plot_run", broken)
     (tmp_path / "results").mkdir()
     with pytest.raises(type(exc)):
         io.write_run(result, tmp_path / out if out else None, results_root=tmp_path / "results")

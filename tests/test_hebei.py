@@ -8,8 +8,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from scrapsim.model import Result, run
-from scrapsim.records import check_balance
+from scrapsim.model.simulation import Result, run
+from scrapsim.model.records import check_balance
 from scrapsim.scenario import Scenario
 
 from conftest import matrix

@@ -1,4 +1,4 @@
-"""The market's pure functions (scrapsim/market.py), checked against hand-computed values."""
+"""The market's pure functions (scrapsim/model/market.py), checked against hand-computed values."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scrapsim.market import (clear, collection, interregional_flows, offer_factor, price_pressure,
+from scrapsim.model.market import (clear, collection, interregional_flows, offer_factor, price_pressure,
                              price_step, smelter_margin)
 
 A = np.array

@@ -13,11 +13,11 @@ from datetime import date
 import numpy as np
 import pytest
 
-from scrapsim.actors.smelters import STATES
-from scrapsim.model import Model, Result, run
-from scrapsim.records import MassBalanceError, check_balance
+from scrapsim.model.actors.smelters import STATES
+from scrapsim.model.simulation import Model, Result, run
+from scrapsim.model.records import MassBalanceError, check_balance
 from scrapsim.scenario import Scenario
-from scrapsim.table import Table
+from scrapsim.model.table import Table
 
 from conftest import matrix
 

@@ -14,8 +14,8 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from scrapsim import plots
-from scrapsim.table import Table
+from scrapsim.plots import timeseries as plots
+from scrapsim.model.table import Table
 
 REGIONS = ("Hebei", "Shandong", "Guangdong")
 START = np.datetime64("2017-02-01", "D")
@@ -308,7 +308,7 @@ SMALL = {
 
 
 def test_figure_of_a_real_run(tmp_path: Path) -> None:
-    from scrapsim.model import run
+    from scrapsim.model.simulation import run
     from scrapsim.scenario import Scenario
 
     result = run(Scenario.model_validate(SMALL))

@@ -13,9 +13,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scrapsim.actors.smelters import STATES
-from scrapsim.model import Model, Result, run
-from scrapsim.records import check_balance
+from scrapsim.model.actors.smelters import STATES
+from scrapsim.model.simulation import Model, Result, run
+from scrapsim.model.records import check_balance
 from scrapsim.scenario import Scenario
 
 from conftest import make_tiny, matrix

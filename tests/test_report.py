@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scrapsim.report import build_report, build_sections, load_input
-from scrapsim.report_figures import comparison_figure, curves_figure, timeline_figure
-from scrapsim.report_pdf import browser, headless_args
+from scrapsim.report.build import build_report, build_sections, load_input
+from scrapsim.report.figures import comparison_figure, curves_figure, timeline_figure
+from scrapsim.report.pdf import browser, headless_args
 from scrapsim.scenario import ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -268,8 +268,8 @@ def test_report_help_imports_nothing_heavy(tmp_path: Path) -> None:
                            "--help"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("usage: scrapsim report")
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
-    assert "scrapsim.report_cli" in imported
-    for heavy in ("pandas", "matplotlib", "numpy", "scrapsim.report"):
+    assert "scrapsim.cli.report" in imported
+    for heavy in ("pandas", "matplotlib", "numpy", "scrapsim.report.build"):
         assert heavy not in imported
 
 

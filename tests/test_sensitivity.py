@@ -2,7 +2,7 @@
 
 The pipeline (sampling → ``sweep(design="points")`` → averages → SALib analysis) is checked
 against Ishigami's function, whose indices are known in closed form, through a run function of
-the package (``scrapsim.sensitivity_analysis:ishigami``) that reads three scenario shares.
+the package (``scrapsim.experiments.sensitivity.analysis:ishigami``) that reads three scenario shares.
 Then: a small real Hebei Morris analysis (finite indices, the same bytes with one and two
 workers, a report with its section), resuming after an interruption, and bad parameter files.
 """
@@ -23,13 +23,13 @@ import pandas as pd
 import pytest
 
 from scrapsim.scenario import Scenario, ScenarioError, load_scenario
-from scrapsim.sensitivity_analysis import ISHIGAMI_FIELDS, ishigami, sensitivity
-from scrapsim.sensitivity_params import ParamsError, load_params
+from scrapsim.experiments.sensitivity.analysis import ISHIGAMI_FIELDS, ishigami, sensitivity
+from scrapsim.experiments.sensitivity.params import ParamsError, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 HEBEI = REPO / "scenarios" / "hebei.yaml"
 HEBEI_PARAMS = REPO / "params" / "hebei.yaml"
-ISHIGAMI_RUN = "scrapsim.sensitivity_analysis:ishigami"
+ISHIGAMI_RUN = "scrapsim.experiments.sensitivity.analysis:ishigami"
 
 # Ishigami, a = 7, b = 0.1, x_i uniform on [-pi, pi] (Ishigami & Homma 1990; Saltelli et al.
 # 2008, "Global Sensitivity Analysis: The Primer", section 4.9): partial variances in closed form.
@@ -173,7 +173,7 @@ def test_same_seed_same_bytes_with_one_or_two_workers(hebei: dict[str, Any]) -> 
 
 
 def test_report_includes_the_sensitivity_section(hebei: dict[str, Any]) -> None:
-    from scrapsim.report import build_report
+    from scrapsim.report.build import build_report
 
     out = hebei["root"] / "report"
     build_report([hebei["one"].folder], out, ("html",))
@@ -311,7 +311,7 @@ def test_shipped_hebei_params_are_valid_and_sourced() -> None:
 # --- the command line ------------------------------------------------------------------------------
 
 def cli(*args: str | Path) -> int:
-    from scrapsim.cli import main
+    from scrapsim.cli.main import main
 
     return main(["sensitivity", *(str(a) for a in args)])
 
@@ -330,7 +330,7 @@ def subprocess_scrapsim(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_help_is_registered_and_imports_nothing_heavy(tmp_path: Path) -> None:
     top = subprocess_scrapsim("--help", cwd=tmp_path)
     assert top.returncode == 0 and "sensitivity" in top.stdout
-    assert "scrapsim.sensitivity_cli" not in top.stderr
+    assert "scrapsim.cli.sensitivity" not in top.stderr
     proc = subprocess_scrapsim("sensitivity", "--help", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: scrapsim sensitivity")
@@ -338,8 +338,8 @@ def test_help_is_registered_and_imports_nothing_heavy(tmp_path: Path) -> None:
                    "--seed", "--workers", "--scheduler", "--out", "--second-order"):
         assert option in proc.stdout
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
-    assert "scrapsim.sensitivity_cli" in imported
-    for heavy in ("SALib", "numpy", "pandas", "matplotlib", "scrapsim.sensitivity_analysis"):
+    assert "scrapsim.cli.sensitivity" in imported
+    for heavy in ("SALib", "numpy", "pandas", "matplotlib", "scrapsim.experiments.sensitivity.analysis"):
         assert heavy not in imported, heavy
     assert tree(tmp_path) == set()
 
@@ -414,7 +414,7 @@ def test_cli_prints_the_table_and_the_folder(tmp_path: Path,
 
 def test_public_api_exports_sensitivity() -> None:
     import scrapsim
-    import scrapsim.sensitivity_analysis as module
+    import scrapsim.experiments.sensitivity.analysis as module
 
     assert "sensitivity" in scrapsim.__all__
     assert scrapsim.sensitivity is module.sensitivity

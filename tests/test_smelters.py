@@ -11,9 +11,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from scrapsim.actors.smelters import (CLOSED, HALTED, RECTIFYING, RUNNING, STATES, SUSPENDED,
+from scrapsim.model.actors.smelters import (CLOSED, HALTED, RECTIFYING, RUNNING, STATES, SUSPENDED,
                                       Smelters)
-from scrapsim.records import EventLog
+from scrapsim.model.records import EventLog
 from scrapsim.scenario import Scenario
 
 START = date(2017, 1, 1)

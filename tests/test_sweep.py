@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scrapsim.sweeps import SweepResult, sweep
-from scrapsim.sweep_plots import price_pressure_curve, smelting_demand_curve, supply_curve
+from scrapsim.experiments.sweep import SweepResult, sweep
+from scrapsim.plots.curves import price_pressure_curve, smelting_demand_curve, supply_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 HEBEI = ROOT / "scenarios" / "hebei.yaml"

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from scrapsim.design import SweepSpecError, build_design
-from scrapsim.executor import flatten_summary
+from scrapsim.experiments.design import SweepSpecError, build_design
+from scrapsim.experiments.engine import flatten_summary
 from scrapsim.scenario import Scenario
-from scrapsim.store import Journal, runs_table
-from scrapsim.sweeps import curves_table, sweep
+from scrapsim.results.journal import Journal, runs_table
+from scrapsim.experiments.sweep import curves_table, sweep
 from test_sweep_design import TINY
 
 STAND_IN = "test_sweep_store:stand_in"

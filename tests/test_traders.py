@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scrapsim.actors.traders import ACTIVE, CLOSED, SUSPENDED, Traders
-from scrapsim.market import collection
+from scrapsim.model.actors.traders import ACTIVE, CLOSED, SUSPENDED, Traders
+from scrapsim.model.market import collection
 from scrapsim.scenario import Scenario
 
 N = (50, 30)

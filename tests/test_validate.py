@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from scrapsim.validate import CHECKS, COLUMNS, Row, Target, format_table, run_checks, write_csv
-from scrapsim.validate_cli import CHECK_NAMES
+from scrapsim.experiments.validation import CHECKS, COLUMNS, Row, Target, format_table, run_checks, write_csv
+from scrapsim.cli.validate import CHECK_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = REPO / "scenarios"
@@ -162,7 +162,7 @@ def test_help_does_not_import_the_validate_module(tmp_path: Path) -> None:
     proc = scrapsim("--help", cwd=tmp_path, flags=("-X", "importtime"))
     assert proc.returncode == 0 and "validate" in proc.stdout
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
-    assert not {"scrapsim.validate", "scrapsim.validate_cli", "numpy", "pandas",
+    assert not {"scrapsim.experiments.validation", "scrapsim.cli.validate", "numpy", "pandas",
                 "matplotlib"} & imported
 
 

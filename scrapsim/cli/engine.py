@@ -1,0 +1,63 @@
+"""What the commands that run many replications share: their engine options and the way they
+end (``sweep``, ``calibrate``, ``sensitivity``).
+
+Importing this module imports only argparse; the scenario loader and the executor load when a
+command runs. Exit status of :func:`guarded`: 2 bad input (:class:`ScenarioError`, a missing
+file), 1 the workers or runs failed, 130 interrupted (Ctrl-C or ``kill``; the finished runs
+stay stored and the same command resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["add_engine_options", "guarded", "overrides"]
+
+T = TypeVar("T")
+
+
+def add_engine_options(p: argparse.ArgumentParser, *, out_help: str, quiet_help: str) -> None:
+    """``--set``, ``--seed``, ``--out``, ``--workers``, ``--scheduler`` and ``--quiet``."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of the base scenario by dotted path (repeatable)")
+    p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
+    p.add_argument("--out", type=Path, metavar="DIR", help=out_help)
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="local worker processes (default: the cores; 1 runs in this process)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on an existing Dask distributed cluster "
+                   "(pip install 'scrapsim[dask]')")
+    p.add_argument("--quiet", "-q", action="store_true", help=quiet_help)
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--set KEY=VALUE`` options as a mapping (a bad one raises ScenarioError)."""
+    from scrapsim.scenario import parse_override
+
+    return dict(parse_override(text) for text in args.overrides)
+
+
+def guarded(prog: str, call: Callable[[], T],
+            failures: tuple[type[BaseException], ...] = ()) -> tuple[int, T | None]:
+    """``call()`` and 0, or None and the exit status after a one-line message on stderr."""
+    from scrapsim.experiments.engine import SweepError
+    from scrapsim.scenario import ScenarioError
+
+    try:
+        return 0, call()
+    except (ScenarioError, OSError) as exc:
+        return _fail(prog, str(exc), 2), None
+    except (SweepError, *failures) as exc:
+        return _fail(prog, str(exc), 1), None
+    except KeyboardInterrupt:
+        return _fail(prog, "interrupted; the finished runs are stored: run the same command "
+                     "again to resume", 130), None
+
+
+def _fail(prog: str, message: str, status: int) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return status

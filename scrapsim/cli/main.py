@@ -1,0 +1,269 @@
+"""The command line: ``python -m scrapsim SCENARIO.yaml`` runs a scenario and writes a run folder.
+
+Commands: ``run`` (the default when the first argument is not a command), ``schema``,
+``sweep`` (:mod:`scrapsim.cli.sweep`), ``report`` (:mod:`scrapsim.cli.report`),
+``validate`` (:mod:`scrapsim.cli.validate`), ``calibrate`` (:mod:`scrapsim.cli.calibrate`) and
+``sensitivity`` (:mod:`scrapsim.cli.sensitivity`).
+Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
+imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
+:class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file) prints
+``scrapsim: error: …`` on stderr and exits with status 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_parser", "format_summary", "main"]
+
+PROG = "scrapsim"
+EXIT_BAD_INPUT = 2
+LAZY = {
+    "sweep": ("scrapsim.cli.sweep", "vary scenario fields over a grid with replications"),
+    "validate": ("scrapsim.cli.validate", "check the model against FACTS.md's patterns"),
+    "calibrate": ("scrapsim.cli.calibrate", "fit uncertain parameters to observed moments"),
+    "sensitivity": ("scrapsim.cli.sensitivity", "global sensitivity of the summary metrics, "
+                    "Morris or Sobol'"),
+}
+"""Commands whose parser module loads only when the command runs: (module, help line)."""
+
+
+class _VersionAction(argparse.Action):
+    """``--version`` that looks the version up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from scrapsim.results.run_folder import package_version
+
+        parser.exit(message=f"{PROG} {package_version()}\n")
+
+
+def _override(text: str) -> tuple[str, Any]:
+    """argparse type for ``--set dotted.key=value``."""
+    from scrapsim.scenario import ScenarioError, parse_override
+
+    try:
+        return parse_override(text)
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected dotted.key=value "
+                                         f"({exc})") from None
+
+
+def _add_run(sub: Any) -> None:
+    p = sub.add_parser("run", help="run one scenario and write a run folder (default command)",
+                       description="Run a scenario (and its intensity-0 baseline) and write "
+                       "daily.csv, initial.csv, events.csv, summary.json, manifest.json and "
+                       "timeseries.png into results/<scenario>/<run-id>/ or --out DIR.")
+    p.add_argument("scenario", type=Path, help="scenario YAML file")
+    p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
+    p.add_argument("--set", dest="overrides", action="append", type=_override, default=[],
+                   metavar="KEY=VALUE", help="override a field by dotted path, e.g. "
+                   "enforcement.intensity=0.5 or regions.hebei.traders.count=1500 (repeatable)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="write the run folder exactly here (an earlier run there is replaced)")
+    p.add_argument("--no-plot", action="store_true", help="skip timeseries.png")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip the intensity-0 twin run (then no summary.json)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+
+def _add_report(sub: Any) -> None:
+    """Register ``report`` (its parser module imports only argparse)."""
+    import scrapsim.cli.report as report_cli
+
+    report_cli.add_parser(sub)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``command`` is the subcommand about to run (loads its parser)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Simulate China's scrap-aluminium market under environmental "
+        "inspections. 'scrapsim SCENARIO.yaml' is short for 'scrapsim run SCENARIO.yaml'.")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run(sub)
+    sub.add_parser("schema", help="print the JSON Schema of scenario files",
+                   description="Print the JSON Schema of scenario files (for editors).")
+    _add_lazy(sub, "sweep", wanted=command == "sweep")
+    _add_report(sub)
+    for name in ("validate", "calibrate", "sensitivity"):
+        _add_lazy(sub, name, wanted=command == name)
+    return parser
+
+
+def _module(name: str) -> Any:
+    """Import a command module through the import statement's machinery (so that
+    ``python -X importtime`` lists it, as the start-up tests rely on)."""
+    return __import__(name, fromlist=["main"])
+
+
+def _add_lazy(sub: Any, name: str, wanted: bool) -> None:
+    """Register a command of :data:`LAZY`: its full parser (importing its module, which
+    imports only argparse) when it is the command to run, else a one-line entry for --help."""
+    module, text = LAZY[name]
+    if wanted:
+        _module(module).add_parser(sub)
+    else:
+        sub.add_parser(name, help=f"{text} (see 'scrapsim {name} --help')", add_help=False)
+
+
+def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
+    """Insert ``run`` unless the first argument is a command or a top-level option."""
+    if not argv or argv[0] in commands or argv[0] in ("-h", "--help", "--version"):
+        return argv
+    return ["run", *argv]
+
+
+def _commands() -> set[str]:
+    return {"run", "schema", "report", *LAZY}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _with_default_command(argv, _commands())
+    parser = build_parser(argv[0] if argv else None)
+    if not argv:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    args = parser.parse_args(argv)
+    from scrapsim.scenario import ScenarioError
+
+    try:
+        with _terminate_as_interrupt():
+            return _dispatch(args, argv)
+    except (ScenarioError, OSError) as exc:
+        print(f"{PROG}: error: {_located(exc, getattr(args, 'scenario', None))}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill PID``) handled like Ctrl-C while a command runs: the command stores
+    what finished, stops its worker processes and exits 130, instead of dying and leaving
+    workers behind."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:              # not the main thread (an embedding application): leave it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _located(exc: BaseException, file: Path | None) -> str:
+    """The message, naming the scenario file where a check made after loading could not."""
+    text = str(exc)
+    if file is not None and getattr(exc, "file", "") is None and text.startswith("<scenario>"):
+        return str(file) + text.removeprefix("<scenario>")
+    return text
+
+
+def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "report":
+        import scrapsim.cli.report as report_cli
+
+        return report_cli.main(args)
+    if args.command == "schema":
+        return _schema()
+    if args.command in LAZY:
+        return int(_module(LAZY[args.command][0]).main(args))
+    return _run(args, argv)
+
+
+def _schema() -> int:
+    import json
+
+    from scrapsim.scenario import scenario_schema
+
+    print(json.dumps(scenario_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    """Load, check the output place, run, write, report."""
+    from scrapsim.results import run_folder as io
+    from scrapsim.scenario import load_scenario
+
+    overrides = dict(args.overrides)
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    scenario = load_scenario(args.scenario, overrides)
+    if args.out is None:
+        io.run_dir(scenario)
+    else:
+        io.check_out_dir(args.out)
+    from scrapsim.model.simulation import run
+
+    result = run(scenario, baseline=not args.no_baseline)
+    folder = io.write_run(result, args.out, plot=not args.no_plot, command=[PROG, *argv])
+    if not args.quiet:
+        print(format_summary(result, folder))
+    return 0
+
+
+def _pct(x: Any) -> str:
+    return "n/a" if x is None else f"{100 * float(x):+.1f}%"
+
+
+def format_summary(result: Any, folder: Path | None = None) -> str:
+    """A few lines for the terminal: what ran, what enforcement did, where the files are."""
+    sc = result.scenario
+    lines = [f"scenario   {sc.name}  (seed {result.seed}, {sc.days} days, "
+             f"{sc.start} to {sc.end})",
+             f"regions    {', '.join(r.name for r in sc.regions)}"]
+    s = result.summary
+    if s is None:
+        lines.append("summary    none (run without the intensity-0 baseline)")
+    else:
+        lines += [
+            "vs. no enforcement, over the campaign windows:",
+            f"  collection {_pct(s.get('collection_change'))}   smelting "
+            f"{_pct(s.get('smelting_change'))}   scrap price {_pct(s.get('price_change'))}",
+            f"  mean price pressure {_num(s.get('mean_price_pressure'), '+.3f')}",
+            f"  smelters shut at peak {s.get('shut_count')} of {s.get('smelters_start')} "
+            f"({_pct(s.get('shut_share')).lstrip('+')}); closed at the end "
+            f"{_pct(s.get('closed_share')).lstrip('+')}",
+            f"  recovery   {_recovery(s.get('recovery_days'))}"]
+    wall, n = float(result.wall_time), int(result.n_events)
+    rate = f", {n / wall:,.0f} events/s" if wall > 0 else ""
+    base = getattr(result, "baseline", None)
+    twin = f"; baseline {float(base.wall_time):.3f} s" if base is not None else ""
+    lines.append(f"wall time  {wall:.3f} s ({n:,} timeline events{rate}{twin})")
+    from scrapsim.model.simulation import compile_time
+
+    if compile_time() > 1.0:
+        lines.append(f"           plus {compile_time():.1f} s compiling the model's loops "
+                     "(first run on this machine; cached from now on)")
+    if folder is not None:
+        lines.append(f"results    {folder}")
+    return "\n".join(lines)
+
+
+def _num(x: Any, spec: str) -> str:
+    return "n/a" if x is None else format(float(x), spec)
+
+
+def _recovery(days: Any) -> str:
+    if days is None:
+        return "smelting not back within 5% of the baseline by the end of the run"
+    return f"{int(days)} day{'' if int(days) == 1 else 's'} after the last window"

@@ -1,0 +1,78 @@
+"""``scrapsim validate``: the command-line face of :mod:`scrapsim.experiments.validation`.
+
+``add_parser`` only declares options (argparse, nothing heavy); ``main`` imports the checks, and
+with them numpy and the model, when the command runs. Exit status: 0 every row passes, 1 some
+row fails (table and CSV still written), 2 bad input (a bad option, a missing or invalid
+scenario file, an --out folder that does not exist).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CHECK_NAMES", "add_parser", "main"]
+
+CHECK_NAMES = ("hebei_pulse", "compliant_shift", "price_sign", "primary_lag", "seasonality",
+               "thin_buffers", "relapse", "imports_large")
+"""The registry's names (scrapsim.experiments.validation.CHECKS), listed here so --help imports nothing."""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return value
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``validate`` on an argparse subparsers object (declares options only)."""
+    p = subparsers.add_parser(
+        "validate", help="check the model against FACTS.md's patterns (table + CSV)",
+        description="Run each pattern of FACTS.md as a check on the scenario library with "
+        "replications (seeds 0..N-1, common random numbers) and print pattern, metric, target, "
+        "model mean with its 95% interval and pass/fail. Exit status: 0 all pass, 1 some "
+        "fail, 2 bad input.")
+    p.add_argument("--reps", type=_positive, default=10, metavar="N",
+                   help="replications per check (default 10)")
+    p.add_argument("--out", type=Path, metavar="FILE.csv",
+                   help="write the table as CSV (default validate.csv)", default=None)
+    p.add_argument("--workers", type=_positive, default=1, metavar="N",
+                   help="local worker processes (default 1: in this process)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on an existing Dask distributed cluster instead")
+    p.add_argument("--check", action="append", metavar="NAME", dest="checks",
+                   choices=CHECK_NAMES,
+                   help="run only this check (repeatable): " + ", ".join(CHECK_NAMES))
+    p.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
+                   help="folder of the scenario library (default ./scenarios, else the "
+                   "package's)")
+
+
+def _library(folder: Path | None) -> Path:
+    if folder is not None:
+        return folder
+    here = Path("scenarios")
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the checks, print the table, write the CSV; 0 all pass, 1 some fail."""
+    import time
+
+    from scrapsim.experiments.validation import format_table, run_checks, write_csv
+
+    start = time.perf_counter()
+    out = args.out or Path("validate.csv")
+    if out.parent and not out.parent.is_dir():
+        raise FileNotFoundError(f"--out: folder {str(out.parent)!r} does not exist")
+    rows = run_checks(args.checks, reps=args.reps, folder=_library(args.scenarios),
+                      workers=args.workers, scheduler=args.scheduler)
+    write_csv(rows, out)
+    print(format_table(rows))
+    print(f"{args.reps} replications, {time.perf_counter() - start:.1f} s; table in {out}")
+    return 0 if all(r.passed for r in rows) else 1

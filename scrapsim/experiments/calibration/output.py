@@ -1,0 +1,168 @@
+"""A calibration's folder: fitted scenario, tables, figure and manifest.
+
+``results/<scenario>/calibration-<id>/`` (``<id>`` fixed by scenario, targets, settings and
+seeds) holds ``fitted.yaml`` (the scenario with the fitted values, runnable as it is),
+``parameters.csv`` (start, fitted value, standard error, 95% interval, identified),
+``fit.csv`` (per target: value ± sd, the model's mean with its 95% interval over replications,
+z = (model − value)/sd), ``history.csv`` (best point per generation), ``evaluations.csv`` (every
+point tried, its objective), ``targets.yaml`` (the file as given), ``fit.png``/``fit.svg``,
+``runs.jsonl`` (every run's moments: the resume journal) and ``manifest.json``. Everything is
+written into ``<folder>.partial`` and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scrapsim.results import journal as store
+from scrapsim.results.run_folder import jsonable, package_version, scenario_hash
+from scrapsim.scenario import Scenario
+
+__all__ = ["fit_figure", "format_fit", "load_calibration", "save_fit_figure",
+           "write_calibration"]
+
+
+def _fitted_yaml(base: Scenario, fitted: Scenario, params: Any, cal_id: str,
+                 targets_file: str) -> str:
+    import yaml
+
+    data = fitted.model_dump(mode="json")
+    data["name"] = f"{base.name}-fitted"
+    shown = "; ".join(f"{r.parameter} = {r.fitted:.4g} (95% CI {r.ci_low:.4g}..{r.ci_high:.4g})"
+                      for r in params.itertuples())
+    data["sources"] = list(data.get("sources", [])) + [
+        f"scrapsim calibrate {cal_id}: {shown}; targets {targets_file}"]
+    head = [f"# {base.name} fitted by scrapsim calibrate (id {cal_id}) to {targets_file}."]
+    head += [f"#   {r.parameter}: {r.start:.4g} -> {r.fitted:.4g} "
+             f"(95% CI {r.ci_low:.4g}..{r.ci_high:.4g})" for r in params.itertuples()]
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return "\n".join(head) + "\n" + body
+
+
+def write_calibration(partial: Path, final: Path, cal_id: str, base: Scenario,
+                      fitted: Scenario, targets: Any, settings: Any, params: Any, fit: Any,
+                      history: list[dict[str, Any]], ev: Any, unc: dict[str, Any], result: Any,
+                      session: dict[str, Any], command: Sequence[str] | None) -> Any:
+    """Write every file into ``partial``, rename it to ``final``; the Calibration back."""
+    import pandas as pd
+
+    from scrapsim.experiments.calibration.search import Calibration
+
+    hist = pd.DataFrame(history)
+    evals = pd.DataFrame([{**p, "objective": q} for p, q in ev.evaluations])
+    tables = {"parameters.csv": params, "fit.csv": fit, "history.csv": hist,
+              "evaluations.csv": evals}
+    for name, frame in tables.items():
+        store.write_text(partial / name, frame.to_csv(index=False, float_format="%.10g"))
+    store.write_text(partial / "fitted.yaml", _fitted_yaml(base, fitted, params, cal_id,
+                                                          targets.file))
+    shutil.copyfile(targets.file, partial / "targets.yaml")
+    figures = save_fit_figure(fit, hist, partial)
+    manifest = jsonable({
+        "calibration_id": cal_id, "scrapsim": package_version(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": list(sys.argv if command is None else command),
+        "scenario": {"name": base.name, "hash": scenario_hash(base)},
+        "targets": targets.file, "settings": settings.__dict__, "seeds": ev.seeds,
+        "objective": float(ev.objective(unc["at"][None])[0]),
+        "degrees_of_freedom": len(targets.targets) - len(targets.parameters),
+        "optimizer": {"method": "scipy.optimize.differential_evolution", "nit": result.nit,
+                      "points": len(ev.evaluations), "success": bool(result.success),
+                      "message": str(result.message)},
+        "jacobian": {"targets": [t.name for t in targets.targets], "parameters": targets.keys,
+                     "values": unc["jacobian"].tolist()},
+        "covariance": unc["covariance"].tolist(), "session": session,
+        "files": sorted(list(tables) + figures + ["fitted.yaml", "targets.yaml",
+                                                  "manifest.json", store.JOURNAL]),
+    })
+    store.write_json(partial / store.MANIFEST, manifest)
+    store.finish(partial, final)
+    return Calibration(params, fit, hist, fitted, manifest["objective"], final, manifest)
+
+
+def load_calibration(folder: Path) -> Any:
+    """A finished calibration folder read back (a rerun of the same command)."""
+    import pandas as pd
+
+    from scrapsim.experiments.calibration.search import Calibration
+    from scrapsim.scenario import load_scenario
+
+    manifest = store.read_manifest(folder)
+    manifest["session"] = {**manifest.get("session", {}), "ran": 0, "resumed": None,
+                           "wall_s": None, "note": "already complete: read from the folder"}
+    return Calibration(pd.read_csv(folder / "parameters.csv"), pd.read_csv(folder / "fit.csv"),
+                       pd.read_csv(folder / "history.csv"), load_scenario(folder / "fitted.yaml"),
+                       manifest["objective"], folder, manifest)
+
+
+def fit_figure(fit: Any, history: Any) -> Any:
+    """Fit per target in sd units with the replications' 95% band, and the search's best
+    objective per generation (a matplotlib Figure, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 0.45 * len(fit) + 2.6))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    y = np.arange(len(fit))[::-1]
+    z = fit["z"].to_numpy(float)
+    lo = ((fit["ci_low"] - fit["value"]) / fit["sd"]).to_numpy(float)
+    hi = ((fit["ci_high"] - fit["value"]) / fit["sd"]).to_numpy(float)
+    left.axvspan(-2, 2, color="0.92", label="target ± 2 sd")
+    left.axvline(0, color="0.4", lw=0.8)
+    left.errorbar(z, y, xerr=[np.nan_to_num(z - lo), np.nan_to_num(hi - z)], fmt="o",
+                  color="C0", capsize=3, label="model (95% interval over replications)")
+    left.set_yticks(y, [f"{t}\n{v:.4g} ± {s:.3g}" for t, v, s in
+                        zip(fit["target"], fit["value"], fit["sd"])], fontsize=8)
+    left.set_xlabel("(model − target) / sd")
+    left.set_title("Fit against each target")
+    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,
+                frameon=False)
+    if len(history):
+        right.plot(history["generation"], history["best_objective"], marker="o", color="C1")
+    right.set_xlabel("generation")
+    right.set_ylabel("best objective Q = Σ z²")
+    right.set_title("Search")
+    fig.tight_layout()
+    return fig
+
+
+def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
+    """The fit figure as ``fit.png`` and ``fit.svg`` in ``folder``."""
+    fig = fit_figure(fit, history)
+    for ext in ("png", "svg"):
+        fig.savefig(folder / f"fit.{ext}", dpi=120)
+    return ["fit.png", "fit.svg"]
+
+
+def format_fit(cal: Any) -> str:
+    """The parameter and target tables for the terminal."""
+    lines = [f"{'parameter':<34} {'start':>9} {'fitted':>9} {'se':>9} {'95% CI in range':>21}"
+             f"  identified"]
+    for r in cal.parameters.itertuples():
+        ci = f"{r.ci_low:.4g}..{r.ci_high:.4g}"
+        lines.append(f"{r.parameter:<34} {r.start:>9.4g} {r.fitted:>9.4g} {r.se:>9.3g} "
+                     f"{ci:>21}  {'yes' if r.identified else 'no'}")
+    lines.append("(identified: fitted ± 1.96 se is narrower than the search range; the interval "
+                 "shown is clipped to the range)")
+    lines += ["", f"{'target':<26} {'target':>14} {'model (95% CI)':>28} {'z':>6}"]
+    for r in cal.fit.itertuples():
+        tgt = f"{r.value:.4g} ± {r.sd:.3g}"
+        model = f"{r.model:.4g} ({r.ci_low:.4g}..{r.ci_high:.4g})"
+        lines.append(f"{r.target:<26} {tgt:>14} {model:>28} {r.z:>6.2f}")
+    m = cal.manifest
+    s = m["session"]
+    runs = (f"{s['runs_search']} runs in the search and {s['runs_uncertainty']} around the "
+            f"optimum for the uncertainty" if "runs_search" in s else "")
+    lines.append(f"\nobjective Q = {cal.objective:.4g} with {m['degrees_of_freedom']} degrees "
+                 f"of freedom; {m['optimizer']['nit']} generations, "
+                 f"{m['optimizer']['points']} points; {runs}")
+    return "\n".join(lines)

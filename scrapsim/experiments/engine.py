@@ -1,0 +1,355 @@
+"""Running a sweep's runs: in this process, on a local process pool, or on a Dask cluster.
+
+Every engine calls the same :func:`run_task` on the same payload (the point's scenario as JSON,
+the seed, the run function's ``module:name``) and hands each result to ``on_done`` as it
+arrives, so the tables do not depend on the engine or the worker count. At most a few tasks per
+worker are in flight at once: a 20,000-run sweep holds a few dozen futures, not 20,000.
+
+Workers run single-threaded numerics: the local pool starts its processes with ``spawn`` while
+``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` are 1 in the environment they
+inherit (set before numpy loads in them), and threadpoolctl, when installed, caps BLAS pools too.
+Dask's nanny sets the same variables on its workers.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import importlib
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+__all__ = ["DEFAULT_RUN", "Engine", "RunFn", "SweepError", "Task", "baseline_for", "execute",
+           "flatten_summary", "model_summary", "probe", "run_task"]
+
+DEFAULT_RUN = "scrapsim.experiments.engine:model_summary"
+RunFn = str | tuple[str, dict[str, Any]]
+"""``"module:function"``, or ``("module:function", {keyword: value})`` for a run function
+that needs settings (calibration's moment definitions); both pickle to any worker."""
+BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+IN_FLIGHT_PER_WORKER = 2
+CHUNK_RUNS = 32
+"""Runs of one replication sent to a worker together: one message, one baseline run."""
+
+
+class SweepError(RuntimeError):
+    """A sweep that cannot go on (workers unreachable or dead); finished runs stay stored."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run to do: which point and replication, and what the worker needs for it."""
+
+    point: int
+    rep: int
+    seed: int
+    key: str
+    scenario_json: str
+
+
+OnDone = Callable[[Task, dict[str, Any]], None]
+
+
+_BASELINES: OrderedDict[tuple[str, int], Any] = OrderedDict()
+"""Per-process memo of intensity-0 runs: every point of a replication shares its baseline
+when the varied fields leave the no-enforcement scenario unchanged (a result is a pure
+function of scenario and seed, so reuse changes no byte of the tables)."""
+BASELINES_KEPT = 64
+
+
+def baseline_for(scenario: Any, seed: int) -> Any:
+    """The intensity-0 run of ``scenario`` at ``seed``, from this process's memo when a recent
+    task already ran it (a result is a pure function of scenario and seed)."""
+    from scrapsim.model.simulation import Model, baseline_of
+
+    twin = baseline_of(scenario)
+    key = (twin.model_dump_json(), int(seed))
+    base = _BASELINES.get(key)
+    if base is None:
+        base = Model(twin, int(seed)).run()
+        _BASELINES[key] = base
+        while len(_BASELINES) > BASELINES_KEPT:
+            _BASELINES.popitem(last=False)
+    else:
+        _BASELINES.move_to_end(key)
+    return base
+
+
+def model_summary(scenario: Any, seed: int) -> dict[str, Any]:
+    """Run the model with its intensity-0 baseline (same seed) and return the summary."""
+    from scrapsim.model.simulation import run
+
+    return run(scenario, seed=seed, baseline=baseline_for(scenario, seed)).summary
+
+
+def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """Flat, JSON-ready summary: ``regions`` become ``region.<name>.<key>``, windows a string."""
+    flat: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key == "regions" and isinstance(value, dict):
+            for name, sub in value.items():
+                for k, v in flatten_summary(sub).items():
+                    flat[f"region.{name}.{k}"] = v
+        else:
+            flat[key] = _scalar(key, value)
+    return flat
+
+
+def _scalar(key: str, value: Any) -> Any:
+    if key == "windows" and isinstance(value, (list, tuple)):
+        return ";".join(f"{w[0]}/{w[1]}" for w in value)
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return str(value)
+
+
+def _resolve(run_fn: RunFn) -> Callable[[Any, int], dict[str, Any]]:
+    name, kwargs = (run_fn, None) if isinstance(run_fn, str) else run_fn
+    module, _, attr = name.partition(":")
+    fn = getattr(importlib.import_module(module), attr)
+    return partial(fn, **kwargs) if kwargs else fn
+
+
+def run_task(scenario_json: str, seed: int, run_fn: RunFn) -> dict[str, Any]:
+    """Run one replication in a worker; an exception becomes an ``error`` result."""
+    from scrapsim.scenario import Scenario
+
+    start = time.perf_counter()
+    try:
+        scenario = Scenario.model_validate_json(scenario_json)
+        summary = _resolve(run_fn)(scenario, seed)
+        result = {"status": "ok", "error": "", "summary": flatten_summary(summary or {})}
+    except Exception as exc:  # a failing run is recorded and the sweep goes on
+        result = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "summary": {}}
+    result["wall_s"] = time.perf_counter() - start
+    result["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return result
+
+
+def run_chunk(items: list[tuple[str, int]], run_fn: RunFn) -> list[dict[str, Any]]:
+    """Run several replications (scenario JSON, seed) in a worker, one result each."""
+    return [run_task(text, seed, run_fn) for text, seed in items]
+
+
+def chunks(tasks: Iterable[Task], size: int = CHUNK_RUNS) -> Iterator[list[Task]]:
+    """Consecutive tasks with the same seed, at most ``size`` at a time."""
+    batch: list[Task] = []
+    for task in tasks:
+        if batch and (len(batch) == size or task.seed != batch[0].seed):
+            yield batch
+            batch = []
+        batch.append(task)
+    if batch:
+        yield batch
+
+
+def _items(batch: list[Task]) -> list[tuple[str, int]]:
+    return [(t.scenario_json, t.seed) for t in batch]
+
+
+def probe() -> dict[str, Any]:
+    """What a worker runs with: its BLAS thread settings and scrapsim version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    info: dict[str, Any] = {var: os.environ.get(var) for var in BLAS_VARS}
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["threadpools"] = [{"api": p.get("internal_api"), "threads": p.get("num_threads")}
+                               for p in threadpool_info()]
+    except ImportError:
+        info["threadpools"] = "threadpoolctl not installed"
+    try:
+        info["scrapsim"] = version("scrapsim")
+    except PackageNotFoundError:
+        info["scrapsim"] = "not installed (source tree)"
+    info["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return info
+
+
+def _init_worker() -> None:
+    """Local pool worker: leave Ctrl-C to the parent, keep numerics single-threaded."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for var in BLAS_VARS:
+        os.environ[var] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+
+
+@contextmanager
+def _single_threaded_env() -> Iterator[None]:
+    """BLAS variables at 1 while the pool spawns its workers; restored afterwards."""
+    saved = {var: os.environ.get(var) for var in BLAS_VARS}
+    os.environ.update({var: "1" for var in BLAS_VARS})
+    try:
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def execute(tasks: Iterable[Task], on_done: OnDone, *, run_fn: RunFn = DEFAULT_RUN,
+            workers: int = 1, scheduler: str | None = None) -> dict[str, Any]:
+    """Run every task, calling ``on_done(task, result)`` as each finishes; engine info back."""
+    with Engine(workers, scheduler) as engine:
+        engine.run(tasks, on_done, run_fn)
+    return engine.info
+
+
+class Engine:
+    """Workers kept between batches: ``with Engine(2) as e: e.run(tasks, on_done, run_fn)``.
+
+    An optimizer that asks for one generation at a time runs every generation on the same
+    processes (or Dask client), so worker start-up and their baseline memos are paid once.
+    ``workers=1`` runs in this process; ``scheduler`` (``tcp://HOST:PORT``) uses Dask.
+    """
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None) -> None:
+        self.workers, self.scheduler = workers, scheduler
+        self.info: dict[str, Any] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        self._client: Any = None
+
+    def __enter__(self) -> Engine:
+        if self.scheduler:
+            self._client, workers = _connect_dask(self.scheduler)
+            self.info = {"engine": "dask", "scheduler": self.scheduler,
+                         "workers": len(workers), "worker_info": workers}
+        elif self.workers > 1:
+            ctx = multiprocessing.get_context("spawn")
+            with _single_threaded_env():
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                                 initializer=_init_worker)
+                info = self._pool.submit(probe).result()
+            self.info = {"engine": "processes", "workers": self.workers, "worker_info": [info]}
+        else:
+            self.info = {"engine": "serial", "workers": 1, "worker_info": [probe()]}
+        return self
+
+    def __exit__(self, kind: type | None, *rest: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=kind is None, cancel_futures=kind is not None)
+        if self._client is not None:
+            self._client.close()
+
+    @property
+    def slots(self) -> int:
+        """How many runs go at once: the workers (Dask: their threads)."""
+        if self._client is not None:
+            return max(1, sum(self._client.nthreads().values()))
+        return self.workers if self._pool is not None else 1
+
+    def run(self, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn = DEFAULT_RUN,
+            chunk: int = CHUNK_RUNS) -> None:
+        """Run the tasks on this engine's workers, handing each result to ``on_done``; at
+        most ``chunk`` runs of one seed go to a worker in one message."""
+        if self._client is not None:
+            limit = max(1, sum(self._client.nthreads().values())) * IN_FLIGHT_PER_WORKER
+            _drive_dask(self._client, tasks, on_done, run_fn, limit, chunk)
+        elif self._pool is not None:
+            pool = self._pool
+            try:
+                _bounded_drive(chunks(tasks, chunk), on_done, lambda b: pool.submit(
+                    run_chunk, _items(b), run_fn), self.workers * IN_FLIGHT_PER_WORKER)
+            except BrokenProcessPool as exc:
+                raise SweepError(f"a worker process died ({exc}); the finished runs are "
+                                 "stored: run the same command again to resume") from None
+        else:
+            for task in tasks:
+                on_done(task, run_task(task.scenario_json, task.seed, run_fn))
+
+
+def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,
+                   submit: Callable[[list[Task]], Future], limit: int) -> None:
+    """Keep at most ``limit`` batches in flight; hand each run's result over as its batch
+    completes."""
+    source = iter(batches)
+    pending: dict[Future, list[Task]] = {}
+    while True:
+        while len(pending) < limit:
+            task = next(source, None)
+            if task is None:
+                break
+            pending[submit(task)] = task
+        if not pending:
+            return
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            for task, result in zip(pending.pop(future), future.result()):
+                on_done(task, result)
+
+
+def _connect_dask(scheduler: str) -> tuple[Any, list[dict[str, Any]]]:
+    """A client of an existing Dask cluster with at least one worker, and the workers' probes
+    (``pip install scrapsim[dask]``)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SweepError("--scheduler needs Dask distributed: "
+                         "pip install 'scrapsim[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        client.wait_for_workers(1, timeout=60)
+        return client, list(client.run(probe).values())
+    except TimeoutError:
+        client.close()
+        raise SweepError(f"no Dask worker joined the scheduler at {scheduler} "
+                         "within 60 s") from None
+    except ImportError as exc:
+        client.close()
+        raise SweepError(f"the Dask workers cannot import scrapsim ({exc}): install "
+                         "scrapsim on every worker") from None
+
+
+def _drive_dask(client: Any, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn,
+                limit: int, chunk: int = CHUNK_RUNS) -> None:
+    from distributed import as_completed
+
+    source = chunks(tasks, chunk)
+    pending: dict[str, tuple[list[Task], Any]] = {}
+    stream = as_completed(loop=client.loop)
+
+    def fill() -> None:
+        while len(pending) < limit and (batch := next(source, None)) is not None:
+            future = client.submit(run_chunk, _items(batch), run_fn, pure=False)
+            pending[future.key] = (batch, future)
+            stream.add(future)
+
+    try:
+        fill()
+        for future in stream:
+            batch, _ = pending.pop(future.key)
+            try:
+                results = future.result()
+            except Exception as exc:  # e.g. KilledWorker: recorded, the sweep goes on
+                results = [{"status": "error", "error": f"{type(exc).__name__}: {exc}",
+                            "summary": {}, "wall_s": 0.0, "worker": ""}] * len(batch)
+            future.release()
+            for task, result in zip(batch, results):
+                on_done(task, result)
+            fill()
+    except BaseException:
+        client.cancel([f for _, f in pending.values()])
+        raise

@@ -1,0 +1,400 @@
+"""FACTS.md's "patterns a credible model reproduces" as checks (``scrapsim validate``).
+
+Each check is a small function ``(scenario, seed) -> {metric: value}`` run on one scenario of the
+library (``scenarios/*.yaml``) for seeds ``0 .. reps-1``. Variants (whom enforcement hits, no
+withholding, ...) are the same scenario through :meth:`Scenario.with_overrides` with the same
+seed, and every change is taken against the intensity-0 twin of that seed (common random
+numbers). A row reports the mean over replications with its 95% t-interval; it passes when the
+mean lies in the target range (the interval is shown, not tested, so two replications can pass).
+A check passes when all its rows pass. Targets quote FACTS.md where it gives a number.
+
+Units: days, tonnes (t/day for flows), CNY/t for prices; changes are relative (−0.4 = −40%).
+The command line is :mod:`scrapsim.cli.validate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CHECKS", "Check", "Row", "Target", "format_table", "run_checks", "write_csv"]
+
+PROG = "scrapsim validate"
+CONFIDENCE = 0.95
+COLUMNS = ("pattern", "check", "scenario", "metric", "target", "mean", "ci_low", "ci_high",
+           "reps", "missing", "passed")
+SMELTERS_ONLY = {"campaigns.0.targets.traders": 0, "campaigns.0.perceived_risk": 0}
+COLLECTION_ONLY = {"campaigns.0.targets.large": 0, "campaigns.0.targets.small": 0,
+                   "campaigns.0.targets.workshop": 0, "campaigns.0.targets.traders": 1,
+                   "campaigns.0.halt_share": 0, "campaigns.0.perceived_risk": 0.95}
+
+Metrics = dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Inclusive range ``lo <= mean <= hi`` (None: unbounded) and how FACTS.md states it."""
+
+    lo: float | None
+    hi: float | None
+    text: str
+
+    def holds(self, value: float | None) -> bool:
+        return value is not None and (self.lo is None or value >= self.lo) and (
+            self.hi is None or value <= self.hi)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One FACTS.md pattern: the scenario it runs on, its per-seed measure and its targets."""
+
+    name: str
+    pattern: int
+    scenario: str
+    measure: Callable[[Any, int], Metrics]
+    targets: Mapping[str, Target]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One metric of one check over the replications."""
+
+    check: Check
+    metric: str
+    values: tuple[float | None, ...]
+
+    @property
+    def target(self) -> Target:
+        return self.check.targets[self.metric]
+
+    @property
+    def valid(self) -> list[float]:
+        return [v for v in self.values if v is not None and math.isfinite(v)]
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.valid) / len(self.valid) if self.valid else None
+
+    @property
+    def interval(self) -> tuple[float | None, float | None]:
+        """95% t-interval of the mean over replications (None with fewer than two)."""
+        x = np.asarray(self.valid)
+        if x.size < 2:
+            return None, None
+        from scipy.stats import t
+
+        half = float(t.ppf(0.5 + CONFIDENCE / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+        return float(x.mean()) - half, float(x.mean()) + half
+
+    @property
+    def passed(self) -> bool:
+        """The mean is in the target range and no replication lacked the metric."""
+        return len(self.valid) == len(self.values) and self.target.holds(self.mean)
+
+
+# --- helpers on result tables -----------------------------------------------------------------
+
+def _series(table: Any, column: str, n_regions: int) -> Any:
+    """A daily column summed over regions: t/day (or a count) per day."""
+    return np.asarray(table[column], dtype=float).reshape(-1, n_regions).sum(axis=1)
+
+
+def _change(result: Any, column: str, a: int, b: int | None = None) -> float | None:
+    """Σ column over days [a, b) against the baseline's, minus 1 (relative change)."""
+    n = len(result.scenario.regions)
+    x = _series(result.daily, column, n)[a:b].sum()
+    y = _series(result.baseline.daily, column, n)[a:b].sum()
+    return float(x / y - 1.0) if y > 0 else None
+
+
+def _day(scenario: Any, iso: str) -> int:
+    """Day index of a date (0 = the scenario's start)."""
+    return (date.fromisoformat(iso) - scenario.start).days
+
+
+def _smooth(x: Any, days: int = 7) -> Any:
+    """Centred moving mean; element i covers days [i, i+days)."""
+    return np.convolve(x, np.ones(days) / days, mode="valid")
+
+
+def _first(mask: Any) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def _run(scenario: Any, seed: int, baseline: bool = True) -> Any:
+    from scrapsim.model.simulation import run  # the model (and its compiled loops) only when a check runs
+
+    return run(scenario, seed=seed, baseline=baseline)
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+def hebei_pulse(scenario: Any, seed: int) -> Metrics:
+    """Pattern 1: shut count, collection and smelting changes in the window, recovery days
+    (first day after the last window when the 7-day mean of smelting is back to 95% of the
+    baseline's; the summary's ``recovery_days`` asks for ±5% and so waits out the rebound)."""
+    r = _run(scenario, seed)
+    s = r.summary
+    n = len(scenario.regions)
+    smelted = _smooth(_series(r.daily, "smelted", n))
+    base = _smooth(_series(r.baseline.daily, "smelted", n))
+    end = max((b - scenario.start).days for *_, b in r.windows) if r.windows else None
+    at = None if end is None else max(end - 3, 0)      # the 7-day mean centred on the end day
+    back = None if at is None else _first(smelted[at:] >= 0.95 * base[at:])
+    return {"shut_count": float(s["shut_count"]), "collection_change": s["collection_change"],
+            "smelting_change": s["smelting_change"],
+            "recovery_days": None if back is None else float(back)}
+
+
+def compliant_shift(scenario: Any, seed: int) -> Metrics:
+    """Pattern 2 (Shandong): after the end-of-October deadline large plants smelt more than at
+    intensity 0, workshops less, and fewer workshops run at the end (exit for good)."""
+    r = _run(scenario, seed)
+    a = max(_day(scenario, "2017-10-31"), 0)
+    n = len(scenario.regions)
+    end = _series(r.daily, "running_workshop", n)[-1]
+    base = _series(r.baseline.daily, "running_workshop", n)[-1]
+    return {"large_smelting_change": _change(r, "smelted_large", a),
+            "workshop_smelting_change": _change(r, "smelted_workshop", a),
+            "workshops_running_at_end": float(end / base - 1.0) if base > 0 else None}
+
+
+def price_sign(scenario: Any, seed: int) -> Metrics:
+    """Pattern 3 (Hebei variants): price change when only smelters are inspected, and when only
+    collection is (traders inspected, perceived risk 0.95, no smelter touched)."""
+    down = _run(scenario.with_overrides(SMELTERS_ONLY), seed).summary["price_change"]
+    up = _run(scenario.with_overrides(COLLECTION_ONLY), seed).summary["price_change"]
+    return {"price_change_smelters_hit": down, "price_change_collection_hit": up}
+
+
+def primary_lag(scenario: Any, seed: int, max_lag: int = 60) -> Metrics:
+    """Pattern 4 (national 2017): lag (days) at which the correlation of the mean scrap price
+    with the primary price, shifted, peaks (−60..60); offers in Aug–Sep against the same
+    scenario with ``withhold = 0`` in every region (same seed)."""
+    r = _run(scenario, seed, baseline=False)
+    n = len(scenario.regions)
+    scrap = _series(r.daily, "scrap_price", n) / n
+    primary = _series(r.daily, "primary_price", n) / n
+    corr = []
+    for k in range(-max_lag, max_lag + 1):
+        a, b = (scrap[k:], primary[:len(primary) - k]) if k >= 0 else (scrap[:k], primary[-k:])
+        corr.append(np.corrcoef(a, b)[0, 1] if a.std() > 0 and b.std() > 0 else -np.inf)
+    free = scenario.with_overrides({f"regions.{g.name}.traders.withhold": 0
+                                    for g in scenario.regions})
+    w = _run(free, seed, baseline=False)
+    a, b = _day(scenario, "2017-08-01"), _day(scenario, "2017-10-01")
+    offered, offered_free = (_series(x.daily, "offered", n)[a:b].sum() for x in (r, w))
+    return {"lag_days": float(int(np.argmax(corr)) - max_lag),
+            "offered_in_rally_vs_no_withholding":
+                float(offered / offered_free - 1.0) if offered_free > 0 else None}
+
+
+def seasonality(scenario: Any, seed: int) -> Metrics:
+    """Pattern 5 (no enforcement): days by which collection's Chinese-New-Year dip (7-day mean
+    below 85% of its spring level, days 80-140) starts before smelting's; mean smelting over
+    11 Jul - 8 Aug (the model's trough is centred on 25 July) against 1 Apr - 31 May (FACTS.md:
+    operating rate 56% in July 2017, with inspections, against about 65%)."""
+    r = _run(scenario, seed, baseline=False)
+    dips = []
+    for column in ("collected", "smelted"):
+        x = _smooth(_series(r.daily, column, len(scenario.regions)))
+        dips.append(_first(x[:90] < 0.85 * x[80:140].mean()))
+    smelted = _series(r.daily, "smelted", len(scenario.regions))
+    apr, jun, jul, aug = (_day(scenario, f"2017-{d}") for d in ("04-01", "06-01", "07-11",
+                                                                 "08-09"))
+    lead = None if None in dips else float(dips[1] - dips[0])
+    return {"cny_collection_lead_days": lead,
+            "summer_smelting_vs_spring": float(smelted[jul:aug].mean() /
+                                               smelted[apr:jun].mean() - 1.0)}
+
+
+def thin_buffers(scenario: Any, seed: int) -> Metrics:
+    """Pattern 6 (Hebei, collection-only variant): days from collection falling below half the
+    baseline's to smelting falling below half (smelter cover 7-10 days plus trader yards)."""
+    r = _run(scenario.with_overrides(COLLECTION_ONLY), seed)
+    n = len(scenario.regions)
+    ratio = {c: _series(r.daily, c, n) / _series(r.baseline.daily, c, n)
+             for c in ("collected", "smelted")}
+    c, s = _first(ratio["collected"] < 0.5), _first(ratio["smelted"] < 0.5)
+    return {"days_collection_to_smelting_drop": None if c is None or s is None else float(s - c)}
+
+
+def relapse(scenario: Any, seed: int) -> Metrics:
+    """Pattern 7 (Shandong): relapse events over distinct closed smelters."""
+    ev = _run(scenario, seed, baseline=False).events
+    kind = ev["event"]
+    closed = np.isin(kind, ["close", "deadline_close", "rectify_fail_close"]) & (
+        ev["actor"] == "smelter")
+    sites = np.unique(ev["actor_id"][closed]).size
+    share = float((kind == "relapse").sum() / sites) if sites else None
+    return {"relapsed_share_of_closed": share}
+
+
+def imports_large(scenario: Any, seed: int) -> Metrics:
+    """Pattern 8 (Guangdong, collection hit): change of large-plant smelting minus change of
+    workshop smelting over the campaign windows."""
+    r = _run(scenario, seed)
+    days = [(a - scenario.start).days for *_, a, _ in r.windows]
+    ends = [(b - scenario.start).days + 1 for *_, b in r.windows]
+    a, b = (min(days), max(ends)) if days else (0, None)
+    large, shop = _change(r, "smelted_large", a, b), _change(r, "smelted_workshop", a, b)
+    return {"large_minus_workshop_change": None if large is None or shop is None
+            else large - shop}
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("hebei_pulse", 1, "hebei", hebei_pulse, {
+        "shut_count": Target(160, 168, "164 of 167 shut (±4)"),
+        "collection_change": Target(None, -0.1, "falls (≤ −10%)"),
+        "smelting_change": Target(None, -0.1, "falls (≤ −10%)"),
+        "recovery_days": Target(0, 28, "2–4 weeks (≤ 28 d)")}),
+    Check("compliant_shift", 2, "shandong", compliant_shift, {
+        "large_smelting_change": Target(0.05, None, "large plants run fuller (≥ +5%)"),
+        "workshop_smelting_change": Target(None, -0.05, "workshops smelt less (≤ −5%)"),
+        "workshops_running_at_end": Target(None, -0.1, "workshops exit for good (≤ −10%)")}),
+    Check("price_sign", 3, "hebei", price_sign, {
+        "price_change_smelters_hit": Target(None, -0.01, "falls (≤ −1%)"),
+        "price_change_collection_hit": Target(0.01, None, "rises (≥ +1%)")}),
+    Check("primary_lag", 4, "national_2017", primary_lag, {
+        "lag_days": Target(1, 60, "scrap lags primary (1–60 d)"),
+        "offered_in_rally_vs_no_withholding":
+            Target(None, -0.05, "holders withhold (≤ −5%)")}),
+    Check("seasonality", 5, "no_enforcement", seasonality, {
+        "cny_collection_lead_days": Target(1, 30, "traders stop first (1–30 d)"),
+        "summer_smelting_vs_spring": Target(-0.25, -0.05, "summer trough (56/65−1 = −14%)")}),
+    Check("thin_buffers", 6, "hebei", thin_buffers, {
+        "days_collection_to_smelting_drop": Target(0, 21, "within days (≤ 21 d)")}),
+    Check("relapse", 7, "shandong", relapse, {
+        "relapsed_share_of_closed": Target(0.001, 0.10, "a few per cent (audit ~4.6%)")}),
+    Check("imports_large", 8, "guangdong", imports_large, {
+        "large_minus_workshop_change": Target(0.1, None, "large plants fall less (≥ +10 pts)")}),
+)
+
+
+# --- running ------------------------------------------------------------------------------
+
+def _measure(name: str, scenario: Any, seed: int) -> Metrics:
+    """Worker entry: the named check on one seed."""
+    return {c.name: c for c in CHECKS}[name].measure(scenario, seed)
+
+
+def _select(names: Sequence[str] | None) -> list[Check]:
+    known = {c.name: c for c in CHECKS}
+    for name in names or ():
+        if name not in known:
+            raise ValueError(f"unknown check {name!r}; expected one of " + ", ".join(known))
+    return [c for c in CHECKS if not names or c.name in names]
+
+
+def run_checks(names: Sequence[str] | None = None, reps: int = 10,
+               folder: str | Path = "scenarios", workers: int = 1,
+               overrides: Mapping[str, Mapping[str, Any]] | None = None,
+               scheduler: str | None = None) -> list[Row]:
+    """Run the checks (all, or those ``names``) over seeds 0..reps-1 on the scenario files in
+    ``folder``; ``overrides`` maps a scenario name to dotted overrides applied before the check
+    (to switch a mechanism off). Runs on the sweep engine: ``workers`` local processes, or the
+    Dask cluster at ``scheduler``. Returns one Row per metric, in registry order."""
+    from scrapsim.scenario import load_scenario
+
+    if reps < 1:
+        raise ValueError(f"reps must be at least 1, got {reps}")
+    checks = _select(names)
+    lib = {}
+    for name in sorted({c.scenario for c in checks}):
+        lib[name] = load_scenario(Path(folder) / f"{name}.yaml",
+                                  dict((overrides or {}).get(name, {})) or None)
+    plan = [(c.name, seed) for c in checks for seed in range(reps)]
+    results = _on_engine(plan, [lib[c.scenario] for c in checks for _ in range(reps)],
+                         workers, scheduler)
+    by_check = {c.name: results[i * reps:(i + 1) * reps] for i, c in enumerate(checks)}
+    return [Row(c, m, tuple(r.get(m) for r in by_check[c.name]))
+            for c in checks for m in c.targets]
+
+
+def measure(scenario: Any, index: int, plan: Sequence[tuple[str, int]]) -> Metrics:
+    """Run function on the sweep engine: task ``index`` of ``plan`` (check name, seed)."""
+    name, seed = plan[index]
+    return _measure(name, scenario, seed)
+
+
+def _on_engine(plan: list[tuple[str, int]], scenarios: list[Any], workers: int,
+               scheduler: str | None) -> list[Metrics]:
+    """Every (check, seed) of ``plan`` as one batch on an Engine; results in plan order. The
+    task's seed slot carries its index in the plan, which the run function looks up."""
+    from scrapsim.experiments.engine import Engine, Task
+
+    texts = {id(sc): sc.model_dump_json() for sc in scenarios}
+    tasks = [Task(i, seed, i, f"{name}|{seed}", texts[id(sc)])
+             for i, ((name, seed), sc) in enumerate(zip(plan, scenarios))]
+    out: list[Metrics | None] = [None] * len(plan)
+
+    def done(task: Task, result: dict[str, Any]) -> None:
+        if result["status"] != "ok":
+            raise RuntimeError(f"check {task.key} failed: {result['error']}")
+        out[task.point] = result["summary"]
+
+    with Engine(workers, scheduler) as engine:
+        engine.run(tasks, done, ("scrapsim.experiments.validation:measure", {"plan": plan}))
+    return [m or {} for m in out]
+
+
+# --- output -------------------------------------------------------------------------------
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _record(row: Row) -> dict[str, Any]:
+    lo, hi = row.interval
+    return {"pattern": row.check.pattern, "check": row.check.name,
+            "scenario": row.check.scenario, "metric": row.metric, "target": row.target.text,
+            "mean": row.mean, "ci_low": lo, "ci_high": hi, "reps": len(row.values),
+            "missing": len(row.values) - len(row.valid), "passed": row.passed}
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """The table as aligned plain text, one line per metric, and a pass count."""
+    head = ("#", "check", "metric", "target", "model (95% CI)", "pass")
+    lines = []
+    for row in rows:
+        lo, hi = row.interval
+        ci = "" if lo is None else f" [{_fmt(lo)}, {_fmt(hi)}]"
+        miss = len(row.values) - len(row.valid)
+        value = _fmt(row.mean) + ci + (f" ({miss} missing)" if miss else "")
+        lines.append((str(row.check.pattern), row.check.name, row.metric, row.target.text,
+                      value, "PASS" if row.passed else "FAIL"))
+    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
+    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+            for line in [head, *lines]]
+    passed = sum(r.passed for r in rows)
+    text.append(f"{passed} of {len(rows)} metrics pass; checks failing: "
+                + (", ".join(sorted({r.check.name for r in rows if not r.passed})) or "none"))
+    return "\n".join(text)
+
+
+def write_csv(rows: Sequence[Row], path: str | Path) -> Path:
+    """Write the rows as CSV (columns COLUMNS; floats round-trip) via a temporary file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            out = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+            out.writeheader()
+            for row in rows:
+                out.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v)
+                              for k, v in _record(row).items()})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,225 @@
+"""Smelters (secondary-aluminium / alloy-ingot makers) as a struct of arrays, and their state machine.
+
+States: ``running → suspended (power cut until a rectification deadline) → rectifying → running``;
+``running|halted|suspended → closed`` (banned: stock and equipment removed); ``halted`` (a
+violating workshop stops by itself while inspectors are in its region, restarts when they leave
+unless caught); ``closed → running`` by relapse. Every transition is a method on index arrays
+that records one event per smelter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scrapsim.model import kernels
+from scrapsim.model.market import smelter_margin
+from scrapsim.model.records import EventLog
+from scrapsim.scenario import SMELTER_CLASSES, Scenario
+from scrapsim.model.actors.traders import _lognormal
+
+__all__ = ["Smelters", "RUNNING", "HALTED", "SUSPENDED", "RECTIFYING", "CLOSED", "STATES"]
+
+RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
+STATES = ("running", "halted", "suspended", "rectifying", "closed")
+SMELTER = 1
+
+
+class Smelters:
+    """All smelters of a scenario, contiguous by region then class.
+
+    Per smelter: ``capacity`` t scrap/day, ``metal_yield``, ``cost`` CNY/t processing cost,
+    ``cover`` target stock in days, ``rate0`` operating rate at the reference margin,
+    ``response`` operating-rate change per unit margin/ingot, ``stock`` t, ``state``, ``until``
+    (day the current suspension or rectification ends), ``violator``, ``relapsed``.
+    """
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        rows = [self._draw(r.smelters, i, rng) for i, r in enumerate(scenario.regions)]
+        cols = list(zip(*rows))
+        cat = [np.concatenate(c) for c in cols]
+        (self.region, self.klass, self.capacity, self.metal_yield, self.cost, self.cover,
+         self.rate0, self.response, violator) = cat
+        self.region = self.region.astype(np.int64)
+        self.klass = self.klass.astype(np.int64)
+        self.violator = violator.astype(bool)
+        self.n = len(self.capacity)
+        self.n_regions = len(scenario.regions)
+        self.state = np.zeros(self.n, dtype=np.int64)
+        self.until = np.zeros(self.n)
+        self.next_days = np.zeros(self.n)
+        self.fail = np.zeros(self.n)
+        self.relapsed = np.zeros(self.n, dtype=bool)
+        self.stock = np.zeros(self.n)
+        self.use = np.zeros(self.n)
+        self.bid = np.zeros(self.n)
+        self.margin0 = np.zeros(self.n)
+        self.running = np.ones(self.n)
+        self.group = self.region * 3 + self.klass
+        self.closed_version = 0
+        self.relapse_day = np.full(self.n, np.inf)
+        r = self.n_regions
+        self.demand, self.smelted_r, self.ingot_r, self.stock_r = (np.zeros(r) for _ in range(4))
+        self.smelted, self.by_group = np.zeros(self.n), np.zeros(3 * r)
+        self._dirty = True
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute what depends only on states (after any transition; cheap when unchanged)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        r = self.n_regions
+        self.counts = np.zeros((r, 5), dtype=np.int64)
+        self.running_by_class = np.zeros((r, 3))
+        self.import_share = np.zeros(self.n)
+        totals = np.zeros(r)
+        self.next_due = kernels.state_summary(
+            self.region, self.group, self.klass, self.state, self.running, self.capacity,
+            self.until, self.counts, self.running_by_class.reshape(-1), self.import_share, totals)
+        self.import_regions = totals > 0
+        self.n_closed = int(self.counts[:, CLOSED].sum())
+
+    @staticmethod
+    def _draw(smelters, region: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        parts = []
+        for k, name in enumerate(SMELTER_CLASSES):
+            c = getattr(smelters, name)
+            n = c.count
+            parts.append((
+                np.full(n, region), np.full(n, k), _lognormal(rng, c.capacity, c.capacity_cv, n),
+                np.full(n, c.metal_yield), _lognormal(rng, c.processing_cost, 0.08, n),
+                np.full(n, c.cover_days), np.full(n, c.operating_rate),
+                np.full(n, c.margin_response), rng.random(n) < c.violator_share,
+            ))
+        return tuple(np.concatenate([p[j] for p in parts]).astype(float) for j in range(9))
+
+    # ---- daily economics -------------------------------------------------------------------
+    def margins(self, ingot: float, price: np.ndarray) -> np.ndarray:
+        """Margin per tonne of scrap (CNY/t) at the regional scrap ``price``."""
+        return smelter_margin(ingot, self.metal_yield, price[self.region], self.cost)
+
+    def plan(self, ingot: float, price: np.ndarray, season: float, cut: np.ndarray) -> np.ndarray:
+        """Set today's planned smelting ``use`` (t) and scrap ``bid`` (t) of each smelter;
+        returns the bids per region.
+
+        Operating rate ``clip(rate0·season + response·(margin − margin0)/ingot, 0, 1)``, times
+        ``1 − cut`` under output curbs; only running smelters smelt. A smelter with a positive
+        margin bids today's use plus a fifth of its gap to the target cover (after imports land).
+        """
+        kernels.plan(self.region, self.capacity, self.metal_yield, self.cost, self.cover,
+                     self.rate0, self.response, self.margin0, self.running, self.stock,
+                     price, float(ingot), float(season), cut, self.use, self.bid, self.demand)
+        return self.demand
+
+    def land_imports(self, imports: np.ndarray) -> np.ndarray:
+        """Deliver imported scrap (t/day per region) to large plants, running ones first, pro rata
+        to capacity; returns what landed per region (0 where no large plant is open)."""
+        self.refresh()
+        landed = np.zeros(self.n_regions)
+        kernels.land(self.region, self.import_share, self.import_regions,
+                     np.asarray(imports, float), self.stock, landed)
+        return landed
+
+    def receive(self, filled: np.ndarray) -> None:
+        """Add the filled share (per region) of each smelter's bid to its stock."""
+        kernels.receive(self.region, self.bid, np.asarray(filled, float), self.stock)
+
+    def smelt(self) -> np.ndarray:
+        """Smelt up to planned use from stock; returns t smelted per smelter.
+
+        Also fills the regional totals ``smelted_r``, ``ingot_r`` (t of metal), ``stock_r``
+        and ``by_group`` ([region, class] smelted).
+        """
+        kernels.smelt(self.region, self.group, self.metal_yield, self.use, self.stock,
+                      self.smelted, self.smelted_r, self.ingot_r, self.by_group, self.stock_r)
+        return self.smelted
+
+    # ---- state machine ---------------------------------------------------------------------
+    def _set(self, ids: np.ndarray, state: int) -> None:
+        if ids.size == 0:
+            return
+        self._dirty = True
+        if state == CLOSED or (self.state[ids] == CLOSED).any():
+            self.closed_version += 1
+        self.state[ids] = state
+        self.running[ids] = 1.0 if state == RUNNING else 0.0
+
+    def halt(self, ids: np.ndarray, log: EventLog, t: float, campaign: int) -> None:
+        ids = ids[self.state[ids] == RUNNING]
+        self._set(ids, HALTED)
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "halt")
+
+    def restart(self, ids: np.ndarray, log: EventLog, t: float, campaign: int) -> None:
+        ids = ids[self.state[ids] == HALTED]
+        self._set(ids, RUNNING)
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "restart")
+
+    def close(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int,
+              event: str = "close") -> np.ndarray:
+        """Ban ``ids``: stock and equipment removed; returns tonnes seized per region."""
+        keep = self.state[ids] != CLOSED
+        ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)
+        self._set(ids, CLOSED)
+        self.relapsed[ids] = False
+        seized = self.stock[ids].copy()
+        self.stock[ids] = 0.0
+        log.add(t, self.region[ids], SMELTER, ids, campaign, event)
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "seize", seized)
+        return np.bincount(self.region[ids], weights=seized, minlength=self.n_regions)
+
+    def suspend(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float,
+                rectify_days: float, fail: float) -> None:
+        """Power cut until ``t + days``; then rectify for ``rectify_days`` or close (``fail``).
+
+        Only running or halted plants can be suspended; others are left as they are."""
+        keep = (self.state[ids] == RUNNING) | (self.state[ids] == HALTED)
+        ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)
+        self._set(ids, SUSPENDED)
+        self.until[ids] = np.floor(t) + days
+        self.next_days[ids] = rectify_days
+        self.fail[ids] = fail
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "suspend")
+
+    def upgrade(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float) -> None:
+        """Order to upgrade: a running or halted plant stops to rectify for ``days``."""
+        keep = (self.state[ids] == RUNNING) | (self.state[ids] == HALTED)
+        ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)
+        self._set(ids, RECTIFYING)
+        self.until[ids] = np.floor(t) + days
+        log.add(t, self.region[ids], SMELTER, ids, campaign, "upgrade")
+
+    def advance(self, day: int, rng: np.random.Generator, log: EventLog) -> np.ndarray:
+        """Deadlines falling on ``day``: suspended → rectifying or closed; rectifying → running.
+
+        Returns tonnes seized per region from plants closed for not rectifying.
+        """
+        self.refresh()
+        if day < self.next_due:
+            return np.zeros(self.n_regions)
+        due = np.flatnonzero((self.until <= day) & ((self.state == SUSPENDED) | (self.state == RECTIFYING)))
+        rect = due[self.state[due] == RECTIFYING]
+        self._set(rect, RUNNING)
+        self.violator[rect] = False
+        log.add(float(day), self.region[rect], SMELTER, rect, -1, "reopen")
+        susp = due[self.state[due] == SUSPENDED]
+        failed = rng.random(susp.size) < self.fail[susp]
+        seized = self.close(susp[failed], log, float(day), -1, "rectify_fail_close")
+        ok = susp[~failed]
+        self._set(ok, RECTIFYING)
+        self.until[ok] = day + self.next_days[ok]
+        self._dirty = True
+        log.add(float(day), self.region[ok], SMELTER, ok, -1, "rectify")
+        return seized
+
+    def relapse(self, ids: np.ndarray, log: EventLog, t: float) -> None:
+        """Closed sites that restart illegally (audits found ~4.6% in 2017); others ignored."""
+        ids = ids[self.state[ids] == CLOSED]
+        self._set(ids, RUNNING)
+        self.violator[ids] = True
+        self.relapsed[ids] = True
+        log.add(t, self.region[ids], SMELTER, ids, -1, "relapse")
+
+    def state_counts(self) -> np.ndarray:
+        """[region, state] counts."""
+        self.refresh()
+        return self.counts

@@ -1,0 +1,166 @@
+"""Traders (collectors and dealers) as a struct of arrays, grouped by region.
+
+Traders of a region are contiguous and sorted by collection cost, so "who collects at this
+price" is a prefix found by ``searchsorted`` and regional totals are slice sums. A day costs a
+handful of vectorized operations per region whatever the number of traders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scrapsim.model import kernels
+from scrapsim.model.market import collection
+from scrapsim.scenario import Scenario
+
+__all__ = ["Traders", "ACTIVE", "SUSPENDED", "CLOSED"]
+
+ACTIVE, SUSPENDED, CLOSED = 0, 1, 2
+
+
+def _lognormal(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:
+    if n == 0 or mean <= 0:
+        return np.zeros(n)
+    sigma2 = np.log1p(cv**2)
+    return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), n)
+
+
+class Traders:
+    """All traders of a scenario.
+
+    Arrays (length n): ``capacity`` t/day, ``cost`` CNY/t, ``tolerance`` (perceived-risk level
+    at which the trader stops), ``temper`` (individual multiplier on the offer share), ``stock``
+    t, ``state`` (ACTIVE/SUSPENDED/CLOSED), ``until`` (day a suspension ends), ``violator``.
+    """
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        parts = [self._draw(r.traders, rng) for r in scenario.regions]
+        counts = np.array([len(p[0]) for p in parts], dtype=np.int64)
+        self.bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.n = int(self.bounds[-1])
+        self.region = np.repeat(np.arange(len(counts)), counts)
+        cat = [np.concatenate([p[k] for p in parts]) if self.n else np.zeros(0) for k in range(5)]
+        self.capacity, self.cost, self.tolerance, self.temper, violator = cat
+        self.violator = violator.astype(bool)
+        self.stock = np.zeros(self.n)
+        self.state = np.zeros(self.n, dtype=np.int8)
+        self.until = np.zeros(self.n)
+        self.offer_share = np.array([r.traders.offer_share for r in scenario.regions])
+        self.fast_out = np.array([r.traders.fast_out for r in scenario.regions])
+        self.withhold = np.array([r.traders.withhold for r in scenario.regions])
+        self.elasticity = np.array([r.traders.elasticity for r in scenario.regions])
+        self.offers = np.zeros(self.n)
+        self.refresh()
+
+    @staticmethod
+    def _draw(pop, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        n = pop.count
+        cap = _lognormal(rng, pop.capacity, pop.capacity_cv, n)
+        cost = np.maximum(rng.normal(pop.cost, pop.cost_sd, n), 0.0)
+        tol = _lognormal(rng, pop.risk_tolerance, 0.35, n)
+        temper = _lognormal(rng, 1.0, 0.3, n)
+        violator = rng.random(n) < pop.violator_share
+        order = np.argsort(cost, kind="stable")
+        return cap[order], cost[order], tol[order], temper[order], violator[order].astype(float)
+
+    def refresh(self) -> None:
+        """Recompute every state-derived cache from scratch (at build time)."""
+        active = self.state == ACTIVE
+        self.base = self.capacity * active
+        self.temper_eff = self.temper * active
+        self.base_total = self._per_region(self.base)
+        self.active_count = self._per_region(active * 1.0)
+        pending = self.state == SUSPENDED
+        self.next_due = float(self.until[pending].min()) if pending.any() else np.inf
+        self.version = getattr(self, "version", 0) + 1
+        self.closed_version = getattr(self, "closed_version", 0) + 1
+
+    def set_state(self, ids: np.ndarray, state: int, until: np.ndarray | None = None) -> None:
+        """Move ``ids`` (unique) to ``state``, updating the caches incrementally."""
+        if ids.size == 0:
+            return
+        active = float(state == ACTIVE)
+        reg = self.region[ids]
+        n = len(self.base_total)
+        self.base_total += np.bincount(reg, weights=self.capacity[ids] * active - self.base[ids],
+                                       minlength=n)
+        self.active_count += np.bincount(reg, weights=active - (self.state[ids] == ACTIVE),
+                                         minlength=n)
+        self.base_total[self.active_count <= 0] = 0.0
+        self.state[ids] = state
+        self.base[ids] = self.capacity[ids] * active
+        self.temper_eff[ids] = self.temper[ids] * active
+        if state == CLOSED:
+            self.closed_version += 1
+        if until is not None:
+            self.until[ids] = until
+            self.next_due = min(self.next_due, float(np.min(until)))
+        self.version += 1
+
+    def reopen_due(self, day: int) -> np.ndarray:
+        """Suspended traders whose suspension ends by ``day`` become active; returns their ids."""
+        if day < self.next_due:
+            return np.zeros(0, dtype=np.int64)
+        pending = self.state == SUSPENDED
+        back = np.flatnonzero(pending & (self.until <= day))
+        self.set_state(back, ACTIVE)
+        rest = pending & (self.until > day)
+        self.next_due = float(self.until[rest].min()) if rest.any() else np.inf
+        return back
+
+    def _per_region(self, x: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(self.bounds) - 1)
+        kernels.region_sums(self.bounds, np.ascontiguousarray(x, dtype=float), out)
+        return out
+
+    def sums(self, x: np.ndarray) -> np.ndarray:
+        """Regional totals of a trader array."""
+        return self._per_region(x)
+
+    def collect(self, price: np.ndarray, price0: np.ndarray, risk: np.ndarray, season: float,
+                available: np.ndarray, collect_fn=None) -> np.ndarray:
+        """Collect scrap into yards; returns t collected per region.
+
+        A trader collects if its cost is below the price and its risk tolerance above the
+        perceived enforcement risk, at capacity scaled by ``(price/price0)**elasticity``.
+        ``collect_fn(available, wanted)`` (default :func:`scrapsim.model.market.collection`) says how
+        much of what waits at the sources the region's traders get; each gets its capacity's
+        share.
+        """
+        if collect_fn is None or collect_fn is collection:
+            return kernels.collect(self.bounds, self.cost, self.base, self.tolerance, price,
+                                   price0, self.elasticity, risk, float(season), available,
+                                   self.stock)
+        factor = season * (price / price0) ** self.elasticity
+        want = np.zeros(len(price))
+        kernels.wanted(self.bounds, self.cost, self.base, self.tolerance, price, risk, factor,
+                       want)
+        got = collect_fn(available, want)
+        ratio = np.divide(got, want, out=np.zeros_like(got), where=want > 0) * factor
+        kernels.stock_up(self.bounds, self.cost, self.base, self.tolerance, price, risk, ratio,
+                         self.stock)
+        return got
+
+    def offer(self, factor: np.ndarray) -> np.ndarray:
+        """Fill ``self.offers`` (t per trader: ``min(temper × share × factor, 1)`` of the yard)
+        and return the regional offers."""
+        out = np.zeros(len(factor))
+        kernels.offer(self.bounds, self.temper_eff, factor * self.offer_share, self.stock,
+                      self.offers, out)
+        return out
+
+    def sell(self, sold_share: np.ndarray) -> None:
+        """Remove the sold share of each trader's offer from its yard."""
+        kernels.sell(self.bounds, sold_share, self.offers, self.stock)
+
+    def ship(self, out_share: np.ndarray, inflow: np.ndarray) -> None:
+        """Ship a share of each region's yards out and spread inflows by active capacity."""
+        spread = np.divide(inflow, self.base_total, out=np.zeros(len(inflow)),
+                           where=self.base_total > 0)
+        kernels.ship(self.bounds, 1.0 - out_share, spread, self.base, self.stock)
+
+    def seize(self, ids: np.ndarray) -> float:
+        """Confiscate the yards of ``ids``; returns tonnes seized."""
+        seized = float(self.stock[ids].sum())
+        self.stock[ids] = 0.0
+        return seized

@@ -1,0 +1,148 @@
+"""What a run records: the daily table, the event table, the mass-balance check.
+
+The daily table is a preallocated ``[day, region, column]`` float array: the compiled market
+day writes its row, enforcement adds its daily totals, and columns known in advance (inputs)
+are filled in bulk; events are appended as array chunks. Column order and meanings
+follow MODEL.md's output contract.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from scrapsim.model.table import Table
+
+__all__ = ["DAILY_COLUMNS", "EXTRA_COLUMNS", "DailyRecorder", "EventLog", "check_balance",
+           "MassBalanceError"]
+
+DAILY_COLUMNS = (
+    "generated", "uncollected", "collected", "inflow", "outflow", "trader_stock", "offered",
+    "demanded", "traded", "imports", "smelter_stock", "smelted", "ingot", "seized_traders",
+    "seized_smelters", "running", "halted", "suspended", "rectifying", "closed", "inspections",
+    "violations", "fines", "scrap_price", "ingot_price", "price_pressure",
+)
+EXTRA_COLUMNS = (
+    "primary_price", "risk", "smelted_large", "smelted_small", "smelted_workshop",
+    "running_large", "running_small", "running_workshop", "traders_active",
+)
+ACTORS = ("trader", "smelter")
+
+
+class EventLog:
+    """Every inspection, sanction and state change, appended in chunks of arrays."""
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple] = []
+        self.count = 0
+
+    def add(self, time: float | np.ndarray, region: np.ndarray, kind: int, ids: np.ndarray,
+            campaign: int, event: str, value: float | np.ndarray = 0.0) -> None:
+        """Record one event per id (``kind``: 0 trader, 1 smelter; ``campaign`` -1 for none)."""
+        n = len(ids)
+        if n == 0:
+            return
+        self._chunks.append((time, region, kind, ids, campaign, event, value))
+        self.count += n
+
+    def table(self, start: date, regions: list[str], campaigns: list[str]) -> Table:
+        """The event table, sorted by time (stable: same-time events keep their order)."""
+        if not self._chunks:
+            empty = np.zeros(0)
+            return Table({"time": empty, "date": empty.astype("datetime64[D]"),
+                          "region": empty.astype(str), "actor": empty.astype(str),
+                          "actor_id": empty.astype(np.int64), "campaign": empty.astype(str),
+                          "event": empty.astype(str), "value": empty})
+        chunks = self._chunks
+        sizes = np.array([len(c[3]) for c in chunks])
+        time = _spread([c[0] for c in chunks], sizes)
+        order = np.argsort(time, kind="stable")
+        names = sorted({c[5] for c in chunks})
+        code = {e: k for k, e in enumerate(names)}
+        per_chunk = np.array([(c[2], c[4], code[c[5]]) for c in chunks]).reshape(-1, 3)
+        kind, camp, event = (np.repeat(per_chunk[:, k], sizes) for k in range(3))
+        cols = {
+            "time": time,
+            "date": np.datetime64(start, "D") + np.floor(time).astype(np.int64),
+            "region": np.asarray(regions)[np.concatenate([c[1] for c in chunks]).astype(np.int64)],
+            "actor": np.asarray(ACTORS)[kind],
+            "actor_id": np.concatenate([c[3] for c in chunks]).astype(np.int64),
+            "campaign": np.asarray(campaigns + [""])[camp],
+            "event": np.asarray(names)[event],
+            "value": _spread([c[6] for c in chunks], sizes),
+        }
+        return Table({k: v[order] for k, v in cols.items()})
+
+
+def _spread(items: list, sizes: np.ndarray) -> np.ndarray:
+    """Concatenate per-chunk values, each a scalar (repeated) or an array of the chunk's size."""
+    scalar = np.array([np.ndim(x) == 0 for x in items])
+    out = np.repeat(np.array([float(x) if s else np.nan for x, s in zip(items, scalar)]), sizes)
+    if not scalar.all():
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        for k in np.flatnonzero(~scalar):
+            out[starts[k]:starts[k] + sizes[k]] = items[k]
+    return out
+
+
+class DailyRecorder:
+    """Preallocated daily rows: ``values[day, region, column]``."""
+
+    def __init__(self, n_days: int, n_regions: int) -> None:
+        self.columns = DAILY_COLUMNS + EXTRA_COLUMNS
+        self.index = {c: i for i, c in enumerate(self.columns)}
+        self.values = np.zeros((n_days, n_regions, len(self.columns)))
+
+    def put_inputs(self, **columns: np.ndarray) -> None:
+        """Fill whole columns known before the run (``[day, region]`` or ``[day]`` arrays)."""
+        for name, value in columns.items():
+            value = np.asarray(value, float)
+            self.values[:, :, self.index[name]] = value if value.ndim == 2 else value[:, None]
+
+    def table(self, dates: np.ndarray, regions: list[str]) -> Table:
+        n_days, n_regions, _ = self.values.shape
+        cols: dict[str, np.ndarray] = {
+            "date": np.repeat(dates, n_regions),
+            "region": np.tile(np.asarray(regions), n_days),
+        }
+        flat = self.values.reshape(n_days * n_regions, -1)
+        for name, i in self.index.items():
+            cols[name] = flat[:, i].copy()
+        return Table(cols)
+
+
+class MassBalanceError(AssertionError):
+    """A daily row broke MODEL.md's mass balance."""
+
+
+def check_balance(daily: Table, initial: Table, tol: float = 1e-9) -> None:
+    """Raise :class:`MassBalanceError` unless every row balances to ``tol`` of its volumes."""
+    regions = list(initial["region"])
+    n_reg = len(regions)
+    d = {k: np.asarray(daily[k], float).reshape(-1, n_reg) for k in
+         ("generated", "uncollected", "collected", "inflow", "outflow", "trader_stock", "traded",
+          "seized_traders", "imports", "smelter_stock", "smelted", "seized_smelters", "ingot")}
+    prev = {k: np.vstack([np.asarray(initial[k], float)[None, :], d[k][:-1]])
+            for k in ("uncollected", "trader_stock", "smelter_stock")}
+    checks = {
+        "uncollected": (d["uncollected"], prev["uncollected"] + d["generated"] - d["collected"],
+                        prev["uncollected"] + d["generated"]),
+        "trader_stock": (d["trader_stock"], prev["trader_stock"] + d["collected"] + d["inflow"]
+                         - d["outflow"] - d["traded"] - d["seized_traders"],
+                         prev["trader_stock"] + d["collected"] + d["inflow"] + d["outflow"]),
+        "smelter_stock": (d["smelter_stock"], prev["smelter_stock"] + d["traded"] + d["imports"]
+                          - d["smelted"] - d["seized_smelters"],
+                          prev["smelter_stock"] + d["traded"] + d["imports"]),
+    }
+    for name, (got, want, scale) in checks.items():
+        err = np.abs(got - want) - tol * np.maximum(np.abs(scale), 1.0)
+        if (err > 0).any():
+            day, reg = np.argwhere(err > 0)[0]
+            raise MassBalanceError(f"{name} off by {abs(got - want)[day, reg]:.3g} t on day "
+                                   f"{day} in {regions[reg]}")
+    if (d["ingot"] > d["smelted"] * (1 + tol) + tol).any():
+        raise MassBalanceError("ingot exceeds smelted")
+    gap = np.abs(d["inflow"].sum(axis=1) - d["outflow"].sum(axis=1))
+    if (gap > tol * np.maximum(d["outflow"].sum(axis=1), 1.0)).any():
+        raise MassBalanceError("inflows and outflows differ across regions")

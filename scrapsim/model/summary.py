@@ -1,0 +1,120 @@
+"""The run summary against its intensity-0 baseline (same seed: common random numbers).
+
+Changes are relative and taken over the campaign windows (the union of every campaign's
+[start, end], clipped to the run; per region, the windows of the campaigns covering it):
+``collection_change = Σ collected / Σ baseline collected − 1`` and likewise for offered,
+demanded, traded and smelted; ``price_change`` compares mean scrap prices;
+``mean_price_pressure`` is the mean price-pressure index minus the baseline's (so 0 means no
+policy effect; the level itself is ``mean_price_pressure_level``). Shut counts are taken over the
+whole run, since announcement halts start before a window opens and suspensions outlast it.
+A scenario without campaigns is compared over the whole run. ``recovery_days`` counts the days
+after the last window until the 7-day mean of smelting is back to at least 95% of the
+baseline's (MODEL.md's "within 5%", with a post-pulse rebound above the baseline counting as
+recovered).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from scrapsim.model.table import Table
+
+__all__ = ["SUMMARY_KEYS", "summarize"]
+
+SUMMARY_KEYS = (
+    "collection_change", "smelting_change", "price_change", "mean_price_pressure", "shut_share",
+    "shut_count", "closed_share", "smelters_start", "recovery_days",
+)
+FLOWS = {"collection_change": "collected", "offered_change": "offered",
+         "demanded_change": "demanded", "traded_change": "traded", "smelting_change": "smelted"}
+NOT_RUNNING = ("halted", "suspended", "rectifying", "closed")
+
+
+def _matrix(daily: Table, col: str, n_reg: int) -> np.ndarray:
+    return np.asarray(daily[col], float).reshape(-1, n_reg)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return float(num / den - 1.0) if den > 0 else None
+
+
+def _window_mask(windows: list, start, n_days: int, region: str | None) -> np.ndarray:
+    mask = np.zeros(n_days, dtype=bool)
+    for _, regions, a, b in windows:
+        if region is None or region in regions:
+            mask[(a - start).days:(b - start).days + 1] = True
+    return mask
+
+
+def _metrics(run: Table, base: Table, cols: list[int], n_reg: int, window: np.ndarray,
+             smelters_start: int, last_end: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    pick = (lambda t, c: _matrix(t, c, n_reg)[:, cols])
+    for key, col in FLOWS.items():
+        out[key] = _ratio(pick(run, col)[window].sum(), pick(base, col)[window].sum()) \
+            if window.any() else None
+    price, bprice = pick(run, "scrap_price")[window], pick(base, "scrap_price")[window]
+    out["price_change"] = _ratio(price.mean(), bprice.mean()) if window.any() else None
+    press, bpress = pick(run, "price_pressure")[window], pick(base, "price_pressure")[window]
+    out["mean_price_pressure"] = float(press.mean() - bpress.mean()) if window.any() else None
+    out["mean_price_pressure_level"] = float(press.mean()) if window.any() else None
+    shut = sum(pick(run, c).sum(axis=1) for c in NOT_RUNNING)
+    out["shut_count"] = int(round(shut.max())) if shut.size else 0
+    out["shut_share"] = out["shut_count"] / smelters_start if smelters_start else 0.0
+    out["shut_day"] = int(shut.argmax()) if shut.size else None
+    closed_end = int(round(pick(run, "closed")[-1].sum()))
+    out["closed_share"] = closed_end / smelters_start if smelters_start else 0.0
+    out["smelters_start"] = smelters_start
+    out["recovery_days"] = _recovery(pick(run, "smelted").sum(axis=1),
+                                     pick(base, "smelted").sum(axis=1), last_end)
+    for col in ("inspections", "violations", "fines"):
+        out[col] = float(pick(run, col).sum())
+    return out
+
+
+def _recovery(smelted: np.ndarray, base: np.ndarray, last_end: int | None) -> int | None:
+    """Days after the last window until smelting is back: its 7-day mean at least 95% of the
+    baseline's (a rebound above the baseline counts as back); None if never in the run."""
+    if last_end is None:
+        return None
+    kernel = np.ones(7) / 7.0
+    run_mean = np.convolve(smelted, kernel)[:len(smelted)]
+    base_mean = np.convolve(base, kernel)[:len(base)]
+    for day in range(last_end + 1, len(smelted)):
+        if run_mean[day] >= 0.95 * base_mean[day]:
+            return day - last_end
+    return None
+
+
+def _smelters_start(result, cols: list[int], n_reg: int) -> int:
+    states = ("running",) + NOT_RUNNING
+    first = sum(_matrix(result.daily, c, n_reg)[0, cols].sum() for c in states)
+    return int(round(first))
+
+
+def summarize(result, baseline) -> dict[str, Any]:
+    """MODEL.md's summary of ``result`` against ``baseline`` (a Result at intensity 0)."""
+    sc = result.scenario
+    names = [r.name for r in sc.regions]
+    n_reg, n_days = len(names), sc.days
+    windows = result.windows
+
+    def block(cols: list[int], region: str | None) -> dict[str, Any]:
+        mask = _window_mask(windows, sc.start, n_days, region)
+        ends = [(b - sc.start).days for _, regs, _, b in windows if region is None or region in regs]
+        if not mask.any():
+            mask = _window_mask(windows, sc.start, n_days, None)
+            ends = [(b - sc.start).days for *_, b in windows]
+        if not mask.any():
+            mask = np.ones(n_days, dtype=bool)
+        return _metrics(result.daily, baseline.daily, cols, n_reg, mask,
+                        _smelters_start(result, cols, n_reg), max(ends) if ends else None)
+
+    summary = block(list(range(n_reg)), None)
+    summary["windows"] = [[a.isoformat(), b.isoformat()] for *_, a, b in windows]
+    summary["seed"] = result.seed
+    summary["intensity"] = sc.enforcement.intensity
+    summary["regions"] = {name: block([i], name) for i, name in enumerate(names)}
+    return summary

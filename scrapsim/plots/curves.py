@@ -1,0 +1,158 @@
+"""Figures of a sweep: the supply, smelting-demand and price-pressure curves with their bands.
+
+Each function takes the curves table of a sweep (``curves.csv``: one row per point, the varied
+keys and ``<metric>_mean/_lo/_hi``), draws on ``ax`` (or a new Figure) and returns the Axes.
+``x`` is the varied key on the horizontal axis (default: ``enforcement.intensity`` when varied,
+else the first numeric key); ``by`` are keys whose combinations get one line each (default: the
+other varied keys). ``lines=False`` draws points with error bars (Latin-hypercube designs, whose
+points do not lie on lines). All metrics are relative to the intensity-0 run of the same seed.
+The house style of :mod:`scrapsim.plots.timeseries` is applied per call; nothing touches ``pyplot``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from scrapsim.plots.timeseries import COLOURS, STYLE, save
+
+__all__ = ["CURVES", "price_pressure_curve", "save_curve_figures", "smelting_demand_curve",
+           "supply_curve"]
+
+Series = tuple[str, str, str]  # metric, label, colour
+
+
+def _axes(ax: Axes | None) -> Axes:
+    return ax if ax is not None else Figure(figsize=(6.4, 4.0), layout="constrained").add_subplot()
+
+
+def varied_keys(curves: Any) -> list[str]:
+    """The varied keys of a curves table: its columns between ``point`` and ``n_ok``."""
+    cols = list(curves.columns)
+    return cols[cols.index("point") + 1:cols.index("n_ok")]
+
+
+def default_x(curves: Any, keys: Sequence[str]) -> str | None:
+    """``enforcement.intensity`` if varied, else the first numeric varied key (None: no curve)."""
+    numeric = [k for k in keys if k in curves.columns and curves[k].dtype.kind in "iuf"]
+    if "enforcement.intensity" in numeric:
+        return "enforcement.intensity"
+    return numeric[0] if numeric else None
+
+
+def _groups(curves: Any, by: Sequence[str]) -> list[tuple[str, Any]]:
+    if not by:
+        return [("", curves)]
+    return [(", ".join(f"{k}={v}" for k, v in zip(by, key if isinstance(key, tuple) else (key,))),
+             group) for key, group in curves.groupby(list(by), sort=True)]
+
+
+def _band(ax: Axes, curves: Any, x: str, series: Series, by: Sequence[str], lines: bool,
+          style: str = "-") -> None:
+    metric, label, colour = series
+    if f"{metric}_mean" not in curves.columns:
+        return
+    groups = [(n, g) for n, g in _groups(curves, by) if g[f"{metric}_mean"].notna().any()]
+    for i, (name, group) in enumerate(groups):
+        g = group.sort_values(x)
+        xs = g[x].to_numpy(float)
+        mean, lo, hi = (g[f"{metric}_{s}"].to_numpy(float) for s in ("mean", "lo", "hi"))
+        text = label if not name else f"{label} ({name})"
+        alpha = 1.0 - 0.6 * i / max(1, len(groups) - 1) if len(groups) > 1 else 1.0
+        if lines:
+            ax.fill_between(xs, lo, hi, color=colour, alpha=0.18 * alpha, lw=0)
+            ax.plot(xs, mean, style, color=colour, alpha=alpha, marker="o", ms=3, label=text)
+        else:
+            err = np.vstack([mean - lo, hi - mean])
+            ax.errorbar(xs, mean, yerr=np.where(np.isfinite(err), err, 0.0), fmt="o", ms=3,
+                        color=colour, alpha=alpha, elinewidth=0.8, capsize=2, label=text)
+
+
+def _finish(ax: Axes, x: str, ylabel: str, title: str, percent: bool = True) -> Axes:
+    ax.axhline(0.0, color="#7F7F7F", lw=0.8, zorder=0)
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    if percent:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best")
+    return ax
+
+
+def _curve(curves: Any, series: Sequence[Series], title: str, ylabel: str, ax: Axes | None,
+           x: str | None, by: Sequence[str] | None, lines: bool) -> Axes:
+    with mpl.rc_context(STYLE):
+        keys = varied_keys(curves)
+        x = x or default_x(curves, keys)
+        if x is None:
+            raise ValueError("the curves table has no numeric varied key to plot against")
+        by = [k for k in keys if k != x] if by is None else list(by)
+        ax = _axes(ax)
+        for i, s in enumerate(series):
+            _band(ax, curves, x, s, by, lines, "-" if i == 0 else "--")
+        return _finish(ax, x, ylabel, title)
+
+
+def supply_curve(curves: Any, ax: Axes | None = None, *, x: str | None = None,
+                 by: Sequence[str] | None = None, lines: bool = True) -> Axes:
+    """Scrap collected (and offered) against enforcement, relative change vs. intensity 0."""
+    series = [("collection_change", "collected", COLOURS["collected"]),
+              ("offered_change", "offered", COLOURS["trader_stock"])]
+    return _curve(curves, series, "Supply curve", "change vs. no enforcement", ax, x, by, lines)
+
+
+def smelting_demand_curve(curves: Any, ax: Axes | None = None, *, x: str | None = None,
+                          by: Sequence[str] | None = None, lines: bool = True) -> Axes:
+    """Scrap smelted (and demanded) against enforcement, relative change vs. intensity 0."""
+    series = [("smelting_change", "smelted", COLOURS["smelted"]),
+              ("demanded_change", "demanded", COLOURS["demanded"])]
+    return _curve(curves, series, "Smelting-demand curve", "change vs. no enforcement", ax, x,
+                  by, lines)
+
+
+def price_pressure_curve(curves: Any, ax: Axes | None = None, *, x: str | None = None,
+                         by: Sequence[str] | None = None, lines: bool = True) -> Axes:
+    """Mean price-pressure index (left, index points) and scrap price change (right, %)."""
+    ax = _curve(curves, [("mean_price_pressure", "price pressure", COLOURS["price_pressure"])],
+                "Price-pressure curve", "price-pressure index vs. no enforcement", ax, x, by,
+                lines)
+    ax.yaxis.set_major_formatter(mpl.ticker.ScalarFormatter())
+    with mpl.rc_context(STYLE):
+        twin = ax.twinx()
+        twin.grid(False)
+        colour = COLOURS["scrap_price"]
+        _curve(curves, [("price_change", "scrap price (right)", colour)], "Price-pressure curve",
+               "scrap price change vs. no enforcement", twin, x, by, lines)
+        twin.spines["right"].set_visible(True)
+        twin.tick_params(axis="y", colors=colour)
+        handles = ax.get_legend_handles_labels()
+        more = twin.get_legend_handles_labels()
+        if twin.get_legend():
+            twin.get_legend().remove()
+        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="best")
+    return ax
+
+
+CURVES = {"supply_curve": supply_curve, "smelting_demand_curve": smelting_demand_curve,
+          "price_pressure_curve": price_pressure_curve}
+
+
+def save_curve_figures(curves: Any, design: Any, folder: Path) -> list[str]:
+    """The three curve figures as PNG and SVG under ``folder/figures``; their relative names."""
+    x = default_x(curves, design.keys)
+    if x is None or curves.empty:
+        return []
+    written = []
+    for name, plot in CURVES.items():
+        ax = plot(curves, x=x, lines=design.kind == "grid")
+        for path in save(ax.figure, folder / "figures" / f"{name}.png", ("png", "svg")):
+            written.append(str(path.relative_to(folder)))
+    return written

@@ -1,0 +1,392 @@
+"""``scrapsim report``: turn run and sweep folders into one self-contained HTML file and a PDF.
+
+Inputs are result folders, recognised by their files:
+
+- a **run folder** (``python -m scrapsim SCENARIO --out DIR``) has ``daily.csv`` and
+  ``manifest.json`` (with the resolved scenario under ``"scenario"``), and ``summary.json`` when
+  the run had its intensity-0 baseline;
+- a **sweep folder** (``python -m scrapsim sweep …``) has ``curves.csv``, ``runs.csv``,
+  ``manifest.json`` and ``scenario.yaml``;
+- a **sensitivity folder** (``python -m scrapsim sensitivity …``) has ``indices.csv``,
+  ``samples.csv`` and ``manifest.json``; its section (:mod:`scrapsim.report.sensitivity`) shows
+  the ranges varied, the indices with their 95% intervals and their bar chart;
+- a **calibration folder** (``python -m scrapsim calibrate …``) has ``parameters.csv``,
+  ``fit.csv``, ``history.csv`` and ``manifest.json``; its section
+  (:mod:`scrapsim.report.calibration`) shows the fitted values with their intervals, the fit
+  against each target with its source, and the fit figure.
+
+The report holds, per input, the scenario's description and sources, a headline table (changes
+over the campaign windows against the baseline, shut and closed shares, recovery) and timelines
+per region with the campaign windows shaded (runs), or the supply, smelting-demand and
+price-pressure curves with their 95% bands and the table behind them (sweeps). With two or more
+runs, a comparison section comes first: their headline figures in one table and their
+collection, smelting and scrap price side by side on shared y axes.
+
+``report.pdf`` is the HTML printed by headless Chromium when ``chromium`` is on ``PATH``; without
+it, matplotlib draws the same tables and figures into the PDF (:mod:`scrapsim.report.pdf`). The
+report folder is written as a hidden temporary sibling and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scrapsim.results.run_folder import RESULTS_ROOT, package_version
+from scrapsim.report.html import FigureBlock, Section, TableBlock, render_html
+from scrapsim.report.calibration import (CalibrationInput, calibration_section, is_calibration,
+                                         load_calibration_input)
+from scrapsim.report.sensitivity import (SensitivityInput, is_sensitivity, load_sensitivity,
+                                         sensitivity_section)
+from scrapsim.scenario import ScenarioError
+
+__all__ = ["FORMATS", "RunInput", "SweepInput", "build_report", "build_sections",
+           "default_out", "load_input", "parse_formats"]
+
+FORMATS = ("html", "pdf")
+RUN_FILES = ("daily.csv", "manifest.json")
+SWEEP_FILES = ("curves.csv", "runs.csv", "manifest.json", "scenario.yaml")
+EXPECTED = ("a run folder (daily.csv, manifest.json), a sweep folder "
+            "(curves.csv, runs.csv, manifest.json, scenario.yaml), a sensitivity folder "
+            "(indices.csv, samples.csv, manifest.json) or a calibration folder "
+            "(parameters.csv, fit.csv, history.csv, manifest.json)")
+
+
+@dataclass
+class RunInput:
+    """A run folder: its manifest, resolved scenario (dict), summary (None: no baseline), daily
+    table (pandas, ``date`` parsed) and campaign windows ``(name, regions, start, end)``."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    scenario: dict[str, Any]
+    summary: dict[str, Any] | None
+    daily: Any
+    windows: list[tuple[str, list[str], date, date]]
+    label: str = ""
+
+
+@dataclass
+class SweepInput:
+    """A sweep folder: its manifest, scenario (dict from scenario.yaml) and curves table."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    scenario: dict[str, Any]
+    curves: Any
+    label: str = ""
+
+
+# ---------------------------------------------------------------- reading inputs
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"cannot read ({exc})", file=str(path),
+                            expected="the JSON written by scrapsim") from None
+    if not isinstance(data, dict):
+        raise ScenarioError("is not a JSON object", file=str(path),
+                            expected="the JSON written by scrapsim")
+    return data
+
+
+def _read_csv(path: Path, **kwargs: Any) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"cannot read ({exc})", file=str(path),
+                            expected="the CSV written by scrapsim") from None
+
+
+def windows_of(scenario: dict[str, Any]) -> list[tuple[str, list[str], date, date]]:
+    """Campaign windows of a resolved scenario (dict), clipped to the run; empty ones dropped."""
+    start, end = date.fromisoformat(scenario["start"]), date.fromisoformat(scenario["end"])
+    out = []
+    for c in scenario.get("campaigns") or []:
+        a = max(date.fromisoformat(c["start"]), start)
+        b = min(date.fromisoformat(c["end"]), end)
+        if a <= b:
+            out.append((str(c["name"]), list(c["regions"]), a, b))
+    return out
+
+
+def _load_run(folder: Path) -> RunInput:
+    manifest = _read_json(folder / "manifest.json")
+    scenario = manifest.get("scenario")
+    if not isinstance(scenario, dict) or "start" not in scenario:
+        raise ScenarioError("has no resolved scenario", file=str(folder / "manifest.json"),
+                            path="scenario", expected="the manifest of a scrapsim run")
+    summary = (_read_json(folder / "summary.json") if (folder / "summary.json").is_file()
+               else None)
+    daily = _read_csv(folder / "daily.csv", parse_dates=["date"])
+    if "date" not in daily.columns or "region" not in daily.columns:
+        raise ScenarioError("has no date and region columns", file=str(folder / "daily.csv"),
+                            expected="the daily table of a scrapsim run")
+    return RunInput(folder, manifest, scenario, summary, daily, windows_of(scenario))
+
+
+def _load_sweep(folder: Path) -> SweepInput:
+    import yaml
+
+    manifest = _read_json(folder / "manifest.json")
+    try:
+        scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"cannot read ({exc})", file=str(folder / "scenario.yaml"),
+                            expected="the scenario written by scrapsim sweep") from None
+    curves = _read_csv(folder / "curves.csv")
+    if "point" not in curves.columns or "n_ok" not in curves.columns:
+        raise ScenarioError("has no point and n_ok columns", file=str(folder / "curves.csv"),
+                            expected="the curves table of a scrapsim sweep")
+    return SweepInput(folder, manifest, scenario if isinstance(scenario, dict) else {}, curves)
+
+
+def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | CalibrationInput:
+    """Read a run, sweep, sensitivity or calibration folder (told by the files it holds)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise ScenarioError(f"{what}; expected {EXPECTED}", file=str(folder))
+    if is_sensitivity(folder):
+        return load_sensitivity(folder)
+    if is_calibration(folder):
+        return load_calibration_input(folder)
+    if all((folder / name).is_file() for name in SWEEP_FILES):
+        return _load_sweep(folder)
+    if all((folder / name).is_file() for name in RUN_FILES):
+        return _load_run(folder)
+    names = sorted(p.name for p in folder.iterdir())
+    have = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "") if names else "nothing"
+    raise ScenarioError(f"is not a scrapsim result folder (it holds: {have}); expected "
+                        f"{EXPECTED}", file=str(folder))
+
+
+def _label(inputs: list[RunInput | SweepInput]) -> None:
+    """Each input's label: its scenario name, plus the folder name where two inputs of the same
+    kind (run or sweep) share a name."""
+    keys = [(type(i).__name__, str(i.scenario.get("name") or i.folder.name)) for i in inputs]
+    for item, key in zip(inputs, keys):
+        item.label = key[1] if keys.count(key) == 1 else f"{key[1]} ({item.folder.name})"
+
+
+# ---------------------------------------------------------------- sections
+
+def _pct(x: Any, sign: bool = True) -> str:
+    if x is None:
+        return "n/a"
+    return f"{100 * float(x):+.1f}%" if sign else f"{100 * float(x):.1f}%"
+
+
+def _recovery(days: Any) -> str:
+    if days is None:
+        return "not within the run"
+    return f"{int(days)} day" + ("" if int(days) == 1 else "s")
+
+
+HEADLINE = (
+    ("collection change", lambda s: _pct(s.get("collection_change"))),
+    ("smelting change", lambda s: _pct(s.get("smelting_change"))),
+    ("scrap price change", lambda s: _pct(s.get("price_change"))),
+    ("smelters shut at peak", lambda s: f"{_pct(s.get('shut_share'), False)} "
+     f"({s.get('shut_count')} of {s.get('smelters_start')})"),
+    ("closed at the end", lambda s: _pct(s.get("closed_share"), False)),
+    ("recovery after the last window", lambda s: _recovery(s.get("recovery_days"))),
+)
+"""Headline rows: label and how to format it from a summary (or a region's part of it)."""
+
+
+def headline_table(run: RunInput) -> TableBlock | None:
+    """The run's headline figures, all regions and (with several) each region; None without a
+    summary (a run without its baseline)."""
+    s = run.summary
+    if s is None:
+        return None
+    regions = list((s.get("regions") or {}).items())
+    parts = [("all regions", s)] + (regions if len(regions) > 1 else [])
+    rows = [[label] + [fmt(part) for _, part in parts] for label, fmt in HEADLINE]
+    return TableBlock("Against the same run without enforcement (same seed), over the campaign "
+                      "windows", [""] + [name for name, _ in parts], rows)
+
+
+def _scenario_text(section: Section, scenario: dict[str, Any]) -> None:
+    if scenario.get("description"):
+        section.paragraphs.append(" ".join(str(scenario["description"]).split()))
+    section.sources = [" ".join(str(x).split()) for x in scenario.get("sources") or []]
+
+
+def run_section(run: RunInput) -> Section:
+    """A run: scenario, headline table, timelines (all regions, then each region)."""
+    sc, m = run.scenario, run.manifest
+    section = Section(run.label, "run")
+    _scenario_text(section, sc)
+    regions = [str(r) for r in dict.fromkeys(run.daily["region"].astype(str))]
+    section.facts = [("period", f"{sc['start']} to {sc['end']} ({m.get('days', '?')} days)"),
+                     ("seed", str(m.get("seed"))),
+                     ("enforcement intensity", f"{sc.get('enforcement', {}).get('intensity')}"),
+                     ("regions", ", ".join(regions)),
+                     ("campaigns", "; ".join(f"{n} ({', '.join(r)}): {a} to {b}"
+                                             for n, r, a, b in run.windows) or "none"),
+                     ("folder", str(run.folder))]
+    table = headline_table(run)
+    if table is None:
+        section.paragraphs.append("This run has no baseline (run with --no-baseline), so there "
+                                  "is no headline table.")
+    else:
+        section.tables.append(table)
+    from scrapsim.report.figures import timeline_figure
+
+    for region in ([None] if len(regions) > 1 else []) + regions:
+        where = "all regions (flows and counts summed, prices averaged)" if region is None \
+            else f"region {region}"
+        fig = timeline_figure(run.daily, run.windows, region, f"{run.label} · {where}")
+        section.figures.append(FigureBlock(
+            f"{run.label}, {where}: collection, smelting, smelters by state and class, prices, "
+            "price pressure and inspections per day; shaded: campaign windows.", fig))
+    return section
+
+
+def comparison_section(runs: list[RunInput]) -> Section:
+    """Several runs: their headline figures in one table, and the side-by-side figure."""
+    from scrapsim.report.figures import comparison_figure
+
+    section = Section("Comparison of " + ", ".join(r.label for r in runs), "comparison")
+    section.paragraphs.append("All regions of each run together. Panels in a row share their "
+                              "y axis; shaded: each scenario's campaign windows.")
+    with_summary = [r for r in runs if r.summary is not None]
+    if with_summary:
+        rows = [[label] + [fmt(r.summary) for r in with_summary] for label, fmt in HEADLINE]
+        section.tables.append(TableBlock("Headline figures, against each run without "
+                                         "enforcement", [""] + [r.label for r in with_summary],
+                                         rows))
+    fig = comparison_figure([(r.label, r.daily, r.windows) for r in runs])
+    section.figures.append(FigureBlock("Scrap collected and smelted (t/day) and scrap price "
+                                       "(CNY/t), scenarios side by side.", fig))
+    return section
+
+
+def build_sections(inputs: list[RunInput | SweepInput]) -> list[Section]:
+    """The report's sections: a comparison when there are two or more runs, then each input."""
+    from scrapsim.report.sweep import sweep_section
+
+    runs = [i for i in inputs if isinstance(i, RunInput)]
+    sections = [comparison_section(runs)] if len(runs) > 1 else []
+    for item in inputs:
+        if isinstance(item, SensitivityInput):
+            sections.append(sensitivity_section(item))
+        elif isinstance(item, CalibrationInput):
+            sections.append(calibration_section(item))
+        else:
+            sections.append(run_section(item) if isinstance(item, RunInput) else
+                            sweep_section(item))
+    return sections
+
+
+# ---------------------------------------------------------------- writing
+
+def parse_formats(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``"html,pdf"`` (or a sequence) → a tuple of known formats, in the order given."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    wanted = tuple(dict.fromkeys(f.strip().lower() for f in items if f.strip()))
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise ScenarioError(f"unknown report format {','.join(items)!r}; expected html, pdf or "
+                            "html,pdf", file="--format")
+    return wanted
+
+
+def default_out(results_root: Path = RESULTS_ROOT) -> Path:
+    """``results/report-<UTC time>``: a new folder per report."""
+    return Path(results_root) / f"report-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``out`` that is a file, or a non-empty folder that is not an earlier report."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ScenarioError("exists and is not a folder", file=str(out),
+                            expected="a new folder, an empty one, or an earlier report folder")
+    if out.is_dir() and any(out.iterdir()) and not any(
+            (out / f"report.{f}").is_file() for f in (*FORMATS, "json")):
+        raise ScenarioError("is a non-empty folder that is not a scrapsim report; not "
+                            "overwriting", file=str(out),
+                            expected="a new folder, an empty one, or an earlier report folder")
+
+
+def build_report(dirs: list[Path], out: Path | None = None,
+                 formats: tuple[str, ...] | list[str] | str = FORMATS) -> list[Path]:
+    """Read ``dirs``, write ``report.html`` and/or ``report.pdf`` into ``out``; return the
+    files written. Bad input raises :class:`ScenarioError` before anything is written."""
+    formats = parse_formats(formats)
+    if not dirs:
+        raise ScenarioError(f"no result folders given; expected {EXPECTED}", file="DIR")
+    inputs = [load_input(Path(d)) for d in dirs]
+    _label(inputs)
+    out = Path(out) if out is not None else default_out()
+    _check_out(out)
+    sections = build_sections(inputs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
+    try:
+        tmp.mkdir()
+        names = _write(sections, inputs, tmp, formats)
+        _publish(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / name for name in names]
+
+
+def _write(sections: list[Section], inputs: list[Any], folder: Path,
+           formats: tuple[str, ...]) -> list[str]:
+    from scrapsim.report.pdf import write_pdf
+
+    now = datetime.now(timezone.utc)
+    title = "scrapsim report: " + ", ".join(
+        i.label + {SweepInput: " sweep", SensitivityInput: " sensitivity",
+                   CalibrationInput: " calibration"}.get(type(i), "")
+        for i in inputs)
+    meta = (f"{len(inputs)} result folder{'s' if len(inputs) > 1 else ''} · made "
+            f"{now:%Y-%m-%d %H:%M} UTC by scrapsim {package_version()}")
+    footer = ("Simulated with scrapsim, a model of China's scrap-aluminium market under "
+              "environmental inspections. Figures are model output, not observations; see each "
+              "scenario's sources and its marked assumptions.")
+    html = render_html(title, meta, sections, footer)
+    (folder / "report.html").write_text(html, encoding="utf-8")
+    written = ["report.html"] if "html" in formats else []
+    if "pdf" in formats:
+        pdf_by = write_pdf(folder / "report.html", folder / "report.pdf", sections, title, meta)
+        written.append("report.pdf")
+    else:
+        pdf_by = None
+    if "html" not in formats:
+        (folder / "report.html").unlink()
+    manifest = {"scrapsim": package_version(), "created": now.isoformat(timespec="seconds"),
+                "inputs": [{"folder": str(i.folder), "kind": _kind(i), "label": i.label}
+                           for i in inputs],
+                "files": written, "pdf_by": pdf_by}
+    (folder / "report.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return written + ["report.json"]
+
+
+def _kind(item: Any) -> str:
+    return {RunInput: "run", SweepInput: "sweep", SensitivityInput: "sensitivity",
+            CalibrationInput: "calibration"}[type(item)]
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Rename the finished ``tmp`` to ``out``; an earlier report there is moved aside first."""
+    old = None
+    if out.is_dir() and any(out.iterdir()):
+        old = out.parent / f".{out.name}.old-{os.getpid()}-{secrets.token_hex(3)}"
+        out.rename(old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

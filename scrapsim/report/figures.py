@@ -1,0 +1,186 @@
+"""Figures of a report: a run's timelines per region, a side-by-side comparison of runs, and a
+sweep's curves.
+
+Built from the files of result folders (``daily.csv`` read with pandas, ``curves.csv``), drawn
+with the figure functions of :mod:`scrapsim.plots.timeseries` and :mod:`scrapsim.plots.curves` in the house
+style, and returned as plain :class:`matplotlib.figure.Figure` objects (no ``pyplot``).
+:func:`png_bytes` renders one for embedding.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from scrapsim.plots.timeseries import (COLOURS, OKABE_ITO, STYLE, daily_series, plot_collection,
+                            plot_pressure, plot_prices, plot_smelting, plot_states, shade_windows)
+from scrapsim.plots.curves import price_pressure_curve, smelting_demand_curve, supply_curve
+
+__all__ = ["COMPARED", "comparison_figure", "curves_figure", "png_bytes", "timeline_figure"]
+
+COMPARED: tuple[tuple[str, str], ...] = (
+    ("collected", "scrap collected (t/day)"),
+    ("smelted", "scrap smelted (t/day)"),
+    ("scrap_price", "scrap price (CNY/t)"),
+)
+"""Daily columns of the comparison figure, one row of panels each, with their y-axis labels."""
+
+DPI = 110
+"""Resolution of embedded figures (dots per inch): sharp in a browser, a modest file."""
+
+
+def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
+    """``fig`` as PNG bytes, without a timestamp (the same figure gives the same bytes)."""
+    buffer = io.BytesIO()
+    with mpl.rc_context(STYLE):
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _thousands(x: float, pos: int | None = None) -> str:
+    return f"{x:,.0f}"
+
+
+def _date_axis(ax: Axes, ylabel: str) -> None:
+    """Real dates on x (concise labels), ``ylabel`` with its unit, thousands separators on y."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.set_ylabel(ylabel)
+
+
+def plot_inspections(daily: Any, ax: Axes, region: str | None = None, *,
+                     windows: Sequence[Sequence[Any]] = ()) -> Axes:
+    """Inspections (bars) and violations found (line) per day (count/day)."""
+    days, s = daily_series(daily, ("inspections", "violations"), region)
+    with mpl.rc_context(STYLE):
+        ax.set_axisbelow(True)
+        ax.bar(days, s["inspections"], width=1.0, color=OKABE_ITO[2], label="inspections", lw=0)
+        ax.plot(days, s["violations"], color=OKABE_ITO[6], lw=1.2, label="violations found")
+        _date_axis(ax, "inspections (per day)")
+        top = float(np.nanmax(s["inspections"])) if len(days) else 0.0
+        ax.set_ylim(0.0, max(1.0, top) * 1.35)
+        ax.legend(loc="upper left", ncols=2)
+        shade_windows(ax, windows, region=region, label=False)
+    return ax
+
+
+CLASSES = (("running_large", "large plants"), ("running_small", "small compliant"),
+           ("running_workshop", "workshops"))
+"""Daily columns of running smelters per class, with their labels."""
+
+
+def plot_running_by_class(daily: Any, ax: Axes, region: str | None = None, *,
+                          windows: Sequence[Sequence[Any]] = ()) -> Axes:
+    """Running smelters per class (count): large plants, small compliant, workshops."""
+    days, s = daily_series(daily, [c for c, _ in CLASSES], region)
+    with mpl.rc_context(STYLE):
+        for (column, label), colour in zip(CLASSES, (OKABE_ITO[5], OKABE_ITO[3], OKABE_ITO[1])):
+            ax.plot(days, s[column], color=colour, lw=1.4, label=label)
+        _date_axis(ax, "running smelters (count)")
+        top = max(float(np.nanmax(v)) for v in s.values()) if len(days) else 0.0
+        ax.set_ylim(0.0, max(1.0, top) * 1.3)
+        ax.legend(loc="upper left", ncols=3)
+        shade_windows(ax, windows, region=region, label=False)
+    return ax
+
+
+def timeline_figure(daily: Any, windows: Sequence[Sequence[Any]], region: str | None,
+                    title: str) -> Figure:
+    """Panels over time for one region (``None``: all regions): collection and trader stock,
+    smelting and smelter stock, smelters by state, running smelters by class (when the daily
+    table has them), prices, price pressure, inspections; campaign windows shaded, and named
+    above the top panel."""
+    by_class = all(c in daily.columns for c, _ in CLASSES)
+    ratios = (1, 1, 0.9) + ((0.75,) if by_class else ()) + (0.9, 1.0, 0.75)
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(9.0, 2.5 * sum(ratios)), layout="constrained")
+        axes = list(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios))
+    plot_collection(daily, axes[0], region)
+    plot_smelting(daily, axes[1], region)
+    plot_states(daily, axes[2], region)
+    if by_class:
+        plot_running_by_class(daily, axes[3], region)
+    plot_prices(daily, axes[-3], region)
+    plot_pressure(daily, axes[-2], region)
+    plot_inspections(daily, axes[-1], region)
+    for i, ax in enumerate(axes):
+        shade_windows(ax, windows, label=i == 0, region=region)
+        ax.label_outer()
+    with mpl.rc_context(STYLE):
+        fig.align_ylabels(axes)
+        fig.suptitle(title)
+    return fig
+
+
+def comparison_figure(runs: Sequence[tuple[str, Any, Sequence[Sequence[Any]]]]) -> Figure:
+    """Runs side by side: one column per run ``(label, daily, windows)``, one row per column of
+    :data:`COMPARED` summed (prices: averaged) over regions; each row shares its y axis, so the
+    panels of a row compare directly; when the runs' periods overlap, all panels share one
+    calendar too. Each line's gid is ``"<label>:<column>"``."""
+    n = len(runs)
+    spans = [(daily["date"].min(), daily["date"].max()) for _, daily, _ in runs]
+    overlap = max(a for a, _ in spans) <= min(b for _, b in spans)
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(max(9.0, 3.4 * n), 8.5), layout="constrained")
+        axes = fig.subplots(len(COMPARED), n, sharey="row", sharex=overlap, squeeze=False)
+        for j, (label, daily, windows) in enumerate(runs):
+            columns = [c for c, _ in COMPARED]
+            days, series = daily_series(daily, columns)
+            for i, (column, ylabel) in enumerate(COMPARED):
+                ax = axes[i, j]
+                ax.plot(days, series[column], color=COLOURS[column], lw=1.4,
+                        gid=f"{label}:{column}")
+                _date_axis(ax, ylabel)
+                shade_windows(ax, windows, label=False)
+                if i == 0:
+                    ax.set_title(label, loc="left")
+                if j > 0:
+                    ax.set_ylabel("")
+                    ax.tick_params(labelleft=True)
+        for i, (column, _) in enumerate(COMPARED):
+            low = 0.0 if column != "scrap_price" else None
+            axes[i, 0].set_ylim(bottom=low)
+        fig.suptitle("Scenarios side by side (all regions; shaded: campaign windows)")
+    return fig
+
+
+def curves_figure(curves: Any, lines: bool = True) -> Figure:
+    """The sweep's supply, smelting-demand and price-pressure curves, with their 95% bands.
+
+    ``lines=False`` (a Latin-hypercube design): points with error bars, one series per metric
+    (every LHS point has its own values of the other keys, so grouping by them would give each
+    point a legend entry of its own)."""
+    by = None if lines else []
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(9.0, 11.0), layout="constrained")
+        axes = fig.subplots(3, 1)
+    supply_curve(curves, axes[0], lines=lines, by=by)
+    smelting_demand_curve(curves, axes[1], lines=lines, by=by)
+    price_pressure_curve(curves, axes[2], lines=lines, by=by)
+    twins = [a for a in fig.axes if a is not axes[2] and a.get_shared_x_axes().joined(a, axes[2])]
+    for twin in twins:  # the scrap-price axis: its zero level with the index's, honest percents
+        twin.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+        align_zero(axes[2], twin)
+    return fig
+
+
+def align_zero(ax: Axes, twin: Axes) -> None:
+    """Widen the y ranges of ``ax`` and ``twin`` so their zero lines are at the same height."""
+    (a0, a1), (b0, b1) = ax.get_ylim(), twin.get_ylim()
+    a0, a1, b0, b1 = min(a0, 0.0), max(a1, 0.0), min(b0, 0.0), max(b1, 0.0)
+    if a1 <= a0 or b1 <= b0:
+        return
+    below = min(0.95, max(-a0 / (a1 - a0), -b0 / (b1 - b0)))  # share of the height under 0
+    for axis, low, high in ((ax, a0, a1), (twin, b0, b1)):
+        span = max(-low / below if below > 0 else 0.0, high / (1.0 - below))
+        axis.set_ylim(-below * span, (1.0 - below) * span)
