@@ -1,5 +1,17 @@
-"""Input errors: :class:`ScenarioError`, safe YAML reading, and pydantic's complaints turned
-into one message naming the file, the line, the dotted path, the value and what was expected.
+"""Every error scrapsim raises, under one base :class:`ScrapsimError`; safe YAML reading; and
+pydantic's complaints turned into one message naming the file, the line, the dotted path, the
+value and what was expected.
+
+The family::
+
+    ScrapsimError
+    ├── ScenarioError (also a ValueError): bad input, exit status 2 on the command line
+    │   ├── SweepSpecError      --vary, --design, --samples, --reps, --out, --workers
+    │   ├── TargetsError        a calibration targets file
+    │   └── ParamsError         a sensitivity parameters file
+    ├── SweepError (also a RuntimeError): many runs that cannot go on (workers lost)
+    ├── SensitivityError (also a RuntimeError): runs failed or a metric had no value
+    └── MassBalanceError: a daily row broke MODEL.md's mass balance (a model defect)
 
 Scenario files, targets files (calibration) and parameters files (sensitivity) are all read
 through :class:`UniqueKeyLoader` (a ``SafeLoader`` that refuses duplicate keys) and
@@ -17,11 +29,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["ScenarioError", "UniqueKeyLoader", "error_from_pydantic", "line_of", "read_text",
-           "show"]
+__all__ = ["MassBalanceError", "ParamsError", "ScenarioError", "ScrapsimError", "SensitivityError",
+           "SweepError", "SweepSpecError", "TargetsError", "UniqueKeyLoader", "error_from_pydantic",
+           "line_of", "read_text", "show"]
 
 
-class ScenarioError(ValueError):
+class ScrapsimError(Exception):
+    """The base of every error scrapsim raises on purpose."""
+
+
+class ScenarioError(ScrapsimError, ValueError):
     """Bad scenario input: names the file, the dotted path, the value and what was expected."""
 
     def __init__(self, message: str, *, file: str | None = None, path: str = "",
@@ -34,6 +51,30 @@ class ScenarioError(ValueError):
         if value is not None and "got " not in message:
             message += f" (got {show(value)}" + (f"; expected {expected})" if expected else ")")
         super().__init__(head + message)
+
+
+class SweepSpecError(ScenarioError):
+    """A bad sweep specification (``--vary``, ``--design``, ``--samples``, ``--reps``)."""
+
+
+class TargetsError(ScenarioError):
+    """A bad targets file: names the file, the dotted path, the value and what was expected."""
+
+
+class ParamsError(ScenarioError):
+    """A bad parameters file (or a bad sensitivity option)."""
+
+
+class SweepError(ScrapsimError, RuntimeError):
+    """A sweep that cannot go on (workers unreachable or dead); finished runs stay stored."""
+
+
+class SensitivityError(ScrapsimError, RuntimeError):
+    """Runs failed or gave no value for a metric; the finished runs stay stored."""
+
+
+class MassBalanceError(ScrapsimError):
+    """A daily row broke MODEL.md's mass balance."""
 
 
 def show(value: Any) -> str:

@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 
 from scrapsim.results.run_folder import jsonable
+from scrapsim.errors import SweepSpecError
 from scrapsim.scenario import Scenario, ScenarioError
 
 __all__ = ["Axis", "Design", "SweepSpecError", "build_design", "parse_vary", "rep_seeds",
@@ -43,9 +44,6 @@ _RANGE = re.compile(rf"^\s*({_NUM})\s*:\s*({_NUM})\s*:\s*(\S+)\s*$")
 _BOUNDS = re.compile(rf"^\s*({_NUM})\s*\.\.\s*({_NUM})\s*$")
 _RESERVED = {"seed": "the sweep sets the seed of each replication; use --seed for the root seed"}
 
-
-class SweepSpecError(ScenarioError):
-    """A bad sweep specification (``--vary``, ``--design``, ``--samples``, ``--reps``)."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+
+from scrapsim.errors import SweepError
 from typing import Any
 
 __all__ = ["DEFAULT_RUN", "Engine", "RunFn", "SweepError", "Task", "baseline_for", "execute",
@@ -41,9 +43,6 @@ IN_FLIGHT_PER_WORKER = 2
 CHUNK_RUNS = 32
 """Runs of one replication sent to a worker together: one message, one baseline run."""
 
-
-class SweepError(RuntimeError):
-    """A sweep that cannot go on (workers unreachable or dead); finished runs stay stored."""
 
 
 @dataclass(frozen=True)

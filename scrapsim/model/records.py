@@ -12,6 +12,7 @@ from datetime import date
 
 import numpy as np
 
+from scrapsim.errors import MassBalanceError
 from scrapsim.model.table import Table
 
 __all__ = ["DAILY_COLUMNS", "EXTRA_COLUMNS", "DailyRecorder", "EventLog", "check_balance",
@@ -111,9 +112,6 @@ class DailyRecorder:
             cols[name] = flat[:, i].copy()
         return Table(cols)
 
-
-class MassBalanceError(AssertionError):
-    """A daily row broke MODEL.md's mass balance."""
 
 
 def check_balance(daily: Table, initial: Table, tol: float = 1e-9) -> None:

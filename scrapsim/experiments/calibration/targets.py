@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from scrapsim.errors import TargetsError
 from scrapsim.scenario import Scenario, ScenarioError
 from scrapsim.experiments.sensitivity.params import Parameter, parse_parameters
 
@@ -47,9 +48,6 @@ _SUMMARY_ONLY = ("shut_count", "shut_share", "closed_share", "recovery_days", "c
                  "smelting_change", "price_change", "offered_change", "demanded_change",
                  "traded_change", "mean_price_pressure", "inspections", "violations")
 
-
-class TargetsError(ScenarioError):
-    """A bad targets file: names the file, the dotted path, the value and what was expected."""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from scrapsim.errors import SensitivityError
 from scrapsim.results import journal as store
 from scrapsim.experiments.design import SweepSpecError
 from scrapsim.experiments.engine import RunFn
@@ -72,9 +73,6 @@ METRIC_KEYS = ("collection_change", "offered_change", "demanded_change", "traded
 ISHIGAMI_FIELDS = ("seasonality.summer_trough", "seasonality.autumn_peak",
                    "behaviour.relapse_share")
 
-
-class SensitivityError(RuntimeError):
-    """Runs failed or gave no value for a metric; the finished runs stay stored."""
 
 
 @dataclass

@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from scrapsim.errors import UniqueKeyLoader, line_of
+from scrapsim.errors import ParamsError, UniqueKeyLoader, line_of
 from scrapsim.scenario import Scenario, ScenarioError
 
 __all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "error_reason",
@@ -48,9 +48,6 @@ TOP_KEYS = ("description", "parameters", "metrics")
 ENTRY_KEYS = ("low", "high", "source")
 RESERVED = {"seed": "replications set the seed; use --seed for the root seed"}
 
-
-class ParamsError(ScenarioError):
-    """A bad parameters file (or a bad sensitivity option)."""
 
 
 @dataclass(frozen=True)
