@@ -183,7 +183,7 @@ def test_a_dask_cluster_fits_the_same_bytes(generated, dask_cluster: str,
     kw = {"overrides": HALF_YEAR, "reps": 2, "popsize": 3, "maxiter": 2, "seed": 3}
     alone = calibrate(HEBEI, targets, workers=1, out=tmp_path / "alone", **kw)
     remote = calibrate(HEBEI, targets, scheduler=dask_cluster, out=tmp_path / "dask", **kw)
-    assert remote.manifest["session"]["engine"]["engine"] == "dask"
+    assert remote.manifest["engine"]["engine"] == "dask"
     for name in ("parameters.csv", "fit.csv", "evaluations.csv", "history.csv"):
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
 
@@ -271,6 +271,6 @@ def test_runs_are_keyed_by_the_moments_they_store(tmp_path: Path) -> None:
     data["targets"] = data["targets"][:2]
     (tmp_path / "two.yaml").write_text(yaml.safe_dump(data))
     two = load_targets(tmp_path / "two.yaml", base)
-    keys = [Evaluator(base, t, [5], None, None, "h" * 64)._key('{"a":1}', 0) for t in (one, two)]
+    keys = [Evaluator(base, t, [5], None, "h" * 64)._key('{"a":1}', 0) for t in (one, two)]
     assert keys[0] != keys[1]
-    assert keys[0] == Evaluator(base, one, [5], None, None, "h" * 64)._key('{"a":1}', 0)
+    assert keys[0] == Evaluator(base, one, [5], None, "h" * 64)._key('{"a":1}', 0)

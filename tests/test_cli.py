@@ -269,7 +269,10 @@ def test_run_writes_a_complete_folder(tmp_path: Path) -> None:
 
 
 def check_manifest(manifest: dict, seed: int, n_daily: int, n_events: int) -> None:
-    scenario = manifest["scenario"]
+    assert manifest["kind"] == "run" and re.fullmatch(r"[0-9a-f]{12}", manifest["id"])
+    assert manifest["scenario"] == {"name": "tiny", "file": None,
+                                    "hash": manifest["scenario_hash"]}
+    scenario = manifest["resolved_scenario"]
     assert manifest["seed"] == seed == scenario["seed"]
     assert scenario["campaigns"][0]["teams"] == 3
     assert scenario["enforcement"]["intensity"] == 1.0
@@ -322,7 +325,7 @@ def test_set_and_seed_change_the_run(tmp_path: Path) -> None:
     assert daily["a"] == daily["c"]
     assert daily["a"] != daily["b"]
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert manifest["scenario"]["enforcement"]["intensity"] == 0
+    assert manifest["resolved_scenario"]["enforcement"]["intensity"] == 0
     inspections = {k: column(tmp_path / k / "daily.csv", "inspections") for k in "ab"}
     assert sum(inspections["a"]) > 0
     assert inspections["b"] == [0.0] * 59

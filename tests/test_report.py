@@ -99,9 +99,9 @@ def test_html_has_descriptions_sources_and_headline_numbers(folders: dict[str, P
     for name in ("hebei", "guangdong"):
         manifest = json.loads((folders[name] / "manifest.json").read_text())
         summary = json.loads((folders[name] / "summary.json").read_text())
-        text = " ".join(manifest["scenario"]["description"].split())
+        text = " ".join(manifest["resolved_scenario"]["description"].split())
         assert text.replace("'", "&#x27;") in html
-        assert manifest["scenario"]["sources"][1].replace("'", "&#x27;") in html
+        assert manifest["resolved_scenario"]["sources"][1].replace("'", "&#x27;") in html
         for key in ("collection_change", "smelting_change", "price_change"):
             assert f"<td>{100 * summary[key]:+.1f}%</td>" in html
         assert (f"{100 * summary['shut_share']:.1f}% ({summary['shut_count']} of "

@@ -159,7 +159,7 @@ def test_hebei_morris_gives_finite_indices_for_every_parameter_and_metric(
     assert coll["regions.hebei.traders.risk_tolerance"] > coll["campaigns.0.rectify_failure"]
     files = set(os.listdir(res.folder))
     assert {"indices.csv", "samples.csv", "manifest.json", "params.yaml", "scenario.yaml",
-            "indices.png", "indices.svg", "runs"} <= files
+            "indices.png", "indices.svg", "runs.csv", "runs.jsonl"} <= files
     assert (res.folder / "params.yaml").read_bytes() == HEBEI_PARAMS.read_bytes()
     teams = pd.read_csv(res.folder / "samples.csv")["campaigns.0.teams"]
     assert teams.dtype.kind == "i" and teams.between(7, 21).all()
@@ -208,7 +208,7 @@ def test_interrupted_analysis_resumes_and_reruns_nothing_stored(
     with pytest.raises(KeyboardInterrupt):
         run_ishigami(out, "sobol", 64, run_fn=stop)
     assert not out.exists()
-    journal = tmp_path / "cut.partial" / "runs.partial" / "runs.jsonl"
+    journal = tmp_path / "cut.partial" / "runs.jsonl"
     assert len(journal.read_text().splitlines()) == 100
     monkeypatch.delenv("SCRAPSIM_TEST_STOP_AT")
     resumed = run_ishigami(out, "sobol", 64, run_fn=stop)
@@ -223,10 +223,11 @@ def test_interrupted_analysis_resumes_and_reruns_nothing_stored(
 def test_killed_after_the_runs_finishes_without_running(tmp_path: Path) -> None:
     whole = run_ishigami(tmp_path / "whole", "morris", 10)
     (tmp_path / "cut.partial").mkdir()
-    shutil.copytree(whole.folder / "runs", tmp_path / "cut.partial" / "runs")
+    shutil.copyfile(whole.folder / "runs.jsonl", tmp_path / "cut.partial" / "runs.jsonl")
     res = run_ishigami(tmp_path / "cut", "morris", 10)
-    assert res.manifest["session"] == {"ran": 0, "resumed": whole.manifest["runs"],
-                                       "note": "already complete"}
+    session = res.manifest["session"]
+    assert (session["ran"], session["resumed"], session["failed"]) == (0, whole.manifest["runs"], 0)
+    assert res.manifest["engine"]["engine"].startswith("none")
     assert (res.folder / "indices.csv").read_bytes() == (whole.folder / "indices.csv").read_bytes()
 
 

@@ -19,7 +19,9 @@ from scipy import stats
 from scrapsim.experiments.design import SweepSpecError, build_design
 from scrapsim.experiments.engine import flatten_summary
 from scrapsim.scenario import Scenario
-from scrapsim.results.journal import Journal, runs_table
+from scrapsim.errors import ScenarioError
+from scrapsim.experiments.tables import runs_table
+from scrapsim.results.journal import Journal
 from scrapsim.experiments.sweep import curves_table, sweep
 from test_sweep_design import TINY
 
@@ -68,7 +70,7 @@ def test_journal_of_only_a_torn_line_starts_empty(tmp_path: Path) -> None:
 
 def test_journal_has_one_writer(tmp_path: Path) -> None:
     with Journal(tmp_path):
-        with pytest.raises(SweepSpecError, match="another sweep"):
+        with pytest.raises(ScenarioError, match="another command is writing"):
             Journal(tmp_path)
 
 

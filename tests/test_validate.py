@@ -9,6 +9,7 @@ they are held to the bands the model is known to give rather than to the targets
 from __future__ import annotations
 
 import csv
+import json
 import math
 import subprocess
 import sys
@@ -121,15 +122,42 @@ def scrapsim(*args: str, cwd: Path, flags: tuple[str, ...] = ()) -> subprocess.C
 
 
 def test_cli_writes_the_table_and_exits_0_when_all_pass(tmp_path: Path) -> None:
-    out = tmp_path / "table.csv"
-    proc = scrapsim("validate", "--check", "relapse", "--check", "price_sign", "--reps", "2",
-                    "--out", str(out), "--scenarios", str(LIBRARY), cwd=tmp_path)
+    out = tmp_path / "checked"
+    args = ("validate", "--check", "relapse", "--check", "price_sign", "--reps", "2",
+            "--out", str(out), "--scenarios", str(LIBRARY))
+    proc = scrapsim(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "relapsed_share_of_closed" in proc.stdout and "PASS" in proc.stdout
-    with open(out, newline="", encoding="utf-8") as f:
+    with open(out / "validate.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [r["check"] for r in rows] == ["price_sign", "price_sign", "relapse"]
     assert all(r["passed"] == "True" and r["reps"] == "2" for r in rows)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "validation" and manifest["session"]["ran"] == 4
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "runs.jsonl",
+                                                     "validate.csv"]
+    # the same command again reads the finished folder back: nothing runs, same table
+    table = (out / "validate.csv").read_bytes()
+    again = scrapsim(*args, cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.splitlines()[:-1] == \
+        proc.stdout.splitlines()[:-1]
+    assert (out / "validate.csv").read_bytes() == table
+
+
+def test_a_killed_validation_resumes_from_its_journal(tmp_path: Path) -> None:
+    """Runs journalled before a kill are not run again; the table is the same bytes."""
+    whole = tmp_path / "whole"
+    args = ("validate", "--check", "relapse", "--reps", "3", "--scenarios", str(LIBRARY))
+    assert scrapsim(*args, "--out", str(whole), cwd=tmp_path).returncode == 0
+    lines = (whole / "runs.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "cut.partial").mkdir()
+    (tmp_path / "cut.partial" / "runs.jsonl").write_text("".join(lines[:2]))
+    proc = scrapsim(*args, "--out", str(tmp_path / "cut"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
+    assert (manifest["session"]["ran"], manifest["session"]["resumed"]) == (1, 2)
+    assert (tmp_path / "cut" / "validate.csv").read_bytes() == \
+        (whole / "validate.csv").read_bytes()
 
 
 def test_cli_exits_1_when_a_check_fails(tmp_path: Path) -> None:
@@ -141,21 +169,25 @@ def test_cli_exits_1_when_a_check_fails(tmp_path: Path) -> None:
     proc = scrapsim("validate", "--check", "relapse", "--reps", "1", "--scenarios", str(folder),
                     cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert "FAIL" in proc.stdout and (tmp_path / "validate.csv").is_file()
+    assert "FAIL" in proc.stdout
+    assert list((tmp_path / "results" / "validation").glob("validation-*/validate.csv"))
 
 
 @pytest.mark.parametrize("args, needle", [
     (["--reps", "0"], "--reps"),
     (["--check", "nope"], "nope"),
     (["--scenarios", "missing-folder", "--check", "relapse"], "missing-folder"),
-    (["--out", "no/such/dir/x.csv", "--check", "relapse"], "no/such/dir"),
+    (["--out", "afile", "--check", "relapse"], "afile"),
 ])
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path, args: list[str],
                                                   needle: str) -> None:
+    if "afile" in args:
+        (tmp_path / "afile").write_text("mine")
+    before = sorted(tmp_path.iterdir())
     proc = scrapsim("validate", *args, cwd=tmp_path)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert needle in proc.stderr and "Traceback" not in proc.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(tmp_path.iterdir()) == before
 
 
 def test_help_does_not_import_the_validate_module(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ class _VersionAction(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: str | None = None) -> None:
-        from scrapsim.results.run_folder import package_version
+        from scrapsim.results.identity import package_version
 
         parser.exit(message=f"{PROG} {package_version()}\n")
 

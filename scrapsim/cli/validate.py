@@ -2,8 +2,8 @@
 
 ``add_parser`` only declares options (argparse, nothing heavy); ``main`` imports the checks, and
 with them numpy and the model, when the command runs. Exit status: 0 every row passes, 1 some
-row fails (table and CSV still written), 2 bad input (a bad option, a missing or invalid
-scenario file, an --out folder that does not exist).
+row fails (table and folder still written), 2 bad input (a bad option, a missing or invalid
+scenario file, an --out that is a file or holds something else).
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ def add_parser(subparsers: Any) -> None:
         "fail, 2 bad input.")
     p.add_argument("--reps", type=_positive, default=10, metavar="N",
                    help="replications per check (default 10)")
-    p.add_argument("--out", type=Path, metavar="FILE.csv",
-                   help="write the table as CSV (default validate.csv)", default=None)
+    p.add_argument("--out", type=Path, metavar="DIR", default=None,
+                   help="result folder (default results/validation/validation-<id>, the id "
+                   "fixed by the checks, replications and scenario files): validate.csv, "
+                   "manifest.json and the journal runs.jsonl; a killed run resumes")
     p.add_argument("--workers", type=_positive, default=1, metavar="N",
                    help="local worker processes (default 1: in this process)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -61,18 +63,19 @@ def _library(folder: Path | None) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the checks, print the table, write the CSV; 0 all pass, 1 some fail."""
+    """Run the checks, print the table, publish the folder; 0 all pass, 1 some fail."""
     import time
 
-    from scrapsim.experiments.validation import format_table, run_checks, write_csv
+    from scrapsim.cli.engine import guarded
+    from scrapsim.experiments.validation import TABLE, format_table, validate
 
     start = time.perf_counter()
-    out = args.out or Path("validate.csv")
-    if out.parent and not out.parent.is_dir():
-        raise FileNotFoundError(f"--out: folder {str(out.parent)!r} does not exist")
-    rows = run_checks(args.checks, reps=args.reps, folder=_library(args.scenarios),
-                      workers=args.workers, scheduler=args.scheduler)
-    write_csv(rows, out)
-    print(format_table(rows))
-    print(f"{args.reps} replications, {time.perf_counter() - start:.1f} s; table in {out}")
-    return 0 if all(r.passed for r in rows) else 1
+    status, result = guarded("scrapsim validate", lambda: validate(
+        args.checks, reps=args.reps, folder=_library(args.scenarios), workers=args.workers,
+        scheduler=args.scheduler, out=args.out, quiet=False))
+    if result is None:
+        return status
+    print(format_table(result.rows))
+    print(f"{args.reps} replications, {time.perf_counter() - start:.1f} s; table in "
+          f"{result.folder / TABLE}")
+    return 0 if result.passed else 1

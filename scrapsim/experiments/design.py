@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from scrapsim.results.run_folder import jsonable
+from scrapsim.results.identity import jsonable
 from scrapsim.errors import SweepSpecError
 from scrapsim.scenario import Scenario, ScenarioError
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import importlib
+import itertools
 import multiprocessing
 import os
 import signal
@@ -224,11 +225,20 @@ class Engine:
 
     def __init__(self, workers: int = 1, scheduler: str | None = None) -> None:
         self.workers, self.scheduler = workers, scheduler
-        self.info: dict[str, Any] = {}
+        self.info: dict[str, Any] = {"engine": "none: every run was stored"}
+        self._started = False
         self._pool: ProcessPoolExecutor | None = None
         self._client: Any = None
 
     def __enter__(self) -> Engine:
+        return self
+
+    def start(self) -> None:
+        """Start the workers (or connect to Dask) once, when the first run needs them, so an
+        experiment whose runs are all stored starts none."""
+        if self._started:
+            return
+        self._started = True
         if self.scheduler:
             self._client, workers = _connect_dask(self.scheduler)
             self.info = {"engine": "dask", "scheduler": self.scheduler,
@@ -242,7 +252,6 @@ class Engine:
             self.info = {"engine": "processes", "workers": self.workers, "worker_info": [info]}
         else:
             self.info = {"engine": "serial", "workers": 1, "worker_info": [probe()]}
-        return self
 
     def __exit__(self, kind: type | None, *rest: object) -> None:
         if self._pool is not None:
@@ -253,6 +262,7 @@ class Engine:
     @property
     def slots(self) -> int:
         """How many runs go at once: the workers (Dask: their threads)."""
+        self.start()
         if self._client is not None:
             return max(1, sum(self._client.nthreads().values()))
         return self.workers if self._pool is not None else 1
@@ -260,7 +270,14 @@ class Engine:
     def run(self, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn = DEFAULT_RUN,
             chunk: int = CHUNK_RUNS) -> None:
         """Run the tasks on this engine's workers, handing each result to ``on_done``; at
-        most ``chunk`` runs of one seed go to a worker in one message."""
+        most ``chunk`` runs of one seed go to a worker in one message; the workers start
+        with the first task."""
+        source = iter(tasks)
+        first = next(source, None)
+        if first is None:
+            return
+        tasks = itertools.chain([first], source)
+        self.start()
         if self._client is not None:
             limit = max(1, sum(self._client.nthreads().values())) * IN_FLIGHT_PER_WORKER
             _drive_dask(self._client, tasks, on_done, run_fn, limit, chunk)

@@ -3,7 +3,7 @@
 ``sweep(scenario, vary=["enforcement.intensity=0:2:21"], reps=30)`` runs every point of the
 design ``reps`` times. Replication ``r`` uses the same seed at every point and every run's
 summary is taken against the intensity-0 run of that seed (common random numbers), so the curves
-show the policy, not noise. Runs are stored as they finish (see :mod:`scrapsim.results.journal`), so a
+show the policy, not noise. Runs are stored as they finish (see :mod:`scrapsim.experiments.lifecycle`), so a
 sweep that is killed resumes where it stopped; the tables do not depend on the engine or the
 number of workers. The sweep folder holds ``runs.csv``/``runs.parquet`` (one row per run),
 ``curves.csv`` (one row per point: mean and 95% t-interval over replications), ``timings.csv``,
@@ -12,32 +12,26 @@ number of workers. The sweep folder holds ``runs.csv``/``runs.parquet`` (one row
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from scrapsim.results import journal as store
-from scrapsim.experiments.design import Design, DesignKind, SweepSpecError, build_design, rep_seeds, \
+from scrapsim.errors import SweepSpecError
+from scrapsim.experiments.design import DesignKind, build_design, rep_seeds, \
     validate_points
-from scrapsim.experiments.engine import DEFAULT_RUN, RunFn, Task, execute
-from scrapsim.results.run_folder import canonical_json, jsonable, package_version, run_dir, scenario_hash
+from scrapsim.experiments.engine import DEFAULT_RUN, RunFn, Task
+from scrapsim.experiments.lifecycle import Experiment, Runs, drive
+from scrapsim.experiments.tables import CURVE_METRICS, curves_table, runs_table, write_tables
+from scrapsim.results.folders import write_text
+from scrapsim.results.identity import canonical_json, digest, jsonable, package_version, \
+    scenario_hash
+from scrapsim.results.journal import run_key
+from scrapsim.results.run_folder import run_dir
 from scrapsim.scenario import Scenario, load_scenario
 
-__all__ = ["CURVE_METRICS", "SweepResult", "curves_table", "format_line", "sweep"]
-
-CURVE_METRICS = ("collection_change", "offered_change", "smelting_change", "demanded_change",
-                 "price_change", "mean_price_pressure", "shut_share")
-"""Metrics given a band in curves.csv (offered/demanded when the model reports them)."""
-CONFIDENCE = 0.95
-_SCHEDULER = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
+__all__ = ["CURVE_METRICS", "Sweep", "SweepResult", "curves_table", "format_line", "sweep"]
 
 
 @dataclass
@@ -54,19 +48,44 @@ class SweepResult:
         return int(self.manifest["failed"])
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Everything fixed before the first run: the base scenario, design, seeds and folder."""
+def base_scenario(scenario: Scenario | str | Path,
+                  overrides: Mapping[str, Any] | None) -> tuple[Scenario, str]:
+    """The scenario an experiment starts from (a file or an object, with ``--set``
+    overrides) and how to name its source in a manifest."""
+    if isinstance(scenario, Scenario):
+        base = scenario.with_overrides(dict(overrides)) if overrides else scenario
+        return base, "<Scenario object>"
+    return load_scenario(scenario, dict(overrides or {})), str(scenario)
 
-    base: Scenario
-    design: Design
-    seeds: list[int]
-    root_seed: int
-    scenario_hash: str
-    sweep_id: str
-    final: Path
-    version: str
-    source: str
+
+class Sweep(Experiment):
+    """A design of points run ``reps`` times each, with common seeds across points."""
+
+    kind = "sweep"
+    _done: tuple[Any, Any, Any] | None = None
+
+    def __init__(self, scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
+                 seed: int | None = None, design: DesignKind = "grid",
+                 samples: int | None = None, out: str | Path | None = None,
+                 overrides: Mapping[str, Any] | None = None, run_fn: RunFn = DEFAULT_RUN,
+                 figures: bool = True) -> None:
+        self.base, self.source = base_scenario(scenario, overrides)
+        if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+            raise SweepSpecError("needs at least one replication", file="--reps", value=reps,
+                                 expected="a whole number >= 1")
+        root = self.base.seed if seed is None else int(seed)
+        if root < 0:
+            raise SweepSpecError("must not be negative", file="--seed", value=seed,
+                                 expected="a whole number >= 0")
+        self.design = build_design(self.base, [vary] if isinstance(vary, str) else vary,
+                                   design, samples, root)
+        validate_points(self.base, self.design)
+        self.root_seed, self.seeds = root, rep_seeds(root, reps)
+        self.scenario_hash, self.version = scenario_hash(self.base), package_version()
+        self.run_fn, self.figures = run_fn, figures
+        self.id = digest({"scenario": self.scenario_hash, "points": list(self.design.points),
+                          "seeds": self.seeds, "version": self.version})
+        self.final = Path(out) if out is not None else run_dir(self.base) / f"sweep-{self.id}"
 
     @property
     def total(self) -> int:
@@ -78,56 +97,68 @@ class Plan:
 
     def key(self, point: int, rep: int) -> str:
         """The run's identity in the journal (scenario hash, point, replication, seed)."""
-        return store.run_key(self.scenario_hash, self._point_texts[point], rep,
-                             self.seeds[rep], self.version)
+        return run_key(self.scenario_hash, self._point_texts[point], rep, self.seeds[rep],
+                       self.version)
 
-    def tasks(self, skip: set[str]) -> Iterator[Task]:
-        """Runs not yet stored, replication by replication: consecutive runs share a seed, so
-        a worker runs that seed's no-enforcement baseline once for them (each point's scenario
-        is built once, when first needed)."""
+    def tasks(self) -> Iterator[Task]:
+        """Every run, replication by replication: consecutive runs share a seed, so a worker
+        runs that seed's no-enforcement baseline once for them (each point's scenario is
+        built once, when first needed)."""
         texts: dict[int, str] = {}
         for r in range(len(self.seeds)):
             for i, point in enumerate(self.design.points):
-                if self.key(i, r) in skip:
-                    continue
                 if i not in texts:
                     texts[i] = self.base.with_overrides(point).model_dump_json()
                 yield Task(i, r, self.seeds[r], self.key(i, r), texts[i])
 
+    def tables(self, records: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
+        """The runs, curves and timings tables of these records."""
+        runs, timings = runs_table(records, self.design)
+        return runs, curves_table(runs, self.design.keys), timings
 
-def _base_scenario(scenario: Scenario | str | Path,
-                   overrides: Mapping[str, Any] | None) -> tuple[Scenario, str]:
-    if isinstance(scenario, Scenario):
-        base = scenario.with_overrides(dict(overrides)) if overrides else scenario
-        return base, "<Scenario object>"
-    return load_scenario(scenario, dict(overrides or {})), str(scenario)
+    def finish(self, folder: Path, runs: Runs) -> tuple[list[str], dict[str, Any]]:
+        table, curves, timings = self._done = self.tables(runs.records)
+        files = write_tables(folder, table, curves, timings)
+        write_text(folder / "scenario.yaml", scenario_yaml(self.base))
+        files.append("scenario.yaml")
+        if self.figures:
+            from scrapsim.plots.curves import save_curve_figures
+
+            files += save_curve_figures(curves, self.design, folder)
+        failed = table[table["status"] != "ok"]
+        return files, {
+            "sweep_id": self.id, "design": self.design.describe(), "reps": len(self.seeds),
+            "runs": self.total, "ok": int(len(table) - len(failed)), "failed": int(len(failed)),
+            "failures": [{"point": int(r.point), "rep": int(r.rep), "seed": int(r.seed),
+                          "error": r.error} for r in failed.head(100).itertuples()],
+            "timings": {"run_s_total": float(timings["wall_s"].sum()),
+                        "run_s_mean": float(timings["wall_s"].mean()) if len(timings)
+                        else None}}
+
+    def outcome(self, folder: Path, manifest: dict[str, Any]) -> SweepResult:
+        if self._done is not None:
+            return SweepResult(self._done[0], self._done[1], folder, manifest)
+        from scrapsim.results.journal import read_records
+
+        needed = {self.key(p, r) for p in range(len(self.design.points))
+                  for r in range(len(self.seeds))}
+        records = list({r["key"]: r for r in read_records(folder) if r["key"] in needed}
+                       .values())
+        runs, curves, _ = self.tables(records)
+        return SweepResult(runs, curves, folder, manifest)
+
+    def load(self, folder: Path) -> SweepResult:
+        result: SweepResult = super().load(folder)
+        result.manifest["session"] = {"ran": 0, "resumed": self.total,
+                                      "note": "already complete"}
+        return result
 
 
-def plan_sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
-               seed: int | None = None, design: DesignKind = "grid", samples: int | None = None,
-               out: str | Path | None = None,
-               overrides: Mapping[str, Any] | None = None) -> Plan:
-    """Load and check everything; a bad spec raises before any run starts."""
-    base, source = _base_scenario(scenario, overrides)
-    if not isinstance(reps, int) or reps < 1:
-        raise SweepSpecError("needs at least one replication", file="--reps",
-                             value=reps,
-                             expected="a whole number >= 1")
-    root = base.seed if seed is None else int(seed)
-    if root < 0:
-        raise SweepSpecError("must not be negative", file="--seed", value=seed,
-                             expected="a whole number >= 0")
-    if isinstance(vary, str):
-        vary = [vary]
-    layout = build_design(base, vary, design, samples, root)
-    validate_points(base, layout)
-    seeds = rep_seeds(root, reps)
-    digest, version = scenario_hash(base), package_version()
-    identity = canonical_json(jsonable({"scenario": digest, "points": list(layout.points),
-                                        "seeds": seeds, "version": version}))
-    sweep_id = hashlib.sha256(identity.encode()).hexdigest()[:12]
-    final = Path(out) if out is not None else run_dir(base) / f"sweep-{sweep_id}"
-    return Plan(base, layout, seeds, root, digest, sweep_id, final, version, source)
+def scenario_yaml(base: Scenario) -> str:
+    """The resolved scenario as YAML (every field, defaults included)."""
+    import yaml
+
+    return yaml.safe_dump(base.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
 def sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
@@ -144,147 +175,11 @@ def sweep(scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
     ``scheduler``: ``tcp://HOST:PORT`` of a Dask cluster (then ``workers`` is ignored).
     ``run_fn``: ``"module:function"`` taking ``(scenario, seed)`` and returning a summary dict.
     """
-    workers = _check_engine(workers, scheduler)
-    plan = plan_sweep(scenario, vary, reps=reps, seed=seed, design=design, samples=samples,
-                      out=out, overrides=overrides)
-    if store.check_out(plan.final, plan.sweep_id):
-        records = list(store.read_records(plan.final))
-        runs, curves = _tables(plan, records)[:2]
-        manifest = store.read_manifest(plan.final)
-        manifest["session"] = {"ran": 0, "resumed": plan.total, "note": "already complete"}
-        return SweepResult(runs, curves, plan.final, manifest)
-    partial = store.partial_path(plan.final)
-    started = time.perf_counter()
-    with store.Journal(partial) as journal:
-        needed = {plan.key(p, r) for p in range(len(plan.design.points))
-                  for r in range(len(plan.seeds))}
-        stored = {rec["key"] for rec in journal.records()} & needed
-        counter = _Counter()
-        engine: dict[str, Any] = {"engine": "none: every run was stored"}
-        runs_started = time.perf_counter()
-        if len(stored) < plan.total:
-            with _progress(plan.total, len(stored), quiet) as bar:
-                engine = execute(plan.tasks(stored), _on_done(journal, bar, counter),
-                                 run_fn=run_fn, workers=workers, scheduler=scheduler)
-        engine["execute_s"] = time.perf_counter() - runs_started
-        records = list({r["key"]: r for r in journal.records() if r["key"] in needed}.values())
-    session = {"ran": counter.ran, "resumed": len(stored), "wall_s": time.perf_counter() - started}
-    return _finish(plan, partial, records, engine, session, figures, command)
-
-
-def _check_engine(workers: int | None, scheduler: str | None) -> int:
-    if scheduler is not None and not _SCHEDULER.match(scheduler):
-        raise SweepSpecError("not a Dask scheduler address", file="--scheduler", value=scheduler,
-                             expected="tcp://HOST:PORT")
-    if workers is None:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-            (os.cpu_count() or 1)
-    if not isinstance(workers, int) or workers < 1:
-        raise SweepSpecError("needs at least one worker", file="--workers",
-                             value=workers,
-                             expected="a whole number >= 1")
-    return workers
-
-
-@dataclass
-class _Counter:
-    ran: int = 0
-    failed: int = 0
-
-
-def _on_done(journal: store.Journal, bar: Any, counter: _Counter) -> Callable[[Task, dict], None]:
-    def done(task: Task, result: dict[str, Any]) -> None:
-        journal.append({"key": task.key, "point": task.point, "rep": task.rep,
-                        "seed": task.seed, **result})
-        counter.ran += 1
-        counter.failed += result["status"] != "ok"
-        bar.update(1)
-        if counter.failed:
-            bar.set_postfix(failed=counter.failed, refresh=False)
-    return done
-
-
-def _progress(total: int, initial: int, quiet: bool) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, unit="run", dynamic_ncols=True, smoothing=0.1,
-                disable=quiet or not sys.stderr.isatty(), file=sys.stderr, desc="sweep")
-
-
-def _tables(plan: Plan, records: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
-    runs, timings = store.runs_table(records, plan.design)
-    return runs, curves_table(runs, plan.design.keys), timings
-
-
-def _finish(plan: Plan, partial: Path, records: list[dict[str, Any]], engine: dict[str, Any],
-            session: dict[str, Any], figures: bool,
-            command: Sequence[str] | None) -> SweepResult:
-    """Write the tables, manifest and figures into the working folder, then rename it."""
-    runs, curves, timings = _tables(plan, records)
-    files = store.write_tables(partial, runs, curves, timings)
-    store.write_text(partial / "scenario.yaml", _scenario_yaml(plan.base))
-    if figures:
-        from scrapsim.plots.curves import save_curve_figures
-
-        files += save_curve_figures(curves, plan.design, partial)
-    manifest = _manifest(plan, runs, timings, engine, session, files, command)
-    store.write_json(partial / store.MANIFEST, manifest)
-    store.finish(partial, plan.final)
-    return SweepResult(runs, curves, plan.final, manifest)
-
-
-def _scenario_yaml(base: Scenario) -> str:
-    import yaml
-
-    return yaml.safe_dump(base.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-
-def _manifest(plan: Plan, runs: Any, timings: Any, engine: dict[str, Any],
-              session: dict[str, Any], files: list[str],
-              command: Sequence[str] | None) -> dict[str, Any]:
-    failed = runs[runs["status"] != "ok"]
-    return jsonable({
-        "sweep_id": plan.sweep_id, "scrapsim": plan.version,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": list(sys.argv if command is None else command),
-        "scenario": {"name": plan.base.name, "file": plan.source, "hash": plan.scenario_hash},
-        "design": plan.design.describe(), "reps": len(plan.seeds), "root_seed": plan.root_seed,
-        "seeds": plan.seeds, "runs": plan.total, "ok": int(len(runs) - len(failed)),
-        "failed": int(len(failed)),
-        "failures": [{"point": int(r.point), "rep": int(r.rep), "seed": int(r.seed),
-                      "error": r.error} for r in failed.head(100).itertuples()],
-        "engine": engine, "session": session,
-        "timings": {"run_s_total": float(timings["wall_s"].sum()),
-                    "run_s_mean": float(timings["wall_s"].mean()) if len(timings) else None},
-        "files": sorted(files + ["manifest.json", "scenario.yaml", store.JOURNAL]),
-    })
-
-
-def curves_table(runs: Any, keys: Sequence[str], confidence: float = CONFIDENCE) -> Any:
-    """Per point: the varied keys, run counts and ``<metric>_mean/_lo/_hi`` over replications.
-
-    The band is the ``confidence`` t-interval of the mean over the successful replications
-    (empty with fewer than two; zero width when all replications agree).
-    """
-    import numpy as np
-    import pandas as pd
-    from scipy.stats import t
-
-    metrics = [m for m in CURVE_METRICS if m in runs.columns]
-    rows = []
-    for point, group in runs.groupby("point", sort=True):
-        ok = group[group["status"] == "ok"]
-        row = {"point": point, **{k: group[k].iloc[0] for k in keys},
-               "n_ok": len(ok), "n_failed": len(group) - len(ok)}
-        for m in metrics:
-            x = ok[m].to_numpy(dtype=float)
-            x = x[np.isfinite(x)]
-            mean = float(x.mean()) if len(x) else float("nan")
-            half = float(t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) /
-                         np.sqrt(len(x))) if len(x) > 1 else float("nan")
-            row |= {f"{m}_mean": mean, f"{m}_lo": mean - half, f"{m}_hi": mean + half}
-        rows.append(row)
-    return pd.DataFrame(rows)
+    plan = Sweep(scenario, vary, reps=reps, seed=seed, design=design, samples=samples, out=out,
+                 overrides=overrides, run_fn=run_fn, figures=figures)
+    result: SweepResult = drive(plan, workers=workers, scheduler=scheduler, quiet=quiet,
+                                command=command)
+    return result
 
 
 def format_line(result: SweepResult) -> str:

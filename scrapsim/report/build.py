@@ -1,9 +1,9 @@
 """``scrapsim report``: turn run and sweep folders into one self-contained HTML file and a PDF.
 
-Inputs are result folders, recognised by their files:
+Inputs are result folders, told apart by their manifest's ``kind``:
 
 - a **run folder** (``python -m scrapsim SCENARIO --out DIR``) has ``daily.csv`` and
-  ``manifest.json`` (with the resolved scenario under ``"scenario"``), and ``summary.json`` when
+  ``manifest.json`` (with the resolved scenario under ``"resolved_scenario"``), and ``summary.json`` when
   the run had its intensity-0 baseline;
 - a **sweep folder** (``python -m scrapsim sweep …``) has ``curves.csv``, ``runs.csv``,
   ``manifest.json`` and ``scenario.yaml``;
@@ -29,7 +29,6 @@ report folder is written as a hidden temporary sibling and renamed into place wh
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -38,20 +37,21 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from scrapsim.results.run_folder import RESULTS_ROOT, package_version
+from scrapsim.errors import ScenarioError
+from scrapsim.report.calibration import CalibrationInput, calibration_section, \
+    load_calibration_input
 from scrapsim.report.html import FigureBlock, Section, TableBlock, render_html
-from scrapsim.report.calibration import (CalibrationInput, calibration_section, is_calibration,
-                                         load_calibration_input)
-from scrapsim.report.sensitivity import (SensitivityInput, is_sensitivity, load_sensitivity,
-                                         sensitivity_section)
-from scrapsim.scenario import ScenarioError
+from scrapsim.report.readers import kind_of, read_csv, read_json, windows_of
+from scrapsim.report.sensitivity import SensitivityInput, load_sensitivity, sensitivity_section
+from scrapsim.results import folders
+from scrapsim.results.identity import digest, package_version
+from scrapsim.results.manifest import header, utc_now
+from scrapsim.results.run_folder import RESULTS_ROOT
 
 __all__ = ["FORMATS", "RunInput", "SweepInput", "build_report", "build_sections",
            "default_out", "load_input", "parse_formats"]
 
 FORMATS = ("html", "pdf")
-RUN_FILES = ("daily.csv", "manifest.json")
-SWEEP_FILES = ("curves.csv", "runs.csv", "manifest.json", "scenario.yaml")
 EXPECTED = ("a run folder (daily.csv, manifest.json), a sweep folder "
             "(curves.csv, runs.csv, manifest.json, scenario.yaml), a sensitivity folder "
             "(indices.csv, samples.csv, manifest.json) or a calibration folder "
@@ -85,49 +85,15 @@ class SweepInput:
 
 # ---------------------------------------------------------------- reading inputs
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScenarioError(f"cannot read ({exc})", file=str(path),
-                            expected="the JSON written by scrapsim") from None
-    if not isinstance(data, dict):
-        raise ScenarioError("is not a JSON object", file=str(path),
-                            expected="the JSON written by scrapsim")
-    return data
-
-
-def _read_csv(path: Path, **kwargs: Any) -> Any:
-    import pandas as pd
-
-    try:
-        return pd.read_csv(path, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(f"cannot read ({exc})", file=str(path),
-                            expected="the CSV written by scrapsim") from None
-
-
-def windows_of(scenario: dict[str, Any]) -> list[tuple[str, list[str], date, date]]:
-    """Campaign windows of a resolved scenario (dict), clipped to the run; empty ones dropped."""
-    start, end = date.fromisoformat(scenario["start"]), date.fromisoformat(scenario["end"])
-    out = []
-    for c in scenario.get("campaigns") or []:
-        a = max(date.fromisoformat(c["start"]), start)
-        b = min(date.fromisoformat(c["end"]), end)
-        if a <= b:
-            out.append((str(c["name"]), list(c["regions"]), a, b))
-    return out
-
-
 def _load_run(folder: Path) -> RunInput:
-    manifest = _read_json(folder / "manifest.json")
-    scenario = manifest.get("scenario")
+    manifest = read_json(folder / "manifest.json")
+    scenario = manifest.get("resolved_scenario", manifest.get("scenario"))
     if not isinstance(scenario, dict) or "start" not in scenario:
         raise ScenarioError("has no resolved scenario", file=str(folder / "manifest.json"),
                             path="scenario", expected="the manifest of a scrapsim run")
-    summary = (_read_json(folder / "summary.json") if (folder / "summary.json").is_file()
+    summary = (read_json(folder / "summary.json") if (folder / "summary.json").is_file()
                else None)
-    daily = _read_csv(folder / "daily.csv", parse_dates=["date"])
+    daily = read_csv(folder / "daily.csv", parse_dates=["date"])
     if "date" not in daily.columns or "region" not in daily.columns:
         raise ScenarioError("has no date and region columns", file=str(folder / "daily.csv"),
                             expected="the daily table of a scrapsim run")
@@ -137,13 +103,13 @@ def _load_run(folder: Path) -> RunInput:
 def _load_sweep(folder: Path) -> SweepInput:
     import yaml
 
-    manifest = _read_json(folder / "manifest.json")
+    manifest = read_json(folder / "manifest.json")
     try:
         scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"cannot read ({exc})", file=str(folder / "scenario.yaml"),
                             expected="the scenario written by scrapsim sweep") from None
-    curves = _read_csv(folder / "curves.csv")
+    curves = read_csv(folder / "curves.csv")
     if "point" not in curves.columns or "n_ok" not in curves.columns:
         raise ScenarioError("has no point and n_ok columns", file=str(folder / "curves.csv"),
                             expected="the curves table of a scrapsim sweep")
@@ -156,18 +122,22 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
     if not folder.is_dir():
         what = "does not exist" if not folder.exists() else "is not a folder"
         raise ScenarioError(f"{what}; expected {EXPECTED}", file=str(folder))
-    if is_sensitivity(folder):
-        return load_sensitivity(folder)
-    if is_calibration(folder):
-        return load_calibration_input(folder)
-    if all((folder / name).is_file() for name in SWEEP_FILES):
-        return _load_sweep(folder)
-    if all((folder / name).is_file() for name in RUN_FILES):
-        return _load_run(folder)
+    kind = kind_of(folder)
+    loader = LOADERS.get(kind or "")
+    if loader is not None:
+        return loader(folder)
+    if kind is not None:
+        raise ScenarioError(f"is a {kind} folder, which has no report section; expected "
+                            f"{EXPECTED}", file=str(folder))
     names = sorted(p.name for p in folder.iterdir())
     have = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "") if names else "nothing"
     raise ScenarioError(f"is not a scrapsim result folder (it holds: {have}); expected "
                         f"{EXPECTED}", file=str(folder))
+
+
+LOADERS: dict[str, Any] = {"run": _load_run, "sweep": _load_sweep,
+                           "sensitivity": load_sensitivity, "calibration": load_calibration_input}
+"""How each kind of result folder (its manifest's ``kind``) is read."""
 
 
 def _label(inputs: list[RunInput | SweepInput]) -> None:
@@ -337,7 +307,7 @@ def build_report(dirs: list[Path], out: Path | None = None,
     try:
         tmp.mkdir()
         names = _write(sections, inputs, tmp, formats)
-        _publish(tmp, out)
+        folders.publish(tmp, out, replace=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -348,7 +318,7 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
            formats: tuple[str, ...]) -> list[str]:
     from scrapsim.report.pdf import write_pdf
 
-    now = datetime.now(timezone.utc)
+    now = utc_now()
     title = "scrapsim report: " + ", ".join(
         i.label + {SweepInput: " sweep", SensitivityInput: " sensitivity",
                    CalibrationInput: " calibration"}.get(type(i), "")
@@ -368,25 +338,14 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
         pdf_by = None
     if "html" not in formats:
         (folder / "report.html").unlink()
-    manifest = {"scrapsim": package_version(), "created": now.isoformat(timespec="seconds"),
-                "inputs": [{"folder": str(i.folder), "kind": _kind(i), "label": i.label}
-                           for i in inputs],
-                "files": written, "pdf_by": pdf_by}
-    (folder / "report.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    listed = [{"folder": str(i.folder), "kind": _kind(i), "label": i.label,
+               "id": i.manifest.get("id")} for i in inputs]
+    head = header("report", digest(listed), scenario=None, seeds=[], engine=None, started=now)
+    folders.write_json(folder / "report.json", head | {"inputs": listed, "files": written,
+                                                      "pdf_by": pdf_by})
     return written + ["report.json"]
 
 
 def _kind(item: Any) -> str:
     return {RunInput: "run", SweepInput: "sweep", SensitivityInput: "sensitivity",
             CalibrationInput: "calibration"}[type(item)]
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Rename the finished ``tmp`` to ``out``; an earlier report there is moved aside first."""
-    old = None
-    if out.is_dir() and any(out.iterdir()):
-        old = out.parent / f".{out.name}.old-{os.getpid()}-{secrets.token_hex(3)}"
-        out.rename(old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from scrapsim.report.html import FigureBlock, Section, TableBlock
+from scrapsim.report.readers import read_csv, read_json
 from scrapsim.scenario import ScenarioError
 
-__all__ = ["CALIBRATION_FILES", "CalibrationInput", "calibration_section", "is_calibration",
+__all__ = ["CALIBRATION_FILES", "CalibrationInput", "calibration_section",
            "load_calibration_input"]
 
 CALIBRATION_FILES = ("parameters.csv", "fit.csv", "history.csv", "manifest.json")
@@ -37,21 +38,16 @@ class CalibrationInput:
     label: str = ""
 
 
-def is_calibration(folder: Path) -> bool:
-    return all((folder / name).is_file() for name in CALIBRATION_FILES)
-
-
 def load_calibration_input(folder: Path) -> CalibrationInput:
     """Read a calibration folder; a table that is not what scrapsim wrote raises
     ScenarioError."""
     import yaml
 
-    from scrapsim.report.build import _read_csv, _read_json
 
-    manifest = _read_json(folder / "manifest.json")
+    manifest = read_json(folder / "manifest.json")
     tables = {}
     for name, need in (("parameters", PARAMETER_COLUMNS), ("fit", FIT_COLUMNS)):
-        tables[name] = _read_csv(folder / f"{name}.csv")
+        tables[name] = read_csv(folder / f"{name}.csv")
         if not need <= set(tables[name].columns):
             raise ScenarioError(f"is not the {name} table of a scrapsim calibration",
                                 file=str(folder / f"{name}.csv"),
@@ -67,7 +63,7 @@ def load_calibration_input(folder: Path) -> CalibrationInput:
     scenario = scenario if isinstance(scenario, dict) else {}
     scenario.setdefault("name", (manifest.get("scenario") or {}).get("name"))
     return CalibrationInput(folder, manifest, scenario, tables["parameters"], tables["fit"],
-                            _read_csv(folder / "history.csv"))
+                            read_csv(folder / "history.csv"))
 
 
 def _num(x: Any) -> str:

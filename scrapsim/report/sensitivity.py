@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from scrapsim.report.html import FigureBlock, Section, TableBlock
+from scrapsim.report.readers import read_csv, read_json
 from scrapsim.scenario import ScenarioError
 
-__all__ = ["SENSITIVITY_FILES", "SensitivityInput", "is_sensitivity", "load_sensitivity",
+__all__ = ["SENSITIVITY_FILES", "SensitivityInput", "load_sensitivity",
            "indices_tables", "sensitivity_section"]
 
 SENSITIVITY_FILES = ("indices.csv", "samples.csv", "manifest.json")
@@ -37,18 +38,13 @@ class SensitivityInput:
     label: str = ""
 
 
-def is_sensitivity(folder: Path) -> bool:
-    return all((folder / name).is_file() for name in SENSITIVITY_FILES)
-
-
 def load_sensitivity(folder: Path) -> SensitivityInput:
     """Read a sensitivity folder; a file that is not what scrapsim wrote raises ScenarioError."""
     import yaml
 
-    from scrapsim.report.build import _read_csv, _read_json
 
-    manifest = _read_json(folder / "manifest.json")
-    indices = _read_csv(folder / "indices.csv")
+    manifest = read_json(folder / "manifest.json")
+    indices = read_csv(folder / "indices.csv")
     method = str(manifest.get("method"))
     need = {"metric", "parameter", *(c for _, v, e in SHOWN.get(method, ()) for c in (v, e) if c)}
     if method not in SHOWN or not need <= set(indices.columns):

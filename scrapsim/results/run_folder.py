@@ -22,38 +22,21 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import math
 import os
-import platform
 import secrets
 import shutil
-import sys
-from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from scrapsim.results import folders
+from scrapsim.results.identity import canonical_json, jsonable, package_version, scenario_hash
+from scrapsim.results.manifest import header, utc_now
 from scrapsim.scenario import Scenario, ScenarioError, safe_name
 
-__all__ = ["MANIFEST", "RESULTS_ROOT", "canonical_json", "check_out_dir", "jsonable",
-           "package_version", "run_dir", "scenario_hash", "write_run"]
+__all__ = ["MANIFEST", "RESULTS_ROOT", "check_out_dir", "run_dir", "write_run"]
 
 RESULTS_ROOT = Path("results")
-MANIFEST = "manifest.json"
-
-
-def canonical_json(data: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept, NaN refused."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-
-
-def scenario_hash(scenario: Scenario) -> str:
-    """sha256 (hex) of the resolved scenario as canonical JSON (seed included).
-
-    Two scenarios hash equal exactly when every field, defaults included, is equal.
-    """
-    text = canonical_json(scenario.model_dump(mode="json"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+MANIFEST = folders.MANIFEST
 
 
 def run_dir(scenario: Scenario, results_root: Path = RESULTS_ROOT) -> Path:
@@ -85,7 +68,8 @@ def check_out_dir(out_dir: Path) -> None:
 
 def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RESULTS_ROOT,
               plot: bool = True, command: list[str] | None = None) -> Path:
-    """Write ``result`` (a :class:`scrapsim.model.simulation.Result`) as a run folder and return its path.
+    """Write ``result`` (a :class:`scrapsim.model.simulation.Result`) as a run folder and
+    return its path.
 
     ``out_dir`` None → ``results_root/<scenario.name>/<run-id>/`` with run-id
     ``<UTC time>-s<seed>-<first 8 hex of the scenario hash>`` (``-2``, ``-3``… if taken);
@@ -93,47 +77,25 @@ def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RES
     """
     scenario = result.scenario
     digest = scenario_hash(scenario)
-    now = datetime.now(timezone.utc)
+    now = utc_now()
     if out_dir is None:
-        parent = run_dir(scenario, results_root)
-        final = parent / f"{now:%Y%m%dT%H%M%SZ}-s{result.seed}-{digest[:8]}"
+        final = run_dir(scenario, results_root) / f"{now:%Y%m%dT%H%M%SZ}-s{result.seed}-{digest[:8]}"
     else:
         final = Path(out_dir)
         check_out_dir(final)
-    created = _make_parents(final.parent)
+    created = folders.make_parents(final.parent)
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
     try:
         tmp.mkdir()
         files = _write_files(result, tmp, plot)
-        manifest = _manifest(result, digest, now, files, command)
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
-                                               allow_nan=False) + "\n", encoding="utf-8")
-        return _publish(tmp, final, replace=out_dir is not None)
+        folders.write_json(tmp / MANIFEST, _manifest(result, digest, now, files, command))
+        if out_dir is not None:
+            return folders.publish(tmp, final, replace=True)
+        return _publish_new(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        for folder in reversed(created):
-            _rmdir_if_empty(folder)
+        folders.remove_empty(created)
         raise
-
-
-def _make_parents(folder: Path) -> list[Path]:
-    """mkdir -p, returning the folders it created (outermost first) so a failure can undo them."""
-    missing = []
-    for p in [folder, *folder.parents]:
-        if p.exists():
-            break
-        missing.append(p)
-    missing.reverse()
-    for p in missing:
-        p.mkdir(exist_ok=True)
-    return missing
-
-
-def _rmdir_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
 
 
 def _write_files(result: Any, folder: Path, plot: bool) -> list[str]:
@@ -154,47 +116,36 @@ def _write_files(result: Any, folder: Path, plot: bool) -> list[str]:
     return files
 
 
-def _publish(tmp: Path, final: Path, replace: bool) -> Path:
-    """Rename the finished ``tmp`` to ``final``.
-
-    For ``--out`` an earlier run there is moved aside first and removed after the rename; for
-    the default folder a taken run-id gets a ``-2``, ``-3``… suffix instead.
-    """
-    if replace:
-        old = None
-        if final.is_dir() and any(final.iterdir()):
-            check_out_dir(final)
-            old = final.parent / f".{final.name}.old-{os.getpid()}-{secrets.token_hex(3)}"
-            final.rename(old)
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
+def _publish_new(tmp: Path, final: Path) -> Path:
+    """Publish a run under its default name; a taken run-id gets ``-2``, ``-3``… instead."""
     for n in range(1, 1000):
         candidate = final if n == 1 else final.with_name(f"{final.name}-{n}")
         if candidate.exists():
             continue
         try:
-            tmp.rename(candidate)
-            return candidate
+            return folders.publish(tmp, candidate)
         except OSError as exc:
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
     raise FileExistsError(f"no free run folder name next to {final}")
 
 
-def _manifest(result: Any, digest: str, now: datetime, files: list[str],
+def _manifest(result: Any, digest: str, now: Any, files: list[str],
               command: list[str] | None) -> dict[str, Any]:
-    """What a reader needs to know and reproduce the run."""
+    """What a reader needs to know and reproduce the run: the common header, then the run's
+    own facts and the resolved scenario."""
     import numpy as np
 
     scenario = result.scenario
     wall = float(result.wall_time)
     n_events = int(result.n_events)
-    return {
-        "scrapsim": package_version(),
-        "created": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "command": list(sys.argv if command is None else command),
+    ident = hashlib.sha256(canonical_json({"scenario": digest, "seed": int(result.seed),
+                                           "version": package_version()}).encode()).hexdigest()
+    head = header("run", ident[:12], scenario={"name": scenario.name, "file": None,
+                                               "hash": digest},
+                  seeds=[int(result.seed)], root_seed=int(result.seed),
+                  engine={"engine": "serial", "workers": 1}, started=now, command=command)
+    return head | jsonable({
         "scenario_name": scenario.name,
         "scenario_hash": digest,
         "seed": int(result.seed),
@@ -208,42 +159,11 @@ def _manifest(result: Any, digest: str, now: datetime, files: list[str],
         "n_events": n_events,
         "events_per_s": n_events / wall if wall > 0 else None,
         "rows": {"daily": result.daily.n_rows, "events": result.events.n_rows},
-        "files": files,
+        "files": [*files, MANIFEST],
         "summary": "summary.json" if result.summary is not None else None,
-        "python": platform.python_version(),
         "numpy": np.__version__,
-        "platform": platform.platform(),
-        "scenario": scenario.model_dump(mode="json"),
-    }
-
-
-def package_version() -> str:
-    """scrapsim's version: the package attribute, else the installed metadata."""
-    module = sys.modules.get("scrapsim")
-    version = getattr(module, "__version__", None)
-    if isinstance(version, str):
-        return version
-    from importlib import metadata
-
-    try:
-        return metadata.version("scrapsim")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
-
-
-def jsonable(obj: Any) -> Any:
-    """``obj`` as plain JSON data: numpy scalars unwrapped, dates ISO, NaN/inf → None."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if getattr(obj, "ndim", None) == 0 and callable(getattr(obj, "item", None)):
-        obj = obj.item()
-    if isinstance(obj, (date, datetime)):
-        return obj.isoformat()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+        "resolved_scenario": scenario.model_dump(mode="json"),
+    })
 
 
 def _compile_seconds() -> float:

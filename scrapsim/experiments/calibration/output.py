@@ -13,20 +13,30 @@ written into ``<folder>.partial`` and renamed when complete.
 from __future__ import annotations
 
 import shutil
-import sys
-from collections.abc import Sequence
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scrapsim.results import journal as store
-from scrapsim.results.run_folder import jsonable, package_version, scenario_hash
+from scrapsim.results.folders import read_manifest, write_text
 from scrapsim.scenario import Scenario
 
-__all__ = ["fit_figure", "format_fit", "load_calibration", "save_fit_figure",
-           "write_calibration"]
+__all__ = ["Calibration", "fit_figure", "format_fit", "load_calibration", "save_fit_figure",
+           "write_tables"]
+
+
+@dataclass
+class Calibration:
+    """What a calibration produced (pandas tables) and where it is on disk."""
+
+    parameters: Any
+    fit: Any
+    history: Any
+    scenario: Scenario
+    objective: float
+    folder: Path
+    manifest: dict[str, Any] = field(repr=False)
 
 
 def _fitted_yaml(base: Scenario, fitted: Scenario, params: Any, cal_id: str,
@@ -46,57 +56,35 @@ def _fitted_yaml(base: Scenario, fitted: Scenario, params: Any, cal_id: str,
     return "\n".join(head) + "\n" + body
 
 
-def write_calibration(partial: Path, final: Path, cal_id: str, base: Scenario,
-                      fitted: Scenario, targets: Any, settings: Any, params: Any, fit: Any,
-                      history: list[dict[str, Any]], ev: Any, unc: dict[str, Any], result: Any,
-                      session: dict[str, Any], command: Sequence[str] | None) -> Any:
-    """Write every file into ``partial``, rename it to ``final``; the Calibration back."""
+def write_tables(folder: Path, base: Scenario, fitted: Scenario, targets: Any, cal_id: str,
+                 params: Any, fit: Any, history: list[dict[str, Any]],
+                 evaluations: list[tuple[dict[str, Any], float]]) -> tuple[list[str], Any]:
+    """Write the tables, the fitted scenario, the targets file and the figure into
+    ``folder``; their names and the history table back."""
     import pandas as pd
 
-    from scrapsim.experiments.calibration.search import Calibration
-
     hist = pd.DataFrame(history)
-    evals = pd.DataFrame([{**p, "objective": q} for p, q in ev.evaluations])
+    evals = pd.DataFrame([{**p, "objective": q} for p, q in evaluations])
     tables = {"parameters.csv": params, "fit.csv": fit, "history.csv": hist,
               "evaluations.csv": evals}
     for name, frame in tables.items():
-        store.write_text(partial / name, frame.to_csv(index=False, float_format="%.10g"))
-    store.write_text(partial / "fitted.yaml", _fitted_yaml(base, fitted, params, cal_id,
-                                                          targets.file))
-    shutil.copyfile(targets.file, partial / "targets.yaml")
-    figures = save_fit_figure(fit, hist, partial)
-    manifest = jsonable({
-        "calibration_id": cal_id, "scrapsim": package_version(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": list(sys.argv if command is None else command),
-        "scenario": {"name": base.name, "hash": scenario_hash(base)},
-        "targets": targets.file, "settings": settings.__dict__, "seeds": ev.seeds,
-        "objective": float(ev.objective(unc["at"][None])[0]),
-        "degrees_of_freedom": len(targets.targets) - len(targets.parameters),
-        "optimizer": {"method": "scipy.optimize.differential_evolution", "nit": result.nit,
-                      "points": len(ev.evaluations), "success": bool(result.success),
-                      "message": str(result.message)},
-        "jacobian": {"targets": [t.name for t in targets.targets], "parameters": targets.keys,
-                     "values": unc["jacobian"].tolist()},
-        "covariance": unc["covariance"].tolist(), "session": session,
-        "files": sorted(list(tables) + figures + ["fitted.yaml", "targets.yaml",
-                                                  "manifest.json", store.JOURNAL]),
-    })
-    store.write_json(partial / store.MANIFEST, manifest)
-    store.finish(partial, final)
-    return Calibration(params, fit, hist, fitted, manifest["objective"], final, manifest)
+        write_text(folder / name, frame.to_csv(index=False, float_format="%.10g"))
+    write_text(folder / "fitted.yaml", _fitted_yaml(base, fitted, params, cal_id, targets.file))
+    shutil.copyfile(targets.file, folder / "targets.yaml")
+    figures = save_fit_figure(fit, hist, folder)
+    return [*tables, *figures, "fitted.yaml", "targets.yaml"], hist
 
 
-def load_calibration(folder: Path) -> Any:
+def load_calibration(folder: Path, manifest: dict[str, Any] | None = None) -> Calibration:
     """A finished calibration folder read back (a rerun of the same command)."""
     import pandas as pd
 
-    from scrapsim.experiments.calibration.search import Calibration
     from scrapsim.scenario import load_scenario
 
-    manifest = store.read_manifest(folder)
-    manifest["session"] = {**manifest.get("session", {}), "ran": 0, "resumed": None,
-                           "wall_s": None, "note": "already complete: read from the folder"}
+    if manifest is None:
+        manifest = read_manifest(folder)
+        manifest["session"] = {**manifest.get("session", {}), "ran": 0, "resumed": None,
+                               "wall_s": None, "note": "already complete: read from the folder"}
     return Calibration(pd.read_csv(folder / "parameters.csv"), pd.read_csv(folder / "fit.csv"),
                        pd.read_csv(folder / "history.csv"), load_scenario(folder / "fitted.yaml"),
                        manifest["objective"], folder, manifest)

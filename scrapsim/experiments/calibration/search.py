@@ -20,26 +20,31 @@ when Q stays far above its degrees of freedom the intervals are, if anything, to
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scrapsim.results import journal as store
-from scrapsim.experiments.design import rep_seeds
-from scrapsim.experiments.engine import Engine, Task
-from scrapsim.results.run_folder import canonical_json, jsonable, package_version, run_dir, scenario_hash
-from scrapsim.scenario import Scenario, load_scenario
+from scrapsim.experiments.calibration.output import Calibration, load_calibration, \
+    write_tables
 from scrapsim.experiments.calibration.targets import Targets, TargetsError, load_targets
+from scrapsim.experiments.design import rep_seeds
+from scrapsim.experiments.engine import Task
+from scrapsim.experiments.lifecycle import Experiment, Runs, drive
+from scrapsim.experiments.sweep import base_scenario
+from scrapsim.results.identity import canonical_json, digest, jsonable, package_version, \
+    scenario_hash
+from scrapsim.results.journal import run_key
+from scrapsim.results.run_folder import run_dir
+from scrapsim.scenario import Scenario
 
-__all__ = ["Calibration", "calibrate", "covariance"]
+__all__ = ["Calibration", "Fit", "calibrate", "covariance"]
 
 RUN_FN = "scrapsim.experiments.calibration.targets:moments"
 Z95 = 1.959963984540054
@@ -47,47 +52,15 @@ MISSING_Z = 10.0
 """A target with no valid replication at a point counts as 10 sd away."""
 
 
-@dataclass
-class Calibration:
-    """What a calibration produced (pandas tables) and where it is on disk."""
-
-    parameters: Any
-    fit: Any
-    history: Any
-    scenario: Scenario
-    objective: float
-    folder: Path
-    manifest: dict[str, Any] = field(repr=False)
-
-
-@dataclass
-class _Store:
-    """Evaluated runs: the journal on disk and an in-memory index by run key."""
-
-    journal: store.Journal
-    runs: dict[str, dict[str, Any]]
-    ran: int = 0
-    failed: int = 0
-
-    def done(self, task: Task, result: dict[str, Any]) -> None:
-        record = {"key": task.key, "rep": task.rep, "seed": task.seed, **result}
-        self.journal.append(record)
-        self.runs[task.key] = record
-        self.ran += 1
-        self.failed += result["status"] != "ok"
-
-
 class Evaluator:
     """Moments of points θ over the replications, run on an Engine and journaled."""
 
-    def __init__(self, base: Scenario, targets: Targets, seeds: list[int], engine: Engine,
-                 runs: _Store, tag: str) -> None:
-        self.base, self.targets, self.seeds, self.engine, self.store = \
-            base, targets, seeds, engine, runs
+    def __init__(self, base: Scenario, targets: Targets, seeds: list[int], runs: Runs,
+                 tag: str) -> None:
+        self.base, self.targets, self.seeds, self.runs = base, targets, seeds, runs
         self.run_fn = (RUN_FN, {"specs": [t.as_dict() for t in targets.targets]})
         self.tag = tag
-        self.measured = "moments-" + hashlib.sha256(
-            canonical_json(jsonable(self.run_fn)).encode()).hexdigest()[:12]
+        self.measured = "moments-" + digest(self.run_fn)
         """Which moments a run stores: part of its key, so other targets never misread it."""
         self.values = np.array([t.value for t in targets.targets])
         self.sd = np.array([t.sd for t in targets.targets])
@@ -102,7 +75,7 @@ class Evaluator:
                 for p, v in zip(self.targets.parameters, x)}
 
     def _key(self, text: str, rep: int) -> str:
-        return store.run_key(self.tag, text, rep, self.seeds[rep], self.measured)
+        return run_key(self.tag, text, rep, self.seeds[rep], self.measured)
 
     def moments(self, xs: np.ndarray) -> np.ndarray:
         """Per point, replication and target: the moment (NaN where a run failed);
@@ -114,20 +87,22 @@ class Evaluator:
             for text, point in zip(texts, points):
                 key = self._key(text, r)
                 self.needed.add(key)
-                if key in self.store.runs or key in queued:
+                if key in queued:
                     continue
                 queued.add(key)
                 if text not in scenarios:
                     scenarios[text] = self.base.with_overrides(point).model_dump_json()
                 tasks.append(Task(0, r, self.seeds[r], key, scenarios[text]))
-        if tasks:   # small chunks: a generation ends when its slowest chunk does
-            chunk = max(1, math.ceil(len(tasks) / (8 * self.engine.slots)))
-            self.engine.run(tasks, self.store.done, self.run_fn, chunk)
+        pending = sum(t.key not in self.runs.stored for t in tasks)
+        chunk = 1
+        if pending:   # small chunks: a generation ends when its slowest chunk does
+            chunk = max(1, math.ceil(pending / (8 * self.runs.engine.slots)))
+        self.runs.run(tasks, chunk=chunk, run_fn=self.run_fn)
         names = [t.name for t in self.targets.targets]
         out = np.full((len(points), len(self.seeds), len(names)), np.nan)
         for i, text in enumerate(texts):
             for r in range(len(self.seeds)):
-                summary = self.store.runs[self._key(text, r)].get("summary") or {}
+                summary = self.runs[self._key(text, r)].get("summary") or {}
                 out[i, r] = [np.nan if summary.get(n) is None else summary[n] for n in names]
         return out
 
@@ -246,7 +221,7 @@ class Settings:
     popsize: int = 8
     maxiter: int = 20
     tol: float = 0.05
-    seed: int = 0
+    seed: int | None = 0
 
     def check(self) -> None:
         for name, low in (("reps", 1), ("popsize", 2), ("maxiter", 1)):
@@ -259,12 +234,82 @@ class Settings:
                                expected="a number > 0")
 
 
-def _identity(base: Scenario, targets: Targets, settings: Settings, seeds: list[int]) -> str:
-    spec = {"scenario": scenario_hash(base), "version": package_version(), "seeds": seeds,
-            "settings": jsonable(settings.__dict__),
-            "parameters": [jsonable(p.__dict__) for p in targets.parameters],
-            "targets": [jsonable(t.__dict__) for t in targets.targets]}
-    return hashlib.sha256(canonical_json(jsonable(spec)).encode()).hexdigest()[:12]
+class Fit(Experiment):
+    """A calibration: differential evolution over the targets file's parameters, then the
+    uncertainty around the optimum, every run journalled."""
+
+    kind = "calibration"
+
+    def __init__(self, scenario: Scenario | str | Path, targets: Targets | str | Path, *,
+                 settings: Settings, out: str | Path | None = None,
+                 overrides: Mapping[str, Any] | None = None, quiet: bool = True) -> None:
+        self.base, self.source = base_scenario(scenario, overrides)
+        self.spec = targets if isinstance(targets, Targets) else load_targets(targets, self.base)
+        root = self.base.seed if settings.seed is None else int(settings.seed)
+        self.settings = Settings(settings.reps, settings.popsize, settings.maxiter,
+                                 settings.tol, root)
+        self.settings.check()
+        self.root_seed, self.seeds, self.quiet = root, rep_seeds(root, settings.reps), quiet
+        self.id = digest({
+            "scenario": scenario_hash(self.base), "version": package_version(),
+            "seeds": self.seeds, "settings": jsonable(self.settings.__dict__),
+            "parameters": [jsonable(p.__dict__) for p in self.spec.parameters],
+            "targets": [jsonable(t.__dict__) for t in self.spec.targets]})
+        self.final = Path(out) if out is not None else \
+            run_dir(self.base) / f"calibration-{self.id}"
+        self.result: Calibration | None = None
+
+    def execute(self, runs: Runs) -> None:
+        """The search, then the Jacobian and covariance at its optimum."""
+        from scipy.optimize import differential_evolution
+
+        spec, st = self.spec, self.settings
+        ev = Evaluator(self.base, spec, self.seeds, runs, scenario_hash(self.base))
+        self.start = np.array([min(max(float(self.base.get(p.key)), p.low), p.high)
+                               for p in spec.parameters])
+        self.history: list[dict[str, Any]] = []
+        self.search = differential_evolution(
+            ev, [(p.low, p.high) for p in spec.parameters], popsize=st.popsize,
+            maxiter=st.maxiter, tol=0.0, atol=st.tol, polish=False,
+            rng=np.random.default_rng(np.random.SeedSequence(self.root_seed).spawn(3)[2]),
+            x0=self.start, integrality=[p.integer for p in spec.parameters], vectorized=True,
+            updating="deferred",
+            callback=_progress(ev, self.history, time.perf_counter(), self.quiet))
+        self.x = np.array([float(v) for v in ev.point(self.search.x).values()])
+        self.search_runs = len(runs.needed)
+        self.unc = uncertainty(ev, self.x)
+        self.ev = ev
+
+    def finish(self, folder: Path, runs: Runs) -> tuple[list[str], dict[str, Any]]:
+        ev, spec = self.ev, self.spec
+        params, fit = _tables(ev, self.x, self.start, self.unc)
+        fitted = self.base.with_overrides(ev.point(self.x))
+        files, hist = write_tables(folder, self.base, fitted, spec, self.id, params, fit,
+                                   self.history, ev.evaluations)
+        objective = float(ev.objective(self.unc["at"][None])[0])
+        self.result = Calibration(params, fit, hist, fitted, objective, folder, {})
+        return files, {
+            "calibration_id": self.id, "targets": spec.file, "settings": self.settings.__dict__,
+            "objective": objective,
+            "degrees_of_freedom": len(spec.targets) - len(spec.parameters),
+            "optimizer": {"method": "scipy.optimize.differential_evolution",
+                          "nit": self.search.nit, "points": len(ev.evaluations),
+                          "success": bool(self.search.success),
+                          "message": str(self.search.message)},
+            "jacobian": {"targets": [t.name for t in spec.targets], "parameters": spec.keys,
+                         "values": self.unc["jacobian"].tolist()},
+            "covariance": self.unc["covariance"].tolist(),
+            "session": {"runs_search": self.search_runs,
+                        "runs_uncertainty": len(runs.needed) - self.search_runs}}
+
+    def outcome(self, folder: Path, manifest: dict[str, Any]) -> Calibration:
+        if self.result is None:
+            return load_calibration(folder, manifest)
+        self.result.folder, self.result.manifest = folder, manifest
+        return self.result
+
+    def load(self, folder: Path) -> Calibration:
+        return load_calibration(folder)
 
 
 def calibrate(scenario: Scenario | str | Path, targets: Targets | str | Path, *,
@@ -279,48 +324,11 @@ def calibrate(scenario: Scenario | str | Path, targets: Targets | str | Path, *,
     when the standard deviation of the population's objective is below ``tol`` (in Q's units:
     a target off by one sd adds 1; an absolute threshold, because a misfit floor from targets
     the model cannot meet would inflate a relative one)."""
-    from scipy.optimize import differential_evolution
-
-    from scrapsim.experiments.calibration.output import load_calibration, write_calibration
-    from scrapsim.experiments.sweep import _check_engine
-
-    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    base = base.with_overrides(dict(overrides)) if overrides else base
-    spec = targets if isinstance(targets, Targets) else load_targets(targets, base)
-    root = base.seed if seed is None else int(seed)
-    settings = Settings(reps, popsize, maxiter, tol, root)
-    settings.check()
-    workers = _check_engine(workers, scheduler)
-    seeds = rep_seeds(root, reps)
-    cal_id = _identity(base, spec, settings, seeds)
-    final = Path(out) if out is not None else run_dir(base) / f"calibration-{cal_id}"
-    if store.check_out(final, cal_id, "calibration"):
-        return load_calibration(final)
-    partial = store.partial_path(final)
-    started = time.perf_counter()
-    with store.Journal(partial) as journal, Engine(workers, scheduler) as engine:
-        runs = _Store(journal, {r["key"]: r for r in journal.records()})
-        resumed = len(runs.runs)
-        ev = Evaluator(base, spec, seeds, engine, runs, scenario_hash(base))
-        bounds = [(p.low, p.high) for p in spec.parameters]
-        start = np.array([min(max(float(base.get(p.key)), p.low), p.high)
-                          for p in spec.parameters])
-        history: list[dict[str, Any]] = []
-        result = differential_evolution(
-            ev, bounds, popsize=popsize, maxiter=maxiter, tol=0.0, atol=tol, polish=False,
-            rng=np.random.default_rng(np.random.SeedSequence(root).spawn(3)[2]),
-            x0=start, integrality=[p.integer for p in spec.parameters], vectorized=True,
-            updating="deferred", callback=_progress(ev, history, started, quiet))
-        x = np.array([float(v) for v in ev.point(result.x).values()])
-        search_runs = len(ev.needed)
-        unc = uncertainty(ev, x)
-        params, fit = _tables(ev, x, start, unc)
-        session = {"ran": runs.ran, "resumed": resumed, "failed": runs.failed,
-                   "runs_search": search_runs, "runs_uncertainty": len(ev.needed) - search_runs,
-                   "wall_s": time.perf_counter() - started, "engine": engine.info}
-    fitted = base.with_overrides(ev.point(x))
-    return write_calibration(partial, final, cal_id, base, fitted, spec, settings, params,
-                             fit, history, ev, unc, result, session, command)
+    fit = Fit(scenario, targets, settings=Settings(reps, popsize, maxiter, tol, seed), out=out,
+              overrides=overrides, quiet=quiet)
+    result: Calibration = drive(fit, workers=workers, scheduler=scheduler, quiet=quiet,
+                                command=command)
+    return result
 
 
 def _progress(ev: Evaluator, history: list[dict[str, Any]], started: float,

@@ -2,9 +2,8 @@
 
 ``sensitivity(scenario, "params/hebei.yaml", method="morris")`` samples the declared ranges
 with SALib (``pip install 'scrapsim[sensitivity]'``; SALib >= 1.6, whose samplers take a numpy
-Generator instead of seeding numpy's global one), runs every sampled point through
-:func:`scrapsim.experiments.sweep.sweep` (design ``"points"``: local processes, Dask, resume after a kill)
-with ``reps`` replications, averages each metric over the replications of a point and analyses
+Generator instead of seeding numpy's global one), runs every distinct sampled point as a sweep of design ``"points"`` (the experiment lifecycle:
+local processes, Dask, a journal to resume after a kill) with ``reps`` replications, averages each metric over the replications of a point and analyses
 the averages with SALib, bootstrap 95% confidence intervals included.
 
 Methods (D parameters):
@@ -26,33 +25,32 @@ one root seed gives the same sample and the same bytes whatever the worker count
 coincide (Morris grids, rounded counts) run once.
 
 The result folder (``results/<scenario>/sensitivity-<id>/`` or ``out``) holds ``indices.csv``,
-``samples.csv``, ``manifest.json``, ``params.yaml``, ``scenario.yaml``, ``indices.png``/``.svg``
-and the sweep's own folder ``runs/``. It is written in ``<folder>.partial`` and renamed when
-complete; the same call after a kill reuses every run stored there.
+``samples.csv``, ``runs.csv`` (one row per run), ``timings.csv``, ``manifest.json``,
+``params.yaml``, ``scenario.yaml``, ``indices.png``/``.svg`` and the journal ``runs.jsonl``. It is
+written in ``<folder>.partial`` and renamed when complete; the same call after a kill reuses
+every run stored there.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import sys
-import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scrapsim.errors import SensitivityError
-from scrapsim.results import journal as store
-from scrapsim.experiments.design import SweepSpecError
+from scrapsim.errors import ParamsError, SensitivityError, SweepSpecError
 from scrapsim.experiments.engine import RunFn
-from scrapsim.results.run_folder import canonical_json, jsonable, package_version, run_dir, scenario_hash
-from scrapsim.scenario import Scenario, load_scenario
-from scrapsim.experiments.sensitivity.params import ParamsError, ParamSpec, error_reason, load_params
+from scrapsim.experiments.lifecycle import Runs, drive
+from scrapsim.experiments.sensitivity.output import SensitivityResult, load
+from scrapsim.experiments.sensitivity.params import ParamSpec, error_reason, load_params
+from scrapsim.experiments.sweep import Sweep, base_scenario
+from scrapsim.results.identity import digest, jsonable, package_version, scenario_hash
+from scrapsim.results.run_folder import run_dir
+from scrapsim.scenario import Scenario
 
-__all__ = ["DEFAULT_REPS", "DEFAULT_SAMPLES", "INDEX_COLUMNS", "METHODS", "MODEL_RUN",
+__all__ = ["DEFAULT_REPS", "DEFAULT_SAMPLES", "INDEX_COLUMNS", "METHODS", "MODEL_RUN", "Analysis",
            "SensitivityError", "SensitivityResult", "ishigami", "model_metrics", "sensitivity"]
 
 METHODS = ("morris", "sobol")
@@ -64,7 +62,6 @@ INDEX_COLUMNS = {"morris": ("mu", "mu_star", "mu_star_conf", "sigma"),
                  "sobol": ("S1", "S1_conf", "ST", "ST_conf")}
 MODEL_RUN = "scrapsim.experiments.sensitivity.analysis:model_metrics"
 INSTALL_HINT = "pip install 'scrapsim[sensitivity]'"
-RUNS = "runs"
 METRIC_KEYS = ("collection_change", "offered_change", "demanded_change", "traded_change",
                "smelting_change", "price_change", "mean_price_pressure",
                "mean_price_pressure_level", "shut_count", "shut_share", "closed_share",
@@ -75,47 +72,9 @@ ISHIGAMI_FIELDS = ("seasonality.summer_trough", "seasonality.autumn_peak",
 
 
 
-@dataclass
-class SensitivityResult:
-    """The indices (pandas; one row per metric and parameter), the sample with its per-point
-    metric means, where they are on disk, and the manifest."""
-
-    indices: Any
-    samples: Any
-    folder: Path
-    manifest: dict[str, Any] = field(repr=False)
-    second_order: Any = None
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Everything fixed before the first run."""
-
-    base: Scenario
-    source: str
-    spec: ParamSpec
-    method: str
-    samples: int
-    levels: int
-    second_order: bool
-    reps: int
-    root_seed: int
-    run_fn: RunFn
-    sensitivity_id: str
-    final: Path
-
-    def seed(self, child: int) -> Any:
-        import numpy as np
-
-        return np.random.SeedSequence(self.root_seed).spawn(4)[child]
-
-    def design(self) -> dict[str, Any]:
-        """Method and sample size, as the manifest and the id record them."""
-        return _design(self.method, self.samples, self.levels, self.second_order, self.reps)
-
-
 def _design(method: str, samples: int, levels: int, second_order: bool,
             reps: int) -> dict[str, Any]:
+    """Method and sample size, as the manifest and the id record them."""
     extra = {"levels": levels} if method == "morris" else {"second_order": bool(second_order)}
     return {"method": method, "samples": samples, **extra, "reps": reps}
 
@@ -180,29 +139,79 @@ def _check_method(method: str, samples: int | None, levels: int) -> int:
     return n
 
 
-def plan(scenario: Scenario | str | Path, params: str | Path | Mapping[str, Any], *,
-         method: str = "morris", samples: int | None = None, levels: int = DEFAULT_LEVELS,
-         second_order: bool = False, reps: int = DEFAULT_REPS, seed: int | None = None,
-         run_fn: RunFn = MODEL_RUN, out: str | Path | None = None,
-         overrides: Mapping[str, Any] | None = None) -> Setup:
-    """Load and check everything; bad input raises :class:`ParamsError` before any write."""
-    n = _check_method(method, samples, levels)
-    _whole(reps, "--reps", 1, "a whole number >= 1")
-    if isinstance(scenario, Scenario):
-        base = scenario.with_overrides(dict(overrides)) if overrides else scenario
-        source = "<Scenario object>"
-    else:
-        base, source = load_scenario(scenario, dict(overrides or {})), str(scenario)
-    root = base.seed if seed is None else _whole(seed, "--seed", 0, "a whole number >= 0")
-    known = model_metric_names(base) if run_fn == MODEL_RUN else None
-    spec = load_params(params, base, known)
-    identity = {"scenario": scenario_hash(base), "params": spec.identity(), "seed": root,
-                "run_fn": jsonable(run_fn), "version": package_version(),
-                "design": _design(method, n, levels, second_order, reps)}
-    ident = hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:12]
-    final = Path(out) if out is not None else run_dir(base) / f"sensitivity-{ident}"
-    return Setup(base, source, spec, method, n, levels, bool(second_order), reps, root, run_fn,
-                 ident, final)
+class Analysis(Sweep):
+    """A sensitivity analysis: the distinct points of a SALib sample run as a ``points``
+    sweep (replications with common seeds), then analysed. Constructing one checks the
+    parameters file and draws the sample; bad input raises :class:`ParamsError`."""
+
+    kind = "sensitivity"
+
+    def __init__(self, scenario: Scenario | str | Path, params: str | Path | Mapping[str, Any],
+                 *, method: str = "morris", samples: int | None = None,
+                 levels: int = DEFAULT_LEVELS, second_order: bool = False,
+                 reps: int = DEFAULT_REPS, seed: int | None = None, run_fn: RunFn = MODEL_RUN,
+                 out: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
+                 figures: bool = True) -> None:
+        n = _check_method(method, samples, levels)
+        _whole(reps, "--reps", 1, "a whole number >= 1")
+        base, source = base_scenario(scenario, overrides)
+        root = base.seed if seed is None else _whole(seed, "--seed", 0, "a whole number >= 0")
+        known = model_metric_names(base) if run_fn == MODEL_RUN else None
+        self.spec: ParamSpec = load_params(params, base, known)
+        self.method, self.samples, self.levels = method, n, levels
+        self.second_order, self.reps = bool(second_order), reps
+        self.root_seed = root
+        self.x = sample_matrix(self)
+        self.points, self.inverse = distinct_points(self, self.x)
+        columns = {p.key: [pt[i] for pt in self.points]
+                   for i, p in enumerate(self.spec.parameters)}
+        try:
+            super().__init__(base, columns, design="points", reps=reps, seed=root,
+                             run_fn=run_fn, figures=figures)
+        except SweepSpecError as exc:
+            if not str(exc.file or "").startswith("--vary"):
+                raise
+            raise ParamsError(f"a sampled {error_reason(exc)}", file=self.spec.file,
+                              path=exc.path, value=exc.value, expected=exc.expected) from None
+        self.source = source
+        self.id = digest({"scenario": scenario_hash(base), "params": self.spec.identity(),
+                          "seed": root, "run_fn": jsonable(run_fn), "version": package_version(),
+                          "design": self.method_info()})
+        self.final = Path(out) if out is not None else run_dir(base) / f"sensitivity-{self.id}"
+        self.result: SensitivityResult | None = None
+
+    def seed(self, child: int) -> Any:
+        """Child ``child`` of the root SeedSequence (2: the sample, 3: the bootstrap)."""
+        import numpy as np
+
+        return np.random.SeedSequence(self.root_seed).spawn(4)[child]
+
+    def method_info(self) -> dict[str, Any]:
+        """Method and sample size, as the manifest and the id record them."""
+        return _design(self.method, self.samples, self.levels, self.second_order, self.reps)
+
+    def finish(self, folder: Path, runs: Runs) -> tuple[list[str], dict[str, Any]]:
+        from scrapsim.experiments.sensitivity import output
+
+        table, _, timings = self.tables(runs.records)
+        y = point_means(self, table, len(self.points))[self.inverse]
+        _check_complete(self, y, folder / "runs.csv")
+        indices, pairs = analyse(self, self.x, y)
+        tables = output.Tables(indices, samples_table(self, self.points, self.inverse, y),
+                               pairs, table, timings)
+        files, body = output.write(self, folder, tables)
+        self.result = SensitivityResult(tables.indices, tables.samples, folder, {},
+                                        tables.second_order)
+        return files, body
+
+    def outcome(self, folder: Path, manifest: dict[str, Any]) -> SensitivityResult:
+        if self.result is None:
+            return load(folder)
+        self.result.folder, self.result.manifest = folder, manifest
+        return self.result
+
+    def load(self, folder: Path) -> SensitivityResult:
+        return load(folder)
 
 
 # ---------------------------------------------------------------- sample, run, analyse
@@ -217,7 +226,7 @@ def salib() -> tuple[Any, Any, Any, Any]:
     return morris_sample, sobol_sample, morris_analyze, sobol_analyze
 
 
-def sample_matrix(setup: Setup) -> Any:
+def sample_matrix(setup: Any) -> Any:
     """The SALib sample in the declared ranges: rows are points, columns the parameters."""
     import numpy as np
 
@@ -230,7 +239,7 @@ def sample_matrix(setup: Setup) -> Any:
                                seed=rng)
 
 
-def distinct_points(setup: Setup, x: Any) -> tuple[list[tuple[Any, ...]], Any]:
+def distinct_points(setup: Any, x: Any) -> tuple[list[tuple[Any, ...]], Any]:
     """The values each sampled row runs with (counts rounded), each distinct row once, and for
     every row the index of its distinct point."""
     import numpy as np
@@ -244,7 +253,7 @@ def distinct_points(setup: Setup, x: Any) -> tuple[list[tuple[Any, ...]], Any]:
     return list(index), inverse
 
 
-def analyse(setup: Setup, x: Any, y: Any) -> tuple[Any, Any]:
+def analyse(setup: Any, x: Any, y: Any) -> tuple[Any, Any]:
     """SALib's indices per metric (``y``: one column per metric) as a tidy table, and the
     second-order table (None unless asked for)."""
     import pandas as pd
@@ -272,7 +281,7 @@ def analyse(setup: Setup, x: Any, y: Any) -> tuple[Any, Any]:
     return pd.DataFrame(rows), (pd.DataFrame(pairs) if pairs else None)
 
 
-def point_means(setup: Setup, runs: Any, n_points: int) -> Any:
+def point_means(setup: Any, runs: Any, n_points: int) -> Any:
     """Each metric's mean over the successful replications of each distinct point
     (rows: points; columns: metrics in the file's order)."""
     import numpy as np
@@ -290,7 +299,7 @@ def point_means(setup: Setup, runs: Any, n_points: int) -> Any:
     return out
 
 
-def _check_complete(setup: Setup, y: Any, runs_folder: Path) -> None:
+def _check_complete(setup: Any, y: Any, runs_table: Path) -> None:
     import numpy as np
 
     for j, metric in enumerate(setup.spec.metrics):
@@ -298,10 +307,10 @@ def _check_complete(setup: Setup, y: Any, runs_folder: Path) -> None:
         if missing:
             raise SensitivityError(
                 f"metric {metric!r} has no value at {missing} of {len(y)} sampled points (its "
-                f"runs failed or gave none); see {runs_folder / store.MANIFEST}")
+                f"runs failed or gave none); see {runs_table}")
 
 
-def samples_table(setup: Setup, points: list[tuple[Any, ...]], inverse: Any, y: Any) -> Any:
+def samples_table(setup: Any, points: list[tuple[Any, ...]], inverse: Any, y: Any) -> Any:
     """One row per sampled point: its index, its distinct point (``point`` in ``runs/``), the
     values it ran with (counts rounded) and each metric's mean over the replications."""
     import pandas as pd
@@ -333,47 +342,10 @@ def sensitivity(scenario: Scenario | str | Path, params: str | Path | Mapping[st
     :func:`scrapsim.experiments.sweep.sweep`. ``run_fn``: ``"module:function"`` taking ``(scenario,
     seed)`` and returning a dict holding the metrics (default: the model's summary).
     """
-    from scrapsim.experiments.sensitivity import output as folder
-
-    started = time.perf_counter()
     salib()
-    setup = plan(scenario, params, method=method, samples=samples, levels=levels,
-                 second_order=second_order, reps=reps, seed=seed, run_fn=run_fn, out=out,
-                 overrides=overrides)
-    if folder.check_final(setup.final, setup.sensitivity_id):
-        return folder.load(setup.final)
-    x = sample_matrix(setup)
-    points, inverse = distinct_points(setup, x)
-    partial = store.partial_path(setup.final)
-    swept = _run_points(setup, points, partial, workers, scheduler, quiet, command)
-    y = point_means(setup, swept.runs, len(points))[inverse]
-    _check_complete(setup, y, partial / RUNS)
-    indices, pairs = analyse(setup, x, y)
-    table = samples_table(setup, points, inverse, y)
-    return folder.write(setup, partial, folder.Tables(indices, table, pairs), swept.manifest,
-                        time.perf_counter() - started, figures, command)
-
-
-def _run_points(setup: Setup, points: list[tuple[Any, ...]], partial: Path,
-                workers: int | None, scheduler: str | None, quiet: bool,
-                command: Sequence[str] | None) -> Any:
-    """The distinct points through the sweep engine, its folder ``runs/`` inside ``partial``."""
-    from scrapsim.experiments.sensitivity import output as folder
-    from scrapsim.experiments.sweep import sweep
-
-    columns = {p.key: [pt[i] for pt in points] for i, p in enumerate(setup.spec.parameters)}
-    created = folder.make_dirs(partial)
-    try:
-        return sweep(setup.base, columns, design="points", reps=setup.reps,
-                     seed=setup.root_seed, workers=workers, scheduler=scheduler,
-                     out=partial / RUNS, quiet=quiet, run_fn=setup.run_fn, figures=False,
-                     command=list(sys.argv if command is None else command))
-    except SweepSpecError as exc:
-        folder.remove_empty(created)
-        if not str(exc.file or "").startswith("--vary"):
-            raise
-        raise ParamsError(f"a sampled {error_reason(exc)}", file=setup.spec.file, path=exc.path,
-                          value=exc.value, expected=exc.expected) from None
-    except BaseException:
-        folder.remove_empty(created)
-        raise
+    analysis = Analysis(scenario, params, method=method, samples=samples, levels=levels,
+                        second_order=second_order, reps=reps, seed=seed, run_fn=run_fn,
+                        out=out, overrides=overrides, figures=figures)
+    result: SensitivityResult = drive(analysis, workers=workers, scheduler=scheduler,
+                                      quiet=quiet, command=command)
+    return result

@@ -1,32 +1,42 @@
-"""The folder of a sensitivity analysis: written in ``<folder>.partial``, renamed when complete.
+"""The folder of a sensitivity analysis and its result type.
 
 Files: ``indices.csv`` (one row per metric and parameter: ``metric, parameter, method`` and
 Morris ``mu, mu_star, mu_star_conf, sigma`` or Sobol' ``S1, S1_conf, ST, ST_conf``; confidence
 half-widths at 95%), ``second_order.csv`` (Sobol' with second-order indices only),
-``samples.csv`` (the sample and each metric's mean over replications), ``params.yaml`` (the
-parameters file as given), ``scenario.yaml`` (the base scenario, resolved), ``indices.png`` and
-``indices.svg`` (unless figures are off), ``manifest.json``, and ``runs/``: the sweep folder of
-the runs (:mod:`scrapsim.experiments.sweep`), whose journal lets a killed analysis resume.
+``samples.csv`` (the sample and each metric's mean over replications), ``runs.csv`` (one row per
+run, as a sweep's) and ``timings.csv``, ``params.yaml`` (the parameters file as given),
+``scenario.yaml`` (the base scenario, resolved), ``indices.png`` and ``indices.svg`` (unless
+figures are off), ``manifest.json``, and ``runs.jsonl``, the journal that lets a killed analysis
+resume. Written in ``<folder>.partial`` by the experiment lifecycle and renamed when complete.
 """
 
 from __future__ import annotations
 
-import platform
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from scrapsim.results import journal as store
-from scrapsim.results.run_folder import jsonable
+from scrapsim.results.folders import read_manifest, write_text
 
-__all__ = ["INDICES", "Tables", "check_final", "load", "make_dirs", "remove_empty", "write"]
+__all__ = ["INDICES", "SensitivityResult", "Tables", "load", "write"]
 
 INDICES = "indices.csv"
 SAMPLES = "samples.csv"
 SECOND_ORDER = "second_order.csv"
 FIGURE = "indices.png"
+
+
+@dataclass
+class SensitivityResult:
+    """The indices (pandas; one row per metric and parameter), the sample with its per-point
+    metric means, where they are on disk, and the manifest."""
+
+    indices: Any
+    samples: Any
+    folder: Path
+    manifest: dict[str, Any] = field(repr=False)
+    second_order: Any = None
 
 
 @dataclass
@@ -36,62 +46,35 @@ class Tables:
     indices: Any
     samples: Any
     second_order: Any = None
-
-
-def check_final(final: Path, sensitivity_id: str) -> bool:
-    """True when ``final`` holds this finished analysis; an error when it holds anything else."""
-    return store.check_out(final, sensitivity_id, what="sensitivity")
-
-
-def make_dirs(folder: Path) -> list[Path]:
-    """``mkdir -p folder``; the folders it created, outermost first."""
-    missing = [p for p in [folder, *folder.parents] if not p.exists()][::-1]
-    for p in missing:
-        p.mkdir(exist_ok=True)
-    return missing
-
-
-def remove_empty(created: list[Path]) -> None:
-    """Remove the folders :func:`make_dirs` created, innermost first, while they are empty."""
-    for folder in reversed(created):
-        try:
-            folder.rmdir()
-        except OSError:
-            return
+    runs: Any = None
+    timings: Any = None
 
 
 def _csv(path: Path, table: Any) -> str:
-    store.write_text(path, table.to_csv(index=False, lineterminator="\n"))
+    write_text(path, table.to_csv(index=False, lineterminator="\n"))
     return path.name
 
 
-def write(setup: Any, partial: Path, tables: Tables, sweep_manifest: dict[str, Any],
-          wall_s: float, figures: bool, command: Any) -> Any:
-    """Write the tables, copies, figure and manifest into ``partial``, rename it to the final
-    folder and return the :class:`~scrapsim.experiments.sensitivity.analysis.SensitivityResult`."""
+def write(analysis: Any, folder: Path, tables: Tables) -> tuple[list[str], dict[str, Any]]:
+    """Write the tables, copies and figure into ``folder``; their names and the manifest's own
+    part back."""
     import yaml
 
-    from scrapsim.experiments.sensitivity.analysis import SensitivityResult
-
-    files = [_csv(partial / INDICES, tables.indices), _csv(partial / SAMPLES, tables.samples)]
+    files = [_csv(folder / INDICES, tables.indices), _csv(folder / SAMPLES, tables.samples),
+             _csv(folder / "runs.csv", tables.runs), _csv(folder / "timings.csv", tables.timings)]
     if tables.second_order is not None:
-        files.append(_csv(partial / SECOND_ORDER, tables.second_order))
-    store.write_text(partial / "params.yaml", setup.spec.text)
-    store.write_text(partial / "scenario.yaml", yaml.safe_dump(
-        setup.base.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
+        files.append(_csv(folder / SECOND_ORDER, tables.second_order))
+    write_text(folder / "params.yaml", analysis.spec.text)
+    write_text(folder / "scenario.yaml", yaml.safe_dump(
+        analysis.base.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
     files += ["params.yaml", "scenario.yaml"]
-    if figures:
-        from scrapsim.plots.timeseries import save
+    if analysis.figures:
         from scrapsim.plots.sensitivity import indices_figure
+        from scrapsim.plots.timeseries import save
 
-        fig = indices_figure(tables.indices, title=f"{setup.base.name}: {setup.method}")
-        files += [p.name for p in save(fig, partial / FIGURE, ("png", "svg"))]
-    manifest = _manifest(setup, sweep_manifest, len(tables.samples), wall_s, sorted(files),
-                         command)
-    store.write_json(partial / store.MANIFEST, manifest)
-    store.finish(partial, setup.final)
-    return SensitivityResult(tables.indices, tables.samples, setup.final, manifest,
-                             tables.second_order)
+        fig = indices_figure(tables.indices, title=f"{analysis.base.name}: {analysis.method}")
+        files += [p.name for p in save(fig, folder / FIGURE, ("png", "svg"))]
+    return files, _manifest(analysis, tables)
 
 
 def _version(name: str) -> str | None:
@@ -101,36 +84,25 @@ def _version(name: str) -> str | None:
         return None
 
 
-def _manifest(setup: Any, sweep: dict[str, Any], points: int, wall_s: float,
-              files: list[str], command: Any) -> dict[str, Any]:
-    import sys
-
-    spec = setup.spec
-    return jsonable({
-        "sensitivity_id": setup.sensitivity_id, "scrapsim": sweep.get("scrapsim"),
-        "salib": _version("SALib"), "python": platform.python_version(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": list(sys.argv if command is None else command),
-        "scenario": {"name": setup.base.name, "file": setup.source,
-                     "hash": sweep["scenario"]["hash"]},
-        **setup.design(), "root_seed": setup.root_seed, "seeds": sweep["seeds"],
-        "points": points, "distinct_points": sweep["design"]["points"], "runs": sweep["runs"],
-        "ok": sweep["ok"], "failed": sweep["failed"],
+def _manifest(analysis: Any, tables: Tables) -> dict[str, Any]:
+    spec, runs = analysis.spec, tables.runs
+    failed = int((runs["status"] != "ok").sum())
+    return {
+        "sensitivity_id": analysis.id, "salib": _version("SALib"), **analysis.method_info(),
+        "points": len(tables.samples), "distinct_points": len(analysis.points),
+        "runs": analysis.total, "ok": int(len(runs) - failed), "failed": failed,
         "parameters": [{"key": p.key, "low": p.low, "high": p.high, "integer": p.integer,
                         "source": p.source} for p in spec.parameters],
-        "metrics": list(spec.metrics), "params_file": spec.file, "run_fn": setup.run_fn,
-        "engine": sweep.get("engine"), "session": sweep.get("session"), "wall_s": wall_s,
-        "timings": sweep.get("timings"), "runs_folder": "runs", "files": files,
-    })
+        "metrics": list(spec.metrics), "params_file": spec.file, "run_fn": analysis.run_fn,
+        "timings": {"run_s_total": float(tables.timings["wall_s"].sum())},
+    }
 
 
-def load(final: Path) -> Any:
+def load(final: Path) -> SensitivityResult:
     """A finished analysis read back (its manifest's session says nothing ran now)."""
     import pandas as pd
 
-    from scrapsim.experiments.sensitivity.analysis import SensitivityResult
-
-    manifest = store.read_manifest(final)
+    manifest = read_manifest(final)
     manifest["session"] = {"ran": 0, "resumed": manifest.get("runs"),
                            "note": "already complete"}
     second = pd.read_csv(final / SECOND_ORDER) if (final / SECOND_ORDER).is_file() else None

@@ -6,27 +6,134 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scrapsim.errors import ScenarioError
+from scrapsim.experiments.engine import Engine, Task
+from scrapsim.experiments.lifecycle import Experiment, Runs, check_engine, drive
 from scrapsim.experiments.validation.checks import CHECKS, COLUMNS, Check, Metrics, Row
+from scrapsim.results.identity import digest, package_version, scenario_hash
+from scrapsim.results.journal import run_key
+from scrapsim.results.run_folder import RESULTS_ROOT
+from scrapsim.scenario import Scenario
 
-__all__ = ["format_table", "measure", "run_checks", "write_csv"]
+__all__ = ["TABLE", "Validation", "ValidationResult", "format_table", "measure", "run_checks",
+           "validate", "write_csv"]
+
+MEASURE = "scrapsim.experiments.validation.run:measure"
+TABLE = "validate.csv"
 
 
 # --- running ------------------------------------------------------------------------------
 
-def _measure(name: str, scenario: Any, seed: int) -> Metrics:
-    """Worker entry: the named check on one seed."""
-    return {c.name: c for c in CHECKS}[name].measure(scenario, seed)
+def measure(scenario: Any, seed: int, check: str) -> Metrics:
+    """Run function on the engine: the check named ``check`` on one seed."""
+    return {c.name: c for c in CHECKS}[check].measure(scenario, seed)
 
 
 def _select(names: Sequence[str] | None) -> list[Check]:
     known = {c.name: c for c in CHECKS}
     for name in names or ():
         if name not in known:
-            raise ValueError(f"unknown check {name!r}; expected one of " + ", ".join(known))
+            raise ScenarioError("unknown check", file="--check", value=name,
+                                expected="one of " + ", ".join(known))
     return [c for c in CHECKS if not names or c.name in names]
+
+
+class Validation(Experiment):
+    """The checks over seeds ``0 .. reps-1`` on the scenario library (one scenario each)."""
+
+    kind = "validation"
+    run_fn = (MEASURE, {"check": ""})
+
+    def __init__(self, names: Sequence[str] | None = None, reps: int = 10,
+                 folder: str | Path = "scenarios",
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                 out: str | Path | None = None) -> None:
+        from scrapsim.scenario import load_scenario
+
+        if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+            raise ScenarioError("needs at least one replication", file="--reps", value=reps,
+                                expected="a whole number >= 1")
+        self.checks, self.reps = _select(names), reps
+        self.library: dict[str, Scenario] = {}
+        for name in sorted({c.scenario for c in self.checks}):
+            self.library[name] = load_scenario(Path(folder) / f"{name}.yaml",
+                                               dict((overrides or {}).get(name, {})) or None)
+        self.hashes = {n: scenario_hash(sc) for n, sc in self.library.items()}
+        self.version, self.source = package_version(), str(folder)
+        self.seeds, self.root_seed = list(range(reps)), 0
+        self.id = digest({"checks": [c.name for c in self.checks], "reps": reps,
+                          "scenarios": self.hashes, "version": self.version})
+        self.final = Path(out) if out is not None else \
+            RESULTS_ROOT / "validation" / f"validation-{self.id}"
+        self.rows: list[Row] | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.checks) * self.reps
+
+    def key(self, check: Check, seed: int) -> str:
+        return run_key(self.hashes[check.scenario], check.name, seed, seed, self.version)
+
+    def execute(self, runs: Runs) -> None:
+        """Each check's replications as one batch on the engine (its own run function)."""
+        for c in self.checks:
+            text = self.library[c.scenario].model_dump_json()
+            tasks = [Task(i, seed, seed, self.key(c, seed), text)
+                     for i, seed in enumerate(self.seeds)]
+            runs.run(tasks, run_fn=(MEASURE, {"check": c.name}))
+
+    def table(self, records: Mapping[str, dict[str, Any]]) -> list[Row]:
+        """One Row per metric (registry order); a failed run counts as missing."""
+        out = []
+        for c in self.checks:
+            summaries = [records[self.key(c, s)].get("summary") or {} for s in self.seeds]
+            out += [Row(c, m, tuple(r.get(m) for r in summaries)) for m in c.targets]
+        return out
+
+    def finish(self, folder: Path, runs: Runs) -> tuple[list[str], dict[str, Any]]:
+        self.rows = self.table(runs.stored)
+        write_csv(self.rows, folder / TABLE)
+        return [TABLE], {
+            "checks": [c.name for c in self.checks], "reps": self.reps,
+            "scenarios": {n: {"file": str(Path(self.source) / f"{n}.yaml"), "hash": h}
+                          for n, h in self.hashes.items()},
+            "metrics": len(self.rows), "passed": sum(r.passed for r in self.rows),
+            "failing": sorted({r.check.name for r in self.rows if not r.passed}),
+            "failed_runs": runs.failed}
+
+    def scenario_info(self) -> dict[str, Any]:
+        return {"name": "library", "file": self.source,
+                "hash": digest(self.hashes, length=64)}
+
+    def outcome(self, folder: Path, manifest: dict[str, Any]) -> ValidationResult:
+        if self.rows is None:
+            from scrapsim.results.journal import read_records
+
+            self.rows = self.table({r["key"]: r for r in read_records(folder)})
+        return ValidationResult(self.rows, folder, manifest)
+
+
+@dataclass
+class ValidationResult:
+    """The rows of a validation, where its folder is, and its manifest."""
+
+    rows: list[Row]
+    folder: Path
+    manifest: dict[str, Any] = field(repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.rows)
+
+    def to_pandas(self) -> Any:
+        """The table as a DataFrame (the columns of ``validate.csv``)."""
+        import pandas as pd
+
+        return pd.DataFrame([_record(r) for r in self.rows], columns=list(COLUMNS))
 
 
 def run_checks(names: Sequence[str] | None = None, reps: int = 10,
@@ -34,51 +141,27 @@ def run_checks(names: Sequence[str] | None = None, reps: int = 10,
                overrides: Mapping[str, Mapping[str, Any]] | None = None,
                scheduler: str | None = None) -> list[Row]:
     """Run the checks (all, or those ``names``) over seeds 0..reps-1 on the scenario files in
-    ``folder``; ``overrides`` maps a scenario name to dotted overrides applied before the check
-    (to switch a mechanism off). Runs on the sweep engine: ``workers`` local processes, or the
-    Dask cluster at ``scheduler``. Returns one Row per metric, in registry order."""
-    from scrapsim.scenario import load_scenario
-
-    if reps < 1:
-        raise ValueError(f"reps must be at least 1, got {reps}")
-    checks = _select(names)
-    lib = {}
-    for name in sorted({c.scenario for c in checks}):
-        lib[name] = load_scenario(Path(folder) / f"{name}.yaml",
-                                  dict((overrides or {}).get(name, {})) or None)
-    plan = [(c.name, seed) for c in checks for seed in range(reps)]
-    results = _on_engine(plan, [lib[c.scenario] for c in checks for _ in range(reps)],
-                         workers, scheduler)
-    by_check = {c.name: results[i * reps:(i + 1) * reps] for i, c in enumerate(checks)}
-    return [Row(c, m, tuple(r.get(m) for r in by_check[c.name]))
-            for c in checks for m in c.targets]
+    ``folder`` and return one Row per metric, in registry order, writing nothing; ``overrides``
+    maps a scenario name to dotted overrides applied before the check (to switch a mechanism
+    off). ``workers`` local processes, or the Dask cluster at ``scheduler``."""
+    exp = Validation(names, reps, folder, overrides)
+    with Engine(check_engine(workers, scheduler), scheduler) as engine:
+        runs = Runs(exp, engine)
+        exp.execute(runs)
+    return exp.table(runs.stored)
 
 
-def measure(scenario: Any, index: int, plan: Sequence[tuple[str, int]]) -> Metrics:
-    """Run function on the sweep engine: task ``index`` of ``plan`` (check name, seed)."""
-    name, seed = plan[index]
-    return _measure(name, scenario, seed)
-
-
-def _on_engine(plan: list[tuple[str, int]], scenarios: list[Any], workers: int,
-               scheduler: str | None) -> list[Metrics]:
-    """Every (check, seed) of ``plan`` as one batch on an Engine; results in plan order. The
-    task's seed slot carries its index in the plan, which the run function looks up."""
-    from scrapsim.experiments.engine import Engine, Task
-
-    texts = {id(sc): sc.model_dump_json() for sc in scenarios}
-    tasks = [Task(i, seed, i, f"{name}|{seed}", texts[id(sc)])
-             for i, ((name, seed), sc) in enumerate(zip(plan, scenarios))]
-    out: list[Metrics | None] = [None] * len(plan)
-
-    def done(task: Task, result: dict[str, Any]) -> None:
-        if result["status"] != "ok":
-            raise RuntimeError(f"check {task.key} failed: {result['error']}")
-        out[task.point] = result["summary"]
-
-    with Engine(workers, scheduler) as engine:
-        engine.run(tasks, done, ("scrapsim.experiments.validation.run:measure", {"plan": plan}))
-    return [m or {} for m in out]
+def validate(names: Sequence[str] | None = None, reps: int = 10,
+             folder: str | Path = "scenarios", *, workers: int | None = 1,
+             scheduler: str | None = None, out: str | Path | None = None,
+             overrides: Mapping[str, Mapping[str, Any]] | None = None, quiet: bool = True,
+             command: Sequence[str] | None = None) -> ValidationResult:
+    """Run (or resume) the checks and publish their folder (``validate.csv``, manifest,
+    journal) under ``results/validation/`` or ``out``."""
+    exp = Validation(names, reps, folder, overrides, out)
+    result: ValidationResult = drive(exp, workers=workers, scheduler=scheduler, quiet=quiet,
+                                     command=command)
+    return result
 
 
 # --- output -------------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""Reading result folders for the report: JSON and CSV files with clear errors, what kind of
+folder it is (its manifest's ``kind``), and the campaign windows of a resolved scenario."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from scrapsim.errors import ScenarioError
+
+__all__ = ["kind_of", "read_csv", "read_json", "windows_of"]
+
+LEGACY = (("sensitivity", ("indices.csv", "samples.csv", "manifest.json")),
+          ("calibration", ("parameters.csv", "fit.csv", "history.csv", "manifest.json")),
+          ("sweep", ("curves.csv", "runs.csv", "manifest.json", "scenario.yaml")),
+          ("run", ("daily.csv", "manifest.json")))
+"""What folders written before manifests carried ``kind`` hold, by kind."""
+
+
+def kind_of(folder: Path) -> str | None:
+    """The kind of result folder (``run``, ``sweep``, ``calibration``, ``sensitivity``,
+    ``validation``, ``report``) its manifest names; for a folder from before manifests named
+    it, the kind its files show; None when it is no scrapsim result folder."""
+    path = folder / "manifest.json"
+    if path.is_file():
+        kind = read_json(path).get("kind")
+        if isinstance(kind, str):
+            return kind
+    for kind, files in LEGACY:
+        if all((folder / name).is_file() for name in files):
+            return kind
+    return None
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object written by scrapsim; a clear input error otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"cannot read ({exc})", file=str(path),
+                            expected="the JSON written by scrapsim") from None
+    if not isinstance(data, dict):
+        raise ScenarioError("is not a JSON object", file=str(path),
+                            expected="the JSON written by scrapsim")
+    return data
+
+
+def read_csv(path: Path, **kwargs: Any) -> Any:
+    """A CSV table written by scrapsim (pandas); a clear input error otherwise."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"cannot read ({exc})", file=str(path),
+                            expected="the CSV written by scrapsim") from None
+
+
+def windows_of(scenario: dict[str, Any]) -> list[tuple[str, list[str], date, date]]:
+    """Campaign windows of a resolved scenario (dict), clipped to the run; empty ones dropped."""
+    start, end = date.fromisoformat(scenario["start"]), date.fromisoformat(scenario["end"])
+    out = []
+    for c in scenario.get("campaigns") or []:
+        a = max(date.fromisoformat(c["start"]), start)
+        b = min(date.fromisoformat(c["end"]), end)
+        if a <= b:
+            out.append((str(c["name"]), list(c["regions"]), a, b))
+    return out
