@@ -16,21 +16,41 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scrapsim.model.simulation import Result, run
-    from scrapsim.scenario import Scenario, ScenarioError, load_scenario
-    from scrapsim.report.build import build_report
-    from scrapsim.experiments.sweep import sweep
+    from scrapsim.errors import (MassBalanceError, ParamsError, ScenarioError, ScrapsimError,
+                                 SensitivityError, SweepError, SweepSpecError, TargetsError)
+    from scrapsim.experiments.calibration.output import Calibration
     from scrapsim.experiments.calibration.search import calibrate
     from scrapsim.experiments.sensitivity.analysis import sensitivity
+    from scrapsim.experiments.sensitivity.output import SensitivityResult
+    from scrapsim.experiments.sweep import SweepResult, sweep
+    from scrapsim.experiments.validation.run import ValidationResult, validate
+    from scrapsim.model.simulation import Result, run
+    from scrapsim.report.build import build_report
+    from scrapsim.scenario import Scenario, load_scenario
 
-__all__ = ["Result", "Scenario", "ScenarioError", "build_report", "calibrate", "load_scenario",
-           "run", "sensitivity", "sweep", "__version__"]
 __version__ = "0.1.0"
 
-_WHERE = {"Result": "model.simulation", "run": "model.simulation", "Scenario": "scenario",
-          "ScenarioError": "scenario", "load_scenario": "scenario", "sweep": "experiments.sweep",
-          "build_report": "report.build", "calibrate": "experiments.calibration.search",
-          "sensitivity": "experiments.sensitivity.analysis"}
+_WHERE = {
+    # one run
+    "Scenario": "scenario", "load_scenario": "scenario",
+    "run": "model.simulation", "Result": "model.simulation",
+    # many runs
+    "sweep": "experiments.sweep", "SweepResult": "experiments.sweep",
+    "validate": "experiments.validation.run", "ValidationResult": "experiments.validation.run",
+    "calibrate": "experiments.calibration.search",
+    "Calibration": "experiments.calibration.output",
+    "sensitivity": "experiments.sensitivity.analysis",
+    "SensitivityResult": "experiments.sensitivity.output",
+    # reports
+    "build_report": "report.build",
+    # errors
+    "ScrapsimError": "errors", "ScenarioError": "errors", "SweepSpecError": "errors",
+    "TargetsError": "errors", "ParamsError": "errors", "SweepError": "errors",
+    "SensitivityError": "errors", "MassBalanceError": "errors",
+}
+"""Where each public name lives (imported on first use)."""
+
+__all__ = sorted([*_WHERE, "__version__"])
 
 
 def __getattr__(name: str) -> Any:

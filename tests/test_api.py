@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,35 @@ import scrapsim
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_public_names_resolve_to_callables_every_time() -> None:
-    for name in ("load_scenario", "run", "sweep"):
-        first = getattr(scrapsim, name)
-        assert callable(first) and getattr(scrapsim, name) is first
+def test_every_public_name_imports_and_is_what_it_says() -> None:
+    """Every name of ``scrapsim.__all__`` resolves (the same object each time), functions are
+    callable, result types are classes, and every error is a ScrapsimError."""
     assert sorted(scrapsim.__all__) == sorted(dir(scrapsim))
+    wanted = {"run", "sweep", "validate", "calibrate", "sensitivity", "build_report",
+              "load_scenario", "Scenario", "Result", "SweepResult", "ValidationResult",
+              "Calibration", "SensitivityResult", "ScrapsimError", "__version__"}
+    assert wanted <= set(scrapsim.__all__)
+    for name in scrapsim.__all__:
+        first = getattr(scrapsim, name)
+        assert getattr(scrapsim, name) is first, name
+        if name.endswith("Error"):
+            assert issubclass(first, scrapsim.ScrapsimError), name
+        elif name[0].isupper():
+            assert isinstance(first, type), name
+        elif name != "__version__":
+            assert callable(first), name
+            assert first.__module__.startswith("scrapsim."), name
+    with pytest.raises(AttributeError):
+        scrapsim.no_such_name  # noqa: B018
+
+
+def test_importing_the_package_loads_nothing_heavy() -> None:
+    """``import scrapsim`` is cheap: the names load on first use."""
+    code = ("import sys, scrapsim; heavy = {'numpy', 'pandas', 'matplotlib', 'numba', 'simpy'}; "
+            "print(sorted(heavy & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
 
 
 def test_run_touches_no_disk_and_baseline_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

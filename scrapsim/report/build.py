@@ -40,7 +40,7 @@ from typing import Any
 from scrapsim.errors import ScenarioError
 from scrapsim.report.calibration import CalibrationInput, calibration_section, \
     load_calibration_input
-from scrapsim.report.html import FigureBlock, Section, TableBlock, render_html
+from scrapsim.report.page import FigureBlock, Section, TableBlock, render_html
 from scrapsim.report.readers import kind_of, read_csv, read_json, windows_of
 from scrapsim.report.sensitivity import SensitivityInput, load_sensitivity, sensitivity_section
 from scrapsim.results import folders

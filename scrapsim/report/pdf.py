@@ -17,7 +17,7 @@ from pathlib import Path
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from scrapsim.report.html import Section
+from scrapsim.report.page import Section
 
 __all__ = ["BROWSERS", "browser", "headless_args", "write_pdf"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scrapsim.report.html import FigureBlock, Section, TableBlock
+from scrapsim.report.page import FigureBlock, Section, TableBlock
 from scrapsim.report.readers import read_csv, read_json
 from scrapsim.scenario import ScenarioError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scrapsim.report.html import FigureBlock, Section, TableBlock
+from scrapsim.report.page import FigureBlock, Section, TableBlock
 
 __all__ = ["CURVE_METRICS", "curves_table", "sweep_section"]
 
