@@ -7,6 +7,9 @@ import pytest
 
 from scrapsim.model.actors.traders import ACTIVE, CLOSED, SUSPENDED, Traders
 from scrapsim.model.market import collection
+from scrapsim.model.records import EventLog
+from datetime import date
+
 from scrapsim.scenario import Scenario
 
 N = (50, 30)
@@ -132,12 +135,18 @@ def test_shipping_conserves_scrap(traders: Traders) -> None:
     assert t.stock[50] == pytest.approx(51.0)             # a closed yard receives nothing
 
 
-def test_seize_empties_the_yards(traders: Traders) -> None:
+def test_close_seizes_the_yards_and_logs_it(traders: Traders) -> None:
     t = traders
     t.stock[:] = 2.0
-    assert t.seize(np.array([3, 4, 60])) == 6.0
+    log = EventLog()
+    seized = t.close(np.array([3, 4, 60]), log, 5.5, 0)
+    np.testing.assert_array_equal(seized, [4.0, 2.0])     # ids 3, 4 in region 0; 60 in 1
     np.testing.assert_array_equal(t.stock[[3, 4, 60]], [0.0, 0.0, 0.0])
     assert t.sums(t.stock).sum() == pytest.approx(154.0)
+    assert (t.state[[3, 4, 60]] == CLOSED).all()
+    events = log.table(date(2017, 1, 1), ["a", "b"], ["c"])
+    assert events["event"].tolist() == ["close"] * 3 + ["seize"] * 3
+    assert events["value"].tolist()[3:] == [2.0, 2.0, 2.0]
 
 
 def test_a_region_without_traders_collects_and_offers_nothing() -> None:

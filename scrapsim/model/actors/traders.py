@@ -11,11 +11,14 @@ import numpy as np
 
 from scrapsim.model import kernels
 from scrapsim.model.market import collection
+from scrapsim.model.records import EventLog
 from scrapsim.scenario import Scenario
 
 __all__ = ["Traders", "ACTIVE", "SUSPENDED", "CLOSED"]
 
 ACTIVE, SUSPENDED, CLOSED = 0, 1, 2
+TRADER = 0
+"""Actor kind of traders in the event table."""
 
 
 def _lognormal(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:
@@ -159,8 +162,22 @@ class Traders:
                            where=self.base_total > 0)
         kernels.ship(self.bounds, 1.0 - out_share, spread, self.base, self.stock)
 
-    def seize(self, ids: np.ndarray) -> float:
-        """Confiscate the yards of ``ids``; returns tonnes seized."""
-        seized = float(self.stock[ids].sum())
+    def close(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray,
+              campaign: int) -> np.ndarray:
+        """Close ``ids`` for good and confiscate their yards; returns tonnes seized per region.
+
+        Logs a ``close`` and a ``seize`` event (value: tonnes) per trader."""
+        seized = self.stock[ids].copy()
         self.stock[ids] = 0.0
-        return seized
+        self.set_state(ids, CLOSED)
+        reg = self.region[ids]
+        log.add(t, reg, TRADER, ids, campaign, "close")
+        log.add(t, reg, TRADER, ids, campaign, "seize", seized)
+        return np.bincount(reg, weights=seized, minlength=len(self.bounds) - 1)
+
+    def suspend(self, ids: np.ndarray, log: EventLog, t: np.ndarray, campaign: int,
+                days: float) -> None:
+        """Stop ``ids`` until ``floor(t) + days`` (suspension or upgrade order); logs
+        ``suspend``."""
+        self.set_state(ids, SUSPENDED, np.floor(t) + days)
+        log.add(t, self.region[ids], TRADER, ids, campaign, "suspend")
