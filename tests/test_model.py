@@ -298,6 +298,18 @@ def test_same_seed_same_bytes(tiny_scenario: Factory) -> None:
     assert a.events.n_rows > 100
 
 
+def test_running_a_model_twice_gives_the_same_tables(tiny_scenario: Factory) -> None:
+    model = Model(busy(tiny_scenario), 5)
+    first = model.run()
+    daily, events, n_events = first.daily.to_csv(), first.events.to_csv(), first.log.count
+    second = model.run()
+    assert second.daily.to_csv() == daily
+    assert second.events.to_csv() == events
+    assert second.initial.to_csv() == first.initial.to_csv()
+    assert first.log.count == n_events == second.log.count > 100  # the first log is untouched
+    assert first.events.to_csv() == events
+
+
 def test_different_seed_different_run(tiny_scenario: Factory) -> None:
     sc = busy(tiny_scenario)
     a, b = run(sc, seed=5, baseline=False), run(sc, seed=6, baseline=False)

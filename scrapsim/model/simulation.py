@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass, field
-from functools import cached_property
-from datetime import date
+from collections.abc import Generator
 
 import numpy as np
 import simpy
@@ -23,11 +21,14 @@ from scrapsim.model.actors.smelters import CLOSED, Smelters
 from scrapsim.model.actors.traders import Traders
 from scrapsim.model.inputs import Inputs, build_inputs
 from scrapsim.model.records import DailyRecorder, EventLog, check_balance
+from scrapsim.model.result import Result, Window
 from scrapsim.model.rng import Streams
-from scrapsim.scenario import Enforcement, Scenario, ScenarioError
+from scrapsim.model.summary import summarize
 from scrapsim.model.table import Table
+from scrapsim.model.world import World
+from scrapsim.scenario import Enforcement, Scenario, ScenarioError
 
-__all__ = ["Model", "Result", "run"]
+__all__ = ["Model", "Result", "baseline_of", "campaign_windows", "compile_time", "run"]
 
 KERNEL_COLUMNS = ("uncollected", "collected", "inflow", "outflow", "trader_stock", "offered",
                   "demanded", "traded", "smelter_stock", "smelted", "ingot", "scrap_price",
@@ -39,41 +40,23 @@ NEVER = 1e18
 """Relapse day of a closed site whose clock runs past the end of the run."""
 
 
-@dataclass
-class Result:
-    """Everything one run produced; nothing is written to disk."""
-
-    scenario: Scenario
-    seed: int
-    daily: Table
-    initial: Table
-    log: EventLog = field(repr=False)
-    windows: list[tuple[str, list[str], date, date]]
-    wall_time: float
-    n_events: int
-    summary: dict | None = None
-    baseline: Result | None = field(default=None, repr=False)
-
-    @cached_property
-    def events(self) -> Table:
-        """The event table, built on first use (sweeps never need it)."""
-        sc = self.scenario
-        return self.log.table(sc.start, [r.name for r in sc.regions],
-                              [c.name for c in sc.campaigns])
-
-    def frames(self) -> dict:
-        """The tables as pandas DataFrames (imports pandas)."""
-        return {"daily": self.daily.to_pandas(), "events": self.events.to_pandas(),
-                "initial": self.initial.to_pandas()}
-
-
 class Model:
-    """One simulation of a scenario with one seed."""
+    """One simulation of a scenario with one seed: build (here) -> :meth:`run` -> Result.
+
+    Every :meth:`run` starts from a freshly built state (populations drawn again from the same
+    seed), so running a model twice gives the same tables twice.
+    """
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
         _check_inputs(scenario)
         self.scenario, self.seed = scenario, seed
-        self.streams = Streams(seed)
+        self._used = False
+        self._build()
+
+    def _build(self) -> None:
+        """Draw the populations and inputs from the seed and set the initial state."""
+        scenario = self.scenario
+        self.streams = Streams(self.seed)
         self.n_days, self.n_regions = scenario.days, len(scenario.regions)
         self.inputs: Inputs = build_inputs(scenario, self.streams.get("inputs"))
         self.traders = Traders(scenario, self.streams.get("traders"))
@@ -119,10 +102,20 @@ class Model:
         })
 
     # ---- timeline -----------------------------------------------------------------------------
+    def world(self) -> World:
+        """What enforcement may see and change of this run."""
+        return World(scenario=self.scenario, inputs=self.inputs, smelters=self.smelters,
+                     traders=self.traders, streams=self.streams, n_days=self.n_days,
+                     log=self.log, recorder=self.recorder)
+
     def run(self) -> Result:
+        """Run the timeline from the built state; a second call rebuilds first."""
         t0 = time.perf_counter()
+        if self._used:
+            self._build()
+        self._used = True
         env = simpy.Environment()
-        Regulator(self).start(env)
+        Regulator(self.world()).start(env)
         env.process(self._days(env))
         n_events = 0
         while env.peek() != float("inf"):
@@ -141,7 +134,7 @@ class Model:
             windows=campaign_windows(sc), wall_time=time.perf_counter() - t0, n_events=n_events)
         return result
 
-    def _days(self, env: simpy.Environment):
+    def _days(self, env: simpy.Environment) -> Generator:
         yield env.timeout(0.5)
         for day in range(self.n_days):
             self.step(day)
@@ -227,7 +220,7 @@ def _check_inputs(scenario: Scenario) -> None:
                                 value=r.imports, expected="0, or smelters.large.count > 0")
 
 
-def campaign_windows(scenario: Scenario) -> list[tuple[str, list[str], date, date]]:
+def campaign_windows(scenario: Scenario) -> list[Window]:
     """(name, regions, start, end) of each campaign, clipped to the run; empty ones dropped."""
     out = []
     for c in scenario.campaigns:
@@ -268,8 +261,6 @@ def run(scenario: Scenario, seed: int | None = None, baseline: bool | Result = T
     must come from ``baseline_of(scenario)`` with the same seed. ``check`` verifies MODEL.md's
     mass balance on every row (raises MassBalanceError).
     """
-    from scrapsim.model.summary import summarize
-
     seed = scenario.seed if seed is None else int(seed)
     compile_time()
     result = Model(scenario, seed).run()
