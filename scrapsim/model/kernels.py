@@ -101,7 +101,7 @@ def plan(region, capacity, metal_yield, cost, cover, rate0, response, margin0, r
     demand[:] = 0.0
     for j in range(len(capacity)):
         r = region[j]
-        margin = ingot * metal_yield[j] - price[r] - cost[j]
+        margin = market.smelter_margin(ingot, metal_yield[j], price[r], cost[j])
         rate = rate0[j] * season + response[j] * (margin - margin0[j]) / ingot
         rate = min(max(rate, 0.0), 1.0) * (1.0 - cut[r])
         use[j] = capacity[j] * rate * running[j]
@@ -160,7 +160,12 @@ def receive(region, bid, filled, stock):  # pragma: no cover
 @njit(cache=True)
 def collect(bounds, cost, base, tolerance, price, price0, elasticity, risk, season, available,
             stock):  # pragma: no cover
-    """One day's collection (see :meth:`Traders.collect`); returns t collected per region."""
+    """One day's collection; returns t collected per region.
+
+    A trader collects if its cost is below the price and its risk tolerance above the
+    perceived enforcement risk, at capacity scaled by ``season·(price/price0)**elasticity``;
+    :func:`market.collection` says how much of what waits at the sources the region gets, and
+    each trader gets its capacity's share of it."""
     n = len(price)
     factor = np.empty(n)
     for r in range(n):

@@ -98,42 +98,6 @@ class Smelters:
         """Margin per tonne of scrap (CNY/t) at the regional scrap ``price``."""
         return smelter_margin(ingot, self.metal_yield, price[self.region], self.cost)
 
-    def plan(self, ingot: float, price: np.ndarray, season: float, cut: np.ndarray) -> np.ndarray:
-        """Set today's planned smelting ``use`` (t) and scrap ``bid`` (t) of each smelter;
-        returns the bids per region.
-
-        Operating rate ``clip(rate0·season + response·(margin − margin0)/ingot, 0, 1)``, times
-        ``1 − cut`` under output curbs; only running smelters smelt. A smelter with a positive
-        margin bids today's use plus a fifth of its gap to the target cover (after imports land).
-        """
-        kernels.plan(self.region, self.capacity, self.metal_yield, self.cost, self.cover,
-                     self.rate0, self.response, self.margin0, self.running, self.stock,
-                     price, float(ingot), float(season), cut, self.use, self.bid, self.demand)
-        return self.demand
-
-    def land_imports(self, imports: np.ndarray) -> np.ndarray:
-        """Deliver imported scrap (t/day per region) to large plants, running ones first, pro rata
-        to capacity; returns what landed per region (0 where no large plant is open)."""
-        self.refresh()
-        landed = np.zeros(self.n_regions)
-        kernels.land(self.region, self.import_share, self.import_regions,
-                     np.asarray(imports, float), self.stock, landed)
-        return landed
-
-    def receive(self, filled: np.ndarray) -> None:
-        """Add the filled share (per region) of each smelter's bid to its stock."""
-        kernels.receive(self.region, self.bid, np.asarray(filled, float), self.stock)
-
-    def smelt(self) -> np.ndarray:
-        """Smelt up to planned use from stock; returns t smelted per smelter.
-
-        Also fills the regional totals ``smelted_r``, ``ingot_r`` (t of metal), ``stock_r``
-        and ``by_group`` ([region, class] smelted).
-        """
-        kernels.smelt(self.region, self.group, self.metal_yield, self.use, self.stock,
-                      self.smelted, self.smelted_r, self.ingot_r, self.by_group, self.stock_r)
-        return self.smelted
-
     # ---- state machine ---------------------------------------------------------------------
     def _set(self, ids: np.ndarray, state: int) -> None:
         if ids.size == 0:
