@@ -91,15 +91,21 @@ class Model:
         self.volatility = np.full(self.n_regions, m.volatility_ref)
         self.trend = np.zeros(self.n_regions)
         self.pressure = np.zeros(self.n_regions)
-        self._mk = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
-                             m.volatility_ref, m.trend_ref, m.transport_cost, m.flow_rate,
-                             1.0 / m.volatility_days, 1.0 / m.trend_days])
+        self.constants = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
+                                   m.volatility_ref, m.trend_ref, m.transport_cost, m.flow_rate,
+                                   1.0 / m.volatility_days, 1.0 / m.trend_days,
+                                   float(m.clearing_days)])
         self.initial = Table({
             "region": np.array([r.name for r in sc.regions]),
             "uncollected": self.uncollected.copy(),
             "trader_stock": tr.sums(tr.stock),
             "smelter_stock": np.bincount(s.region, weights=s.stock, minlength=self.n_regions),
         })
+        day_inputs = _DayInputs(inp, self.primary_change, self.anchor)
+        self._day_args = (kernels.pack(day_inputs, kernels.INPUT_FIELDS),
+                          kernels.pack(self, kernels.MARKET_FIELDS),
+                          kernels.pack(tr, kernels.TRADER_FIELDS),
+                          kernels.pack(s, kernels.SMELTER_FIELDS))
 
     # ---- timeline -----------------------------------------------------------------------------
     def world(self) -> World:
@@ -145,21 +151,8 @@ class Model:
         """One market day: deadlines, then imports, collection, shipping, clearing, smelting,
         the day's row and tomorrow's price in one compiled pass (:func:`kernels.market_day`)."""
         self._deadlines(day)
-        inp, tr, s, m = self.inputs, self.traders, self.smelters, self.scenario.market
-        s.refresh()
-        nxt = min(day + 1, self.n_days - 1)
-        kernels.market_day(
-            day % m.clearing_days == 0, day + 1 < self.n_days, float(inp.collection_season[day]),
-            float(inp.smelting_season[day]), float(inp.ingot[day]), self._mk, self.price,
-            self.price0, inp.risk[day], self.uncollected, inp.generation[day],
-            inp.output_cut[day], self.anchor[nxt], inp.price_noise[nxt],
-            float(self.primary_change[nxt]), self.volatility, self.trend, self.pressure,
-            tr.bounds, tr.cost, tr.base, tr.base_total, tr.active_count, tr.tolerance,
-            tr.temper_eff, tr.stock, tr.offers, tr.elasticity, tr.offer_share, tr.fast_out,
-            tr.withhold, s.region, s.group, s.capacity, s.metal_yield, s.cost, s.cover, s.rate0,
-            s.response, s.margin0, s.running, s.stock, s.use, s.bid, s.smelted, s.import_share,
-            s.import_regions, inp.imports[day], s.counts, s.running_by_class,
-            self.recorder.values[day], self._cols)
+        self.smelters.refresh()
+        kernels.market_day(day, *self._day_args, self.recorder.values, self._cols)
 
     def _deadlines(self, day: int) -> None:
         """Suspensions and rectifications ending today, traders' suspensions ending, relapses."""
@@ -209,6 +202,17 @@ class Model:
     def count(self, day: int, column: str, per_region: np.ndarray) -> None:
         """Add to a daily enforcement total (inspections, violations, fines, seized t)."""
         self.recorder.values[day, :, self.recorder.index[column]] += per_region
+
+
+class _DayInputs:
+    """The inputs the market day reads, under the names of :data:`kernels.INPUT_FIELDS`."""
+
+    def __init__(self, inp: Inputs, primary_change: np.ndarray, anchor: np.ndarray) -> None:
+        self.collection_season, self.smelting_season = inp.collection_season, inp.smelting_season
+        self.ingot, self.risk, self.generation = inp.ingot, inp.risk, inp.generation
+        self.output_cut, self.price_noise, self.imports = inp.output_cut, inp.price_noise, \
+            inp.imports
+        self.primary_change, self.anchor = primary_change, anchor
 
 
 def _check_inputs(scenario: Scenario) -> None:

@@ -60,6 +60,10 @@ class Smelters:
         r = self.n_regions
         self.demand, self.smelted_r, self.ingot_r, self.stock_r = (np.zeros(r) for _ in range(4))
         self.smelted, self.by_group = np.zeros(self.n), np.zeros(3 * r)
+        self.counts = np.zeros((r, 5), dtype=np.int64)
+        self.running_by_class = np.zeros((r, 3))
+        self.import_share = np.zeros(self.n)
+        self.import_regions = np.zeros(r, dtype=bool)
         self._dirty = True
         self.refresh()
 
@@ -68,15 +72,14 @@ class Smelters:
         if not self._dirty:
             return
         self._dirty = False
-        r = self.n_regions
-        self.counts = np.zeros((r, 5), dtype=np.int64)
-        self.running_by_class = np.zeros((r, 3))
-        self.import_share = np.zeros(self.n)
-        totals = np.zeros(r)
+        self.counts[:] = 0
+        self.running_by_class[:] = 0.0
+        self.import_share[:] = 0.0
+        totals = np.zeros(self.n_regions)
         self.next_due = kernels.state_summary(
             self.region, self.group, self.klass, self.state, self.running, self.capacity,
             self.until, self.counts, self.running_by_class.reshape(-1), self.import_share, totals)
-        self.import_regions = totals > 0
+        self.import_regions[:] = totals > 0
         self.n_closed = int(self.counts[:, CLOSED].sum())
 
     @staticmethod
