@@ -12,14 +12,13 @@ from datetime import date
 
 import numpy as np
 import pytest
+from conftest import matrix
 
 from scrapsim.model.actors.smelters import STATES
-from scrapsim.model.simulation import Model, Result, run
 from scrapsim.model.records import MassBalanceError, check_balance
-from scrapsim.scenario import Scenario
+from scrapsim.model.simulation import Model, Result, run
 from scrapsim.model.table import Table
-
-from conftest import matrix
+from scrapsim.scenario import Scenario
 
 Factory = Callable[..., Scenario]
 
@@ -198,7 +197,7 @@ def test_audit_closes_the_relapsed_sites(tiny_scenario: Factory) -> None:
     np.testing.assert_array_equal(np.sort(audited["actor_id"]), before)
     d = day_of(sc, date(2017, 3, 15))
     assert matrix(r.daily, "closed", 2)[d, 0] == 20 - relapsed.where(
-        (relapsed["date"] == audit))["actor_id"].size
+        relapsed["date"] == audit)["actor_id"].size
 
 
 def busy(tiny_scenario: Factory) -> Scenario:

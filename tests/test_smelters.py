@@ -12,8 +12,15 @@ import numpy as np
 import pytest
 
 from scrapsim.model import kernels
-from scrapsim.model.actors.smelters import (CLOSED, HALTED, RECTIFYING, RUNNING, STATES, SUSPENDED,
-                                      Smelters)
+from scrapsim.model.actors.smelters import (
+    CLOSED,
+    HALTED,
+    RECTIFYING,
+    RUNNING,
+    STATES,
+    SUSPENDED,
+    Smelters,
+)
 from scrapsim.model.records import EventLog
 from scrapsim.scenario import Scenario
 

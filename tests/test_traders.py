@@ -11,7 +11,6 @@ from scrapsim.model import kernels
 from scrapsim.model.actors.traders import ACTIVE, CLOSED, SUSPENDED, Traders
 from scrapsim.model.market import collection
 from scrapsim.model.records import EventLog
-
 from scrapsim.scenario import Scenario
 
 N = (50, 30)

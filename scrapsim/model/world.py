@@ -50,7 +50,6 @@ class World:
         if region.size:
             n = self.n_regions
             if np.ndim(value):
-                per_region = np.bincount(region, weights=value, minlength=n)
+                self.count(day, column, np.bincount(region, weights=value, minlength=n))
             else:
-                per_region = value * np.bincount(region, minlength=n)
-            self.count(day, column, per_region)
+                self.count(day, column, value * np.bincount(region, minlength=n))

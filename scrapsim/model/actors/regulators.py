@@ -11,6 +11,7 @@ than one per inspection; each inspection is still its own row in the event table
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Generator
 from datetime import date
 
@@ -54,9 +55,9 @@ class Regulator:
         for i, c in enumerate(self.m.scenario.campaigns):
             env.process(self._campaign(env, i, c))
             if c.deadline is not None:
-                env.process(self._at(env, c.deadline, lambda d, i=i: self._deadline(i, d)))
+                env.process(self._at(env, c.deadline, functools.partial(self._deadline, i)))
             for audit in c.audits:
-                env.process(self._at(env, audit, lambda d, i=i: self._audit(i, d)))
+                env.process(self._at(env, audit, functools.partial(self._audit, i)))
 
     def _day(self, when: date) -> int:
         return (when - self.m.scenario.start).days

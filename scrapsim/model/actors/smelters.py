@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from scrapsim.model import kernels
+from scrapsim.model.actors.traders import _lognormal
 from scrapsim.model.market import smelter_margin
 from scrapsim.model.records import EventLog
 from scrapsim.scenario import SMELTER_CLASSES, Scenario
-from scrapsim.model.actors.traders import _lognormal
 
-__all__ = ["Smelters", "RUNNING", "HALTED", "SUSPENDED", "RECTIFYING", "CLOSED", "STATES"]
+__all__ = ["CLOSED", "HALTED", "RECTIFYING", "RUNNING", "STATES", "SUSPENDED", "Smelters"]
 
 RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
 STATES = ("running", "halted", "suspended", "rectifying", "closed")
@@ -134,7 +134,7 @@ class Smelters:
         log.add(t, self.region[ids], SMELTER, ids, campaign, "seize", seized)
         return np.bincount(self.region[ids], weights=seized, minlength=self.n_regions)
 
-    def suspend(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float,
+    def suspend(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int, days: float,
                 rectify_days: float, fail: float) -> None:
         """Power cut until ``t + days``; then rectify for ``rectify_days`` or close (``fail``).
 
@@ -147,7 +147,8 @@ class Smelters:
         self.fail[ids] = fail
         log.add(t, self.region[ids], SMELTER, ids, campaign, "suspend")
 
-    def upgrade(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float) -> None:
+    def upgrade(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int,
+                days: float) -> None:
         """Order to upgrade: a running or halted plant stops to rectify for ``days``."""
         keep = (self.state[ids] == RUNNING) | (self.state[ids] == HALTED)
         ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)

@@ -13,7 +13,7 @@ from scrapsim.model import kernels
 from scrapsim.model.records import EventLog
 from scrapsim.scenario import Scenario
 
-__all__ = ["Traders", "ACTIVE", "SUSPENDED", "CLOSED"]
+__all__ = ["ACTIVE", "CLOSED", "SUSPENDED", "Traders"]
 
 ACTIVE, SUSPENDED, CLOSED = 0, 1, 2
 TRADER = 0
