@@ -12,14 +12,13 @@ from datetime import date
 
 import numpy as np
 import pytest
+from conftest import matrix
 
 from scrapsim.model.actors.smelters import STATES
-from scrapsim.model.simulation import Model, Result, run
 from scrapsim.model.records import MassBalanceError, check_balance
-from scrapsim.scenario import Scenario
+from scrapsim.model.simulation import Model, Result, run
 from scrapsim.model.table import Table
-
-from conftest import matrix
+from scrapsim.scenario import Scenario
 
 Factory = Callable[..., Scenario]
 
@@ -198,7 +197,7 @@ def test_audit_closes_the_relapsed_sites(tiny_scenario: Factory) -> None:
     np.testing.assert_array_equal(np.sort(audited["actor_id"]), before)
     d = day_of(sc, date(2017, 3, 15))
     assert matrix(r.daily, "closed", 2)[d, 0] == 20 - relapsed.where(
-        (relapsed["date"] == audit))["actor_id"].size
+        relapsed["date"] == audit)["actor_id"].size
 
 
 def busy(tiny_scenario: Factory) -> Scenario:
@@ -296,6 +295,18 @@ def test_same_seed_same_bytes(tiny_scenario: Factory) -> None:
     assert a.events.to_csv() == b.events.to_csv()
     assert a.initial.to_csv() == b.initial.to_csv()
     assert a.events.n_rows > 100
+
+
+def test_running_a_model_twice_gives_the_same_tables(tiny_scenario: Factory) -> None:
+    model = Model(busy(tiny_scenario), 5)
+    first = model.run()
+    daily, events, n_events = first.daily.to_csv(), first.events.to_csv(), first.log.count
+    second = model.run()
+    assert second.daily.to_csv() == daily
+    assert second.events.to_csv() == events
+    assert second.initial.to_csv() == first.initial.to_csv()
+    assert first.log.count == n_events == second.log.count > 100  # the first log is untouched
+    assert first.events.to_csv() == events
 
 
 def test_different_seed_different_run(tiny_scenario: Factory) -> None:

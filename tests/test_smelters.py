@@ -11,8 +11,16 @@ from datetime import date
 import numpy as np
 import pytest
 
-from scrapsim.model.actors.smelters import (CLOSED, HALTED, RECTIFYING, RUNNING, STATES, SUSPENDED,
-                                      Smelters)
+from scrapsim.model import kernels
+from scrapsim.model.actors.smelters import (
+    CLOSED,
+    HALTED,
+    RECTIFYING,
+    RUNNING,
+    STATES,
+    SUSPENDED,
+    Smelters,
+)
 from scrapsim.model.records import EventLog
 from scrapsim.scenario import Scenario
 
@@ -238,14 +246,27 @@ def test_only_closed_plants_relapse(smelters: Smelters) -> None:
     assert trace(log) == []
 
 
-# ---- daily economics --------------------------------------------------------------------------
+# ---- daily economics (the kernels the model's market day runs) ---------------------------------
+def plan(s: Smelters, ingot: float, price: np.ndarray, season: float, cut: np.ndarray) -> None:
+    kernels.plan(s.region, s.capacity, s.metal_yield, s.cost, s.cover, s.rate0, s.response,
+                 s.margin0, s.running, s.stock, price, ingot, season, cut, s.use, s.bid,
+                 np.zeros(2))
+
+
+def land_imports(s: Smelters, imports: np.ndarray) -> np.ndarray:
+    s.refresh()
+    landed = np.zeros(2)
+    kernels.land(s.region, s.import_share, s.import_regions, imports, s.stock, landed)
+    return landed
+
+
 def test_plan_sets_use_and_bid_from_the_margin(smelters: Smelters) -> None:
     s = smelters
     s.cost[:] = [950, 950, 800, 800, 400, 400, 400, 400]
     price = np.array([11500.0, 11500.0])
     s.margin0 = s.margins(14900.0, price)
     np.testing.assert_allclose(s.margin0[[0, 2, 4]], [960.0, 365.0, 20.0])
-    s.plan(14900.0, price, 1.0, np.zeros(2))
+    plan(s, 14900.0, price, 1.0, np.zeros(2))
     np.testing.assert_allclose(s.use, s.capacity * 0.65)   # reference margin: operating rate
     target = s.cover * s.capacity * 0.65
     np.testing.assert_allclose(s.bid, s.use + (target - STOCK) / 5.0)
@@ -256,7 +277,7 @@ def test_plan_margin_response_season_and_output_cut(smelters: Smelters) -> None:
     s = smelters
     s.cost[:] = 800.0
     s.margin0 = s.margins(14900.0, np.array([11500.0, 11500.0]))
-    s.plan(14900.0, np.array([11000.0, 11500.0]), 0.8, np.array([0.0, 0.5]))
+    plan(s, 14900.0, np.array([11000.0, 11500.0]), 0.8, np.array([0.0, 0.5]))
     rate_north = 0.65 * 0.8 + 4.0 * 500.0 / 14900.0          # scrap 500 CNY/t cheaper in north
     np.testing.assert_allclose(s.use[:6], s.capacity[:6] * rate_north)
     np.testing.assert_allclose(s.use[6:], s.capacity[6:] * 0.65 * 0.8 * 0.5)
@@ -270,7 +291,7 @@ def test_plan_no_bid_at_a_negative_margin_and_nothing_when_not_running(
     s.halt(ids(4), log, 0.0, 0)
     s.close(ids(6), log, 0.0, 0)
     price = np.array([13000.0, 11500.0])                    # north: every margin < 0
-    s.plan(14900.0, price, 1.0, np.zeros(2))
+    plan(s, 14900.0, price, 1.0, np.zeros(2))
     np.testing.assert_array_equal(s.bid[:6], np.zeros(6))
     assert s.use[4] == 0.0 and s.bid[4] == 0.0
     assert s.use[6] == 0.0 and s.bid[6] == 0.0
@@ -282,22 +303,25 @@ def test_imports_land_at_running_large_plants_pro_rata(smelters: Smelters) -> No
     s, log = smelters, EventLog()
     s.capacity[:2] = [100.0, 300.0]
     s._dirty = True
-    landed = s.land_imports(np.array([80.0, 50.0]))
+    landed = land_imports(s, np.array([80.0, 50.0]))
     np.testing.assert_array_equal(landed, [80.0, 0.0])       # south has no large plant
     np.testing.assert_allclose(s.stock[:2], STOCK[:2] + [20.0, 60.0])
     np.testing.assert_array_equal(s.stock[2:], STOCK[2:])
     s.close(ids(1), log, 1.0, 0)
     before = s.stock.copy()
-    s.land_imports(np.array([80.0, 0.0]))
+    land_imports(s, np.array([80.0, 0.0]))
     assert s.stock[0] - before[0] == pytest.approx(80.0, rel=1e-5)   # the closed one: ~0
 
 
 def test_receive_and_smelt(smelters: Smelters) -> None:
     s = smelters
     s.bid[:] = 10.0
-    s.receive(np.array([0.5, 1.0]))
+    kernels.receive(s.region, s.bid, np.array([0.5, 1.0]), s.stock)
     np.testing.assert_allclose(s.stock, STOCK + [5, 5, 5, 5, 5, 5, 10, 10])
     s.use[:] = [200, 0, 25, 1, 9, 9, 100, 0]
-    smelted = s.smelt()
+    r = np.zeros(2)
+    kernels.smelt(s.region, s.group, s.metal_yield, s.use, s.stock, s.smelted, r, r.copy(),
+                  np.zeros(6), r.copy())
+    smelted = s.smelted
     np.testing.assert_allclose(smelted, [105, 0, 25, 1, 9, 9, 16, 0])
     np.testing.assert_allclose(s.stock, [0, 115, 0, 34, 0, 1, 0, 17])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
+from scrapsim.model import kernels
 from scrapsim.model.actors.traders import ACTIVE, CLOSED, SUSPENDED, Traders
 from scrapsim.model.market import collection
+from scrapsim.model.records import EventLog
 from scrapsim.scenario import Scenario
 
 N = (50, 30)
@@ -29,8 +33,15 @@ def traders() -> Traders:
     return Traders(scenario(), np.random.default_rng(3))
 
 
-def unlimited(available: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    return wanted.copy()
+PLENTY = np.full(2, 1e15)
+"""Scrap waiting at the sources: so much that collection is what traders want (to 1e-13)."""
+
+
+def collect(t: Traders, price: np.ndarray, price0: np.ndarray, risk: np.ndarray,
+            season: float, available: np.ndarray) -> np.ndarray:
+    """The model's collection kernel on a population; t collected per region."""
+    return kernels.collect(t.bounds, t.cost, t.base, t.tolerance, price, price0, t.elasticity,
+                           risk, float(season), available, t.stock)
 
 
 def test_population_is_grouped_by_region_and_sorted_by_cost(traders: Traders) -> None:
@@ -49,7 +60,7 @@ def test_population_is_grouped_by_region_and_sorted_by_cost(traders: Traders) ->
 def test_only_traders_below_the_price_collect(traders: Traders) -> None:
     t = traders
     price = np.array([10000.0, 10400.0])
-    got = t.collect(price, price, np.zeros(2), 1.0, np.full(2, 1e9), unlimited)
+    got = collect(t, price, price, np.zeros(2), 1.0, PLENTY)
     below = t.cost < price[t.region]
     assert 0 < below[:50].sum() < 50 and 0 < below[50:].sum() < 30
     np.testing.assert_allclose(got, [t.capacity[:50][below[:50]].sum(),
@@ -61,12 +72,12 @@ def test_only_traders_below_the_price_collect(traders: Traders) -> None:
 def test_collection_rises_with_the_price_by_the_elasticity(traders: Traders) -> None:
     t = traders
     price0 = np.array([20000.0, 20000.0])                    # above every cost: all collect
-    base = t.collect(price0, price0, np.zeros(2), 1.0, np.full(2, 1e9), unlimited)
+    base = collect(t, price0, price0, np.zeros(2), 1.0, PLENTY)
     t.stock[:] = 0.0
-    up = t.collect(price0 * 1.1, price0, np.zeros(2), 1.0, np.full(2, 1e9), unlimited)
+    up = collect(t, price0 * 1.1, price0, np.zeros(2), 1.0, PLENTY)
     np.testing.assert_allclose(up / base, 1.1 ** 0.2, rtol=1e-12)
     t.stock[:] = 0.0
-    winter = t.collect(price0, price0, np.zeros(2), 0.4, np.full(2, 1e9), unlimited)
+    winter = collect(t, price0, price0, np.zeros(2), 0.4, PLENTY)
     np.testing.assert_allclose(winter, 0.4 * base, rtol=1e-12)
 
 
@@ -74,16 +85,16 @@ def test_perceived_risk_stops_the_traders_it_exceeds(traders: Traders) -> None:
     t = traders
     price = np.array([20000.0, 20000.0])
     risk = np.array([0.5, 0.0])
-    got = t.collect(price, price, risk, 1.0, np.full(2, 1e9), unlimited)
+    got = collect(t, price, price, risk, 1.0, PLENTY)
     bold = t.tolerance[:50] > 0.5
     assert 0 < bold.sum() < 50
     np.testing.assert_allclose(t.stock[:50], np.where(bold, t.capacity[:50], 0.0), rtol=1e-12)
     np.testing.assert_allclose(got, [t.capacity[:50][bold].sum(), t.capacity[50:].sum()],
                                rtol=1e-12)
     t.stock[:] = 0.0
-    more = t.collect(price, price, np.array([0.8, 0.0]), 1.0, np.full(2, 1e9), unlimited)
+    more = collect(t, price, price, np.array([0.8, 0.0]), 1.0, PLENTY)
     assert more[0] < got[0]                              # more risk, fewer collectors
-    stop = t.collect(price, price, np.array([5.0, 5.0]), 1.0, np.full(2, 1e9), unlimited)
+    stop = collect(t, price, price, np.array([5.0, 5.0]), 1.0, PLENTY)
     np.testing.assert_array_equal(stop, [0.0, 0.0])
 
 
@@ -92,7 +103,7 @@ def test_collection_is_limited_by_scrap_at_the_sources_and_adds_to_yards(
     t = traders
     price = np.array([20000.0, 20000.0])
     available = np.array([30.0, 1e9])
-    got = t.collect(price, price, np.zeros(2), 1.0, available, collection)
+    got = collect(t, price, price, np.zeros(2), 1.0, available)
     wanted = np.array([t.capacity[:50].sum(), t.capacity[50:].sum()])
     np.testing.assert_allclose(got, collection(available, wanted), rtol=1e-12)
     assert got[0] < 30.0
@@ -101,30 +112,13 @@ def test_collection_is_limited_by_scrap_at_the_sources_and_adds_to_yards(
     np.testing.assert_allclose(t.stock[:50] / t.capacity[:50], got[0] / wanted[0], rtol=1e-12)
 
 
-def test_offers_sales_and_suspended_traders(traders: Traders) -> None:
-    t = traders
-    t.stock[:] = 100.0
-    t.set_state(np.array([0, 1]), SUSPENDED, np.array([12.0, 9.0]))
-    assert t.next_due == 9.0
-    np.testing.assert_array_equal(t.active_count, [48.0, 30.0])
-    regional = t.offer(np.array([1.0, 2.0]))
-    want = np.minimum(t.temper * [1.0 if r == 0 else 2.0 for r in t.region] * 0.25, 1.0) * 100.0
-    want[[0, 1]] = 0.0                                    # suspended yards offer nothing
-    np.testing.assert_allclose(t.offers, want, rtol=1e-12)
-    np.testing.assert_allclose(regional, [want[:50].sum(), want[50:].sum()], rtol=1e-12)
-    t.sell(np.array([0.5, 0.0]))
-    np.testing.assert_allclose(t.stock, 100.0 - np.where(t.region == 0, 0.5 * want, 0.0),
-                               rtol=1e-12)
-    np.testing.assert_allclose(t.sums(t.stock), [5000.0 - 0.5 * want[:50].sum(), 3000.0],
-                               rtol=1e-12)
-
-
 def test_shipping_conserves_scrap(traders: Traders) -> None:
     t = traders
     t.stock[:] = np.linspace(1.0, 80.0, 80)
     before = t.sums(t.stock)
     t.set_state(np.array([50]), CLOSED)
-    t.ship(np.array([0.25, 0.0]), np.array([0.0, 0.25 * before[0]]))
+    spread = np.array([0.0, 0.25 * before[0]]) / t.base_total
+    kernels.ship(t.bounds, np.array([0.75, 1.0]), spread, t.base, t.stock)
     after = t.sums(t.stock)
     np.testing.assert_allclose(after, [0.75 * before[0], before[1] + 0.25 * before[0]],
                                rtol=1e-12)
@@ -132,25 +126,30 @@ def test_shipping_conserves_scrap(traders: Traders) -> None:
     assert t.stock[50] == pytest.approx(51.0)             # a closed yard receives nothing
 
 
-def test_seize_empties_the_yards(traders: Traders) -> None:
+def test_close_seizes_the_yards_and_logs_it(traders: Traders) -> None:
     t = traders
     t.stock[:] = 2.0
-    assert t.seize(np.array([3, 4, 60])) == 6.0
+    log = EventLog()
+    seized = t.close(np.array([3, 4, 60]), log, 5.5, 0)
+    np.testing.assert_array_equal(seized, [4.0, 2.0])     # ids 3, 4 in region 0; 60 in 1
     np.testing.assert_array_equal(t.stock[[3, 4, 60]], [0.0, 0.0, 0.0])
     assert t.sums(t.stock).sum() == pytest.approx(154.0)
+    assert (t.state[[3, 4, 60]] == CLOSED).all()
+    events = log.table(date(2017, 1, 1), ["a", "b"], ["c"])
+    assert events["event"].tolist() == ["close"] * 3 + ["seize"] * 3
+    assert events["value"].tolist()[3:] == [2.0, 2.0, 2.0]
 
 
 def test_a_region_without_traders_collects_and_offers_nothing() -> None:
     t = Traders(scenario((0, 5)), np.random.default_rng(0))
     np.testing.assert_array_equal(t.bounds, [0, 0, 5])
     price = np.array([20000.0, 20000.0])
-    got = t.collect(price, price, np.zeros(2), 1.0, np.full(2, 1e6), collection)
+    got = collect(t, price, price, np.zeros(2), 1.0, np.full(2, 1e6))
     assert got[0] == 0.0 and got[1] > 0.0
-    assert t.offer(np.ones(2))[0] == 0.0
     empty = Traders(scenario((0, 0)), np.random.default_rng(0))
     assert empty.n == 0
-    np.testing.assert_array_equal(empty.collect(price, price, np.zeros(2), 1.0,
-                                                np.full(2, 1e6), collection), [0.0, 0.0])
+    np.testing.assert_array_equal(collect(empty, price, price, np.zeros(2), 1.0,
+                                          np.full(2, 1e6)), [0.0, 0.0])
 
 
 def caches(t: Traders) -> dict[str, np.ndarray]:

@@ -19,8 +19,9 @@ from numba import njit
 from scrapsim.model import market
 
 __all__ = [
-    "clear_day", "collect", "follow", "land", "market_day", "offer", "plan", "receive",
-    "region_sums", "sell", "ship", "ship_day", "smelt", "state_summary", "stock_up", "wanted",
+    "INPUT_FIELDS", "MARKET_FIELDS", "SMELTER_FIELDS", "TRADER_FIELDS", "clear_day", "collect",
+    "follow", "land", "market_day", "offer", "pack", "plan", "receive", "region_sums", "sell",
+    "ship", "ship_day", "smelt", "state_summary", "stock_up", "wanted",
 ]
 
 
@@ -101,7 +102,7 @@ def plan(region, capacity, metal_yield, cost, cover, rate0, response, margin0, r
     demand[:] = 0.0
     for j in range(len(capacity)):
         r = region[j]
-        margin = ingot * metal_yield[j] - price[r] - cost[j]
+        margin = market.smelter_margin(ingot, metal_yield[j], price[r], cost[j])
         rate = rate0[j] * season + response[j] * (margin - margin0[j]) / ingot
         rate = min(max(rate, 0.0), 1.0) * (1.0 - cut[r])
         use[j] = capacity[j] * rate * running[j]
@@ -160,7 +161,12 @@ def receive(region, bid, filled, stock):  # pragma: no cover
 @njit(cache=True)
 def collect(bounds, cost, base, tolerance, price, price0, elasticity, risk, season, available,
             stock):  # pragma: no cover
-    """One day's collection (see :meth:`Traders.collect`); returns t collected per region."""
+    """One day's collection; returns t collected per region.
+
+    A trader collects if its cost is below the price and its risk tolerance above the
+    perceived enforcement risk, at capacity scaled by ``season·(price/price0)**elasticity``;
+    :func:`market.collection` says how much of what waits at the sources the region gets, and
+    each trader gets its capacity's share of it."""
     n = len(price)
     factor = np.empty(n)
     for r in range(n):
@@ -255,53 +261,97 @@ def ship_day(price, bounds, base, base_total, active_count, stock, transport_cos
     ship(bounds, keep, spread, base, stock)
 
 
-@njit(cache=True)
-def market_day(trade, has_next, season_c, season_s, ingot, mk, price, price0, risk,
-               uncollected, generated, cut, anchor_next, noise_next, primary_change_next,
-               volatility, trend, pressure, tb, tcost, tbase, tbase_total, tactive, ttol,
-               ttemper, tstock, toffers, elasticity, offer_share, fast_out, withhold,
-               region, group, capacity, metal_yield, scost, cover, rate0, response, margin0,
-               running, sstock, use, bid, smelted, import_share, open_regions, imports_given,
-               counts, running_by_class, row, cols):  # pragma: no cover
-    """One market day in one compiled call: collection, shipping, clearing, smelting, the
-    day's row (columns ``cols``, see ``model.KERNEL_COLUMNS``) and tomorrow's price.
+# ---- the day's arguments: four tuples of arrays (numba types a plain tuple of arrays as
+# fast as separate arguments; a namedtuple costs ~6 µs a call more). Fields by position:
+INPUT_FIELDS = ("collection_season", "smelting_season", "ingot", "primary_change", "risk",
+                "generation", "output_cut", "anchor", "price_noise", "imports")
+"""Whole-run input arrays, [day] or [day, region]: the kernel reads day ``d`` (and ``d + 1``
+for tomorrow's price)."""
+(I_CSEASON, I_SSEASON, I_INGOT, I_PRIMARY_CHANGE, I_RISK, I_GENERATION, I_CUT, I_ANCHOR,
+ I_NOISE, I_IMPORTS) = range(10)
+MARKET_FIELDS = ("constants", "price", "price0", "uncollected", "volatility", "trend",
+                 "pressure")
+"""Regional market state, [region], changed in place; ``constants`` see :func:`market_day`."""
+M_CONST, M_PRICE, M_PRICE0, M_UNCOLLECTED, M_VOL, M_TREND, M_PRESSURE = range(7)
+TRADER_FIELDS = ("bounds", "cost", "base", "base_total", "active_count", "tolerance",
+                 "temper_eff", "stock", "offers", "elasticity", "offer_share", "fast_out",
+                 "withhold")
+"""Trader arrays ([trader], or [region] for totals and regional behaviour)."""
+(T_BOUNDS, T_COST, T_BASE, T_BASE_TOTAL, T_ACTIVE, T_TOL, T_TEMPER, T_STOCK, T_OFFERS,
+ T_ELASTICITY, T_OFFER_SHARE, T_FAST_OUT, T_WITHHOLD) = range(13)
+SMELTER_FIELDS = ("region", "group", "capacity", "metal_yield", "cost", "cover", "rate0",
+                  "response", "margin0", "running", "stock", "use", "bid", "smelted",
+                  "import_share", "import_regions", "counts", "running_by_class")
+"""Smelter arrays ([smelter]; ``import_regions`` [region], ``counts`` [region, state],
+``running_by_class`` [region, class])."""
+(S_REGION, S_GROUP, S_CAPACITY, S_YIELD, S_COST, S_COVER, S_RATE0, S_RESPONSE, S_MARGIN0,
+ S_RUNNING, S_STOCK, S_USE, S_BID, S_SMELTED, S_IMPORT_SHARE, S_IMPORT_REGIONS, S_COUNTS,
+ S_RUNNING_BY_CLASS) = range(18)
 
-    ``mk`` holds the market constants: price_speed, anchor_speed, price_floor, price_cap,
-    volatility_ref, trend_ref, transport_cost, flow_rate, 1/volatility_days, 1/trend_days.
+
+def pack(obj: object, fields: tuple[str, ...]) -> tuple:
+    """The tuple of ``obj``'s arrays named by ``fields`` (the arrays, not copies)."""
+    return tuple(getattr(obj, f) for f in fields)
+
+
+@njit(cache=True)
+def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
+    """One market day in one compiled call: collection, shipping, clearing, smelting, the
+    day's row (``values[day]``, columns ``cols``, see ``simulation.KERNEL_COLUMNS``) and
+    tomorrow's price.
+
+    ``inp``, ``mkt``, ``tr``, ``sm``: the tuples of :data:`INPUT_FIELDS`, :data:`MARKET_FIELDS`,
+    :data:`TRADER_FIELDS`, :data:`SMELTER_FIELDS`. ``mkt[M_CONST]`` holds the market
+    constants: price_speed, anchor_speed, price_floor, price_cap, volatility_ref, trend_ref,
+    transport_cost, flow_rate, 1/volatility_days, 1/trend_days, clearing_days.
     """
+    mk, price, pressure = mkt[M_CONST], mkt[M_PRICE], mkt[M_PRESSURE]
+    uncollected, volatility, trend = mkt[M_UNCOLLECTED], mkt[M_VOL], mkt[M_TREND]
+    tb, tstock, tactive = tr[T_BOUNDS], tr[T_STOCK], tr[T_ACTIVE]
+    region, sstock, counts, by_class = sm[S_REGION], sm[S_STOCK], sm[S_COUNTS], \
+        sm[S_RUNNING_BY_CLASS]
+    n_days = len(inp[I_INGOT])
+    trade = day % int(mk[10]) == 0
+    has_next = day + 1 < n_days
+    nxt = min(day + 1, n_days - 1)
+    row = values[day]
     n = len(price)
     imports = np.zeros(n)
-    land(region, import_share, open_regions, imports_given, sstock, imports)
-    available = uncollected + generated
-    got = collect(tb, tcost, tbase, ttol, price, price0, elasticity, risk, season_c, available,
-                  tstock)
+    land(region, sm[S_IMPORT_SHARE], sm[S_IMPORT_REGIONS], inp[I_IMPORTS][day], sstock, imports)
+    available = uncollected + inp[I_GENERATION][day]
+    got = collect(tb, tr[T_COST], tr[T_BASE], tr[T_TOL], price, mkt[M_PRICE0],
+                  tr[T_ELASTICITY], inp[I_RISK][day], inp[I_CSEASON][day], available, tstock)
     for r in range(n):
         uncollected[r] = available[r] - got[r]
     inflow, outflow = np.zeros(n), np.zeros(n)
     if n > 1 and mk[7] > 0:
-        ship_day(price, tb, tbase, tbase_total, tactive, tstock, mk[6], mk[7], inflow, outflow)
+        ship_day(price, tb, tr[T_BASE], tr[T_BASE_TOTAL], tactive, tstock, mk[6], mk[7],
+                 inflow, outflow)
     cleared = np.empty((n, 4))
-    clear_day(trade, tb, ttemper, offer_share, tstock, toffers, volatility, trend, fast_out,
-              withhold, mk[4], mk[5], region, capacity, metal_yield, scost, cover, rate0,
-              response, margin0, running, sstock, use, bid, price, ingot, season_s, cut, cleared)
+    clear_day(trade, tb, tr[T_TEMPER], tr[T_OFFER_SHARE], tstock, tr[T_OFFERS], volatility,
+              trend, tr[T_FAST_OUT], tr[T_WITHHOLD], mk[4], mk[5], region, sm[S_CAPACITY],
+              sm[S_YIELD], sm[S_COST], sm[S_COVER], sm[S_RATE0], sm[S_RESPONSE], sm[S_MARGIN0],
+              sm[S_RUNNING], sstock, sm[S_USE], sm[S_BID], price, inp[I_INGOT][day],
+              inp[I_SSEASON][day], inp[I_CUT][day], cleared)
     if trade:
         pressure[:] = cleared[:, 3]
     smelted_r, ingot_r, stock_r, by_group = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(3 * n)
-    smelt(region, group, metal_yield, use, sstock, smelted, smelted_r, ingot_r, by_group, stock_r)
+    smelt(region, sm[S_GROUP], sm[S_YIELD], sm[S_USE], sstock, sm[S_SMELTED], smelted_r,
+          ingot_r, by_group, stock_r)
     held = np.zeros(n)
     region_sums(tb, tstock, held)
     for r in range(n):
-        values = (uncollected[r], got[r], inflow[r], outflow[r], held[r], cleared[r, 0],
-                  cleared[r, 1], cleared[r, 2], stock_r[r], smelted_r[r],
-                  min(ingot_r[r], smelted_r[r]), price[r], pressure[r], by_group[3 * r],
-                  by_group[3 * r + 1], by_group[3 * r + 2], imports[r], tactive[r],
-                  float(counts[r, 0]), float(counts[r, 1]), float(counts[r, 2]),
-                  float(counts[r, 3]), float(counts[r, 4]), running_by_class[r, 0],
-                  running_by_class[r, 1], running_by_class[r, 2])
+        values_r = (uncollected[r], got[r], inflow[r], outflow[r], held[r], cleared[r, 0],
+                    cleared[r, 1], cleared[r, 2], stock_r[r], smelted_r[r],
+                    min(ingot_r[r], smelted_r[r]), price[r], pressure[r], by_group[3 * r],
+                    by_group[3 * r + 1], by_group[3 * r + 2], imports[r], tactive[r],
+                    float(counts[r, 0]), float(counts[r, 1]), float(counts[r, 2]),
+                    float(counts[r, 3]), float(counts[r, 4]), by_class[r, 0],
+                    by_class[r, 1], by_class[r, 2])
         for k in range(len(cols)):
-            row[r, cols[k]] = values[k]
+            row[r, cols[k]] = values_r[k]
     if has_next and trade:
-        new = market._price_step(price, pressure, anchor_next, mk[0], mk[1], noise_next, mk[2],
-                                 mk[3])
-        follow(price, new, volatility, trend, mk[8], mk[9], primary_change_next)
+        new = market._price_step(price, pressure, inp[I_ANCHOR][nxt], mk[0], mk[1],
+                                 inp[I_NOISE][nxt], mk[2], mk[3])
+        follow(price, new, volatility, trend, mk[8], mk[9], inp[I_PRIMARY_CHANGE][nxt])
         price[:] = new

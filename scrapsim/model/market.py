@@ -72,9 +72,11 @@ def price_step(price: np.ndarray, pressure: np.ndarray, anchor: float | np.ndarr
                        np.asarray(shock, float), float(floor), float(cap))
 
 
-def smelter_margin(ingot: float, metal_yield: np.ndarray, scrap: np.ndarray,
-                   processing_cost: np.ndarray) -> np.ndarray:
-    """Margin per tonne of scrap smelted: ingot × yield − scrap − processing cost (CNY/t)."""
+@njit(cache=True)
+def smelter_margin(ingot, metal_yield, scrap, processing_cost):  # type: ignore[no-untyped-def]
+    """Margin per tonne of scrap smelted: ingot × yield − scrap − processing cost (CNY/t).
+
+    Compiled for scalars (the daily kernel, one smelter at a time) and arrays alike."""
     return ingot * metal_yield - scrap - processing_cost
 
 

@@ -15,8 +15,14 @@ import numpy as np
 from scrapsim.errors import MassBalanceError
 from scrapsim.model.table import Table
 
-__all__ = ["DAILY_COLUMNS", "EXTRA_COLUMNS", "DailyRecorder", "EventLog", "check_balance",
-           "MassBalanceError"]
+__all__ = [
+    "DAILY_COLUMNS",
+    "EXTRA_COLUMNS",
+    "DailyRecorder",
+    "EventLog",
+    "MassBalanceError",
+    "check_balance",
+]
 
 DAILY_COLUMNS = (
     "generated", "uncollected", "collected", "inflow", "outflow", "trader_stock", "offered",

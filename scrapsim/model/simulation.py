@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass, field
-from functools import cached_property
-from datetime import date
+from collections.abc import Generator
 
 import numpy as np
 import simpy
@@ -23,11 +21,14 @@ from scrapsim.model.actors.smelters import CLOSED, Smelters
 from scrapsim.model.actors.traders import Traders
 from scrapsim.model.inputs import Inputs, build_inputs
 from scrapsim.model.records import DailyRecorder, EventLog, check_balance
+from scrapsim.model.result import Result, Window
 from scrapsim.model.rng import Streams
-from scrapsim.scenario import Enforcement, Scenario, ScenarioError
+from scrapsim.model.summary import summarize
 from scrapsim.model.table import Table
+from scrapsim.model.world import World
+from scrapsim.scenario import Enforcement, Scenario, ScenarioError
 
-__all__ = ["Model", "Result", "run"]
+__all__ = ["Model", "Result", "baseline_of", "campaign_windows", "compile_time", "run"]
 
 KERNEL_COLUMNS = ("uncollected", "collected", "inflow", "outflow", "trader_stock", "offered",
                   "demanded", "traded", "smelter_stock", "smelted", "ingot", "scrap_price",
@@ -39,41 +40,23 @@ NEVER = 1e18
 """Relapse day of a closed site whose clock runs past the end of the run."""
 
 
-@dataclass
-class Result:
-    """Everything one run produced; nothing is written to disk."""
-
-    scenario: Scenario
-    seed: int
-    daily: Table
-    initial: Table
-    log: EventLog = field(repr=False)
-    windows: list[tuple[str, list[str], date, date]]
-    wall_time: float
-    n_events: int
-    summary: dict | None = None
-    baseline: Result | None = field(default=None, repr=False)
-
-    @cached_property
-    def events(self) -> Table:
-        """The event table, built on first use (sweeps never need it)."""
-        sc = self.scenario
-        return self.log.table(sc.start, [r.name for r in sc.regions],
-                              [c.name for c in sc.campaigns])
-
-    def frames(self) -> dict:
-        """The tables as pandas DataFrames (imports pandas)."""
-        return {"daily": self.daily.to_pandas(), "events": self.events.to_pandas(),
-                "initial": self.initial.to_pandas()}
-
-
 class Model:
-    """One simulation of a scenario with one seed."""
+    """One simulation of a scenario with one seed: build (here) -> :meth:`run` -> Result.
+
+    Every :meth:`run` starts from a freshly built state (populations drawn again from the same
+    seed), so running a model twice gives the same tables twice.
+    """
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
         _check_inputs(scenario)
         self.scenario, self.seed = scenario, seed
-        self.streams = Streams(seed)
+        self._used = False
+        self._build()
+
+    def _build(self) -> None:
+        """Draw the populations and inputs from the seed and set the initial state."""
+        scenario = self.scenario
+        self.streams = Streams(self.seed)
         self.n_days, self.n_regions = scenario.days, len(scenario.regions)
         self.inputs: Inputs = build_inputs(scenario, self.streams.get("inputs"))
         self.traders = Traders(scenario, self.streams.get("traders"))
@@ -108,21 +91,37 @@ class Model:
         self.volatility = np.full(self.n_regions, m.volatility_ref)
         self.trend = np.zeros(self.n_regions)
         self.pressure = np.zeros(self.n_regions)
-        self._mk = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
-                             m.volatility_ref, m.trend_ref, m.transport_cost, m.flow_rate,
-                             1.0 / m.volatility_days, 1.0 / m.trend_days])
+        self.constants = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
+                                   m.volatility_ref, m.trend_ref, m.transport_cost, m.flow_rate,
+                                   1.0 / m.volatility_days, 1.0 / m.trend_days,
+                                   float(m.clearing_days)])
         self.initial = Table({
             "region": np.array([r.name for r in sc.regions]),
             "uncollected": self.uncollected.copy(),
             "trader_stock": tr.sums(tr.stock),
             "smelter_stock": np.bincount(s.region, weights=s.stock, minlength=self.n_regions),
         })
+        day_inputs = _DayInputs(inp, self.primary_change, self.anchor)
+        self._day_args = (kernels.pack(day_inputs, kernels.INPUT_FIELDS),
+                          kernels.pack(self, kernels.MARKET_FIELDS),
+                          kernels.pack(tr, kernels.TRADER_FIELDS),
+                          kernels.pack(s, kernels.SMELTER_FIELDS))
 
     # ---- timeline -----------------------------------------------------------------------------
+    def world(self) -> World:
+        """What enforcement may see and change of this run."""
+        return World(scenario=self.scenario, inputs=self.inputs, smelters=self.smelters,
+                     traders=self.traders, streams=self.streams, n_days=self.n_days,
+                     log=self.log, recorder=self.recorder)
+
     def run(self) -> Result:
+        """Run the timeline from the built state; a second call rebuilds first."""
         t0 = time.perf_counter()
+        if self._used:
+            self._build()
+        self._used = True
         env = simpy.Environment()
-        Regulator(self).start(env)
+        Regulator(self.world()).start(env)
         env.process(self._days(env))
         n_events = 0
         while env.peek() != float("inf"):
@@ -141,7 +140,7 @@ class Model:
             windows=campaign_windows(sc), wall_time=time.perf_counter() - t0, n_events=n_events)
         return result
 
-    def _days(self, env: simpy.Environment):
+    def _days(self, env: simpy.Environment) -> Generator:
         yield env.timeout(0.5)
         for day in range(self.n_days):
             self.step(day)
@@ -152,21 +151,8 @@ class Model:
         """One market day: deadlines, then imports, collection, shipping, clearing, smelting,
         the day's row and tomorrow's price in one compiled pass (:func:`kernels.market_day`)."""
         self._deadlines(day)
-        inp, tr, s, m = self.inputs, self.traders, self.smelters, self.scenario.market
-        s.refresh()
-        nxt = min(day + 1, self.n_days - 1)
-        kernels.market_day(
-            day % m.clearing_days == 0, day + 1 < self.n_days, float(inp.collection_season[day]),
-            float(inp.smelting_season[day]), float(inp.ingot[day]), self._mk, self.price,
-            self.price0, inp.risk[day], self.uncollected, inp.generation[day],
-            inp.output_cut[day], self.anchor[nxt], inp.price_noise[nxt],
-            float(self.primary_change[nxt]), self.volatility, self.trend, self.pressure,
-            tr.bounds, tr.cost, tr.base, tr.base_total, tr.active_count, tr.tolerance,
-            tr.temper_eff, tr.stock, tr.offers, tr.elasticity, tr.offer_share, tr.fast_out,
-            tr.withhold, s.region, s.group, s.capacity, s.metal_yield, s.cost, s.cover, s.rate0,
-            s.response, s.margin0, s.running, s.stock, s.use, s.bid, s.smelted, s.import_share,
-            s.import_regions, inp.imports[day], s.counts, s.running_by_class,
-            self.recorder.values[day], self._cols)
+        self.smelters.refresh()
+        kernels.market_day(day, *self._day_args, self.recorder.values, self._cols)
 
     def _deadlines(self, day: int) -> None:
         """Suspensions and rectifications ending today, traders' suspensions ending, relapses."""
@@ -218,6 +204,17 @@ class Model:
         self.recorder.values[day, :, self.recorder.index[column]] += per_region
 
 
+class _DayInputs:
+    """The inputs the market day reads, under the names of :data:`kernels.INPUT_FIELDS`."""
+
+    def __init__(self, inp: Inputs, primary_change: np.ndarray, anchor: np.ndarray) -> None:
+        self.collection_season, self.smelting_season = inp.collection_season, inp.smelting_season
+        self.ingot, self.risk, self.generation = inp.ingot, inp.risk, inp.generation
+        self.output_cut, self.price_noise, self.imports = inp.output_cut, inp.price_noise, \
+            inp.imports
+        self.primary_change, self.anchor = primary_change, anchor
+
+
 def _check_inputs(scenario: Scenario) -> None:
     """Cross-field checks pydantic cannot express per field."""
     for i, r in enumerate(scenario.regions):
@@ -227,7 +224,7 @@ def _check_inputs(scenario: Scenario) -> None:
                                 value=r.imports, expected="0, or smelters.large.count > 0")
 
 
-def campaign_windows(scenario: Scenario) -> list[tuple[str, list[str], date, date]]:
+def campaign_windows(scenario: Scenario) -> list[Window]:
     """(name, regions, start, end) of each campaign, clipped to the run; empty ones dropped."""
     out = []
     for c in scenario.campaigns:
@@ -268,8 +265,6 @@ def run(scenario: Scenario, seed: int | None = None, baseline: bool | Result = T
     must come from ``baseline_of(scenario)`` with the same seed. ``check`` verifies MODEL.md's
     mass balance on every row (raises MassBalanceError).
     """
-    from scrapsim.model.summary import summarize
-
     seed = scenario.seed if seed is None else int(seed)
     compile_time()
     result = Model(scenario, seed).run()

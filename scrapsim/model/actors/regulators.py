@@ -11,18 +11,18 @@ than one per inspection; each inspection is still its own row in the event table
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable, Generator
+from datetime import date
 
 import numpy as np
 import simpy
 
-from scrapsim.scenario import SMELTER_CLASSES, Campaign
 from scrapsim.model.actors.smelters import CLOSED, HALTED, RUNNING, SUSPENDED
-from scrapsim.model.actors.traders import ACTIVE, CLOSED as T_CLOSED, SUSPENDED as T_SUSPENDED
-
-if TYPE_CHECKING:
-    from scrapsim.model.simulation import Model
+from scrapsim.model.actors.traders import ACTIVE
+from scrapsim.model.actors.traders import CLOSED as T_CLOSED
+from scrapsim.model.world import World
+from scrapsim.scenario import SMELTER_CLASSES, Campaign, Sanctions
 
 __all__ = ["Regulator", "escalate"]
 
@@ -38,7 +38,7 @@ def escalate(share: float, intensity: float) -> float:
 class Regulator:
     """Runs every campaign of the scenario on the model's environment."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: World) -> None:
         self.m = model
         self.intensity = model.scenario.enforcement.intensity
         names = [r.name for r in model.scenario.regions]
@@ -49,19 +49,21 @@ class Regulator:
         self._pool_cache: dict[int, tuple] = {}
 
     def start(self, env: simpy.Environment) -> None:
+        """Schedule every campaign, deadline and audit (nothing at intensity 0)."""
         if self.intensity <= 0:
             return
         for i, c in enumerate(self.m.scenario.campaigns):
             env.process(self._campaign(env, i, c))
             if c.deadline is not None:
-                env.process(self._at(env, c.deadline, lambda d, i=i: self._deadline(i, d)))
+                env.process(self._at(env, c.deadline, functools.partial(self._deadline, i)))
             for audit in c.audits:
-                env.process(self._at(env, audit, lambda d, i=i: self._audit(i, d)))
+                env.process(self._at(env, audit, functools.partial(self._audit, i)))
 
-    def _day(self, when) -> int:
+    def _day(self, when: date) -> int:
         return (when - self.m.scenario.start).days
 
-    def _at(self, env: simpy.Environment, when, action) -> Generator:
+    def _at(self, env: simpy.Environment, when: date,
+            action: Callable[[int], None]) -> Generator:
         day = self._day(when)
         if 0 <= day < self.m.n_days:
             yield env.timeout(day - env.now)
@@ -185,7 +187,7 @@ class Regulator:
             self._sanction(i, c, TRADER, ids[hit], times[hit], reg[hit], c.trader_sanctions, rng)
 
     def _sanction(self, i: int, c: Campaign, actor: int, ids: np.ndarray, times: np.ndarray,
-                  reg: np.ndarray, shares, rng: np.random.Generator) -> None:
+                  reg: np.ndarray, shares: Sanctions, rng: np.random.Generator) -> None:
         """Detected violations: log them, draw each one's sanction and apply it."""
         self._count(i, actor, ids, times, reg, "violation", "violations")
         kind = self._sanction_kind(shares, ids.size, rng)
@@ -211,28 +213,16 @@ class Regulator:
         """Close: yard confiscated; suspend or upgrade order: stops for ``suspend_days``."""
         m, tr = self.m, self.m.traders
         if kind == 0:
-            seized = tr.stock[ids].copy()
-            tr.stock[ids] = 0.0
-            tr.set_state(ids, T_CLOSED)
-            m.log.add(times, reg, TRADER, ids, i, "close")
-            m.log.add(times, reg, TRADER, ids, i, "seize", seized)
-            self._add(int(times[0]), "seized_traders", reg, seized)
+            m.count(int(times[0]), "seized_traders", tr.close(ids, m.log, times, i))
         elif kind in (1, 2):
-            tr.set_state(ids, T_SUSPENDED, np.floor(times) + c.suspend_days)
-            m.log.add(times, reg, TRADER, ids, i, "suspend")
+            tr.suspend(ids, m.log, times, i, c.suspend_days)
         else:
             self._fine(i, c, TRADER, ids, times, reg)
 
     def _add(self, day: int, column: str, reg: np.ndarray,
              value: float | np.ndarray = 1.0) -> None:
         """Add ``value`` per actor to the regional total of ``column`` on ``day``."""
-        if reg.size:
-            n = self.m.n_regions
-            if np.ndim(value):
-                per_region = np.bincount(reg, weights=value, minlength=n)
-            else:
-                per_region = value * np.bincount(reg, minlength=n)
-            self.m.count(day, column, per_region)
+        self.m.count_actors(day, column, reg, value)
 
     def _count(self, i: int, kind: int, ids: np.ndarray, times: np.ndarray, reg: np.ndarray,
                event: str, column: str) -> None:
@@ -242,7 +232,7 @@ class Regulator:
             self._add(int(times[0]), column, reg)
 
     @staticmethod
-    def _sanction_kind(shares, n: int, rng: np.random.Generator) -> np.ndarray:
+    def _sanction_kind(shares: Sanctions, n: int, rng: np.random.Generator) -> np.ndarray:
         """0 close, 1 suspend, 2 upgrade, 3 fine, drawn by the campaign's shares."""
         close = shares.close
         edges = np.array([close, close + shares.suspend, close + shares.suspend + shares.upgrade])

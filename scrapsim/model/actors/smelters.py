@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from scrapsim.model import kernels
+from scrapsim.model.actors.traders import _lognormal
 from scrapsim.model.market import smelter_margin
 from scrapsim.model.records import EventLog
 from scrapsim.scenario import SMELTER_CLASSES, Scenario
-from scrapsim.model.actors.traders import _lognormal
 
-__all__ = ["Smelters", "RUNNING", "HALTED", "SUSPENDED", "RECTIFYING", "CLOSED", "STATES"]
+__all__ = ["CLOSED", "HALTED", "RECTIFYING", "RUNNING", "STATES", "SUSPENDED", "Smelters"]
 
 RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
 STATES = ("running", "halted", "suspended", "rectifying", "closed")
@@ -60,6 +60,10 @@ class Smelters:
         r = self.n_regions
         self.demand, self.smelted_r, self.ingot_r, self.stock_r = (np.zeros(r) for _ in range(4))
         self.smelted, self.by_group = np.zeros(self.n), np.zeros(3 * r)
+        self.counts = np.zeros((r, 5), dtype=np.int64)
+        self.running_by_class = np.zeros((r, 3))
+        self.import_share = np.zeros(self.n)
+        self.import_regions = np.zeros(r, dtype=bool)
         self._dirty = True
         self.refresh()
 
@@ -68,15 +72,14 @@ class Smelters:
         if not self._dirty:
             return
         self._dirty = False
-        r = self.n_regions
-        self.counts = np.zeros((r, 5), dtype=np.int64)
-        self.running_by_class = np.zeros((r, 3))
-        self.import_share = np.zeros(self.n)
-        totals = np.zeros(r)
+        self.counts[:] = 0
+        self.running_by_class[:] = 0.0
+        self.import_share[:] = 0.0
+        totals = np.zeros(self.n_regions)
         self.next_due = kernels.state_summary(
             self.region, self.group, self.klass, self.state, self.running, self.capacity,
             self.until, self.counts, self.running_by_class.reshape(-1), self.import_share, totals)
-        self.import_regions = totals > 0
+        self.import_regions[:] = totals > 0
         self.n_closed = int(self.counts[:, CLOSED].sum())
 
     @staticmethod
@@ -97,42 +100,6 @@ class Smelters:
     def margins(self, ingot: float, price: np.ndarray) -> np.ndarray:
         """Margin per tonne of scrap (CNY/t) at the regional scrap ``price``."""
         return smelter_margin(ingot, self.metal_yield, price[self.region], self.cost)
-
-    def plan(self, ingot: float, price: np.ndarray, season: float, cut: np.ndarray) -> np.ndarray:
-        """Set today's planned smelting ``use`` (t) and scrap ``bid`` (t) of each smelter;
-        returns the bids per region.
-
-        Operating rate ``clip(rate0·season + response·(margin − margin0)/ingot, 0, 1)``, times
-        ``1 − cut`` under output curbs; only running smelters smelt. A smelter with a positive
-        margin bids today's use plus a fifth of its gap to the target cover (after imports land).
-        """
-        kernels.plan(self.region, self.capacity, self.metal_yield, self.cost, self.cover,
-                     self.rate0, self.response, self.margin0, self.running, self.stock,
-                     price, float(ingot), float(season), cut, self.use, self.bid, self.demand)
-        return self.demand
-
-    def land_imports(self, imports: np.ndarray) -> np.ndarray:
-        """Deliver imported scrap (t/day per region) to large plants, running ones first, pro rata
-        to capacity; returns what landed per region (0 where no large plant is open)."""
-        self.refresh()
-        landed = np.zeros(self.n_regions)
-        kernels.land(self.region, self.import_share, self.import_regions,
-                     np.asarray(imports, float), self.stock, landed)
-        return landed
-
-    def receive(self, filled: np.ndarray) -> None:
-        """Add the filled share (per region) of each smelter's bid to its stock."""
-        kernels.receive(self.region, self.bid, np.asarray(filled, float), self.stock)
-
-    def smelt(self) -> np.ndarray:
-        """Smelt up to planned use from stock; returns t smelted per smelter.
-
-        Also fills the regional totals ``smelted_r``, ``ingot_r`` (t of metal), ``stock_r``
-        and ``by_group`` ([region, class] smelted).
-        """
-        kernels.smelt(self.region, self.group, self.metal_yield, self.use, self.stock,
-                      self.smelted, self.smelted_r, self.ingot_r, self.by_group, self.stock_r)
-        return self.smelted
 
     # ---- state machine ---------------------------------------------------------------------
     def _set(self, ids: np.ndarray, state: int) -> None:
@@ -167,7 +134,7 @@ class Smelters:
         log.add(t, self.region[ids], SMELTER, ids, campaign, "seize", seized)
         return np.bincount(self.region[ids], weights=seized, minlength=self.n_regions)
 
-    def suspend(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float,
+    def suspend(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int, days: float,
                 rectify_days: float, fail: float) -> None:
         """Power cut until ``t + days``; then rectify for ``rectify_days`` or close (``fail``).
 
@@ -180,7 +147,8 @@ class Smelters:
         self.fail[ids] = fail
         log.add(t, self.region[ids], SMELTER, ids, campaign, "suspend")
 
-    def upgrade(self, ids: np.ndarray, log: EventLog, t: float, campaign: int, days: float) -> None:
+    def upgrade(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int,
+                days: float) -> None:
         """Order to upgrade: a running or halted plant stops to rectify for ``days``."""
         keep = (self.state[ids] == RUNNING) | (self.state[ids] == HALTED)
         ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from scrapsim.model import kernels
-from scrapsim.model.market import collection
+from scrapsim.model.records import EventLog
 from scrapsim.scenario import Scenario
 
-__all__ = ["Traders", "ACTIVE", "SUSPENDED", "CLOSED"]
+__all__ = ["ACTIVE", "CLOSED", "SUSPENDED", "Traders"]
 
 ACTIVE, SUSPENDED, CLOSED = 0, 1, 2
+TRADER = 0
+"""Actor kind of traders in the event table."""
 
 
 def _lognormal(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:
@@ -117,50 +119,22 @@ class Traders:
         """Regional totals of a trader array."""
         return self._per_region(x)
 
-    def collect(self, price: np.ndarray, price0: np.ndarray, risk: np.ndarray, season: float,
-                available: np.ndarray, collect_fn=None) -> np.ndarray:
-        """Collect scrap into yards; returns t collected per region.
+    def close(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray,
+              campaign: int) -> np.ndarray:
+        """Close ``ids`` for good and confiscate their yards; returns tonnes seized per region.
 
-        A trader collects if its cost is below the price and its risk tolerance above the
-        perceived enforcement risk, at capacity scaled by ``(price/price0)**elasticity``.
-        ``collect_fn(available, wanted)`` (default :func:`scrapsim.model.market.collection`) says how
-        much of what waits at the sources the region's traders get; each gets its capacity's
-        share.
-        """
-        if collect_fn is None or collect_fn is collection:
-            return kernels.collect(self.bounds, self.cost, self.base, self.tolerance, price,
-                                   price0, self.elasticity, risk, float(season), available,
-                                   self.stock)
-        factor = season * (price / price0) ** self.elasticity
-        want = np.zeros(len(price))
-        kernels.wanted(self.bounds, self.cost, self.base, self.tolerance, price, risk, factor,
-                       want)
-        got = collect_fn(available, want)
-        ratio = np.divide(got, want, out=np.zeros_like(got), where=want > 0) * factor
-        kernels.stock_up(self.bounds, self.cost, self.base, self.tolerance, price, risk, ratio,
-                         self.stock)
-        return got
-
-    def offer(self, factor: np.ndarray) -> np.ndarray:
-        """Fill ``self.offers`` (t per trader: ``min(temper × share × factor, 1)`` of the yard)
-        and return the regional offers."""
-        out = np.zeros(len(factor))
-        kernels.offer(self.bounds, self.temper_eff, factor * self.offer_share, self.stock,
-                      self.offers, out)
-        return out
-
-    def sell(self, sold_share: np.ndarray) -> None:
-        """Remove the sold share of each trader's offer from its yard."""
-        kernels.sell(self.bounds, sold_share, self.offers, self.stock)
-
-    def ship(self, out_share: np.ndarray, inflow: np.ndarray) -> None:
-        """Ship a share of each region's yards out and spread inflows by active capacity."""
-        spread = np.divide(inflow, self.base_total, out=np.zeros(len(inflow)),
-                           where=self.base_total > 0)
-        kernels.ship(self.bounds, 1.0 - out_share, spread, self.base, self.stock)
-
-    def seize(self, ids: np.ndarray) -> float:
-        """Confiscate the yards of ``ids``; returns tonnes seized."""
-        seized = float(self.stock[ids].sum())
+        Logs a ``close`` and a ``seize`` event (value: tonnes) per trader."""
+        seized = self.stock[ids].copy()
         self.stock[ids] = 0.0
-        return seized
+        self.set_state(ids, CLOSED)
+        reg = self.region[ids]
+        log.add(t, reg, TRADER, ids, campaign, "close")
+        log.add(t, reg, TRADER, ids, campaign, "seize", seized)
+        return np.bincount(reg, weights=seized, minlength=len(self.bounds) - 1)
+
+    def suspend(self, ids: np.ndarray, log: EventLog, t: np.ndarray, campaign: int,
+                days: float) -> None:
+        """Stop ``ids`` until ``floor(t) + days`` (suspension or upgrade order); logs
+        ``suspend``."""
+        self.set_state(ids, SUSPENDED, np.floor(t) + days)
+        log.add(t, self.region[ids], TRADER, ids, campaign, "suspend")
