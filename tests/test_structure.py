@@ -68,7 +68,6 @@ def _floor(module: str) -> int:
     return FLOORS["__init__" if len(parts) == 1 else parts[1]]
 
 
-@pytest.mark.xfail(strict=True, reason="regulators <-> simulation: being removed (issue 9.2)")
 def test_no_import_cycles() -> None:
     """Tarjan's strongly connected components of the import graph are all single modules."""
     index: dict[str, int] = {}
