@@ -3,7 +3,7 @@
 The blocks run in the README's order in one scratch folder holding a copy of the scenario
 library (later blocks read the folders earlier ones wrote, as a reader following the README
 would), each command through ``bash`` with ``python`` meaning this interpreter. ``<id>`` in a
-path stands for the one folder an earlier command made there. What is not run, and why:
+path stands for the folder an earlier command made there last. What is not run, and why:
 
 - ``pip install ...``: the environment running this test was installed by the README's own
   test command (``pip install '.[test]'``), which CI runs verbatim;
@@ -51,11 +51,11 @@ def runnable(command: str) -> str | None:
 
 
 def resolve_ids(command: str, cwd: Path) -> str:
-    """Replace each path holding ``<id>`` by the one folder that matches it."""
+    """Replace each path holding ``<id>`` by the newest folder that matches it."""
     def one(m: re.Match[str]) -> str:
-        found = sorted(cwd.glob(m.group(0).replace("<id>", "*")))
-        assert len(found) == 1, f"{m.group(0)} matches {found} in {cwd}"
-        return str(found[0].relative_to(cwd))
+        found = sorted(cwd.glob(m.group(0).replace("<id>", "*")), key=lambda p: p.stat().st_mtime)
+        assert found, f"nothing matches {m.group(0)} in {cwd}"
+        return str(found[-1].relative_to(cwd))
 
     return re.sub(r"\S*<id>\S*", one, command)
 
