@@ -99,9 +99,10 @@ def _num(x: Any) -> str:
     return "n/a" if not math.isfinite(x) else f"{x:.3g}"
 
 
-COLUMNS = {"morris": ("mu_star", ("mu*", "mu_star", "mu_star_conf"), ("mu", "mu", None),
-                      ("sigma", "sigma", None)),
-           "sobol": ("ST", ("S1", "S1", "S1_conf"), ("ST", "ST", "ST_conf"))}
+COLUMNS: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
+    "morris": ("mu_star", [("mu*", "mu_star", "mu_star_conf"), ("mu", "mu", None),
+                           ("sigma", "sigma", None)]),
+    "sobol": ("ST", [("S1", "S1", "S1_conf"), ("ST", "ST", "ST_conf")])}
 """Per method: the column ranking parameters, then (header, value, CI) printed."""
 
 
@@ -117,7 +118,7 @@ def _design_line(m: dict[str, Any]) -> str:
 def format_table(result: Any) -> str:
     """The indices for the terminal: per metric, parameters by importance, index ± 95% CI."""
     m = result.manifest
-    rank, *shown = COLUMNS[m["method"]]
+    rank, shown = COLUMNS[m["method"]]
     head = [h + (" ± 95% CI" if c else "") for h, _, c in shown]
     rows = [["metric", "parameter", *head]]
     for metric in dict.fromkeys(result.indices["metric"]):

@@ -31,7 +31,7 @@ from scrapsim.results.journal import run_key
 from scrapsim.results.run_folder import run_dir
 from scrapsim.scenario import Scenario, load_scenario
 
-__all__ = ["CURVE_METRICS", "Sweep", "SweepResult", "curves_table", "format_line", "sweep"]
+__all__ = ["CURVE_METRICS", "DesignRuns", "Sweep", "SweepResult", "curves_table", "format_line", "sweep"]
 
 
 @dataclass
@@ -58,17 +58,14 @@ def base_scenario(scenario: Scenario | str | Path,
     return load_scenario(scenario, dict(overrides or {})), str(scenario)
 
 
-class Sweep(Experiment):
-    """A design of points run ``reps`` times each, with common seeds across points."""
-
-    kind = "sweep"
-    _done: tuple[Any, Any, Any] | None = None
+class DesignRuns(Experiment):
+    """The runs of a design: every point ``reps`` times, with common seeds across points
+    (what sweeps and sensitivity analyses share; each names its own kind, id and folder)."""
 
     def __init__(self, scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
                  seed: int | None = None, design: DesignKind = "grid",
-                 samples: int | None = None, out: str | Path | None = None,
-                 overrides: Mapping[str, Any] | None = None, run_fn: RunFn = DEFAULT_RUN,
-                 figures: bool = True) -> None:
+                 samples: int | None = None, overrides: Mapping[str, Any] | None = None,
+                 run_fn: RunFn = DEFAULT_RUN, figures: bool = True) -> None:
         self.base, self.source = base_scenario(scenario, overrides)
         if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
             raise SweepSpecError("needs at least one replication", file="--reps", value=reps,
@@ -83,9 +80,6 @@ class Sweep(Experiment):
         self.root_seed, self.seeds = root, rep_seeds(root, reps)
         self.scenario_hash, self.version = scenario_hash(self.base), package_version()
         self.run_fn, self.figures = run_fn, figures
-        self.id = digest({"scenario": self.scenario_hash, "points": list(self.design.points),
-                          "seeds": self.seeds, "version": self.version})
-        self.final = Path(out) if out is not None else run_dir(self.base) / f"sweep-{self.id}"
 
     @property
     def total(self) -> int:
@@ -115,6 +109,25 @@ class Sweep(Experiment):
         """The runs, curves and timings tables of these records."""
         runs, timings = runs_table(records, self.design)
         return runs, curves_table(runs, self.design.keys), timings
+
+
+
+class Sweep(DesignRuns):
+    """A design of points run ``reps`` times each, into runs, curves and figures."""
+
+    kind = "sweep"
+    _done: tuple[Any, Any, Any] | None = None
+
+    def __init__(self, scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
+                 seed: int | None = None, design: DesignKind = "grid",
+                 samples: int | None = None, out: str | Path | None = None,
+                 overrides: Mapping[str, Any] | None = None, run_fn: RunFn = DEFAULT_RUN,
+                 figures: bool = True) -> None:
+        super().__init__(scenario, vary, reps=reps, seed=seed, design=design, samples=samples,
+                         overrides=overrides, run_fn=run_fn, figures=figures)
+        self.id = digest({"scenario": self.scenario_hash, "points": list(self.design.points),
+                          "seeds": self.seeds, "version": self.version})
+        self.final = Path(out) if out is not None else run_dir(self.base) / f"sweep-{self.id}"
 
     def finish(self, folder: Path, runs: Runs) -> tuple[list[str], dict[str, Any]]:
         table, curves, timings = self._done = self.tables(runs.records)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -135,12 +136,14 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
                         f"{EXPECTED}", file=str(folder))
 
 
+Input = RunInput | SweepInput | SensitivityInput | CalibrationInput
+"""What a result folder reads as."""
 LOADERS: dict[str, Any] = {"run": _load_run, "sweep": _load_sweep,
                            "sensitivity": load_sensitivity, "calibration": load_calibration_input}
 """How each kind of result folder (its manifest's ``kind``) is read."""
 
 
-def _label(inputs: list[RunInput | SweepInput]) -> None:
+def _label(inputs: Sequence[Input]) -> None:
     """Each input's label: its scenario name, plus the folder name where two inputs of the same
     kind (run or sweep) share a name."""
     keys = [(type(i).__name__, str(i.scenario.get("name") or i.folder.name)) for i in inputs]
@@ -243,7 +246,7 @@ def comparison_section(runs: list[RunInput]) -> Section:
     return section
 
 
-def build_sections(inputs: list[RunInput | SweepInput]) -> list[Section]:
+def build_sections(inputs: Sequence[Input]) -> list[Section]:
     """The report's sections: a comparison when there are two or more runs, then each input."""
     from scrapsim.report.sweep import sweep_section
 

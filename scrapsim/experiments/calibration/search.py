@@ -69,7 +69,7 @@ class Evaluator:
         """Every run the search has asked for (stored before or run now): a count that does
         not depend on whether the search was resumed."""
 
-    def point(self, x: Sequence[float]) -> dict[str, Any]:
+    def point(self, x: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """θ as scenario overrides (integers rounded, floats to 12 significant digits)."""
         return {p.key: int(round(v)) if p.integer else float(f"{v:.12g}")
                 for p, v in zip(self.targets.parameters, x)}

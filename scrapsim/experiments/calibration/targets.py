@@ -198,9 +198,9 @@ def _period(file: str, path: str, raw: Any, base: Scenario,
     if raw == "window":
         return "window"
     days = [_date(d) for d in raw] if isinstance(raw, list) and len(raw) == 2 else []
-    if days and None not in days:
+    if len(days) == 2:
         first, last = days
-        if base.start <= first <= last <= base.end:
+        if first is not None and last is not None and base.start <= first <= last <= base.end:
             return first.isoformat(), last.isoformat()
     raise TargetsError("bad period", file=file, path=path, value=raw,
                        expected=f"run, window or [FIRST, LAST] dates within "

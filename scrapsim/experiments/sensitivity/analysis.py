@@ -45,7 +45,7 @@ from scrapsim.experiments.engine import RunFn
 from scrapsim.experiments.lifecycle import Runs, drive
 from scrapsim.experiments.sensitivity.output import SensitivityResult, load
 from scrapsim.experiments.sensitivity.params import ParamSpec, error_reason, load_params
-from scrapsim.experiments.sweep import Sweep, base_scenario
+from scrapsim.experiments.sweep import DesignRuns, base_scenario
 from scrapsim.results.identity import digest, jsonable, package_version, scenario_hash
 from scrapsim.results.run_folder import run_dir
 from scrapsim.scenario import Scenario
@@ -139,12 +139,14 @@ def _check_method(method: str, samples: int | None, levels: int) -> int:
     return n
 
 
-class Analysis(Sweep):
+class Analysis(DesignRuns):
     """A sensitivity analysis: the distinct points of a SALib sample run as a ``points``
     sweep (replications with common seeds), then analysed. Constructing one checks the
     parameters file and draws the sample; bad input raises :class:`ParamsError`."""
 
     kind = "sensitivity"
+    id: str
+    final: Path
 
     def __init__(self, scenario: Scenario | str | Path, params: str | Path | Mapping[str, Any],
                  *, method: str = "morris", samples: int | None = None,
