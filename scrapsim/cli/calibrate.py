@@ -60,8 +60,8 @@ def add_parser(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the calibration described by ``args``; returns the exit status."""
-    from scrapsim.experiments.calibration.search import calibrate
     from scrapsim.experiments.calibration.output import format_fit
+    from scrapsim.experiments.calibration.search import calibrate
 
     status, cal = guarded(PROG, lambda: calibrate(
         args.scenario, args.targets, reps=args.reps, popsize=args.popsize, maxiter=args.maxiter,

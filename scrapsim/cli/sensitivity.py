@@ -1,4 +1,5 @@
-"""``scrapsim sensitivity``: the command line of :func:`scrapsim.experiments.sensitivity.analysis.sensitivity`.
+"""``scrapsim sensitivity``: the command line of
+:func:`scrapsim.experiments.sensitivity.analysis.sensitivity`.
 
 ``add_parser`` only declares options (argparse, nothing heavy); ``main`` imports SALib, the sweep
 machinery and pandas when the command runs. Without SALib it says what to install and exits 2.
@@ -130,7 +131,7 @@ def format_table(result: Any) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [_design_line(m)]
     lines += ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
-                        enumerate(zip(row, widths))).rstrip() for row in rows]
+                        enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
     s = m.get("session") or {}
     done = f"{s.get('ran', 0)} ran now" + (f", {s['resumed']} reused" if s.get("resumed") else "")
     wall = f" in {m['wall_s']:.1f} s" if s.get("note") is None and "wall_s" in m else \

@@ -16,7 +16,8 @@ __all__ = ["CHECK_NAMES", "add_parser", "main"]
 
 CHECK_NAMES = ("hebei_pulse", "compliant_shift", "price_sign", "primary_lag", "seasonality",
                "thin_buffers", "relapse", "imports_large")
-"""The registry's names (scrapsim.experiments.validation.CHECKS), listed here so --help imports nothing."""
+"""The registry's names (scrapsim.experiments.validation.CHECKS), listed here so --help
+imports nothing."""
 
 
 def _positive(text: str) -> int:

@@ -3,11 +3,12 @@
 ``sweep(scenario, vary=["enforcement.intensity=0:2:21"], reps=30)`` runs every point of the
 design ``reps`` times. Replication ``r`` uses the same seed at every point and every run's
 summary is taken against the intensity-0 run of that seed (common random numbers), so the curves
-show the policy, not noise. Runs are stored as they finish (see :mod:`scrapsim.experiments.lifecycle`), so a
-sweep that is killed resumes where it stopped; the tables do not depend on the engine or the
-number of workers. The sweep folder holds ``runs.csv``/``runs.parquet`` (one row per run),
-``curves.csv`` (one row per point: mean and 95% t-interval over replications), ``timings.csv``,
-``manifest.json``, ``scenario.yaml`` and the three curve figures (PNG and SVG).
+show the policy, not noise. Runs are stored as they finish (see
+:mod:`scrapsim.experiments.lifecycle`), so a sweep that is killed resumes where it stopped;
+the tables do not depend on the engine or the number of workers. The sweep folder holds
+``runs.csv``/``runs.parquet`` (one row per run), ``curves.csv`` (one row per point: mean and
+95% t-interval over replications), ``timings.csv``, ``manifest.json``, ``scenario.yaml`` and
+the three curve figures (PNG and SVG).
 """
 
 from __future__ import annotations
@@ -19,19 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from scrapsim.errors import SweepSpecError
-from scrapsim.experiments.design import DesignKind, build_design, rep_seeds, \
-    validate_points
+from scrapsim.experiments.design import DesignKind, build_design, rep_seeds, validate_points
 from scrapsim.experiments.engine import DEFAULT_RUN, RunFn, Task
 from scrapsim.experiments.lifecycle import Experiment, Runs, drive
 from scrapsim.experiments.tables import CURVE_METRICS, curves_table, runs_table, write_tables
 from scrapsim.results.folders import write_text
-from scrapsim.results.identity import canonical_json, digest, jsonable, package_version, \
-    scenario_hash
+from scrapsim.results.identity import (
+    canonical_json,
+    digest,
+    jsonable,
+    package_version,
+    scenario_hash,
+)
 from scrapsim.results.journal import run_key
 from scrapsim.results.run_folder import run_dir
 from scrapsim.scenario import Scenario, load_scenario
 
-__all__ = ["CURVE_METRICS", "DesignRuns", "Sweep", "SweepResult", "curves_table", "format_line", "sweep"]
+__all__ = ["CURVE_METRICS", "DesignRuns", "Sweep", "SweepResult", "curves_table", "format_line",
+           "sweep"]
 
 
 @dataclass

@@ -109,7 +109,7 @@ def fit_figure(fit: Any, history: Any) -> Any:
     left.errorbar(z, y, xerr=[np.nan_to_num(z - lo), np.nan_to_num(hi - z)], fmt="o",
                   color="C0", capsize=3, label="model (95% interval over replications)")
     left.set_yticks(y, [f"{t}\n{v:.4g} ± {s:.3g}" for t, v, s in
-                        zip(fit["target"], fit["value"], fit["sd"])], fontsize=8)
+                        zip(fit["target"], fit["value"], fit["sd"], strict=True)], fontsize=8)
     left.set_xlabel("(model − target) / sd")
     left.set_title("Fit against each target")
     left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,

@@ -10,7 +10,8 @@ resumes with no run repeated. The scenario's own values seed the population, so 
 worse than the start.
 
 Uncertainty comes from the objective's curvature: with ``J = ∂m̄/∂θ`` fitted by least squares
-over points 7.5% and 15% of the range either side of θ̂ (CRN again), ``W = diag(1/sd²)`` and ``A = JᵀWJ`` (the Gauss–Newton Hessian of Q / 2), the
+over points 7.5% and 15% of the range either side of θ̂ (CRN again), ``W = diag(1/sd²)``
+and ``A = JᵀWJ`` (the Gauss–Newton Hessian of Q / 2), the
 parameter covariance is ``A⁻¹ + A⁻¹JᵀW Σ_sim WJ A⁻¹``: target error plus simulation error
 (``Σ_sim`` the covariance of the replications' moments / reps). The 95% interval θ̂ ± 1.96 se
 is clipped to the search range; a parameter whose unclipped interval is wider than the range is
@@ -31,15 +32,19 @@ from typing import Any
 
 import numpy as np
 
-from scrapsim.experiments.calibration.output import Calibration, load_calibration, \
-    write_tables
+from scrapsim.experiments.calibration.output import Calibration, load_calibration, write_tables
 from scrapsim.experiments.calibration.targets import Targets, TargetsError, load_targets
 from scrapsim.experiments.design import rep_seeds
 from scrapsim.experiments.engine import Task
 from scrapsim.experiments.lifecycle import Experiment, Runs, drive
 from scrapsim.experiments.sweep import base_scenario
-from scrapsim.results.identity import canonical_json, digest, jsonable, package_version, \
-    scenario_hash
+from scrapsim.results.identity import (
+    canonical_json,
+    digest,
+    jsonable,
+    package_version,
+    scenario_hash,
+)
 from scrapsim.results.journal import run_key
 from scrapsim.results.run_folder import run_dir
 from scrapsim.scenario import Scenario
@@ -72,7 +77,7 @@ class Evaluator:
     def point(self, x: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """θ as scenario overrides (integers rounded, floats to 12 significant digits)."""
         return {p.key: int(round(v)) if p.integer else float(f"{v:.12g}")
-                for p, v in zip(self.targets.parameters, x)}
+                for p, v in zip(self.targets.parameters, x, strict=True)}
 
     def _key(self, text: str, rep: int) -> str:
         return run_key(self.tag, text, rep, self.seeds[rep], self.measured)
@@ -84,7 +89,7 @@ class Evaluator:
         texts = [canonical_json(p) for p in points]
         tasks, queued, scenarios = [], set(), {}
         for r in range(len(self.seeds)):            # replication-major: one seed per chunk
-            for text, point in zip(texts, points):
+            for text, point in zip(texts, points, strict=True):
                 key = self._key(text, r)
                 self.needed.add(key)
                 if key in queued:
@@ -117,7 +122,7 @@ class Evaluator:
         """The vectorized objective differential evolution calls: ``xt`` is (parameters, S)."""
         xs = np.atleast_2d(np.asarray(xt).T) if np.ndim(xt) > 1 else np.asarray(xt)[None, :]
         q = self.objective(self.moments(xs))
-        self.evaluations += [(self.point(x), float(v)) for x, v in zip(xs, q)]
+        self.evaluations += [(self.point(x), float(v)) for x, v in zip(xs, q, strict=True)]
         return q if np.ndim(xt) > 1 else q[0]
 
 

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from scrapsim.errors import TargetsError
-from scrapsim.scenario import Scenario, ScenarioError
 from scrapsim.experiments.sensitivity.params import Parameter, parse_parameters
+from scrapsim.scenario import Scenario, ScenarioError
 
 __all__ = ["DAILY_MOMENTS", "TargetSpec", "Targets", "TargetsError", "load_targets",
            "moments"]

@@ -2,9 +2,10 @@
 
 ``sensitivity(scenario, "params/hebei.yaml", method="morris")`` samples the declared ranges
 with SALib (``pip install 'scrapsim[sensitivity]'``; SALib >= 1.6, whose samplers take a numpy
-Generator instead of seeding numpy's global one), runs every distinct sampled point as a sweep of design ``"points"`` (the experiment lifecycle:
-local processes, Dask, a journal to resume after a kill) with ``reps`` replications, averages each metric over the replications of a point and analyses
-the averages with SALib, bootstrap 95% confidence intervals included.
+Generator instead of seeding numpy's global one), runs every distinct sampled point as a sweep
+of design ``"points"`` (the experiment lifecycle: local processes, Dask, a journal to resume
+after a kill) with ``reps`` replications, averages each metric over the replications of a point
+and analyses the averages with SALib, bootstrap 95% confidence intervals included.
 
 Methods (D parameters):
 
@@ -221,8 +222,10 @@ class Analysis(DesignRuns):
 def salib() -> tuple[Any, Any, Any, Any]:
     """SALib's morris and sobol sample/analyze modules, or an ImportError naming the extra."""
     try:
-        from SALib.analyze import morris as morris_analyze, sobol as sobol_analyze
-        from SALib.sample import morris as morris_sample, sobol as sobol_sample
+        from SALib.analyze import morris as morris_analyze
+        from SALib.analyze import sobol as sobol_analyze
+        from SALib.sample import morris as morris_sample
+        from SALib.sample import sobol as sobol_sample
     except ImportError:
         raise ImportError(f"sensitivity analysis needs SALib: {INSTALL_HINT}") from None
     return morris_sample, sobol_sample, morris_analyze, sobol_analyze
@@ -250,7 +253,7 @@ def distinct_points(setup: Any, x: Any) -> tuple[list[tuple[Any, ...]], Any]:
     index: dict[tuple[Any, ...], int] = {}
     inverse = np.empty(len(x), dtype=np.int64)
     for i, row in enumerate(x):
-        values = tuple(p.value(v) for p, v in zip(params, row))
+        values = tuple(p.value(v) for p, v in zip(params, row, strict=True))
         inverse[i] = index.setdefault(values, len(index))
     return list(index), inverse
 

@@ -192,7 +192,7 @@ def format_table(rows: Sequence[Row]) -> str:
         lines.append((str(row.check.pattern), row.check.name, row.metric, row.target.text,
                       value, "PASS" if row.passed else "FAIL"))
     widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
-    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
             for line in [head, *lines]]
     passed = sum(r.passed for r in rows)
     text.append(f"{passed} of {len(rows)} metrics pass; checks failing: "
