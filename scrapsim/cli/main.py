@@ -211,7 +211,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.out is None:
         io.run_dir(scenario)
     else:
-        io.check_out_dir(args.out)
+        io.check_out_dir(args.out, scenario)
     from scrapsim.model.simulation import run
 
     result = run(scenario, baseline=not args.no_baseline)

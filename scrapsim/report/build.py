@@ -29,8 +29,6 @@ report folder is written as a hidden temporary sibling and renamed into place wh
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -281,16 +279,10 @@ def default_out(results_root: Path = RESULTS_ROOT) -> Path:
     return Path(results_root) / f"report-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an ``out`` that is a file, or a non-empty folder that is not an earlier report."""
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise ScenarioError("exists and is not a folder", file=str(out),
-                            expected="a new folder, an empty one, or an earlier report folder")
-    if out.is_dir() and any(out.iterdir()) and not any(
-            (out / f"report.{f}").is_file() for f in (*FORMATS, "json")):
-        raise ScenarioError("is a non-empty folder that is not a scrapsim report; not "
-                            "overwriting", file=str(out),
-                            expected="a new folder, an empty one, or an earlier report folder")
+def _listed(inputs: list[Any]) -> list[dict[str, Any]]:
+    """The inputs as the report's manifest lists them (their digest is the report's id)."""
+    return [{"folder": str(i.folder), "kind": _kind(i), "label": i.label,
+             "id": i.manifest.get("id")} for i in inputs]
 
 
 def build_report(dirs: list[Path], out: Path | None = None,
@@ -303,14 +295,16 @@ def build_report(dirs: list[Path], out: Path | None = None,
     inputs = [load_input(Path(d)) for d in dirs]
     _label(inputs)
     out = Path(out) if out is not None else default_out()
-    _check_out(out)
+    replace = folders.check_replace(out, "report", digest(_listed(inputs)),
+                                    manifest_name="report.json")
     sections = build_sections(inputs)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
+    folders.clean_stale(out)
+    tmp = folders.work_path(out)
     try:
         tmp.mkdir()
         names = _write(sections, inputs, tmp, formats)
-        folders.publish(tmp, out, replace=True)
+        folders.publish(tmp, out, replace=replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -341,8 +335,7 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
         pdf_by = None
     if "html" not in formats:
         (folder / "report.html").unlink()
-    listed = [{"folder": str(i.folder), "kind": _kind(i), "label": i.label,
-               "id": i.manifest.get("id")} for i in inputs]
+    listed = _listed(inputs)
     head = header("report", digest(listed), scenario=None, seeds=[], engine=None, started=now)
     folders.write_json(folder / "report.json", head | {"inputs": listed, "files": written,
                                                       "pdf_by": pdf_by})

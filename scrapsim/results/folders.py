@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -18,10 +19,12 @@ from typing import Any
 
 from scrapsim.errors import ScenarioError, SweepSpecError
 
-__all__ = ["MANIFEST", "check_out", "folder_id", "make_parents", "partial_path", "publish",
-           "read_manifest", "remove_empty", "write_json", "write_text"]
+__all__ = ["MANIFEST", "check_out", "check_replace", "clean_stale", "folder_id", "foreign",
+           "make_parents", "partial_path", "publish", "read_manifest", "remove_empty",
+           "work_path", "write_json", "write_text"]
 
 MANIFEST = "manifest.json"
+_WORK = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{6}$")
 
 
 def partial_path(final: Path) -> Path:
@@ -29,12 +32,12 @@ def partial_path(final: Path) -> Path:
     return final.with_name(final.name + ".partial")
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
+def read_manifest(folder: Path, name: str = MANIFEST) -> dict[str, Any]:
     """The manifest of a result folder; a clear input error when it is not JSON."""
-    path = folder / MANIFEST
+    path = folder / name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise ScenarioError(f"is not a manifest scrapsim wrote ({exc})", file=str(path),
                             expected="the manifest.json of a scrapsim result folder") from None
     if not isinstance(data, dict):
@@ -47,6 +50,93 @@ def folder_id(manifest: dict[str, Any], kind: str) -> str | None:
     """The id a manifest records for ``kind`` (``id``; ``<kind>_id`` in earlier versions)."""
     found = manifest.get("id") if manifest.get("kind") == kind else None
     return found or manifest.get(f"{kind}_id")
+
+
+def foreign(folder: Path, listed: Any, manifest_name: str = MANIFEST) -> list[str]:
+    """What ``folder`` holds that its manifest does not list (``listed``: the manifest's
+    ``files``), as paths relative to it: the files scrapsim did not write there."""
+    names = {str(n) for n in listed} if isinstance(listed, list) else set()
+    names.add(manifest_name)
+    extra = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if not any(n.startswith(rel + "/") for n in names):
+                extra.append(rel + "/")
+        elif rel not in names and not any(rel.startswith(e) for e in extra):
+            extra.append(rel)
+    return [e for e in extra if not any(e != o and e.startswith(o) for o in extra)]
+
+
+def check_replace(final: Path, kind: str, ident: str, *,
+                  manifest_name: str = MANIFEST) -> bool:
+    """May ``final`` be replaced by a new ``kind`` folder with id ``ident``? False when it is
+    free (missing or empty), True when it is a folder scrapsim wrote for this same kind and id
+    and holds nothing else; an input error naming the folder otherwise (nothing is deleted).
+    """
+    expected = f"a new or empty folder, or an earlier {kind} folder with the same id"
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise SweepSpecError("exists and is not a folder", file=str(final), value=str(final),
+                             expected=expected)
+    if not final.exists() or not any(final.iterdir()):
+        return False
+    if not (final / manifest_name).is_file():
+        raise SweepSpecError(f"is a non-empty folder without a scrapsim {manifest_name}; not "
+                             "replacing it", file=str(final), expected=expected)
+    found = read_manifest(final, manifest_name)
+    got = folder_id(found, kind) if found.get("kind") == kind else None
+    if got != ident:
+        what = f"another {kind} (id {got}, this one is {ident})" if got else \
+            f"a result of another kind ({found.get('kind')!r})"
+        raise SweepSpecError(f"holds {what}; not replacing it", file=str(final),
+                             expected=expected)
+    extra = foreign(final, found.get("files"), manifest_name)
+    if extra:
+        shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        raise SweepSpecError(f"holds files scrapsim did not write ({shown}); not replacing it",
+                             file=str(final), expected=expected)
+    return True
+
+
+def work_path(final: Path, tag: str = "tmp") -> Path:
+    """A hidden working sibling of ``final``: ``.<name>.<tag>-<pid>-<hex>`` (removed by
+    :func:`clean_stale` once its process is gone)."""
+    return final.parent / f".{final.name}.{tag}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def clean_stale(final: Path) -> list[Path]:
+    """Remove the working siblings of ``final`` (see :func:`work_path`) left by processes that
+    no longer run (a SIGKILL, a power cut); the folders removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(final.parent.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        match = _WORK.match(path.name)
+        if match is None or match["name"] != final.name or _alive(int(match["pid"])):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def check_out(final: Path, kind: str, ident: str) -> bool:
@@ -81,7 +171,7 @@ def publish(work: Path, final: Path, *, replace: bool = False) -> Path:
     if final.is_dir() and not any(final.iterdir()):
         final.rmdir()
     elif final.exists() and replace:
-        old = final.parent / f".{final.name}.old-{os.getpid()}-{secrets.token_hex(3)}"
+        old = work_path(final, "old")
         final.rename(old)
     os.replace(work, final)
     _fsync_dir(final.parent)

@@ -22,8 +22,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import os
-import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from scrapsim.results.identity import canonical_json, jsonable, package_version,
 from scrapsim.results.manifest import header, utc_now
 from scrapsim.scenario import Scenario, ScenarioError, safe_name
 
-__all__ = ["MANIFEST", "RESULTS_ROOT", "check_out_dir", "run_dir", "write_run"]
+__all__ = ["MANIFEST", "RESULTS_ROOT", "check_out_dir", "run_dir", "run_id", "write_run"]
 
 RESULTS_ROOT = Path("results")
 MANIFEST = folders.MANIFEST
@@ -51,19 +49,30 @@ def run_dir(scenario: Scenario, results_root: Path = RESULTS_ROOT) -> Path:
     return Path(results_root) / name
 
 
-def check_out_dir(out_dir: Path) -> None:
-    """Refuse an ``--out`` target that is a file or a non-empty folder that is not a run.
+def run_id(scenario: Scenario, seed: int) -> str:
+    """A run's id: what it simulates (scenario hash, seed, scrapsim's version), 12 hex."""
+    text = canonical_json({"scenario": scenario_hash(scenario), "seed": int(seed),
+                           "version": package_version()})
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-    An existing run folder (one holding ``manifest.json``) or an empty folder is replaced.
+
+def check_out_dir(out_dir: Path, scenario: Scenario | None = None,
+                  seed: int | None = None) -> bool:
+    """Refuse an ``--out`` target scrapsim may not replace (exit 2, nothing deleted).
+
+    A new or empty folder is taken; an existing one only when its manifest proves it is the
+    run of this same scenario and seed (``kind`` run, the same id) and it holds nothing the
+    manifest does not list. Without ``scenario`` (an early check) any earlier run folder of
+    nothing but its own files passes. True when the folder will be replaced.
     """
     out_dir = Path(out_dir)
-    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        raise ScenarioError("exists and is not a folder", file=str(out_dir),
-                            expected="a new folder, an empty one, or an earlier run folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
-        raise ScenarioError("is a non-empty folder that is not a scrapsim run; not overwriting",
-                            file=str(out_dir),
-                            expected="a new folder, an empty one, or an earlier run folder")
+    ident = None if scenario is None else \
+        run_id(scenario, scenario.seed if seed is None else seed)
+    if ident is None and (out_dir / MANIFEST).is_file():
+        found = folders.read_manifest(out_dir)
+        ident = folders.folder_id(found, "run") if found.get("kind") == "run" else None
+        ident = ident or "?"
+    return folders.check_replace(out_dir, "run", ident or "?")
 
 
 def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RESULTS_ROOT,
@@ -82,9 +91,10 @@ def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RES
         final = run_dir(scenario, results_root) / f"{now:%Y%m%dT%H%M%SZ}-s{result.seed}-{digest[:8]}"
     else:
         final = Path(out_dir)
-        check_out_dir(final)
+        check_out_dir(final, scenario, int(result.seed))
     created = folders.make_parents(final.parent)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
+    folders.clean_stale(final)
+    tmp = folders.work_path(final)
     try:
         tmp.mkdir()
         files = _write_files(result, tmp, plot)
@@ -139,9 +149,8 @@ def _manifest(result: Any, digest: str, now: Any, files: list[str],
     scenario = result.scenario
     wall = float(result.wall_time)
     n_events = int(result.n_events)
-    ident = hashlib.sha256(canonical_json({"scenario": digest, "seed": int(result.seed),
-                                           "version": package_version()}).encode()).hexdigest()
-    head = header("run", ident[:12], scenario={"name": scenario.name, "file": None,
+    ident = run_id(scenario, int(result.seed))
+    head = header("run", ident, scenario={"name": scenario.name, "file": None,
                                                "hash": digest},
                   seeds=[int(result.seed)], root_seed=int(result.seed),
                   engine={"engine": "serial", "workers": 1}, started=now, command=command)
