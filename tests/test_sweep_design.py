@@ -45,7 +45,8 @@ def test_integer_field_gets_integers(base: Scenario) -> None:
 
 def test_several_vary_give_full_grid_first_key_slowest(base: Scenario) -> None:
     design = build_design(base, ["enforcement.intensity=0,1", "regions.0.traders.count=5,6,7"])
-    assert design.keys == ["enforcement.intensity", "regions.0.traders.count"]
+    # one spelling per field: a list item by its name (regions.0 is the region "hebei")
+    assert design.keys == ["enforcement.intensity", "regions.hebei.traders.count"]
     assert [tuple(p.values()) for p in design.points] == [
         (0, 5), (0, 6), (0, 7), (1, 5), (1, 6), (1, 7)]
 
@@ -126,9 +127,10 @@ def test_points_design_pairs_columns_in_order(base: Scenario) -> None:
     design = build_design(base, {"enforcement.intensity": np.array([0.5, 1.5, 1.0]),
                                  "campaigns.0.teams": [3, 4, 5]}, "points")
     assert design.kind == "points"
-    assert design.points == ({"enforcement.intensity": 0.5, "campaigns.0.teams": 3},
-                             {"enforcement.intensity": 1.5, "campaigns.0.teams": 4},
-                             {"enforcement.intensity": 1.0, "campaigns.0.teams": 5})
+    teams = "campaigns.inspection.teams"  # campaigns.0, by its name: one spelling per field
+    assert design.points == ({"enforcement.intensity": 0.5, teams: 3},
+                             {"enforcement.intensity": 1.5, teams: 4},
+                             {"enforcement.intensity": 1.0, teams: 5})
     assert type(design.points[0]["enforcement.intensity"]) is float   # numpy scalars unwrapped
     axes = design.describe()["axes"]
     assert (axes[0]["low"], axes[0]["high"]) == (0.5, 1.5)

@@ -66,7 +66,8 @@ def main(args: argparse.Namespace) -> int:
     status, cal = guarded(PROG, lambda: calibrate(
         args.scenario, args.targets, reps=args.reps, popsize=args.popsize, maxiter=args.maxiter,
         tol=args.tol, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
-        out=args.out, quiet=args.quiet, overrides=overrides(args) or None, command=sys.argv))
+        out=args.out, quiet=args.quiet, overrides=overrides(args) or None, command=sys.argv),
+        force=args.force)
     if cal is None:
         return status
     if not args.quiet:

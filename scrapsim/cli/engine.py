@@ -21,7 +21,8 @@ T = TypeVar("T")
 
 
 def add_engine_options(p: argparse.ArgumentParser, *, out_help: str, quiet_help: str) -> None:
-    """``--set``, ``--seed``, ``--out``, ``--workers``, ``--scheduler`` and ``--quiet``."""
+    """``--set``, ``--seed``, ``--out``, ``--workers``, ``--scheduler``, ``--quiet`` and
+    ``--force``."""
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field of the base scenario by dotted path (repeatable)")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
@@ -32,6 +33,9 @@ def add_engine_options(p: argparse.ArgumentParser, *, out_help: str, quiet_help:
                    help="run on an existing Dask distributed cluster "
                    "(pip install 'scrapsim[dask]')")
     p.add_argument("--quiet", "-q", action="store_true", help=quiet_help)
+    p.add_argument("--force", action="store_true",
+                   help="run a job bigger than the limits on runs and memory (a deliberate "
+                   "big job; out-of-range values are refused all the same)")
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -42,13 +46,17 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def guarded(prog: str, call: Callable[[], T],
-            failures: tuple[type[BaseException], ...] = ()) -> tuple[int, T | None]:
-    """``call()`` and 0, or None and the exit status after a one-line message on stderr."""
+            failures: tuple[type[BaseException], ...] = (),
+            force: bool = False) -> tuple[int, T | None]:
+    """``call()`` and 0, or None and the exit status after a one-line message on stderr;
+    ``force`` lifts the soft limits of :mod:`scrapsim.experiments.bounds` (``--force``)."""
+    from scrapsim.experiments.bounds import forced
     from scrapsim.experiments.engine import SweepError
     from scrapsim.scenario import ScenarioError
 
     try:
-        return 0, call()
+        with forced(force):
+            return 0, call()
     except (ScenarioError, OSError) as exc:
         return _fail(prog, str(exc), 2), None
     except (SweepError, *failures) as exc:

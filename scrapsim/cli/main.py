@@ -75,6 +75,8 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--no-baseline", action="store_true",
                    help="skip the intensity-0 twin run (then no summary.json)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the memory estimate exceeds what is available")
 
 
 def _add_report(sub: Any) -> None:
@@ -212,6 +214,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         io.run_dir(scenario)
     else:
         io.check_out_dir(args.out, scenario)
+    from scrapsim.experiments.bounds import check_run
+
+    check_run(scenario, str(args.scenario), force=args.force)
     from scrapsim.model.simulation import run
 
     result = run(scenario, baseline=not args.no_baseline)

@@ -82,7 +82,8 @@ def main(args: argparse.Namespace) -> int:
         args.scenario, args.params, method=args.method, samples=args.samples,
         levels=args.levels, second_order=args.second_order, reps=args.reps, seed=args.seed,
         workers=args.workers, scheduler=args.scheduler, out=args.out, quiet=args.quiet,
-        overrides=overrides(args), figures=not args.no_plot), (SensitivityError,))
+        overrides=overrides(args), figures=not args.no_plot), (SensitivityError,),
+        force=args.force)
     if result is None:
         return status
     if not args.quiet:

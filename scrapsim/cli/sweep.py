@@ -61,7 +61,8 @@ def main(args: argparse.Namespace) -> int:
     status, result = guarded(PROG, lambda: sweep(
         args.scenario, args.vary, reps=args.reps, workers=args.workers,
         scheduler=args.scheduler, seed=args.seed, design=args.design, samples=args.samples,
-        out=args.out, quiet=args.quiet, overrides=overrides(args), figures=not args.no_plot))
+        out=args.out, quiet=args.quiet, overrides=overrides(args), figures=not args.no_plot),
+        force=args.force)
     if result is None:
         return status
     if not args.quiet:

@@ -31,12 +31,13 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from scrapsim.results.identity import jsonable
 from scrapsim.errors import SweepSpecError
+from scrapsim.experiments import bounds
+from scrapsim.results.identity import canonical_json, jsonable
 from scrapsim.scenario import Scenario, ScenarioError
 
-__all__ = ["Axis", "Design", "SweepSpecError", "build_design", "parse_vary", "rep_seeds",
-           "validate_points"]
+__all__ = ["Axis", "Design", "SweepSpecError", "build_design", "canonical_key", "parse_vary",
+           "rep_seeds", "validate_points"]
 
 DesignKind = Literal["grid", "lhs", "points"]
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -103,6 +104,7 @@ def parse_vary(spec: str | tuple[str, Any], base: Scenario, kind: DesignKind = "
         key, raw = spec
         spec = f"{key}={raw}"
     _check_key(spec, key, base)
+    key = canonical_key(base, key)
     integer = _is_int(base.get(key))
     if kind == "lhs":
         low, high = _bounds(spec, key, raw)
@@ -117,6 +119,26 @@ def _check_key(spec: str, key: str, base: Scenario) -> None:
         base.get(key)
     except ScenarioError as exc:
         raise _error(spec, _reason(exc), key, key, exc.expected) from None
+
+
+def canonical_key(base: Scenario, dotted: str) -> str:
+    """One spelling per field, so two names of one field are one key: a list item by its
+    ``name`` when it has a plain, unique one (``campaigns.0.teams`` becomes
+    ``campaigns.hebei-inspection-2017.teams``), by its index otherwise."""
+    node: Any = base.model_dump(mode="python")
+    parts = []
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            names = [item.get("name") if isinstance(item, dict) else None for item in node]
+            index = int(part) if part.isdigit() and int(part) < len(node) else names.index(part)
+            name = names[index]
+            plain = isinstance(name, str) and bool(name) and "." not in name and \
+                not name.isdigit() and names.count(name) == 1
+            part, node = (str(name) if plain else str(index)), node[index]
+        else:
+            node = node[part]
+        parts.append(part)
+    return ".".join(parts)
 
 
 def _is_int(value: Any) -> bool:
@@ -151,7 +173,13 @@ def _linspace(spec: str, key: str, parts: Sequence[str], integer: bool) -> tuple
         raise _error(spec, f"N must be a whole number, got {n_text!r}", key, n_text,
                      "KEY=START:STOP:N with N >= 1")
     n = int(n_text)
+    if n > bounds.MAX_AXIS:
+        raise _error(spec, f"{n:,} values on one axis is more than {bounds.MAX_AXIS:,}", key,
+                     n_text, f"N from 1 to {bounds.MAX_AXIS:,}")
     lo, hi = float(start), float(stop)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise _error(spec, "range ends must be finite", key, f"{start}:{stop}",
+                     "finite START and STOP")
     if n < 1 or (n > 1 and lo == hi):
         raise _error(spec, f"empty range {start}:{stop}:{n}", key, f"{start}:{stop}:{n}",
                      "N >= 1, and START != STOP when N > 1")
@@ -175,6 +203,8 @@ def _bounds(spec: str, key: str, raw: Any) -> tuple[float, float]:
                          "two numbers") from None
     if not low < high:
         raise _error(spec, f"empty range {low:g}..{high:g}", key, raw, "LOW < HIGH")
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise _error(spec, "bounds must be finite", key, raw, "finite LOW..HIGH")
     return low, high
 
 
@@ -200,16 +230,22 @@ def build_design(base: Scenario, vary: Sequence[str | tuple[str, Any]] | Mapping
     keys = [a.key for a in axes]
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
-        raise SweepSpecError(f"key varied twice: {', '.join(dup)}", file="--vary", path=dup[0],
-                             value=dup[0], expected="each key in one --vary")
+        raise SweepSpecError(f"key varied twice: {', '.join(dup)} (two names of one field?)",
+                             file="--vary", path=dup[0], value=dup[0],
+                             expected="each field in one --vary")
     if kind == "grid":
         if samples is not None:
             raise SweepSpecError("--samples needs --design lhs", file="--samples",
                                  value=samples, expected="--design lhs")
+        size = int(np.prod([len(a.values) for a in axes], dtype=object)) if axes else 1
+        if size > bounds.MAX_POINTS:
+            raise SweepSpecError(f"the grid has {size:,} points, more than "
+                                 f"{bounds.MAX_POINTS:,}", file="--vary", value=size,
+                                 expected="fewer values per axis")
         points = tuple(dict(zip(keys, combo)) for combo in
                        itertools.product(*(a.values for a in axes)))
-        return Design("grid", axes, points)
-    return _lhs(axes, samples, root_seed)
+        return _distinct(Design("grid", axes, points), "--vary")
+    return _distinct(_lhs(axes, samples, root_seed), "--samples")
 
 
 def _lhs(axes: tuple[Axis, ...], samples: int | None, root_seed: int) -> Design:
@@ -218,10 +254,10 @@ def _lhs(axes: tuple[Axis, ...], samples: int | None, root_seed: int) -> Design:
     if not axes:
         raise SweepSpecError("an LHS design needs at least one --vary KEY=LOW..HIGH",
                              file="--vary", expected="KEY=LOW..HIGH")
-    if samples is None or samples < 1:
-        raise SweepSpecError("an LHS design needs --samples N >= 1",
-                             file="--samples",
+    if samples is None:
+        raise SweepSpecError("an LHS design needs --samples N >= 1", file="--samples",
                              value=samples, expected="a whole number >= 1")
+    bounds.check_count(samples, bounds.MAX_SAMPLES, "--samples", "sample size")
     rng = np.random.default_rng(np.random.SeedSequence(root_seed).spawn(2)[1])
     unit = qmc.LatinHypercube(d=len(axes), rng=rng).random(samples)
     points = []
@@ -240,6 +276,7 @@ def _points(base: Scenario, items: list[Any]) -> Design:
     for key, vals in items:
         spec = f"{key}=<{len(vals)} values>"
         _check_key(spec, key, base)
+        key = canonical_key(base, key)
         values = tuple(v.item() if hasattr(v, "item") else v for v in vals)
         axes.append(Axis(key, spec, values=values, integer=_is_int(base.get(key))))
     lengths = {len(a.values) for a in axes}
@@ -249,21 +286,50 @@ def _points(base: Scenario, items: list[Any]) -> Design:
                              expected="columns of equal length")
     n = lengths.pop()
     points = tuple({a.key: a.values[i] for a in axes} for i in range(n))
-    seen: dict[tuple, int] = {}
-    for i, point in enumerate(points):      # a run is keyed by its point: twins would collide
-        first = seen.setdefault(tuple(point.values()), i)
+    return _distinct(Design("points", tuple(axes), points, n), "points")
+
+
+def _distinct(design: Design, where: str) -> Design:
+    """The design, when no two of its points are the same scenario variant; otherwise an
+    input error naming the twins (a run is keyed by its point: twins would be one row)."""
+    keys = design.keys
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise SweepSpecError(f"key varied twice: {', '.join(dup)} (two names of one field?)",
+                             file=where, path=dup[0], value=dup[0],
+                             expected="each field in one --vary")
+    seen: dict[str, int] = {}
+    twins = []
+    for i, point in enumerate(design.points):
+        first = seen.setdefault(canonical_json(jsonable(point)), i)
         if first != i:
-            raise SweepSpecError(f"point {i} repeats point {first}", file="points",
-                                 value=jsonable(point), expected="distinct points")
-    return Design("points", tuple(axes), points, n)
+            twins.append((first, i))
+    if twins:
+        shown = ", ".join(f"point {j} repeats point {i}" for i, j in twins[:3]) + \
+            (f" and {len(twins) - 3} more" if len(twins) > 3 else "")
+        hint = ("fewer samples, or a grid of the whole numbers" if design.kind == "lhs"
+                else "distinct values (after rounding to whole numbers or 12 digits)")
+        raise SweepSpecError(f"{len(twins)} of {len(design.points)} points repeat an earlier "
+                             f"point ({shown}): their runs would be one row",
+                             file=where, value=canonical_json(
+                                 jsonable(design.points[twins[0][1]])),
+                             expected=hint)
+    return design
 
 
-def validate_points(base: Scenario, design: Design) -> None:
-    """Build every point's scenario; the first that fails raises :class:`SweepSpecError`."""
+def validate_points(base: Scenario, design: Design) -> int:
+    """Build every point's scenario and check its bounds; the first that fails raises
+    :class:`SweepSpecError`. The largest memory estimate of a point's run back, bytes."""
+    from scrapsim.results.identity import scenario_hash
+
     by_key = {a.key: a for a in design.axes}
+    peak = bounds.run_bytes(base)
+    seen: dict[str, int] = {}
     for i, point in enumerate(design.points):
         try:
-            base.with_overrides(point)
+            variant = base.with_overrides(point)
+            bounds.check_scenario(variant)
+            peak = max(peak, bounds.run_bytes(variant))
         except ScenarioError as exc:
             axis = by_key.get(exc.path) or next(iter(by_key.values()), None)
             spec = axis.spec if axis else "?"
@@ -271,6 +337,13 @@ def validate_points(base: Scenario, design: Design) -> None:
             raise SweepSpecError(f"point {i} ({shown}) gives a bad scenario: {_reason(exc)}",
                                  file=f"--vary {spec}", path=exc.path, value=exc.value,
                                  expected=exc.expected) from None
+        first = seen.setdefault(scenario_hash(variant), i)
+        if first != i:
+            raise SweepSpecError(f"point {i} ({jsonable(point)}) is the same scenario as point "
+                                 f"{first} ({jsonable(design.points[first])})",
+                                 file="--vary", value=canonical_json(jsonable(point)),
+                                 expected="points that give distinct scenarios")
+    return peak
 
 
 def rep_seeds(root_seed: int, reps: int) -> list[int]:

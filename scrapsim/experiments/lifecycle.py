@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from scrapsim.errors import SweepSpecError
 from scrapsim.experiments.engine import DEFAULT_RUN, Engine, RunFn, Task
 from scrapsim.results import folders, manifest
-from scrapsim.results.journal import JOURNAL, Journal
+from scrapsim.results.journal import JOURNAL, REJECTED, Journal
 
 __all__ = ["Experiment", "Runs", "check_engine", "drive"]
 
@@ -172,12 +172,19 @@ def check_engine(workers: int | None, scheduler: str | None) -> int:
 
 
 def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str | None = None,
-          quiet: bool = True, command: Sequence[str] | None = None) -> Any:
-    """Run (or resume, or read back) ``experiment`` and publish its folder; its outcome back."""
+          quiet: bool = True, command: Sequence[str] | None = None,
+          force: bool = False) -> Any:
+    """Run (or resume, or read back) ``experiment`` and publish its folder; its outcome back.
+
+    ``force``: run even when the bounds of :mod:`scrapsim.experiments.bounds` (memory, runs)
+    would refuse it."""
+    from scrapsim.experiments import bounds
+
     exp = experiment
     workers = check_engine(workers, scheduler)
     if folders.check_out(exp.final, exp.kind, exp.id):
-        return exp.load(exp.final)
+        return _read_back(exp)
+    bounds.check_experiment(exp, workers, force=force)
     partial = folders.partial_path(exp.final)
     created = folders.make_parents(exp.final.parent)
     started, clock = manifest.utc_now(), time.perf_counter()
@@ -187,6 +194,9 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
         folders.remove_empty(created)
         raise
     with journal:
+        if folders.check_out(exp.final, exp.kind, exp.id):  # published meanwhile by another
+            _drop_unused(journal, partial)
+            return _read_back(exp)
         with Engine(workers, scheduler) as engine, _progress(exp, quiet) as bar:
             runs = Runs(exp, engine, journal, bar)
             if bar is not None:
@@ -199,11 +209,33 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
         head = manifest.header(exp.kind, exp.id, scenario=exp.scenario_info(), seeds=exp.seeds,
                                root_seed=exp.root_seed, engine=engine.info, started=started,
                                command=command)
+        kept = {folders.MANIFEST, JOURNAL} | ({REJECTED} if (partial / REJECTED).exists()
+                                              else set())
         found = {**head, **body, "session": {**session, **body.get("session", {})},
-                 "files": sorted({*files, folders.MANIFEST, JOURNAL})}
+                 "files": sorted({*files, *kept})}
         folders.write_json(partial / folders.MANIFEST, found)
-        folders.publish(partial, exp.final)
+        folders.publish(partial, exp.final)  # still locked: no other command enters finish
     return exp.outcome(exp.final, found)
+
+
+def _read_back(exp: Experiment) -> Any:
+    """The finished folder read back; a damaged one is an input error naming it."""
+    try:
+        return exp.load(exp.final)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise SweepSpecError(f"is a damaged {exp.kind} folder ({type(exc).__name__}: {exc})",
+                             file=str(exp.final), expected=f"a complete {exp.kind} folder, "
+                             "or a new --out") from None
+
+
+def _drop_unused(journal: Journal, partial: Path) -> None:
+    """Remove the empty working folder a late command created after the folder was
+    published (nothing else in it)."""
+    entries = list(partial.iterdir())
+    if [e.name for e in entries] == [JOURNAL] and entries[0].stat().st_size == 0:
+        entries[0].unlink()
+        partial.rmdir()
+    journal.close()
 
 
 def _progress(exp: Experiment, quiet: bool) -> Any:

@@ -19,7 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from scrapsim.errors import SweepSpecError
+from scrapsim.errors import SweepError, SweepSpecError
+from scrapsim.experiments.bounds import MAX_REPS, check_count, check_runs
 from scrapsim.experiments.design import DesignKind, build_design, rep_seeds, validate_points
 from scrapsim.experiments.engine import DEFAULT_RUN, RunFn, Task
 from scrapsim.experiments.lifecycle import Experiment, Runs, drive
@@ -73,16 +74,15 @@ class DesignRuns(Experiment):
                  samples: int | None = None, overrides: Mapping[str, Any] | None = None,
                  run_fn: RunFn = DEFAULT_RUN, figures: bool = True) -> None:
         self.base, self.source = base_scenario(scenario, overrides)
-        if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-            raise SweepSpecError("needs at least one replication", file="--reps", value=reps,
-                                 expected="a whole number >= 1")
+        check_count(reps, MAX_REPS, "--reps", "replications")
         root = self.base.seed if seed is None else int(seed)
         if root < 0:
             raise SweepSpecError("must not be negative", file="--seed", value=seed,
                                  expected="a whole number >= 0")
         self.design = build_design(self.base, [vary] if isinstance(vary, str) else vary,
                                    design, samples, root)
-        validate_points(self.base, self.design)
+        check_runs(len(self.design.points) * reps)
+        self.peak_bytes = validate_points(self.base, self.design)
         self.root_seed, self.seeds = root, rep_seeds(root, reps)
         self.scenario_hash, self.version = scenario_hash(self.base), package_version()
         self.run_fn, self.figures = run_fn, figures
@@ -137,6 +137,9 @@ class Sweep(DesignRuns):
 
     def finish(self, folder: Path, runs: Runs) -> tuple[list[str], dict[str, Any]]:
         table, curves, timings = self._done = self.tables(runs.records)
+        if len(table) != self.total:  # every planned run is one row, or nothing is published
+            raise SweepError(f"{len(table)} rows for {self.total} planned runs; nothing was "
+                             "published")
         files = write_tables(folder, table, curves, timings)
         write_text(folder / "scenario.yaml", scenario_yaml(self.base))
         files.append("scenario.yaml")

@@ -1,0 +1,178 @@
+"""Bounds before work: magnitudes a scenario or a design may not exceed, and an estimate of the
+memory and runs a job needs, checked before anything runs or is written.
+
+Two kinds of limit:
+
+- **hard** (exit 2 whatever the options): numbers the model cannot mean — a non-finite or
+  astronomically large value anywhere in a scenario, an enforcement intensity, team count or
+  population beyond :data:`LIMITS`, a date outside the years 1900–2200, a grid axis, LHS sample
+  size or replication count beyond what a table can hold;
+- **soft** (exit 2 unless ``--force``): a job bigger than :data:`MAX_RUNS` runs, or whose
+  estimated memory per worker times the workers exceeds the memory available
+  (``/proc/meminfo``'s ``MemAvailable``).
+
+The memory estimate is an upper bound built from the scenario alone (no run): the daily table
+(days × regions × :data:`DAILY_COLUMNS` float64), the agents (:data:`AGENT_BYTES` each) and the
+inspection events (teams × inspections per team-day × intensity × campaign days,
+:data:`EVENT_BYTES` each), twice (a run and its no-enforcement baseline).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date
+from typing import Any
+
+from scrapsim.errors import ScenarioError, SweepSpecError
+
+__all__ = ["FORCE", "LIMITS", "MAX_AXIS", "MAX_POINTS", "MAX_REPS", "MAX_RUNS", "MAX_SAMPLES",
+           "available_bytes", "check_count", "check_experiment", "check_run",
+           "check_runs", "check_scenario", "forced", "run_bytes"]
+
+LIMITS: dict[str, float] = {
+    "enforcement.intensity": 100.0,
+    "teams": 100_000,
+    "inspections_per_team_day": 1_000.0,
+    "count": 10_000_000,
+    "seed": 2.0**128,
+}
+"""Largest value of a field (by its last dotted part, or its whole path)."""
+MAX_NUMBER = 1e12
+"""Largest magnitude of any other number in a scenario (t/day, CNY/t, days...)."""
+YEARS = (1900, 2200)
+MAX_AXIS = 100_000
+"""Most values on one grid axis (``START:STOP:N``)."""
+MAX_SAMPLES = 1_000_000
+MAX_REPS = 1_000_000
+MAX_POINTS = 10_000_000
+MAX_RUNS = 200_000
+"""Most runs of one experiment without ``--force``."""
+FORCE: ContextVar[bool] = ContextVar("scrapsim_force", default=False)
+"""Whether the soft limits are lifted (``--force``; :func:`forced`)."""
+DAILY_COLUMNS = 64
+AGENT_BYTES = 256
+EVENT_BYTES = 256
+
+
+@contextmanager
+def forced(on: bool = True) -> Iterator[None]:
+    """Lift the soft limits (memory, runs) inside this block: ``--force``."""
+    token = FORCE.set(on)
+    try:
+        yield
+    finally:
+        FORCE.reset(token)
+
+
+def check_count(value: Any, limit: int, where: str, what: str) -> int:
+    """A whole number between 1 and ``limit`` (no booleans), or an input error."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise SweepSpecError(f"{what} out of range", file=where, value=value,
+                             expected=f"a whole number from 1 to {limit:,}")
+    return value
+
+
+def _walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _walk(value, f"{path}.{i}")
+    else:
+        yield path, node
+
+
+def _limit(path: str) -> float | None:
+    return LIMITS.get(path, LIMITS.get(path.rpartition(".")[2]))
+
+
+def check_scenario(scenario: Any, where: str | None = None) -> None:
+    """Refuse a scenario with a number or date outside the model's bounds (exit 2, the dotted
+    path, the value and what was expected)."""
+    for path, value in _walk(scenario.model_dump(mode="python")):
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, date):
+            if not YEARS[0] <= value.year <= YEARS[1]:
+                raise ScenarioError("date out of range", file=where, path=path,
+                                    value=value.isoformat(),
+                                    expected=f"a date in the years {YEARS[0]}-{YEARS[1]}")
+            continue
+        if not isinstance(value, (int, float)):
+            continue
+        limit = _limit(path)
+        if not math.isfinite(value) or abs(value) > (MAX_NUMBER if limit is None else limit):
+            bound = f"{limit:,g}" if limit is not None else f"{MAX_NUMBER:g}"
+            raise ScenarioError("value out of range", file=where, path=path, value=value,
+                                expected=f"a finite number of magnitude at most {bound}")
+
+
+def run_bytes(scenario: Any) -> int:
+    """An upper estimate of the memory one run and its baseline take, in bytes."""
+    days = max(1, int(scenario.days))
+    regions = scenario.regions
+    agents = sum(int(r.traders.count) + sum(int(getattr(r.smelters, k).count)
+                                            for k in ("large", "small", "workshop"))
+                 for r in regions)
+    intensity = float(scenario.enforcement.intensity)
+    events = 0.0
+    for c in scenario.campaigns:
+        window = max(0, min(days, (c.end - c.start).days + 1))
+        events += float(c.teams) * float(c.inspections_per_team_day) * intensity * window
+    total = days * len(regions) * DAILY_COLUMNS * 8 + agents * AGENT_BYTES + \
+        events * EVENT_BYTES
+    return int(2 * total)
+
+
+def available_bytes() -> int | None:
+    """The memory available to new work (Linux ``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_experiment(exp: Any, workers: int, *, force: bool = False) -> None:
+    """Refuse, before anything runs, an experiment bigger than the soft limits (unless
+    ``force``); its scenario and, for a design, each point's is checked by
+    :func:`check_scenario` first."""
+    force = force or FORCE.get()
+    check_runs(exp.total, force=force)
+    base = getattr(exp, "base", None)
+    if base is None:  # several shipped scenarios (validation): nothing a user set
+        return
+    check_scenario(base, getattr(exp, "source", None))
+    need = max(run_bytes(base), getattr(exp, "peak_bytes", 0)) * max(1, workers)
+    have = available_bytes()
+    if have is not None and need > 0.8 * have and not force:
+        raise SweepSpecError(f"needs about {need / 2**30:.1f} GiB of memory ({workers} "
+                             f"worker(s)); {have / 2**30:.1f} GiB available", file="--set",
+                             value=f"{base.name}", expected="a smaller scenario or fewer "
+                             "--workers, or --force for a deliberate big job")
+
+
+def check_runs(total: int | None, *, force: bool = False) -> None:
+    """Refuse more than :data:`MAX_RUNS` runs unless ``force`` (or ``--force``)."""
+    if total is not None and total > MAX_RUNS and not (force or FORCE.get()):
+        raise SweepSpecError(f"{total:,} runs is more than {MAX_RUNS:,}", file="--reps",
+                             value=total, expected="a smaller design or fewer replications, "
+                             "or --force for a deliberate big job")
+
+
+def check_run(scenario: Any, where: str | None = None, *, force: bool = False) -> None:
+    """A single run's checks: the scenario's bounds, and its memory unless ``force``."""
+    force = force or FORCE.get()
+    check_scenario(scenario, where)
+    need, have = run_bytes(scenario), available_bytes()
+    if have is not None and need > 0.8 * have and not force:
+        raise ScenarioError(f"needs about {need / 2**30:.1f} GiB of memory; "
+                            f"{have / 2**30:.1f} GiB available", file=where,
+                            expected="a smaller scenario, or --force for a deliberate big run")
