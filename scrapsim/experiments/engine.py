@@ -13,24 +13,25 @@ Dask's nanny sets the same variables on its workers.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
+import contextlib
 import importlib
 import itertools
 import multiprocessing
 import os
 import signal
 import socket
+import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from scrapsim.errors import SweepError
-from typing import Any
 
 __all__ = ["DEFAULT_RUN", "Engine", "RunFn", "SweepError", "Task", "baseline_for", "execute",
            "flatten_summary", "model_summary", "probe", "run_task"]
@@ -43,7 +44,15 @@ BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 IN_FLIGHT_PER_WORKER = 2
 CHUNK_RUNS = 32
 """Runs of one replication sent to a worker together: one message, one baseline run."""
-
+RETRIES = 3
+"""How often a batch of runs lost to the infrastructure (a dead worker process, a Dask
+worker killed) is sent again before the experiment stops with exit 1; such a loss is never
+journalled as the runs' outcome (only an exception the model raises is a failed run)."""
+PARENT_POLL_S = 0.5
+WAIT_S = 2.0
+"""How often a Dask experiment waiting for results checks that workers and scheduler remain."""
+NO_WORKER_S = 60.0
+"""How long a Dask cluster may stay without any worker before the experiment stops."""
 
 
 @dataclass(frozen=True)
@@ -179,8 +188,30 @@ def probe() -> dict[str, Any]:
     return info
 
 
+def _die_with_parent() -> None:
+    """End this worker when its parent dies, whatever kills it (even SIGKILL): the kernel's
+    parent-death signal where there is one (Linux ``prctl``), and a thread that watches the
+    parent's pid everywhere."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent or parent == 1:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="scrapsim-parent-watch", daemon=True).start()
+
+
 def _init_worker() -> None:
-    """Local pool worker: leave Ctrl-C to the parent, keep numerics single-threaded."""
+    """Local pool worker: end with the parent, leave Ctrl-C to it, keep numerics
+    single-threaded."""
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in BLAS_VARS:
         os.environ[var] = "1"
@@ -244,20 +275,40 @@ class Engine:
             self.info = {"engine": "dask", "scheduler": self.scheduler,
                          "workers": len(workers), "worker_info": workers}
         elif self.workers > 1:
-            ctx = multiprocessing.get_context("spawn")
-            with _single_threaded_env():
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                                 initializer=_init_worker)
-                info = self._pool.submit(probe).result()
+            info = self._new_pool()
             self.info = {"engine": "processes", "workers": self.workers, "worker_info": [info]}
         else:
             self.info = {"engine": "serial", "workers": 1, "worker_info": [probe()]}
+
+    def _new_pool(self) -> dict[str, Any]:
+        """(Re)start the local worker processes; a worker's probe back."""
+        ctx = multiprocessing.get_context("spawn")
+        with _single_threaded_env():
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                             initializer=_init_worker)
+            info: dict[str, Any] = self._pool.submit(probe).result()
+        return info
+
+    def _restart_pool(self, exc: BaseException) -> None:
+        """A worker process died: start new ones (at most :data:`RETRIES` times)."""
+        self.restarts = getattr(self, "restarts", 0) + 1
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.restarts > RETRIES:
+            raise SweepError(f"worker processes died {self.restarts} times ({exc}); the "
+                             "finished runs are stored: run the same command again to "
+                             "resume") from None
+        try:
+            self._new_pool()
+        except BrokenProcessPool as again:
+            self._restart_pool(again)
+        self.info["restarts"] = self.restarts
 
     def __exit__(self, kind: type | None, *rest: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=kind is None, cancel_futures=kind is not None)
         if self._client is not None:
-            self._client.close()
+            _close_client(self._client)
 
     @property
     def slots(self) -> int:
@@ -279,38 +330,49 @@ class Engine:
         tasks = itertools.chain([first], source)
         self.start()
         if self._client is not None:
-            limit = max(1, sum(self._client.nthreads().values())) * IN_FLIGHT_PER_WORKER
-            _drive_dask(self._client, tasks, on_done, run_fn, limit, chunk)
+            _drive_dask(self._client, self.scheduler or "", tasks, on_done, run_fn, chunk)
         elif self._pool is not None:
-            pool = self._pool
-            try:
-                _bounded_drive(chunks(tasks, chunk), on_done, lambda b: pool.submit(
-                    run_chunk, _items(b), run_fn), self.workers * IN_FLIGHT_PER_WORKER)
-            except BrokenProcessPool as exc:
-                raise SweepError(f"a worker process died ({exc}); the finished runs are "
-                                 "stored: run the same command again to resume") from None
+            _bounded_drive(chunks(tasks, chunk), on_done, lambda b: self._submit(b, run_fn),
+                           self.workers * IN_FLIGHT_PER_WORKER, self._restart_pool)
         else:
             for task in tasks:
                 on_done(task, run_task(task.scenario_json, task.seed, run_fn))
 
 
+    def _submit(self, batch: list[Task], run_fn: RunFn) -> Future:
+        assert self._pool is not None
+        return self._pool.submit(run_chunk, _items(batch), run_fn)
+
+
 def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,
-                   submit: Callable[[list[Task]], Future], limit: int) -> None:
+                   submit: Callable[[list[Task]], Future], limit: int,
+                   recover: Callable[[BaseException], None] | None = None) -> None:
     """Keep at most ``limit`` batches in flight; hand each run's result over as its batch
-    completes."""
+    completes. When the pool breaks (a worker died), ``recover`` restarts it and every batch
+    in flight is sent again: a lost run is retried, never recorded."""
     source = iter(batches)
+    again: deque[list[Task]] = deque()
     pending: dict[Future, list[Task]] = {}
     while True:
         while len(pending) < limit:
-            task = next(source, None)
-            if task is None:
+            batch = again.popleft() if again else next(source, None)
+            if batch is None:
                 break
-            pending[submit(task)] = task
+            pending[submit(batch)] = batch
         if not pending:
             return
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
-            for task, result in zip(pending.pop(future), future.result()):
+            try:
+                results = future.result()
+            except BrokenProcessPool as exc:
+                if recover is None:
+                    raise
+                again.extend(pending.values())
+                pending.clear()
+                recover(exc)
+                break
+            for task, result in zip(pending.pop(future), results):
                 on_done(task, result)
 
 
@@ -339,33 +401,130 @@ def _connect_dask(scheduler: str) -> tuple[Any, list[dict[str, Any]]]:
                          "scrapsim on every worker") from None
 
 
-def _drive_dask(client: Any, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn,
-                limit: int, chunk: int = CHUNK_RUNS) -> None:
-    from distributed import as_completed
+def _close_client(client: Any) -> None:
+    """Close a Dask client; after a lost scheduler, without the reconnection's traceback in
+    the log (the experiment's own message says what happened)."""
+    import logging
+
+    lost = _lost_scheduler(client)
+    if lost:
+        logging.disable(logging.CRITICAL)
+    try:
+        with contextlib.suppress(Exception):
+            client.close(timeout=5)
+    finally:
+        if lost:
+            logging.disable(logging.NOTSET)
+
+
+def _lost_scheduler(client: Any, exc: BaseException | None = None) -> bool:
+    """Whether the client has lost its scheduler (not merely a worker)."""
+    if exc is not None and "scheduler-connection-lost" in str(exc):
+        return True
+    return getattr(client, "status", "running") not in ("running", "newly-created")
+
+
+def _scheduler_error(scheduler: str, exc: BaseException) -> SweepError:
+    return SweepError(f"lost the Dask scheduler at {scheduler} ({type(exc).__name__}); the "
+                      "finished runs are stored: start the scheduler again and run the same "
+                      "command to resume")
+
+
+def _drive_dask(client: Any, scheduler: str, tasks: Iterable[Task], on_done: OnDone,
+                run_fn: RunFn, chunk: int = CHUNK_RUNS) -> None:
+    """Run the batches on Dask; a batch lost to a dead worker is sent again (at most
+    :data:`RETRIES` times), a lost scheduler, or no worker for :data:`NO_WORKER_S`, stops
+    with :class:`SweepError`."""
+    from distributed import wait as dask_wait
 
     source = chunks(tasks, chunk)
-    pending: dict[str, tuple[list[Task], Any]] = {}
-    stream = as_completed(loop=client.loop)
+    again: deque[tuple[list[Task], int]] = deque()
+    pending: dict[Any, tuple[list[Task], int]] = {}
+    watch = _Workers(client, scheduler)
 
     def fill() -> None:
-        while len(pending) < limit and (batch := next(source, None)) is not None:
-            future = client.submit(run_chunk, _items(batch), run_fn, pure=False)
-            pending[future.key] = (batch, future)
-            stream.add(future)
+        limit = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
+        while len(pending) < limit:
+            batch, tries = again.popleft() if again else (next(source, None), 0)
+            if batch is None:
+                return
+            pending[client.submit(run_chunk, _items(batch), run_fn, pure=False)] = \
+                (batch, tries)
 
     try:
         fill()
-        for future in stream:
-            batch, _ = pending.pop(future.key)
+        while pending:
             try:
-                results = future.result()
-            except Exception as exc:  # e.g. KilledWorker: recorded, the sweep goes on
-                results = [{"status": "error", "error": f"{type(exc).__name__}: {exc}",
-                            "summary": {}, "wall_s": 0.0, "worker": ""}] * len(batch)
-            future.release()
-            for task, result in zip(batch, results):
-                on_done(task, result)
+                with client.as_current():
+                    done = dask_wait(list(pending), timeout=WAIT_S,
+                                     return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                done = set()
+            if not done:
+                watch.check()
+                continue
+            for future in done:
+                _take(client, scheduler, future, *pending.pop(future), again, on_done)
             fill()
-    except BaseException:
-        client.cancel([f for _, f in pending.values()])
+    except (SweepError, KeyboardInterrupt):
+        _cancel(client, list(pending))
         raise
+    except Exception as exc:  # the connection itself failed
+        _cancel(client, list(pending))
+        if _lost_scheduler(client, exc) or isinstance(exc, (OSError, TimeoutError)):
+            raise _scheduler_error(scheduler, exc) from None
+        raise
+    except BaseException:
+        _cancel(client, list(pending))
+        raise
+
+
+def _take(client: Any, scheduler: str, future: Any, batch: list[Task], tries: int,
+          again: deque[tuple[list[Task], int]], on_done: OnDone) -> None:
+    """Hand a finished batch's results over, or queue it again when it was lost."""
+    try:
+        results = future.result()
+    except Exception as exc:  # the infrastructure's, not the model's (run_task)
+        future.release()
+        _retry(client, scheduler, exc, batch, tries, again)
+        return
+    future.release()
+    for task, result in zip(batch, results):
+        on_done(task, result)
+
+
+class _Workers:
+    """Notices a cluster left without workers (tasks then wait forever) or scheduler."""
+
+    def __init__(self, client: Any, scheduler: str) -> None:
+        self.client, self.scheduler, self.seen = client, scheduler, time.monotonic()
+
+    def check(self) -> None:
+        if _lost_scheduler(self.client):
+            raise _scheduler_error(self.scheduler, ConnectionError("connection closed"))
+        if self.client.nthreads():
+            self.seen = time.monotonic()
+        elif time.monotonic() - self.seen > NO_WORKER_S:
+            raise SweepError(f"no Dask worker is left at {self.scheduler} (none for "
+                             f"{NO_WORKER_S:.0f} s); the finished runs are stored: run the "
+                             "same command again to resume")
+
+
+def _retry(client: Any, scheduler: str, exc: BaseException, batch: list[Task], tries: int,
+           again: deque[tuple[list[Task], int]]) -> None:
+    """Queue a lost batch again, or stop: the scheduler is gone, no worker is left, or the
+    batch was lost :data:`RETRIES` times."""
+    if _lost_scheduler(client, exc):
+        raise _scheduler_error(scheduler, exc)
+    if tries >= RETRIES:
+        raise SweepError(f"{len(batch)} runs were lost {tries + 1} times on the Dask workers "
+                         f"({type(exc).__name__}: {exc}); the finished runs are stored: run "
+                         "the same command again to resume")
+    again.append((batch, tries + 1))
+
+
+def _cancel(client: Any, pending: list[Any]) -> None:
+    """Cancel what is in flight, when the scheduler can still hear it."""
+    if pending and not _lost_scheduler(client):
+        with contextlib.suppress(Exception):
+            client.cancel(pending)
