@@ -37,7 +37,8 @@ from scrapsim.results.journal import JOURNAL, REJECTED, Journal
 
 __all__ = ["Experiment", "Runs", "check_engine", "drive"]
 
-_SCHEDULER = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
+_SCHEDULER = re.compile(r"^(?:tcp|tls|ws|wss|ucx)://(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)"
+                        r":(?P<port>\d{1,5})/?$")
 
 
 class Runs:
@@ -159,9 +160,11 @@ class Experiment(ABC):
 
 def check_engine(workers: int | None, scheduler: str | None) -> int:
     """The worker count to use (default: the cores this process may use); bad values raise."""
-    if scheduler is not None and not _SCHEDULER.match(scheduler):
+    found = _SCHEDULER.match(scheduler) if isinstance(scheduler, str) else None
+    if scheduler is not None and (found is None or not 0 < int(found["port"]) < 65536):
         raise SweepSpecError("not a Dask scheduler address", file="--scheduler", value=scheduler,
-                             expected="tcp://HOST:PORT")
+                             expected="tcp://HOST:PORT (or tls://, ws://, wss://, ucx://), "
+                             "with a port from 1 to 65535")
     if workers is None:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
             (os.cpu_count() or 1)

@@ -120,6 +120,22 @@ class DailyRecorder:
 
 
 
+def _check_finite(daily: Table, regions: list[str]) -> None:
+    """Raise :class:`MassBalanceError` at the first NaN or infinite number of ``daily``,
+    naming its column, day (from 0) and region."""
+    n_reg = max(1, len(regions))
+    for name in daily:
+        values = np.asarray(daily[name])
+        if values.dtype.kind != "f":
+            continue  # dates, names, counts
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            day, reg = divmod(int(bad[0]), n_reg)
+            raise MassBalanceError(f"{name} is {values[bad[0]]} on day {day} in "
+                                   f"{regions[reg] if regions else '?'} (a non-finite result: "
+                                   "a scenario number too large for the model?)")
+
+
 def check_balance(daily: Table, initial: Table, tol: float = 1e-9) -> None:
     """Raise :class:`MassBalanceError` unless every row balances to ``tol`` of its volumes."""
     regions = list(initial["region"])
@@ -127,6 +143,7 @@ def check_balance(daily: Table, initial: Table, tol: float = 1e-9) -> None:
     d = {k: np.asarray(daily[k], float).reshape(-1, n_reg) for k in
          ("generated", "uncollected", "collected", "inflow", "outflow", "trader_stock", "traded",
           "seized_traders", "imports", "smelter_stock", "smelted", "seized_smelters", "ingot")}
+    _check_finite(daily, regions)
     prev = {k: np.vstack([np.asarray(initial[k], float)[None, :], d[k][:-1]])
             for k in ("uncollected", "trader_stock", "smelter_stock")}
     checks = {
@@ -141,8 +158,8 @@ def check_balance(daily: Table, initial: Table, tol: float = 1e-9) -> None:
     }
     for name, (got, want, scale) in checks.items():
         err = np.abs(got - want) - tol * np.maximum(np.abs(scale), 1.0)
-        if (err > 0).any():
-            day, reg = np.argwhere(err > 0)[0]
+        if not (err <= 0).all():  # NaN compares false: it fails too
+            day, reg = np.argwhere(~(err <= 0))[0]
             raise MassBalanceError(f"{name} off by {abs(got - want)[day, reg]:.3g} t on day "
                                    f"{day} in {regions[reg]}")
     if (d["ingot"] > d["smelted"] * (1 + tol) + tol).any():

@@ -125,10 +125,10 @@ def fit_figure(fit: Any, history: Any) -> Any:
 
 def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
     """The fit figure as ``fit.png`` and ``fit.svg`` in ``folder``."""
+    from scrapsim.plots.timeseries import save  # the one deterministic figure writer
+
     fig = fit_figure(fit, history)
-    for ext in ("png", "svg"):
-        fig.savefig(folder / f"fit.{ext}", dpi=120)
-    return ["fit.png", "fit.svg"]
+    return [p.name for p in save(fig, folder / "fit.png", ("png", "svg"))]
 
 
 def format_fit(cal: Any) -> str:
