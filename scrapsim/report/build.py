@@ -92,7 +92,9 @@ def _load_run(folder: Path) -> RunInput:
                             path="scenario", expected="the manifest of a scrapsim run")
     summary = (read_json(folder / "summary.json") if (folder / "summary.json").is_file()
                else None)
-    daily = read_csv(folder / "daily.csv", parse_dates=["date"])
+    rows = manifest.get("rows", {})
+    daily = read_csv(folder / "daily.csv", rows=rows.get("daily") if isinstance(rows, dict)
+                     else None, parse_dates=["date"])
     if "date" not in daily.columns or "region" not in daily.columns:
         raise ScenarioError("has no date and region columns", file=str(folder / "daily.csv"),
                             expected="the daily table of a scrapsim run")
@@ -108,7 +110,9 @@ def _load_sweep(folder: Path) -> SweepInput:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"cannot read ({exc})", file=str(folder / "scenario.yaml"),
                             expected="the scenario written by scrapsim sweep") from None
-    curves = read_csv(folder / "curves.csv")
+    design = manifest.get("design")
+    curves = read_csv(folder / "curves.csv", rows=design.get("points")
+                      if isinstance(design, dict) else None)
     if "point" not in curves.columns or "n_ok" not in curves.columns:
         raise ScenarioError("has no point and n_ok columns", file=str(folder / "curves.csv"),
                             expected="the curves table of a scrapsim sweep")
@@ -124,7 +128,13 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
     kind = kind_of(folder)
     loader = LOADERS.get(kind or "")
     if loader is not None:
-        return loader(folder)
+        try:
+            found: RunInput | SweepInput | SensitivityInput | CalibrationInput = loader(folder)
+        except ScenarioError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise _damaged(folder, kind, exc) from None
+        return found
     if kind is not None:
         raise ScenarioError(f"is a {kind} folder, which has no report section; expected "
                             f"{EXPECTED}", file=str(folder))
@@ -136,6 +146,15 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
 
 Input = RunInput | SweepInput | SensitivityInput | CalibrationInput
 """What a result folder reads as."""
+
+
+def _damaged(folder: Path, kind: str | None, exc: BaseException) -> ScenarioError:
+    """A result folder the report cannot read (a value of the wrong type, a missing field)."""
+    return ScenarioError(f"is a damaged {kind or 'result'} folder ({type(exc).__name__}: "
+                         f"{exc})", file=str(folder), expected=f"a {kind or 'result'} folder "
+                         "as scrapsim wrote it")
+
+
 LOADERS: dict[str, Any] = {"run": _load_run, "sweep": _load_sweep,
                            "sensitivity": load_sensitivity, "calibration": load_calibration_input}
 """How each kind of result folder (its manifest's ``kind``) is read."""
@@ -297,7 +316,12 @@ def build_report(dirs: list[Path], out: Path | None = None,
     out = Path(out) if out is not None else default_out()
     replace = folders.check_replace(out, "report", digest(_listed(inputs)),
                                     manifest_name="report.json")
-    sections = build_sections(inputs)
+    try:
+        sections = build_sections(inputs)
+    except ScenarioError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise _damaged(Path(dirs[0]) if len(dirs) == 1 else Path("."), None, exc) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     folders.clean_stale(out)
     tmp = folders.work_path(out)

@@ -10,7 +10,7 @@ from typing import Any
 
 from scrapsim.errors import ScenarioError
 
-__all__ = ["kind_of", "read_csv", "read_json", "windows_of"]
+__all__ = ["check_types", "kind_of", "read_csv", "read_json", "windows_of"]
 
 LEGACY = (("sensitivity", ("indices.csv", "samples.csv", "manifest.json")),
           ("calibration", ("parameters.csv", "fit.csv", "history.csv", "manifest.json")),
@@ -47,15 +47,40 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_csv(path: Path, **kwargs: Any) -> Any:
-    """A CSV table written by scrapsim (pandas); a clear input error otherwise."""
+def read_csv(path: Path, rows: int | None = None, **kwargs: Any) -> Any:
+    """A CSV table written by scrapsim (pandas); a clear input error otherwise: unreadable, not
+    the ``rows`` its manifest records, or text in a column of numbers."""
     import pandas as pd
 
     try:
-        return pd.read_csv(path, **kwargs)
+        table = pd.read_csv(path, **kwargs)
     except (OSError, ValueError) as exc:
         raise ScenarioError(f"cannot read ({exc})", file=str(path),
                             expected="the CSV written by scrapsim") from None
+    if rows is not None and len(table) != rows:
+        raise ScenarioError(f"has {len(table)} rows; its manifest records {rows} (cut short or "
+                            "edited?)", file=str(path), expected="the table scrapsim wrote")
+    check_types(table, path)
+    return table
+
+
+def check_types(table: Any, path: Path) -> None:
+    """Refuse a column of numbers with a text cell in it (``abc`` among prices): the first
+    such cell is named by column and row."""
+    import pandas as pd
+
+    for name in table.columns:
+        column = table[name]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+            continue
+        present = column.notna()
+        numbers = pd.to_numeric(column.where(present), errors="coerce")
+        bad = present & numbers.isna()
+        if bad.any() and (present & numbers.notna()).sum() > bad.sum():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise ScenarioError(f"column {name!r} holds numbers and the text "
+                                f"{column.iloc[row]!r} (data row {row + 1})", file=str(path),
+                                expected="a number in every cell of a number column")
 
 
 def windows_of(scenario: dict[str, Any]) -> list[tuple[str, list[str], date, date]]:
