@@ -132,14 +132,14 @@ def _subprocess_env() -> dict[str, str]:
         str(REPO), os.environ.get("PYTHONPATH")]))}
 
 
-@pytest.fixture(scope="session")
-def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Dask scheduler and two single-threaded workers on 127.0.0.1, as subprocesses."""
-    pytest.importorskip("distributed")
-    folder = tmp_path_factory.mktemp("dask")
+def start_dask(folder: Path) -> tuple[str, list[subprocess.Popen]]:
+    """A real Dask scheduler and two single-threaded workers (with their nanny) on 127.0.0.1,
+    as subprocesses in their own sessions: the address and [scheduler, workers]."""
     file = folder / "scheduler.json"
-    common = {"cwd": folder, "env": _subprocess_env(), "stdout": subprocess.DEVNULL,
-              "stderr": subprocess.DEVNULL, "start_new_session": True}
+    file.unlink(missing_ok=True)
+    common: dict[str, Any] = {"cwd": folder, "env": _subprocess_env(),
+                              "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+                              "start_new_session": True}
     dask = [sys.executable, "-m", "dask"]
     procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
                                "--no-dashboard", "--scheduler-file", str(file)], **common)]
@@ -154,8 +154,28 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", "2",
                                        "--nthreads", "1", "--no-dashboard", "--host",
                                        "127.0.0.1"], **common))
+    except BaseException:
+        stop_dask(procs)
+        raise
+    return address, procs
+
+
+def stop_dask(procs: list[subprocess.Popen]) -> None:
+    """SIGKILL the process groups of :func:`start_dask` (workers first) and reap them."""
+    for p in reversed(procs):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait(20)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Dask scheduler and two single-threaded workers on 127.0.0.1, as subprocesses."""
+    pytest.importorskip("distributed")
+    address, procs = start_dask(tmp_path_factory.mktemp("dask"))
+    try:
         yield address
     finally:
-        for p in reversed(procs):  # workers (nannies and their children) first
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(20)
+        stop_dask(procs)
