@@ -242,6 +242,7 @@ def build_design(base: Scenario, vary: Sequence[str | tuple[str, Any]] | Mapping
             raise SweepSpecError(f"the grid has {size:,} points, more than "
                                  f"{bounds.MAX_POINTS:,}", file="--vary", value=size,
                                  expected="fewer values per axis")
+        bounds.check_runs(size)  # at least one run per point: refused before laying them out
         points = tuple(dict(zip(keys, combo)) for combo in
                        itertools.product(*(a.values for a in axes)))
         return _distinct(Design("grid", axes, points), "--vary")

@@ -118,6 +118,8 @@ class Experiment(ABC):
     source: str
     seeds: list[int]
     root_seed: int | None = None
+    manifest_fields: ClassVar[tuple[str, ...]] = ()
+    """Fields of its own part of the manifest a finished folder must have to be read back."""
 
     @property
     def total(self) -> int | None:
@@ -222,7 +224,18 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
 
 
 def _read_back(exp: Experiment) -> Any:
-    """The finished folder read back; a damaged one is an input error naming it."""
+    """The finished folder read back; a damaged one (a manifest without the header or the
+    fields the kind needs, a listed file missing) is an input error naming it."""
+    found = folders.read_manifest(exp.final)
+    need = ("kind", "id", "files", "session", *exp.manifest_fields)
+    missing = [k for k in need if k not in found]
+    files = found.get("files")
+    if not missing and isinstance(files, list):
+        missing = [str(f) for f in files if not (exp.final / str(f)).exists()]
+    if missing or not isinstance(files, list):
+        raise SweepSpecError(f"is a damaged {exp.kind} folder (missing: "
+                             f"{', '.join(missing[:5]) or 'files'})", file=str(exp.final),
+                             expected=f"a complete {exp.kind} folder, or a new --out")
     try:
         return exp.load(exp.final)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

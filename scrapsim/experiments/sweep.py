@@ -122,6 +122,7 @@ class Sweep(DesignRuns):
     """A design of points run ``reps`` times each, into runs, curves and figures."""
 
     kind = "sweep"
+    manifest_fields = ("design", "reps", "runs", "ok", "failed")
     _done: tuple[Any, Any, Any] | None = None
 
     def __init__(self, scenario: Scenario | str | Path, vary: Any = (), *, reps: int = 10,
