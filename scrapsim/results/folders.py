@@ -105,8 +105,9 @@ def work_path(final: Path, tag: str = "tmp") -> Path:
 
 
 def clean_stale(final: Path) -> list[Path]:
-    """Remove the working siblings of ``final`` (see :func:`work_path`) left by processes that
-    no longer run (a SIGKILL, a power cut); the folders removed."""
+    """Remove the working folders beside ``final`` (``.<name>.tmp-<pid>-<hex>``, see
+    :func:`work_path`, whatever their name) left by processes that no longer run (a SIGKILL,
+    a power cut); the folders removed. A live process's are left alone."""
     removed: list[Path] = []
     try:
         entries = list(final.parent.iterdir())
@@ -114,7 +115,7 @@ def clean_stale(final: Path) -> list[Path]:
         return removed
     for path in entries:
         match = _WORK.match(path.name)
-        if match is None or match["name"] != final.name or _alive(int(match["pid"])):
+        if match is None or _alive(int(match["pid"])):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)

@@ -93,7 +93,7 @@ def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RES
         final = Path(out_dir)
         check_out_dir(final, scenario, int(result.seed))
     created = folders.make_parents(final.parent)
-    folders.clean_stale(final)
+    folders.clean_stale(final)  # work folders of killed runs beside it
     tmp = folders.work_path(final)
     try:
         tmp.mkdir()
