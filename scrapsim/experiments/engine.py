@@ -32,6 +32,7 @@ from functools import partial
 from typing import Any
 
 from scrapsim.errors import SweepError
+from scrapsim.experiments.dask_engine import RETRIES, connect_dask, drive_dask
 
 __all__ = ["DEFAULT_RUN", "Engine", "RunFn", "SweepError", "Task", "baseline_for", "execute",
            "flatten_summary", "model_summary", "probe", "run_task"]
@@ -44,15 +45,7 @@ BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 IN_FLIGHT_PER_WORKER = 2
 CHUNK_RUNS = 32
 """Runs of one replication sent to a worker together: one message, one baseline run."""
-RETRIES = 3
-"""How often a batch of runs lost to the infrastructure (a dead worker process, a Dask
-worker killed) is sent again before the experiment stops with exit 1; such a loss is never
-journalled as the runs' outcome (only an exception the model raises is a failed run)."""
 PARENT_POLL_S = 0.5
-WAIT_S = 2.0
-"""How often a Dask experiment waiting for results checks that workers and scheduler remain."""
-NO_WORKER_S = 60.0
-"""How long a Dask cluster may stay without any worker before the experiment stops."""
 
 
 @dataclass(frozen=True)
@@ -271,7 +264,7 @@ class Engine:
             return
         self._started = True
         if self.scheduler:
-            self._client, workers = _connect_dask(self.scheduler)
+            self._client, workers = connect_dask(self.scheduler, probe)
             self.info = {"engine": "dask", "scheduler": self.scheduler,
                          "workers": len(workers), "worker_info": workers}
         elif self.workers > 1:
@@ -308,7 +301,9 @@ class Engine:
         if self._pool is not None:
             self._pool.shutdown(wait=kind is None, cancel_futures=kind is not None)
         if self._client is not None:
-            _close_client(self._client)
+            from scrapsim.experiments.dask_engine import close_client
+
+            close_client(self._client)
 
     @property
     def slots(self) -> int:
@@ -330,7 +325,9 @@ class Engine:
         tasks = itertools.chain([first], source)
         self.start()
         if self._client is not None:
-            _drive_dask(self._client, self.scheduler or "", tasks, on_done, run_fn, chunk)
+            drive_dask(self._client, self.scheduler or "", chunks(tasks, chunk), on_done,
+                       lambda batch: (run_chunk, _items(batch), run_fn),
+                       IN_FLIGHT_PER_WORKER)
         elif self._pool is not None:
             _bounded_drive(chunks(tasks, chunk), on_done, lambda b: self._submit(b, run_fn),
                            self.workers * IN_FLIGHT_PER_WORKER, self._restart_pool)
@@ -372,159 +369,5 @@ def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,
                 pending.clear()
                 recover(exc)
                 break
-            for task, result in zip(pending.pop(future), results):
+            for task, result in zip(pending.pop(future), results, strict=True):
                 on_done(task, result)
-
-
-def _connect_dask(scheduler: str) -> tuple[Any, list[dict[str, Any]]]:
-    """A client of an existing Dask cluster with at least one worker, and the workers' probes
-    (``pip install scrapsim[dask]``)."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise SweepError("--scheduler needs Dask distributed: "
-                         "pip install 'scrapsim[dask]'") from None
-    try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    try:
-        client.wait_for_workers(1, timeout=60)
-        return client, list(client.run(probe).values())
-    except TimeoutError:
-        client.close()
-        raise SweepError(f"no Dask worker joined the scheduler at {scheduler} "
-                         "within 60 s") from None
-    except ImportError as exc:
-        client.close()
-        raise SweepError(f"the Dask workers cannot import scrapsim ({exc}): install "
-                         "scrapsim on every worker") from None
-
-
-def _close_client(client: Any) -> None:
-    """Close a Dask client; after a lost scheduler, without the reconnection's traceback in
-    the log (the experiment's own message says what happened)."""
-    import logging
-
-    lost = _lost_scheduler(client)
-    if lost:
-        logging.disable(logging.CRITICAL)
-    try:
-        with contextlib.suppress(Exception):
-            client.close(timeout=5)
-    finally:
-        if lost:
-            logging.disable(logging.NOTSET)
-
-
-def _lost_scheduler(client: Any, exc: BaseException | None = None) -> bool:
-    """Whether the client has lost its scheduler (not merely a worker)."""
-    if exc is not None and "scheduler-connection-lost" in str(exc):
-        return True
-    return getattr(client, "status", "running") not in ("running", "newly-created")
-
-
-def _scheduler_error(scheduler: str, exc: BaseException) -> SweepError:
-    return SweepError(f"lost the Dask scheduler at {scheduler} ({type(exc).__name__}); the "
-                      "finished runs are stored: start the scheduler again and run the same "
-                      "command to resume")
-
-
-def _drive_dask(client: Any, scheduler: str, tasks: Iterable[Task], on_done: OnDone,
-                run_fn: RunFn, chunk: int = CHUNK_RUNS) -> None:
-    """Run the batches on Dask; a batch lost to a dead worker is sent again (at most
-    :data:`RETRIES` times), a lost scheduler, or no worker for :data:`NO_WORKER_S`, stops
-    with :class:`SweepError`."""
-    from distributed import wait as dask_wait
-
-    source = chunks(tasks, chunk)
-    again: deque[tuple[list[Task], int]] = deque()
-    pending: dict[Any, tuple[list[Task], int]] = {}
-    watch = _Workers(client, scheduler)
-
-    def fill() -> None:
-        limit = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
-        while len(pending) < limit:
-            batch, tries = again.popleft() if again else (next(source, None), 0)
-            if batch is None:
-                return
-            pending[client.submit(run_chunk, _items(batch), run_fn, pure=False)] = \
-                (batch, tries)
-
-    try:
-        fill()
-        while pending:
-            try:
-                with client.as_current():
-                    done = dask_wait(list(pending), timeout=WAIT_S,
-                                     return_when="FIRST_COMPLETED").done
-            except TimeoutError:
-                done = set()
-            if not done:
-                watch.check()
-                continue
-            for future in done:
-                _take(client, scheduler, future, *pending.pop(future), again, on_done)
-            fill()
-    except (SweepError, KeyboardInterrupt):
-        _cancel(client, list(pending))
-        raise
-    except Exception as exc:  # the connection itself failed
-        _cancel(client, list(pending))
-        if _lost_scheduler(client, exc) or isinstance(exc, (OSError, TimeoutError)):
-            raise _scheduler_error(scheduler, exc) from None
-        raise
-    except BaseException:
-        _cancel(client, list(pending))
-        raise
-
-
-def _take(client: Any, scheduler: str, future: Any, batch: list[Task], tries: int,
-          again: deque[tuple[list[Task], int]], on_done: OnDone) -> None:
-    """Hand a finished batch's results over, or queue it again when it was lost."""
-    try:
-        results = future.result()
-    except Exception as exc:  # the infrastructure's, not the model's (run_task)
-        future.release()
-        _retry(client, scheduler, exc, batch, tries, again)
-        return
-    future.release()
-    for task, result in zip(batch, results):
-        on_done(task, result)
-
-
-class _Workers:
-    """Notices a cluster left without workers (tasks then wait forever) or scheduler."""
-
-    def __init__(self, client: Any, scheduler: str) -> None:
-        self.client, self.scheduler, self.seen = client, scheduler, time.monotonic()
-
-    def check(self) -> None:
-        if _lost_scheduler(self.client):
-            raise _scheduler_error(self.scheduler, ConnectionError("connection closed"))
-        if self.client.nthreads():
-            self.seen = time.monotonic()
-        elif time.monotonic() - self.seen > NO_WORKER_S:
-            raise SweepError(f"no Dask worker is left at {self.scheduler} (none for "
-                             f"{NO_WORKER_S:.0f} s); the finished runs are stored: run the "
-                             "same command again to resume")
-
-
-def _retry(client: Any, scheduler: str, exc: BaseException, batch: list[Task], tries: int,
-           again: deque[tuple[list[Task], int]]) -> None:
-    """Queue a lost batch again, or stop: the scheduler is gone, no worker is left, or the
-    batch was lost :data:`RETRIES` times."""
-    if _lost_scheduler(client, exc):
-        raise _scheduler_error(scheduler, exc)
-    if tries >= RETRIES:
-        raise SweepError(f"{len(batch)} runs were lost {tries + 1} times on the Dask workers "
-                         f"({type(exc).__name__}: {exc}); the finished runs are stored: run "
-                         "the same command again to resume")
-    again.append((batch, tries + 1))
-
-
-def _cancel(client: Any, pending: list[Any]) -> None:
-    """Cancel what is in flight, when the scheduler can still hear it."""
-    if pending and not _lost_scheduler(client):
-        with contextlib.suppress(Exception):
-            client.cancel(pending)
