@@ -81,8 +81,9 @@ def check_replace(final: Path, kind: str, ident: str, *,
     if not final.exists() or not any(final.iterdir()):
         return False
     if not (final / manifest_name).is_file():
-        raise SweepSpecError(f"is a non-empty folder without a scrapsim {manifest_name}; not "
-                             "replacing it", file=str(final), expected=expected)
+        raise SweepSpecError(f"is a non-empty folder that is not a scrapsim {kind}; not "
+                             f"overwriting (it has no {manifest_name})", file=str(final),
+                             expected=expected)
     found = read_manifest(final, manifest_name)
     got = folder_id(found, kind) if found.get("kind") == kind else None
     if got != ident:
