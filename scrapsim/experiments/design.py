@@ -243,7 +243,7 @@ def build_design(base: Scenario, vary: Sequence[str | tuple[str, Any]] | Mapping
                                  f"{bounds.MAX_POINTS:,}", file="--vary", value=size,
                                  expected="fewer values per axis")
         bounds.check_runs(size)  # at least one run per point: refused before laying them out
-        points = tuple(dict(zip(keys, combo)) for combo in
+        points = tuple(dict(zip(keys, combo, strict=True)) for combo in
                        itertools.product(*(a.values for a in axes)))
         return _distinct(Design("grid", axes, points), "--vary")
     return _distinct(_lhs(axes, samples, root_seed), "--samples")
@@ -264,7 +264,7 @@ def _lhs(axes: tuple[Axis, ...], samples: int | None, root_seed: int) -> Design:
     points = []
     for row in unit:
         point = {}
-        for a, u in zip(axes, row):
+        for a, u in zip(axes, row, strict=True):
             v = float(f"{a.low + u * (a.high - a.low):.12g}")
             point[a.key] = int(round(v)) if a.integer else v
         points.append(point)

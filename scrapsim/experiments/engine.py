@@ -220,7 +220,7 @@ def _init_worker() -> None:
 def _single_threaded_env() -> Iterator[None]:
     """BLAS variables at 1 while the pool spawns its workers; restored afterwards."""
     saved = {var: os.environ.get(var) for var in BLAS_VARS}
-    os.environ.update({var: "1" for var in BLAS_VARS})
+    os.environ.update(dict.fromkeys(BLAS_VARS, "1"))
     try:
         yield
     finally:

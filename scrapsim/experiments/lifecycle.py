@@ -134,7 +134,7 @@ class Experiment(ABC):
         """Run what the experiment needs (default: every task, on the engine)."""
         runs.run(self.tasks())
 
-    def on_result(self, task: Task, record: dict[str, Any]) -> None:
+    def on_result(self, task: Task, record: dict[str, Any]) -> None:  # noqa: B027 (optional)
         """One run finished (stored in the journal already); default: nothing."""
 
     @abstractmethod

@@ -3,8 +3,8 @@
 Inputs are result folders, told apart by their manifest's ``kind``:
 
 - a **run folder** (``python -m scrapsim SCENARIO --out DIR``) has ``daily.csv`` and
-  ``manifest.json`` (with the resolved scenario under ``"resolved_scenario"``), and ``summary.json`` when
-  the run had its intensity-0 baseline;
+  ``manifest.json`` (with the resolved scenario under ``"resolved_scenario"``), and
+  ``summary.json`` when the run had its intensity-0 baseline;
 - a **sweep folder** (``python -m scrapsim sweep …``) has ``curves.csv``, ``runs.csv``,
   ``manifest.json`` and ``scenario.yaml``;
 - a **sensitivity folder** (``python -m scrapsim sensitivity …``) has ``indices.csv``,
@@ -32,13 +32,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from scrapsim.errors import ScenarioError
-from scrapsim.report.calibration import CalibrationInput, calibration_section, \
-    load_calibration_input
+from scrapsim.report.calibration import (
+    CalibrationInput,
+    calibration_section,
+    load_calibration_input,
+)
 from scrapsim.report.page import FigureBlock, Section, TableBlock, render_html
 from scrapsim.report.readers import kind_of, read_csv, read_json, windows_of
 from scrapsim.report.sensitivity import SensitivityInput, load_sensitivity, sensitivity_section
@@ -164,7 +167,7 @@ def _label(inputs: Sequence[Input]) -> None:
     """Each input's label: its scenario name, plus the folder name where two inputs of the same
     kind (run or sweep) share a name."""
     keys = [(type(i).__name__, str(i.scenario.get("name") or i.folder.name)) for i in inputs]
-    for item, key in zip(inputs, keys):
+    for item, key in zip(inputs, keys, strict=True):
         item.label = key[1] if keys.count(key) == 1 else f"{key[1]} ({item.folder.name})"
 
 
@@ -295,7 +298,7 @@ def parse_formats(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 def default_out(results_root: Path = RESULTS_ROOT) -> Path:
     """``results/report-<UTC time>``: a new folder per report."""
-    return Path(results_root) / f"report-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+    return Path(results_root) / f"report-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def _listed(inputs: list[Any]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import platform
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapsim.results.identity import jsonable, package_version
@@ -23,12 +23,12 @@ KINDS = ("run", "sweep", "calibration", "sensitivity", "validation", "report")
 
 def utc_now() -> datetime:
     """Now, in UTC, to the second."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def stamp(moment: datetime) -> str:
     """A UTC time as manifests write it: ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def header(kind: str, ident: str, *, scenario: dict[str, Any] | None, seeds: Sequence[int],

@@ -2,7 +2,8 @@
 
 A run folder holds
 
-- ``daily.csv``    one row per (date, region), MODEL.md's columns (flows t/day, stocks t, prices CNY/t);
+- ``daily.csv``    one row per (date, region), MODEL.md's columns (flows t/day, stocks t,
+  prices CNY/t);
 - ``initial.csv``  one row per region: the state before day 1 (``t-1`` of the first day's balances);
 - ``events.csv``   every inspection, sanction and state change;
 - ``summary.json`` the comparison against the intensity-0 baseline. A run without a baseline
@@ -88,7 +89,8 @@ def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RES
     digest = scenario_hash(scenario)
     now = utc_now()
     if out_dir is None:
-        final = run_dir(scenario, results_root) / f"{now:%Y%m%dT%H%M%SZ}-s{result.seed}-{digest[:8]}"
+        name = f"{now:%Y%m%dT%H%M%SZ}-s{result.seed}-{digest[:8]}"
+        final = run_dir(scenario, results_root) / name
     else:
         final = Path(out_dir)
         check_out_dir(final, scenario, int(result.seed))
