@@ -1,7 +1,10 @@
 """The scenario: a frozen, typed description of one enforcement episode.
 
-YAML is loaded safely and validated by pydantic into :class:`Scenario`. Every error becomes a
-:class:`ScenarioError` naming the file, the dotted path, the value and what was expected.
+YAML is loaded safely (:mod:`scrapsim.scenario_yaml`: ``extends:``, merge keys, ``--set``) and
+validated by pydantic into :class:`Scenario`. Every error becomes a :class:`ScenarioError`
+naming the file, the line, the dotted path, the value and what was expected; a file with
+several problems reports all of them. Each field's docstring is its description in the JSON
+Schema (``scrapsim schema``) and in docs/SCENARIOS.md, written once here.
 Units: days, tonnes (t), CNY per tonne; flows in t/day.
 """
 
@@ -15,9 +18,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      field_validator, model_validator)
 
-from scrapsim.errors import ScenarioError, UniqueKeyLoader, error_from_pydantic, read_text
+from scrapsim import scenario_yaml as raw
+from scrapsim.errors import ScenarioError, error_from_pydantic, show
 
 __all__ = [
     "Behaviour", "Campaign", "Enforcement", "Market", "Region", "Sanctions", "Scenario",
@@ -36,7 +41,8 @@ Series = float | dict[date, float]
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
 
 
 def _check_series(value: Series, lo: float = 0.0) -> Series:
@@ -57,7 +63,9 @@ class Seasonality(_Base):
     cny_smelting_dip: Share = 0.35
     """Share by which smelting falls at Chinese New Year."""
     cny_before_days: NonNeg = 12
+    """Days before Chinese New Year from which collection falls (smelting a third of that)."""
     cny_after_days: NonNeg = 20
+    """Days after Chinese New Year until collection and smelting are back."""
     summer_trough: Share = 0.41
     """Depth of the July-August off-season dip in smelting demand. 0.41 is the calibrated value
     (targets/hebei.yaml: 95% interval 0.11 to the 0.5 bound) that gives July 2017's 56%
@@ -70,11 +78,17 @@ class Seasonality(_Base):
 class TraderPopulation(_Base):
     """Collectors and dealers of one region (array population)."""
 
-    count: int = Field(ge=0, description="number of traders")
-    capacity: NonNeg = Field(description="mean collection capacity per trader, t/day")
+    count: int = Field(ge=0)
+    """Number of traders (collectors and dealers) in the region."""
+    capacity: NonNeg
+    """Mean collection capacity per trader, t/day (lognormal across traders)."""
     capacity_cv: NonNeg = 0.8
-    cost: NonNeg = Field(10500.0, description="mean collection cost incl. purchase at source, CNY/t")
+    """Coefficient of variation of the traders' capacities."""
+    cost: NonNeg = 9000.0
+    """Mean collection cost incl. purchase at source, CNY/t (9,000: every shipped scenario's
+    assumption, about 2,500 below the scrap price of 2017)."""
     cost_sd: NonNeg = 400.0
+    """Standard deviation of the collection cost across traders, CNY/t."""
     elasticity: Annotated[float, Field(ge=0.0, le=2.0)] = 0.21
     """Price elasticity of collection (0.21: Blomberg & Soderholm 2009)."""
     offer_share: Share = 0.25
@@ -93,9 +107,14 @@ class SmelterClass(_Base):
     """One class of secondary-aluminium smelters (alloy-ingot makers) in a region."""
 
     count: int = Field(0, ge=0)
-    capacity: NonNeg = Field(0.0, description="mean capacity per smelter, t scrap/day")
+    """Number of smelters of this class (0: the class is absent)."""
+    capacity: NonNeg = 0.0
+    """Mean capacity per smelter, t scrap/day (lognormal across plants); required when
+    ``count`` is above 0."""
     capacity_cv: NonNeg = 0.4
+    """Coefficient of variation of the plants' capacities."""
     metal_yield: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85
+    """Tonnes of ingot per tonne of scrap smelted (70-90%, FACTS.md)."""
     processing_cost: NonNeg = 900.0
     """Non-scrap processing cost, CNY/t of scrap (900-1,000 for compliant plants)."""
     cover_days: Annotated[float, Field(ge=0.0, le=60.0)] = 10.0
@@ -107,22 +126,42 @@ class SmelterClass(_Base):
     violator_share: Share = 0.3
     """Share of smelters that an inspection would find in violation."""
 
+    @model_validator(mode="after")
+    def _capacity_given(self) -> SmelterClass:
+        if self.count > 0 and "capacity" not in self.model_fields_set:
+            raise ValueError(f"capacity: required when count is above 0 (count {self.count}); "
+                             "expected the mean capacity per smelter in t scrap/day")
+        return self
+
 
 class Smelters(_Base):
+    """The region's smelters in three classes; a class left out has none."""
+
     large: SmelterClass = SmelterClass()
+    """Large licensed plants (about 70 kt/yr and up); the ones that receive imported scrap."""
     small: SmelterClass = SmelterClass()
+    """Small compliant plants."""
     workshop: SmelterClass = SmelterClass()
+    """Scattered workshops (crucible furnaces, often unlicensed)."""
 
 
 class Region(_Base):
+    """One province or cluster: its scrap arising, traders and smelters."""
+
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
-    generation: Series = Field(description="scrap arising, t/day, before seasonality")
+    """Region name, used by campaigns' ``regions`` and in the daily table."""
+    generation: Series
+    """Scrap arising, t/day, before seasonality (a number or a dated series)."""
     generation_noise: Annotated[float, Field(ge=0.0, le=0.5)] = 0.05
+    """Relative standard deviation of the daily noise on generation."""
     imports: Series = 0.0
     """Imported scrap delivered to the region's large plants, t/day."""
     initial_uncollected_days: NonNeg = 1.5
+    """Scrap lying uncollected on day 1, in days of generation."""
     traders: TraderPopulation
+    """The region's traders."""
     smelters: Smelters
+    """The region's smelters by class."""
 
     @field_validator("generation", "imports")
     @classmethod
@@ -131,19 +170,24 @@ class Region(_Base):
 
 
 class Sanctions(_Base):
-    """Shares of what a detected violation gets; they sum to 1."""
+    """Shares of what a detected violation gets; they must sum to 1 (a share left out is 0)."""
 
     close: Share = 0.0
+    """Share closed for good (site sealed, yard stock confiscated)."""
     suspend: Share = 0.0
+    """Share suspended (power cut) until the rectification deadline."""
     upgrade: Share = 0.0
-    fine: Share = 1.0
+    """Share ordered to stop and upgrade for ``rectify_days``, then restart."""
+    fine: Share = 0.0
+    """Share fined (``fine`` CNY) and left running."""
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> Sanctions:
         total = self.close + self.suspend + self.upgrade + self.fine
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"fine: sanction shares close+suspend+upgrade+fine must sum to 1, "
-                             f"got {total:g}")
+            raise ValueError(f"sanction shares must sum to 1, got close {self.close:g} + "
+                             f"suspend {self.suspend:g} + upgrade {self.upgrade:g} + fine "
+                             f"{self.fine:g} = {total:g}")
         return self
 
 
@@ -151,19 +195,32 @@ class Targets(_Base):
     """Relative weights of inspections on each group of actors."""
 
     large: NonNeg = 1.0
+    """Relative inspection weight on large plants."""
     small: NonNeg = 1.0
+    """Relative inspection weight on small plants."""
     workshop: NonNeg = 1.0
+    """Relative inspection weight on workshops."""
     traders: NonNeg = 0.0
+    """Relative inspection weight on traders' yards."""
 
 
 class Campaign(_Base):
+    """One dated inspection campaign on one or more regions."""
+
     name: Annotated[str, Field(min_length=1)]
+    """Campaign name (events and figures use it)."""
     regions: list[str] = Field(min_length=1)
+    """Names of the regions inspected."""
     start: date
+    """First day of inspections (YYYY-MM-DD)."""
     end: date
+    """Last day of inspections (YYYY-MM-DD), on or after ``start``."""
     teams: int = Field(ge=0)
+    """Inspection teams in the field each day at intensity 1."""
     inspections_per_team_day: NonNeg = 1.0
+    """Sites one team inspects per day."""
     targets: Targets = Targets()
+    """Whom the inspections visit, as relative weights."""
     size_bias: float = Field(0.0, ge=-3.0, le=3.0)
     """Inspection probability proportional to capacity**size_bias (0: uniform)."""
     detection: Share = 0.8
@@ -173,7 +230,9 @@ class Campaign(_Base):
     halted_detection: Share = 0.3
     """Relative detection of a workshop that has halted before inspectors came."""
     sanctions: Sanctions = Sanctions(close=0.3, suspend=0.5, upgrade=0.1, fine=0.1)
+    """What a detected smelter gets (default: close 0.3, suspend 0.5, upgrade 0.1, fine 0.1)."""
     trader_sanctions: Sanctions = Sanctions(close=0.2, suspend=0.5, fine=0.3)
+    """What a detected trader's yard gets (default: close 0.2, suspend 0.5, fine 0.3)."""
     fine: NonNeg = 50000.0
     """Fine per fined violation, CNY."""
     suspend_days: NonNeg = 30
@@ -189,15 +248,19 @@ class Campaign(_Base):
     halt_share: Share = 0.8
     """Share of violating smelters of `halt_classes` that halt while inspectors are in the region."""
     halt_classes: list[Literal["large", "small", "workshop"]] = ["workshop"]
+    """Smelter classes whose violators halt while inspectors are in the region."""
     deadline: date | None = None
     """Date by which every listed scattered enterprise (violating workshop) must be shut."""
     deadline_share: Share = 1.0
+    """Share of the listed workshops actually shut at the deadline (at intensity 1)."""
     audits: list[date] = []
     """Dates of follow-up audits of closed sites (relapsed sites found are closed again)."""
     audit_detection: Share = 0.8
+    """Probability an audit finds a relapsed site."""
     output_cut: Share = 0.0
     """Cut in running smelters' output in the campaign's regions (heating-season curbs)."""
     sources: list[str] = []
+    """Where the campaign's dates and numbers come from."""
 
     @model_validator(mode="after")
     def _dates(self) -> Campaign:
@@ -207,31 +270,45 @@ class Campaign(_Base):
 
 
 class Enforcement(_Base):
+    """How hard every campaign is run."""
+
     intensity: NonNeg = 1.0
     """Scales every campaign's inspection effort; 0 means no enforcement."""
 
 
 class Market(_Base):
+    """Prices and clearing: the scrap price responds to pressure and follows primary."""
+
     clearing_days: int = Field(1, ge=1, le=30)
+    """Days between market clearings (1: daily)."""
     price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
     """Log change of the scrap price per clearing per unit of price pressure."""
     anchor_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04
     """Daily pull of the scrap price toward primary price minus `primary_discount` (lagged follow)."""
     primary_discount: NonNeg = 2000.0
+    """Discount of the scrap price's anchor below the primary price, CNY/t."""
     price_noise: Annotated[float, Field(ge=0.0, le=0.2)] = 0.004
+    """Standard deviation of the daily log-price shock."""
     transport_cost: NonNeg = 300.0
     """Cost of shipping scrap between regions, CNY/t."""
     flow_rate: Share = 0.05
     """Share of a region's trader stock shipped per day per transport cost of price gap above it."""
     ingot_price: Series = 14900.0
+    """ADC12 alloy-ingot price, CNY/t (a number or a dated series)."""
     primary_price: Series = 13500.0
+    """Primary aluminium price, CNY/t (a number or a dated series)."""
     volatility_days: Positive = 10.0
+    """Time scale of the moving mean of absolute daily log-price changes, days."""
     volatility_ref: Positive = 0.004
     """Mean absolute daily log-price change of a calm market (offers at their base share)."""
     trend_days: Positive = 10.0
+    """Time scale of the moving mean of daily log-price changes (the trend), days."""
     trend_ref: Positive = 0.004
+    """Daily log-price trend at which holders offer exp(-withhold) of their base share."""
     price_floor: Positive = 3000.0
+    """Lowest scrap price the market can reach, CNY/t."""
     price_cap: Positive = 30000.0
+    """Highest scrap price the market can reach, CNY/t (above ``price_floor``)."""
 
     @field_validator("ingot_price", "primary_price")
     @classmethod
@@ -247,6 +324,8 @@ class Market(_Base):
 
 
 class Behaviour(_Base):
+    """How closed sites and traders' perceptions evolve between campaigns."""
+
     relapse_share: Share = 0.05
     """Share of closed sites that relapse within a year while no campaign covers their region."""
     risk_memory_days: Positive = 10.0
@@ -254,19 +333,36 @@ class Behaviour(_Base):
 
 
 class Scenario(_Base):
+    """One enforcement episode: a period, regions with their actors, a market and campaigns."""
+
     name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=80)]
+    """Scenario name; also the results sub-folder (letters, digits, '_', '-', '.')."""
     description: str = ""
+    """What the scenario describes, in a sentence or two."""
     sources: list[str] = []
+    """Where the scenario's facts come from."""
     assumptions: list[str] = []
+    """What the scenario assumes where no source gives a number."""
     start: date
+    """First simulated day (YYYY-MM-DD)."""
     end: date
+    """Last simulated day (YYYY-MM-DD), inclusive."""
     seed: int = Field(0, ge=0)
+    """Root seed of every random stream (same seed, same results)."""
     enforcement: Enforcement = Enforcement()
+    """How hard the campaigns are run."""
     market: Market = Market()
+    """Prices and market clearing."""
     seasonality: Seasonality = Seasonality()
+    """Calendar profile (Chinese New Year, summer trough, autumn peak)."""
     behaviour: Behaviour = Behaviour()
+    """Relapse of closed sites and traders' risk memory."""
     regions: list[Region] = Field(min_length=1)
+    """The regions simulated, each with its traders and smelters."""
     campaigns: list[Campaign] = []
+    """Dated inspection campaigns (none: a market without enforcement)."""
+
+    _source: tuple[str, str, dict] | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -289,82 +385,106 @@ class Scenario(_Base):
         """Number of simulated days, start and end inclusive."""
         return (self.end - self.start).days + 1
 
+    def campaigns_in_run(self) -> list[Campaign]:
+        """The campaigns whose window (or announcement) overlaps the simulated period."""
+        return [c for c in self.campaigns if c.start <= self.end and c.end >= self.start]
+
+    @property
+    def enforced(self) -> bool:
+        """True when some inspection can happen: intensity above 0 and a campaign with teams
+        inside the run."""
+        return self.enforcement.intensity > 0 and any(
+            c.teams > 0 for c in self.campaigns_in_run())
+
+    def enforcement_note(self) -> str | None:
+        """Why this scenario enforces nothing (None when it does): intensity 0, no campaigns,
+        or campaigns that all fall outside the run or have no teams."""
+        if self.enforcement.intensity <= 0:
+            return "enforcement.intensity is 0"
+        if not self.campaigns:
+            return "the scenario has no campaigns"
+        inside = self.campaigns_in_run()
+        if not inside:
+            spans = ", ".join(f"{c.name} {c.start}..{c.end}" for c in self.campaigns)
+            return f"no campaign falls inside the run {self.start}..{self.end} ({spans})"
+        if all(c.teams == 0 for c in inside):
+            return "every campaign inside the run has 0 teams"
+        return None
+
     def with_overrides(self, overrides: dict[str, Any], file: str | None = None) -> Scenario:
-        """A copy with fields replaced by dotted path (``regions.hebei.traders.count``)."""
+        """A copy with fields replaced by dotted path (``regions.hebei.traders.count``); a last
+        part ``+`` (or the list's length) appends to a list (``campaigns.+``)."""
         data = self.model_dump(mode="python")
         for key, value in overrides.items():
-            _set_dotted(data, key, value, file)
-        return _validate(data, file)
+            raw.set_dotted(data, key, value, file)
+        try:
+            out = _validate(data, file)
+        except ScenarioError as exc:
+            raise _blame_overrides(exc, overrides) from None
+        out._source = self._source
+        return out
 
     def get(self, dotted: str) -> Any:
         """The value at a dotted path (lists by index or by ``name``)."""
         node: Any = self.model_dump(mode="python")
         for part in dotted.split("."):
-            node = _child(node, part, dotted, None)
+            node = raw.child(node, part, dotted, None)
         return node
 
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """This scenario as YAML, loadable by :func:`load_scenario`. A scenario loaded from a
+        file keeps that file's text, comments and layout, with the changed values edited in;
+        otherwise (or when a change cannot be made in place) the fields that differ from the
+        defaults. Written to ``path`` too when given."""
+        text = self._edited_source()
+        if text is None:
+            data = self.model_dump(mode="json", exclude_defaults=True)
+            data = {"name": self.name, **{k: v for k, v in data.items() if k != "name"}}
+            head = "# scrapsim scenario (the fields that differ from the defaults)\n"
+            text = head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
 
-def _child(node: Any, part: str, dotted: str, file: str | None) -> Any:
-    if isinstance(node, dict):
-        if part not in node:
-            raise _unknown_key(part, list(node), dotted, file)
-        return node[part]
-    if isinstance(node, list):
-        return node[_list_index(node, part, dotted, file)]
-    raise ScenarioError("is not a mapping or list", file=file, path=dotted, value=node,
-                        expected="a path into the scenario")
+    def _edited_source(self) -> str | None:
+        if self._source is None:
+            return None
+        text, _, before = self._source
+        now = self.model_dump(mode="json")
+        try:
+            return raw.edit_text(text, raw.changes(before, now), before)
+        except (yaml.YAMLError, KeyError, IndexError, TypeError, AttributeError):
+            return None
+
+    def __repr__(self) -> str:
+        n_reg, n_camp = len(self.regions), len(self.campaigns)
+        return (f"Scenario({self.name!r}, {self.start}..{self.end}, {self.days} days, "
+                f"{n_reg} region{'s' * (n_reg != 1)}, {n_camp} campaign{'s' * (n_camp != 1)}, "
+                f"intensity {self.enforcement.intensity:g}, seed {self.seed})")
+
+    def _repr_html_(self) -> str:
+        from scrapsim.display import scenario_html
+
+        return scenario_html(self)
 
 
-def _list_index(node: list, part: str, dotted: str, file: str | None) -> int:
-    if part.isdigit() and int(part) < len(node):
-        return int(part)
-    names = [item.get("name") for item in node if isinstance(item, dict)]
-    if part in names:
-        return names.index(part)
-    raise ScenarioError(f"no item {part!r}", file=file, path=dotted, value=part,
-                        expected=f"an index below {len(node)} or one of {names}")
+def _blame_overrides(exc: ScenarioError, overrides: dict[str, Any]) -> ScenarioError:
+    """``exc`` with each problem caused by an override saying which one."""
+    def note(e: ScenarioError) -> str:
+        keys = [k for k in overrides if e.path == k or e.path.startswith(k + ".")
+                or k.startswith(e.path + ".")]
+        return f"{e} [from the override {keys[0]}={show(overrides[keys[0]])}]" if keys \
+            else str(e)
 
-
-def _unknown_key(part: str, known: list[str], dotted: str, file: str | None) -> ScenarioError:
-    hint = difflib.get_close_matches(part, known, n=1)
-    extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-    return ScenarioError(f"unknown key {part!r}{extra}", file=file, path=dotted, value=part,
-                         expected=f"one of {sorted(known)}")
-
-
-def _set_dotted(data: dict, dotted: str, value: Any, file: str | None) -> None:
-    parts = dotted.split(".")
-    if not all(parts):
-        raise ScenarioError("empty part in dotted key", file=file, path=dotted, value=dotted,
-                            expected="a path like enforcement.intensity")
-    node: Any = data
-    for i, part in enumerate(parts[:-1]):
-        node = _child(node, part, ".".join(parts[: i + 1]), file)
-    last = parts[-1]
-    if isinstance(node, dict):
-        if last not in node:
-            raise _unknown_key(last, list(node), dotted, file)
-        node[last] = value
-    elif isinstance(node, list):
-        node[_list_index(node, last, dotted, file)] = value
-    else:
-        raise ScenarioError("cannot set a field inside a value", file=file, path=dotted,
-                            value=node, expected="a path into the scenario")
+    lines = [note(e) for e in exc.problems]
+    exc.args = ("\n  ".join(([str(exc).split("\n")[0]] if len(lines) > 1 else []) + lines),)
+    return exc
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``key=value`` → (key, value), the value read as YAML (numbers, lists, dates, strings)."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ScenarioError("expected KEY=VALUE", path=key or text, value=text,
-                            expected="dotted.key=value")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"cannot read the value: {exc}", path=key, value=raw,
-                            expected="a YAML scalar or list") from None
-    return key, value
+    """``key=value`` → (key, value), the value read as YAML (numbers such as ``1e3``, lists,
+    dates, strings)."""
+    return raw.parse_override(text)
 
 
 def _validate(data: Any, file: str | None, root: yaml.Node | None = None) -> Scenario:
@@ -375,35 +495,38 @@ def _validate(data: Any, file: str | None, root: yaml.Node | None = None) -> Sce
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, safely parse and validate a scenario YAML file (then apply dotted overrides)."""
-    path = Path(path)
+    """Read, safely parse and validate a scenario YAML file (then apply dotted overrides).
+
+    ``path`` may be a library name (``"hebei"``) when no such file exists here. Every
+    problem of the file is reported at once, as one :class:`ScenarioError`.
+    """
+    from scrapsim.library import resolve, scenario_names
+
+    path = resolve(path)
     file = str(path)
-    text = read_text(path)
-    try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ScenarioError(f"YAML error: {exc.problem or exc}", file=file, line=line,
-                            expected="valid YAML (tags that construct objects are refused)") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"YAML error: {exc}", file=file, expected="valid YAML") from None
-    if data is None:
-        raise ScenarioError("the file is empty", file=file, expected="a scenario mapping")
-    if not isinstance(data, dict):
-        raise ScenarioError(f"the document is a {type(data).__name__}, not a mapping", file=file,
-                            value=data, expected="a mapping with name, start, end, regions ...")
+    if not path.exists():
+        hint = difflib.get_close_matches(path.name.removesuffix(".yaml"), scenario_names(), n=1)
+        extra = f" (did you mean the library's {hint[0]!r}?)" if hint else ""
+        raise ScenarioError(f"no such file{extra}", file=file, expected="a scenario YAML file "
+                            f"or a library name: {', '.join(scenario_names())}")
+    data, root, text = raw.load_data(path)
     scenario = _validate(data, file, root)
+    scenario._source = (text, file, scenario.model_dump(mode="json"))
     if overrides:
         scenario = scenario.with_overrides(overrides, file)
     return scenario
 
 
 def scenario_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files, for editors."""
+    """The JSON Schema of scenario files, for editors (every property has a description)."""
     schema = Scenario.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "scrapsim scenario"
+    schema["properties"] = {"extends": {
+        "type": "string", "description": "Start from another scenario: a file relative to "
+        "this one, or a library scenario by name (hebei). Mappings merge field by field; a "
+        "list replaces the other's; a mapping in place of a list addresses items by name."},
+        **schema["properties"]}
     return schema
 
 
