@@ -317,11 +317,11 @@ def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,
 def _connect_dask(scheduler: str) -> tuple[Any, list[dict[str, Any]]]:
     """A client of an existing Dask cluster with at least one worker, and the workers' probes
     (``pip install scrapsim[dask]``)."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise SweepError("--scheduler needs Dask distributed: "
-                         "pip install 'scrapsim[dask]'") from None
+    from scrapsim.errors import require_extra
+
+    require_extra("dask", "--scheduler (a Dask cluster)")
+    from distributed import Client
+
     try:
         client = Client(scheduler, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
