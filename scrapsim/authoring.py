@@ -97,9 +97,9 @@ def _note(model: Any, field: str) -> str:
 def template(name: str) -> str:
     """A commented scenario of one region and one campaign that loads and runs as it is:
     every number is a placeholder to replace, marked ASSUMPTION."""
-    from scrapsim.scenario import Campaign, Region, SmelterClass, TraderPopulation
+    from scrapsim.scenario import Campaign, Region, TraderPopulation
 
-    sc, rg, tr, sm, cp = Scenario, Region, TraderPopulation, SmelterClass, Campaign
+    sc, rg, tr, cp = Scenario, Region, TraderPopulation, Campaign
     lines = [
         f"# {name}: a scrapsim scenario (written by 'scrapsim new'). Units: days, tonnes (t),",
         "# CNY per tonne; flows in t/day. Every field is described in docs/SCENARIOS.md",

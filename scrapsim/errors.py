@@ -34,9 +34,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["MassBalanceError", "MissingExtraError", "ParamsError", "ScenarioError", "ScrapsimError", "SensitivityError",
-           "SweepError", "SweepSpecError", "TargetsError", "UniqueKeyLoader", "error_from_pydantic",
-           "line_of", "read_text", "require_extra", "several", "show"]
+__all__ = ["MassBalanceError", "MissingExtraError", "ParamsError", "ScenarioError",
+           "ScrapsimError", "SensitivityError", "SweepError", "SweepSpecError", "TargetsError",
+           "UniqueKeyLoader", "error_from_pydantic", "line_of", "read_text", "require_extra",
+           "several", "show"]
 
 
 class ScrapsimError(Exception):
@@ -48,7 +49,8 @@ class ScenarioError(ScrapsimError, ValueError):
 
     def __init__(self, message: str, *, file: str | None = None, path: str = "",
                  value: Any = None, expected: str = "", line: int | None = None) -> None:
-        self.file, self.path, self.value, self.expected, self.line = file, path, value, expected, line
+        self.file, self.path, self.value = file, path, value
+        self.expected, self.line = expected, line
         where = file or "<scenario>"
         if line is not None:
             where += f":{line}"
@@ -262,8 +264,8 @@ class UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader for scrapsim's files.
 
     It refuses duplicate keys instead of keeping the last silently; accepts YAML merge keys
-    (``<<: *defaults``, the explicit keys win); reads ``1e3`` as the number 1000 (YAML 1.1
-    wants ``1.0e3``); and keeps an impossible date (``2017-02-30``) as its text, so that
+    (``<<: *defaults``, the explicit keys win); reads ``1e3`` and ``4.5e1`` as numbers (YAML
+    1.1 wants ``1.0e+3``); and keeps an impossible date (``2017-02-30``) as its text, so that
     validation reports it with its file, line and path instead of a traceback.
     """
 
@@ -290,8 +292,8 @@ class UniqueKeyLoader(yaml.SafeLoader):
 UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp",
                                 UniqueKeyLoader.construct_yaml_timestamp)
 UniqueKeyLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"))
 
 
 def read_text(path: Path) -> str:

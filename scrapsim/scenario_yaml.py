@@ -262,7 +262,7 @@ def changes(old: Any, new: Any, loc: tuple = ()) -> dict[tuple, Any]:
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new) \
             and any(isinstance(v, (dict, list)) for v in new):
         out = {}
-        for i, (a, b) in enumerate(zip(old, new)):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
             out.update(changes(a, b, (*loc, i)))
         return out
     return {} if old == new else {loc: new}

@@ -152,6 +152,10 @@ def _linspace(spec: str, key: str, parts: Sequence[str], integer: bool) -> tuple
                      "KEY=START:STOP:N with N >= 1")
     n = int(n_text)
     lo, hi = float(start), float(stop)
+    if n == 1 and lo != hi:
+        raise _error(spec, f"{start}:{stop}:1 is one point, so only {start} would run",
+                     key, f"{start}:{stop}:{n}", f"N >= 2 to span {start}..{stop}, or the "
+                     f"single value KEY={start}")
     if n < 1 or (n > 1 and lo == hi):
         raise _error(spec, f"empty range {start}:{stop}:{n}", key, f"{start}:{stop}:{n}",
                      "N >= 1, and START != STOP when N > 1")

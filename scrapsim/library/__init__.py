@@ -1,8 +1,9 @@
 """The scenario library shipped inside the package: ``scenarios/``, ``targets/`` and
 ``params/`` (read with :mod:`importlib.resources`, so they are there after any install).
 
-A library scenario is addressed by its name (``hebei``) wherever a scenario file is expected;
-a file of that name in the working folder wins. At the repo root, ``scenarios``, ``targets``
+A library scenario is addressed by its name (``hebei``) or by its path in the repo
+(``scenarios/hebei.yaml``) wherever a scenario file is expected; a file of that name in the
+working folder wins. Targets and parameters files likewise (``targets/hebei.yaml``). At the repo root, ``scenarios``, ``targets``
 and ``params`` are links to these folders.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["folder", "find_scenario", "resolve", "scenario_names"]
+__all__ = ["find_scenario", "folder", "resolve", "scenario_names"]
 
 KINDS = ("scenarios", "targets", "params")
 
@@ -38,10 +39,13 @@ def find_scenario(name: str, kind: str = "scenarios") -> Path | None:
 
 
 def resolve(ref: str | Path, kind: str = "scenarios") -> Path:
-    """``ref`` itself when it exists (or looks like a path), else the library file of that
-    name when there is one, else ``ref`` unchanged (so that the caller reports it missing)."""
+    """``ref`` itself when it exists; else the library file it names, by name (``hebei``) or
+    by the repo's relative path (``scenarios/hebei.yaml``, ``targets/hebei.yaml``), so the
+    README's commands work from any folder; else ``ref`` unchanged (the caller reports it
+    missing)."""
     path = Path(ref)
     if path.exists():
         return path
-    found = find_scenario(str(ref), kind)
+    name = path.name if len(path.parts) == 2 and path.parts[0] == kind else str(ref)
+    found = find_scenario(name, kind)
     return found if found is not None else path
