@@ -54,6 +54,10 @@ def _default(name: str, prop: dict[str, Any], required: list[str]) -> str:
     if "default" not in prop:
         return ""
     value = prop["default"]
+    if "$ref" in prop and not prop["$ref"].endswith("/Sanctions"):
+        return "its fields' defaults"
+    if value == "":
+        return '`""`'
     if isinstance(value, dict):
         return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
                          for k, v in value.items()) or "(defaults)"
@@ -67,7 +71,8 @@ def field_reference() -> str:
     defs = schema["$defs"]
     lines = ["# Scenario files: field reference", "",
              "Generated from the scenario schema by `python -m scrapsim schema --markdown` "
-             "(the descriptions are the field docstrings of `scrapsim/scenario.py`); a test "
+             "(the descriptions are the field docstrings of `scrapsim/scenario.py` and "
+             "`scrapsim/scenario_fields.py`); a test "
              "fails when this file is not current. Units: days, tonnes (t), CNY per tonne; "
              "flows in t/day. A *dated series* is `{YYYY-MM-DD: value, ...}`, interpolated "
              "linearly and held flat beyond its ends.", "",

@@ -171,6 +171,14 @@ class Scenario(_Base):
         except (yaml.YAMLError, KeyError, IndexError, TypeError, AttributeError):
             return None
 
+    def __eq__(self, other: object) -> bool:
+        """Equal fields (where a scenario was read from does not count)."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = _Base.__hash__
+
     def __repr__(self) -> str:
         n_reg, n_camp = len(self.regions), len(self.campaigns)
         return (f"Scenario({self.name!r}, {self.start}..{self.end}, {self.days} days, "

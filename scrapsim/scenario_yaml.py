@@ -227,7 +227,7 @@ def _edit_at(root: Any, loc: tuple, value: Any, data: Any,
         data = data.get(key) if isinstance(data, dict) else None
     if isinstance(node, yaml.ScalarNode) or getattr(node, "flow_style", False) and not (
             isinstance(node, yaml.SequenceNode) and _extends(data, value)):
-        return node.start_mark.index, node.end_mark.index, _scalar(value)
+        return _aligned(text, node.start_mark.index, node.end_mark.index, _scalar(value))
     if isinstance(node, yaml.SequenceNode) and node.value and _extends(data, value):
         return _append(node, value[len(data):], text)
     return None
@@ -290,7 +290,19 @@ def _insert(node: yaml.MappingNode, rest: tuple, value: Any,
     return eol, eol, "\n" + " " * first.start_mark.column + new
 
 
+def _aligned(text: str, start: int, end: int, new: str) -> tuple[int, int, str]:
+    """Replace ``text[start:end]`` by ``new`` keeping a trailing comment in its column."""
+    gap = len(text[end:]) - len(text[end:].lstrip(" "))
+    if text[end + gap:end + gap + 1] != "#" or gap == 0:
+        return start, end, new
+    width = (end - start) + gap
+    return start, end + gap, new + " " * max(1, width - len(new))
+
+
 def _scalar(value: Any) -> str:
-    """A value as one line of YAML (flow style for mappings and lists)."""
+    """A value as one line of YAML (flow style for mappings and lists; whole floats as
+    integers, which validation reads back as the same number)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
     return yaml.safe_dump(value, default_flow_style=True, width=10_000,
                           sort_keys=False).strip().removesuffix("...").strip()
