@@ -11,6 +11,7 @@ Units: days, tonnes (t), CNY per tonne; flows in t/day.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from datetime import date
 from pathlib import Path
@@ -42,7 +43,8 @@ from scrapsim.scenario_fields import (
 __all__ = [
     "Behaviour", "Campaign", "Enforcement", "Market", "Region", "Sanctions", "Scenario",
     "ScenarioError", "Seasonality", "Series", "SmelterClass", "Smelters", "TraderPopulation",
-    "SMELTER_CLASSES", "Targets", "load_scenario", "parse_override", "safe_name",
+    "SMELTER_CLASSES", "Targets", "load_scenario", "parse_override", "round_to_se",
+    "safe_name",
     "scenario_schema",
 ]
 
@@ -202,6 +204,19 @@ def _blame_overrides(exc: ScenarioError, overrides: dict[str, Any]) -> ScenarioE
     lines = [note(e) for e in exc.problems]
     exc.args = ("\n  ".join(([str(exc).split("\n")[0]] if len(lines) > 1 else []) + lines),)
     return exc
+
+
+def round_to_se(value: float, se: float, like: Any = None) -> float | int:
+    """``value`` rounded to two significant digits of its standard error ``se`` (19.41 ± 8.73
+    -> 19.4; 0.4103 ± 0.15 -> 0.41); four significant digits when ``se`` is not a positive
+    number; a whole number when ``like`` (the field's current value) is an int."""
+    if isinstance(like, int) and not isinstance(like, bool):
+        return int(round(value))
+    if math.isfinite(se) and se > 0:
+        digits = 1 - math.floor(math.log10(se))
+    else:
+        digits = 3 - math.floor(math.log10(abs(value))) if value else 0
+    return round(value, max(digits, 0)) if digits >= 0 else float(round(value, digits))
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -31,8 +31,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from scrapsim.plots.style import (COLOURS, MEAN_COLUMNS, OKABE_ITO, STATES, STYLE, size_pt, styled,
-                                 text_pt)
+from scrapsim.plots.style import (
+    COLOURS,
+    MEAN_COLUMNS,
+    OKABE_ITO,
+    STATES,
+    STYLE,
+    size_pt,
+    styled,
+    text_pt,
+)
 from scrapsim.plots.windows import Windows, shade_windows
 
 __all__ = [

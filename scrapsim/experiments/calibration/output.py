@@ -41,19 +41,23 @@ class Calibration:
 
 def _fitted_yaml(base: Scenario, fitted: Scenario, params: Any, cal_id: str,
                  targets_file: str) -> str:
-    import yaml
+    """The base scenario's own text (its comments kept) with the fitted values, rounded to
+    two significant digits of their standard errors (:func:`scrapsim.scenario.round_to_se`)."""
+    from scrapsim.scenario import round_to_se
 
-    data = fitted.model_dump(mode="json")
-    data["name"] = f"{base.name}-fitted"
-    shown = "; ".join(f"{r.parameter} = {r.fitted:.4g} (95% CI {r.ci_low:.4g}..{r.ci_high:.4g})"
-                      for r in params.itertuples())
-    data["sources"] = list(data.get("sources", [])) + [
-        f"scrapsim calibrate {cal_id}: {shown}; targets {targets_file}"]
+    rows = list(params.itertuples())
+    values = {r.parameter: round_to_se(float(r.fitted), float(r.se), base.get(r.parameter))
+              for r in rows}
+    shown = "; ".join(f"{r.parameter} = {values[r.parameter]:g} (95% CI {r.ci_low:.4g}.."
+                      f"{r.ci_high:.4g})" for r in rows)
+    source = f"scrapsim calibrate {cal_id}: {shown}; targets {targets_file}"
+    out = base.with_overrides({**values, "name": f"{base.name}-fitted",
+                               "sources": [*base.sources, source]})
     head = [f"# {base.name} fitted by scrapsim calibrate (id {cal_id}) to {targets_file}."]
-    head += [f"#   {r.parameter}: {r.start:.4g} -> {r.fitted:.4g} "
-             f"(95% CI {r.ci_low:.4g}..{r.ci_high:.4g})" for r in params.itertuples()]
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    return "\n".join(head) + "\n" + body
+    head += [f"#   {r.parameter}: {r.start:.4g} -> {values[r.parameter]:g} "
+             f"(fitted {r.fitted:.4g}, se {r.se:.2g}, 95% CI {r.ci_low:.4g}..{r.ci_high:.4g})"
+             for r in rows]
+    return "\n".join(head) + "\n" + out.to_yaml()
 
 
 def write_tables(folder: Path, base: Scenario, fitted: Scenario, targets: Any, cal_id: str,
