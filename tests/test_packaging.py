@@ -79,7 +79,10 @@ def test_validate_runs_from_any_folder(site: Path, tmp_path: Path) -> None:
     proc = installed(site, "validate", "--check", "relapse", "--reps", "1", cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr             # 1: a check failed, not input
     assert "relapsed_share_of_closed" in proc.stdout
-    assert (tmp_path / "validate.csv").is_file()
+    tables = list((tmp_path / "results" / "validation").glob("*/validate.csv"))
+    assert len(tables) == 1
+    manifest = json.loads((tables[0].parent / "manifest.json").read_text())
+    assert manifest["provenance"]["path"] == str((site / "scrapsim").resolve())
 
 
 def test_a_run_by_name_and_by_repo_path_records_the_installed_copy(site: Path,

@@ -109,7 +109,7 @@ def test_1e3_is_a_whole_count_in_files_and_in_set(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     import json
 
-    scenario = json.loads((tmp_path / "run" / "manifest.json").read_text())["scenario"]
+    scenario = json.loads((tmp_path / "run" / "manifest.json").read_text())["resolved_scenario"]
     region = scenario["regions"][0]
     assert region["traders"]["count"] == 2000 and region["smelters"]["small"]["count"] == 45
     bad(scrapsim(str(HEBEI), "--set", "regions.0.traders.count=1.5e0", cwd=tmp_path),

@@ -3,8 +3,8 @@
 
 A library scenario is addressed by its name (``hebei``) or by its path in the repo
 (``scenarios/hebei.yaml``) wherever a scenario file is expected; a file of that name in the
-working folder wins. Targets and parameters files likewise (``targets/hebei.yaml``). At the repo root, ``scenarios``, ``targets``
-and ``params`` are links to these folders.
+working folder wins. Targets and parameters files likewise (``targets/hebei.yaml``). At the
+repo root, ``scenarios``, ``targets`` and ``params`` are links to these folders.
 """
 
 from __future__ import annotations

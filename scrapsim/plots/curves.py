@@ -75,7 +75,7 @@ def _band(ax: Axes, curves: Any, x: str, series: Series, by: Sequence[str], line
         alpha = 1.0 - 0.6 * i / max(1, len(groups) - 1) if len(groups) > 1 else 1.0
         if lines:
             ax.fill_between(xs, lo, hi, color=colour, alpha=0.18 * alpha, lw=0)
-            handle = ax.plot(xs, mean, style, color=colour, alpha=alpha, marker="o", ms=3,
+            handle: Any = ax.plot(xs, mean, style, color=colour, alpha=alpha, marker="o", ms=3,
                              label=text)[0]
         else:
             err = np.vstack([mean - lo, hi - mean])

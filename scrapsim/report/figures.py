@@ -149,8 +149,8 @@ def _aligned_days(runs: Sequence[tuple[str, Any, Sequence[Sequence[Any]]]]) -> t
     out = []
     for _, daily, windows in runs:
         days, _ = daily_series(daily, [COMPARED[0][0]])
-        origin = min((np.datetime64(str(w[-2])) for w in windows), default=days[0])
-        out.append((days - origin).astype("timedelta64[D]").astype(float))
+        origin: Any = min((np.datetime64(str(w[-2])) for w in windows), default=days[0])
+        out.append(np.asarray(days - origin).astype("timedelta64[D]").astype(float))
     all_windows = all(len(w) for _, _, w in runs)
     label = ("days since the scenario's first campaign window opened" if all_windows else
              "days since the first window opened (since the start for runs without one)")

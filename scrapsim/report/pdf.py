@@ -22,7 +22,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from scrapsim.report.page import Section
+from scrapsim.report.page import Section, TableBlock
 
 __all__ = ["BROWSERS", "browser", "headless_args", "write_pdf"]
 
@@ -68,8 +68,8 @@ def write_pdf(html: Path, pdf: Path, sections: list[Section], title: str, meta: 
     return "matplotlib"
 
 
-def _table_lines(t: object) -> list[str]:
-    rows = [[str(c).split("\n")[0] for c in r] for r in [t.header, *t.rows]]  # type: ignore[attr-defined]
+def _table_lines(t: TableBlock) -> list[str]:
+    rows = [[str(c).split("\n")[0] for c in r] for r in [t.header, *t.rows]]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
 
@@ -106,7 +106,8 @@ class _Pages:
     """A4 pages filled top to bottom with text lines and figure images."""
 
     def __init__(self, out: PdfPages) -> None:
-        self.out, self.fig, self.y = out, None, TOP
+        self.out, self.y = out, TOP
+        self.fig: Figure | None = None
 
     def _new(self) -> None:
         self.close()
@@ -141,11 +142,15 @@ class _Pages:
             lines = lines[take:]
             self._new()
 
-    def _put(self, lines: list[str]) -> None:
+    def _page(self) -> Figure:
         if self.fig is None:
             self._new()
-        self.fig.text(LEFT, self.y, "\n".join(lines), va="top", ha="left",  # type: ignore[union-attr]
-                      family="monospace", fontsize=9, linespacing=1.2)
+        assert self.fig is not None
+        return self.fig
+
+    def _put(self, lines: list[str]) -> None:
+        self._page().text(LEFT, self.y, "\n".join(lines), va="top", ha="left",
+                          family="monospace", fontsize=9, linespacing=1.2)
         self.y -= LINE * len(lines)
 
     def image(self, png: bytes) -> None:
@@ -158,7 +163,7 @@ class _Pages:
             width, height = WIDTH * (TOP - BOTTOM) / height, TOP - BOTTOM
         if height > self.room():
             self._new()
-        ax = self.fig.add_axes((LEFT, self.y - height, width, height))  # type: ignore[union-attr]
+        ax = self._page().add_axes((LEFT, self.y - height, width, height))
         ax.imshow(img, interpolation="antialiased")
         ax.set_axis_off()
         self.y -= height + LINE
