@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     for name in names:
         print(f"  {name:<{width}}  {_describe(folder / f'{name}.yaml')}")
     for kind, use in (("targets", "calibrate SCENARIO --targets NAME"),
-                      ("params", "sensitivity SCENARIO NAME")):
+                      ("params", "sensitivity SCENARIO --params NAME")):
         print(f"{kind} in {library.folder(kind)} ('scrapsim {use}'):")
         for name in library.scenario_names(kind):
             print(f"  {name}")

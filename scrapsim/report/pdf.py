@@ -98,6 +98,8 @@ LINE = 9 * 1.2 / 72 / A4[1]
 """One line of 9-point monospace text (line spacing 1.2) as a share of the A4 height."""
 PAGE_LINES = int((TOP - BOTTOM) / LINE)
 """Lines of text on a page (92 columns fit its width)."""
+MIN_SCALE = 0.6
+"""A figure is shrunk to at most this share of its size to fit the rest of a page."""
 EDGE_LINES = 3
 """Fewest lines of a broken block left on either page (no orphan rows)."""
 
@@ -154,13 +156,16 @@ class _Pages:
         self.y -= LINE * len(lines)
 
     def image(self, png: bytes) -> None:
-        """A figure at the page's width (smaller when taller than a page), below the text."""
+        """A figure at the page's width (smaller when taller than a page, or down to
+        MIN_SCALE of its size to fit the rest of this page), below the text."""
         img = imread(io.BytesIO(png), format="png")
         h_px, w_px = img.shape[:2]
         height = WIDTH * A4[0] * h_px / w_px / A4[1]
         width = WIDTH
         if height > TOP - BOTTOM:
             width, height = WIDTH * (TOP - BOTTOM) / height, TOP - BOTTOM
+        if height > self.room() >= MIN_SCALE * height:      # shrink a little to fit the page
+            width, height = width * self.room() / height, self.room()
         if height > self.room():
             self._new()
         ax = self._page().add_axes((LEFT, self.y - height, width, height))
