@@ -100,6 +100,8 @@ def test_writes_a_runnable_fitted_scenario_and_the_tables(generated) -> None:
         want = round_to_se(cal.scenario.get(row.parameter), row.se, 0.5)
         assert fitted.get(row.parameter) == want, row.parameter
         assert abs(want - row.fitted) <= 0.05 * row.se + 1e-12
+    svg = (cal.folder / "fit.svg").read_text(encoding="utf-8")
+    assert "hebei calibrated to" in svg
     text = (cal.folder / "fitted.yaml").read_text(encoding="utf-8")
     source = HEBEI.read_text(encoding="utf-8")
     comments = [line for line in source.splitlines() if line.lstrip().startswith("#")]

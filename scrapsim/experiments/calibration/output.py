@@ -75,7 +75,8 @@ def write_tables(folder: Path, base: Scenario, fitted: Scenario, targets: Any, c
         write_text(folder / name, frame.to_csv(index=False, float_format="%.10g"))
     write_text(folder / "fitted.yaml", _fitted_yaml(base, fitted, params, cal_id, targets.file))
     shutil.copyfile(targets.file, folder / "targets.yaml")
-    figures = save_fit_figure(fit, hist, folder)
+    figures = save_fit_figure(fit, hist, folder,
+                              title=f"{base.name} calibrated to {Path(targets.file).name}")
     return [*tables, *figures, "fitted.yaml", "targets.yaml"], hist
 
 
@@ -94,7 +95,7 @@ def load_calibration(folder: Path, manifest: dict[str, Any] | None = None) -> Ca
                        manifest["objective"], folder, manifest)
 
 
-def fit_figure(fit: Any, history: Any) -> Any:
+def fit_figure(fit: Any, history: Any, title: str = "") -> Any:
     """Fit per target in sd units with the replications' 95% band, and the search's best
     objective per generation (a matplotlib Figure, Agg backend)."""
     import matplotlib
@@ -123,15 +124,21 @@ def fit_figure(fit: Any, history: Any) -> Any:
     right.set_xlabel("generation")
     right.set_ylabel("best objective Q = Σ z²")
     right.set_title("Search")
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
-    """The fit figure as ``fit.png`` and ``fit.svg`` in ``folder``."""
-    fig = fit_figure(fit, history)
-    for ext in ("png", "svg"):
-        fig.savefig(folder / f"fit.{ext}", dpi=120)
+def save_fit_figure(fit: Any, history: Any, folder: Path, title: str = "") -> list[str]:
+    """The fit figure as ``fit.png`` and ``fit.svg`` in ``folder`` (``title``: the scenario and
+    targets it shows)."""
+    import matplotlib as mpl
+
+    fig = fit_figure(fit, history, title)
+    with mpl.rc_context({"svg.fonttype": "none"}):      # text stays text (searchable)
+        for ext in ("png", "svg"):
+            fig.savefig(folder / f"fit.{ext}", dpi=120)
     return ["fit.png", "fit.svg"]
 
 
