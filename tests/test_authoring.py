@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scrapsim.authoring import field_reference, template
+from scrapsim.scenario.authoring import field_reference, template
 from scrapsim.scenario import ScenarioError, load_scenario, scenario_schema
 
 REPO = Path(__file__).resolve().parents[1]

@@ -37,7 +37,7 @@ def _describe(path: Any) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Print the library; 0."""
-    from scrapsim import library
+    from scrapsim.scenario import library
 
     folder = library.folder("scenarios")
     print(f"scenarios in {folder} (run one with 'scrapsim NAME'):")

@@ -136,7 +136,7 @@ def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
             and not first.endswith((".yaml", ".yml")):
         import difflib
 
-        from scrapsim.library import find_scenario
+        from scrapsim.scenario.library import find_scenario
 
         hint = difflib.get_close_matches(first, sorted(commands), n=1, cutoff=0.7)
         if hint and find_scenario(first) is None:
@@ -216,7 +216,7 @@ def _schema(markdown: bool = False) -> int:
     import json
 
     if markdown:
-        from scrapsim.authoring import field_reference
+        from scrapsim.scenario.authoring import field_reference
 
         print(field_reference())
         return 0

@@ -1,5 +1,5 @@
 """``scrapsim new NAME``: write NAME.yaml, a commented scenario template that runs as it is
-(:func:`scrapsim.authoring.template`). An existing file is never overwritten.
+(:func:`scrapsim.scenario.authoring.template`). An existing file is never overwritten.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ def add_parser(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Write the template; 0, or a ScenarioError (exit 2) for a bad name or a taken file."""
-    from scrapsim.authoring import template
     from scrapsim.errors import ScenarioError
     from scrapsim.scenario import safe_name
+    from scrapsim.scenario.authoring import template
 
     if not safe_name(args.name):
         raise ScenarioError("not a scenario name", path="name", value=args.name,

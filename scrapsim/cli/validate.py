@@ -59,7 +59,7 @@ def add_parser(subparsers: Any) -> None:
 def _library(folder: Path | None) -> Path:
     if folder is not None:
         return folder
-    from scrapsim.library import folder as library_folder
+    from scrapsim.scenario.library import folder as library_folder
 
     return library_folder("scenarios")
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from scrapsim.provenance import provenance
+from scrapsim.results.provenance import provenance
 from scrapsim.results.identity import jsonable, package_version
 
 __all__ = ["KINDS", "header", "stamp", "utc_now"]

@@ -104,7 +104,7 @@ def load_targets(path: str | Path, base: Scenario) -> Targets:
     """Read and check a targets file against the scenario it will calibrate; a bad file
     raises TargetsError naming its line. ``path`` may name a library targets file
     (``hebei``) when no such file exists here."""
-    from scrapsim.library import resolve
+    from scrapsim.scenario.library import resolve
 
     path = resolve(path, "targets")
     data, root = _read(path)

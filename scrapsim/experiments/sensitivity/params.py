@@ -99,7 +99,7 @@ def _error(spec_file: str, message: str, path: str = "", value: Any = None,
 
 
 def _read(source: str | Path) -> tuple[str, Any, yaml.Node | None]:
-    from scrapsim.library import resolve
+    from scrapsim.scenario.library import resolve
 
     path = resolve(source, "params")
     file = str(path)
@@ -134,7 +134,7 @@ def load_params(source: str | Path | Mapping[str, Any], base: Scenario,
         text = yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True)
     else:
         text, data, root = _read(source)
-        from scrapsim.library import resolve
+        from scrapsim.scenario.library import resolve
 
         file = str(resolve(source, "params"))
     if not isinstance(data, dict):

@@ -52,8 +52,8 @@ class Validation(Experiment):
                  folder: str | Path | None = None,
                  overrides: Mapping[str, Mapping[str, Any]] | None = None,
                  out: str | Path | None = None) -> None:
-        from scrapsim.library import folder as library_folder
         from scrapsim.scenario import load_scenario
+        from scrapsim.scenario.library import folder as library_folder
 
         folder = library_folder("scenarios") if folder is None else folder
 

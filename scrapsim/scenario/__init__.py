@@ -1,6 +1,6 @@
 """The scenario: a frozen, typed description of one enforcement episode.
 
-YAML is loaded safely (:mod:`scrapsim.scenario_yaml`: ``extends:``, merge keys, ``--set``) and
+YAML is loaded safely (:mod:`scrapsim.scenario.files`: ``extends:``, merge keys, ``--set``) and
 validated by pydantic into :class:`Scenario`. Every error becomes a :class:`ScenarioError`
 naming the file, the line, the dotted path, the value and what was expected; a file with
 several problems reports all of them. Each field's docstring is its description in the JSON
@@ -20,9 +20,9 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
-from scrapsim import scenario_yaml as raw
 from scrapsim.errors import ScenarioError, error_from_pydantic, show
-from scrapsim.scenario_fields import (
+from scrapsim.scenario import files as raw
+from scrapsim.scenario.fields import (
     NAME_PATTERN,
     SMELTER_CLASSES,
     Behaviour,
@@ -188,7 +188,7 @@ class Scenario(_Base):
                 f"intensity {self.enforcement.intensity:g}, seed {self.seed})")
 
     def _repr_html_(self) -> str:
-        from scrapsim.display import scenario_html
+        from scrapsim.plots.display import scenario_html
 
         return scenario_html(self)
 
@@ -238,7 +238,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     ``path`` may be a library name (``"hebei"``) when no such file exists here. Every
     problem of the file is reported at once, as one :class:`ScenarioError`.
     """
-    from scrapsim.library import resolve, scenario_names
+    from scrapsim.scenario.library import resolve, scenario_names
 
     path = resolve(path)
     file = str(path)

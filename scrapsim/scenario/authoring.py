@@ -1,6 +1,7 @@
 """Writing scenarios: the field reference (docs/SCENARIOS.md) and the commented template of
 ``scrapsim new NAME``, both generated from the scenario schema, whose descriptions are the
-field docstrings of :mod:`scrapsim.scenario` (written once there).
+field docstrings of :mod:`scrapsim.scenario` and :mod:`scrapsim.scenario.fields` (written once
+there).
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ def field_reference() -> str:
     defs = schema["$defs"]
     lines = ["# Scenario files: field reference", "",
              "Generated from the scenario schema by `python -m scrapsim schema --markdown` "
-             "(the descriptions are the field docstrings of `scrapsim/scenario.py` and "
-             "`scrapsim/scenario_fields.py`); a test "
+             "(the descriptions are the field docstrings of `scrapsim/scenario/__init__.py` "
+             "and `scrapsim/scenario/fields.py`); a test "
              "fails when this file is not current. Units: days, tonnes (t), CNY per tonne; "
              "flows in t/day. A *dated series* is `{YYYY-MM-DD: value, ...}`, interpolated "
              "linearly and held flat beyond its ends.", "",

@@ -2,7 +2,7 @@
 is imported from, how it is installed, and the git commit when that folder is a checkout.
 
 :func:`provenance` is the one helper every manifest header calls (run folders, sweeps,
-calibrations, sensitivity analyses); it imports nothing from the rest of scrapsim.
+calibrations, sensitivity analyses) through :func:`scrapsim.results.manifest.header`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 
 __all__ = ["provenance"]
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The folder of the scrapsim package that is running."""
 
 
 def _version() -> str:
@@ -39,9 +40,10 @@ def _install() -> str:
         if where.resolve() == PACKAGE_DIR.parent:
             return "editable"
         return f"source tree (the editable install points at {where})"
-    files = [str(dist.locate_file(f)) for f in (dist.files or []) if f.name == "provenance.py"]
-    if files and Path(files[0]).resolve().parent != PACKAGE_DIR:
-        return f"source tree (an installed copy is at {Path(files[0]).resolve().parent})"
+    files = [Path(str(dist.locate_file(f))).resolve().parents[1] for f in (dist.files or [])
+             if f.name == "provenance.py"]
+    if files and files[0] != PACKAGE_DIR:
+        return f"source tree (an installed copy is at {files[0]})"
     return "installed"
 
 

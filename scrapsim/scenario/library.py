@@ -1,5 +1,6 @@
-"""The scenario library shipped inside the package: ``scenarios/``, ``targets/`` and
-``params/`` (read with :mod:`importlib.resources`, so they are there after any install).
+"""The scenario library shipped inside the package, in ``scrapsim/library/``: ``scenarios/``,
+``targets/`` and ``params/`` (read with :mod:`importlib.resources`, so they are there after
+any install).
 
 A library scenario is addressed by its name (``hebei``) or by its path in the repo
 (``scenarios/hebei.yaml``) wherever a scenario file is expected; a file of that name in the
@@ -21,7 +22,7 @@ def folder(kind: str = "scenarios") -> Path:
     """The library folder of ``kind`` (scenarios, targets or params) as a real path."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    return Path(str(resources.files(__name__) / kind))
+    return Path(str(resources.files("scrapsim") / "library" / kind))
 
 
 def scenario_names(kind: str = "scenarios") -> list[str]:

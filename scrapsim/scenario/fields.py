@@ -2,7 +2,9 @@
 smelters, campaigns and their sanctions, the market, seasonality, behaviour), each field with
 its docstring, which is its description in the JSON Schema and docs/SCENARIOS.md.
 
-Re-exported by :mod:`scrapsim.scenario`, which adds the top level and loading.
+Re-exported by :mod:`scrapsim.scenario`, which adds the top level and loading; the library
+of shipped scenarios is :mod:`scrapsim.scenario.library`, ``scrapsim new`` and
+docs/SCENARIOS.md come from :mod:`scrapsim.scenario.authoring`.
 Units: days, tonnes (t), CNY per tonne; flows in t/day.
 """
 

@@ -1,31 +1,43 @@
-"""The notebook face of a run: a short ``repr``, ``_repr_html_`` (headline table and a small
-figure), ``Result.save(folder)`` writing exactly what ``scrapsim run`` writes, and the summary
-as a flat mapping (:func:`flat_summary`).
-
-:class:`scrapsim.model.simulation.Result` lives in the model, which must not import the run
-folder's writer (that would be a cycle); this module sits above both and adds the methods to
-the class (:func:`attach`), once, when ``scrapsim.Result`` or ``scrapsim.run`` is first used
-(or this module is imported)::
-
-    import scrapsim
-    result = scrapsim.run(scrapsim.load_scenario("hebei"))
-    result                       # in Jupyter: headline table and a small figure
-    result.flat_summary()        # {"collection_change": -0.667, ..., "hebei.shut_count": 164}
-    result.save("my-run")        # daily.csv, events.csv, summary.json, manifest.json, ...
-"""
+"""What a notebook shows (``__repr__`` and ``_repr_html_``) of a scenario, a run's Result and
+its tables: escaped HTML tables, the run's headline and a small figure; and the run summary as
+one flat mapping. Duck-typed, importing only the figure functions of :mod:`scrapsim.plots`, so
+the scenario and the model can both use it."""
 
 from __future__ import annotations
 
 import base64
+import html
 import io
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from scrapsim.display import html_table
-from scrapsim.model.simulation import Result, run
+__all__ = ["HEADLINE", "flat_summary", "html_table", "result_html", "result_repr",
+           "scenario_html", "table_html"]
 
-__all__ = ["HEADLINE", "Result", "attach", "flat_summary", "result_html", "result_repr", "run",
-           "save", "table_html"]
+
+def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
+    """A plain HTML table of already formatted cells (escaped here)."""
+    cap = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th style='text-align:left'>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def scenario_html(sc: Any) -> str:
+    """A scenario as its headline, its regions and its campaigns."""
+    regions = [(r.name, f"{r.traders.count:,}",
+                " / ".join(str(getattr(r.smelters, k).count) for k in ("large", "small",
+                                                                        "workshop")))
+               for r in sc.regions]
+    campaigns = [(c.name, ", ".join(c.regions), f"{c.start}..{c.end}", c.teams)
+                 for c in sc.campaigns]
+    out = html_table(["region", "traders", "smelters large / small / workshop"], regions,
+                     caption=repr(sc))
+    if campaigns:
+        out += html_table(["campaign", "regions", "window", "teams"], campaigns)
+    return out
+
 
 HEADLINE = (
     ("collection_change", "collection vs. no enforcement", "pct"),
@@ -112,15 +124,6 @@ def result_html(result: Any) -> str:
             f"src='data:image/png;base64,{png}' style='max-width:100%'>")
 
 
-def save(result: Any, folder: str | Path, *, plot: bool = True) -> Path:
-    """Write ``result`` into ``folder`` exactly as ``scrapsim run --out folder`` does (an
-    earlier run folder there is replaced; any other non-empty folder is refused)."""
-    from scrapsim.results.run_folder import write_run
-
-    return write_run(result, Path(folder), plot=plot,
-                     command=["scrapsim.Result.save", str(folder)])
-
-
 TABLE_ROWS = 10
 """Rows a table's HTML shows: the first and last five."""
 
@@ -142,19 +145,3 @@ def table_html(table: Any) -> str:
 
     rows = [["…"] * len(cols) if i < 0 else [cell(c, i) for c in cols] for i in idx]
     return html_table(cols, rows, caption=f"Table: {n:,} rows × {len(cols)} columns")
-
-
-def attach(cls: type = Result) -> type:
-    """Give ``cls`` (the model's Result) the notebook methods, and its tables an HTML view;
-    idempotent."""
-    from scrapsim.model.table import Table
-
-    cls.__repr__ = result_repr  # type: ignore[method-assign,assignment]
-    cls._repr_html_ = result_html  # type: ignore[attr-defined]
-    cls.save = save  # type: ignore[attr-defined]
-    cls.flat_summary = lambda self: flat_summary(self.summary)  # type: ignore[attr-defined]
-    Table._repr_html_ = table_html  # type: ignore[attr-defined]
-    return cls
-
-
-attach()

@@ -70,7 +70,7 @@ def load_data(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, yaml.Node
 
 def _parent_path(ref: Any, path: Path, root: yaml.Node | None) -> Path:
     from scrapsim.errors import line_of
-    from scrapsim.library import find_scenario
+    from scrapsim.scenario.library import find_scenario
 
     line = line_of(root, ("extends",))
     if not isinstance(ref, str) or not ref.strip():
@@ -82,7 +82,7 @@ def _parent_path(ref: Any, path: Path, root: yaml.Node | None) -> Path:
         return candidate
     found = find_scenario(ref)
     if found is None:
-        from scrapsim.library import scenario_names
+        from scrapsim.scenario.library import scenario_names
 
         hint = difflib.get_close_matches(ref, scenario_names(), n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
