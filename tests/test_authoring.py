@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scrapsim.scenario.authoring import field_reference, template
 from scrapsim.scenario import ScenarioError, load_scenario, scenario_schema
+from scrapsim.scenario.authoring import field_reference, template
 
 REPO = Path(__file__).resolve().parents[1]
 HEBEI = REPO / "scenarios" / "hebei.yaml"
