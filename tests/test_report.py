@@ -358,7 +358,7 @@ def test_pdf_flow_puts_a_figure_under_the_text_when_it_fits(tmp_path: Path) -> N
 
 
 def test_html_print_layout_keeps_short_tables_whole_and_no_forced_page_breaks() -> None:
-    from scrapsim.report.html import CSS, EDGE_ROWS, KEEP_ROWS, TableBlock, _table
+    from scrapsim.report.page import CSS, EDGE_ROWS, KEEP_ROWS, TableBlock, _table
 
     assert "break-before: page" not in CSS
     short = _table(TableBlock("short", ["a"], [[str(i)] for i in range(KEEP_ROWS)]))
