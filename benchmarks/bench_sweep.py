@@ -13,6 +13,10 @@
    by the command line: resident memory of the parent and of parent + workers, sampled every
    0.1 s.
 Wall times include starting the workers and writing the tables and figures.
+
+Needs the Dask path's and the memory sampling's packages: ``pip install 'scrapsim[bench]'``
+(dask distributed and psutil); without them it stops at once and says so (or skip the parts:
+``--skip-dask``, ``--skip-memory``).
 """
 
 from __future__ import annotations
@@ -86,9 +90,17 @@ def start_cluster(folder: Path, cores: int) -> tuple[str, list[subprocess.Popen]
     common: dict[str, Any] = {"cwd": folder, "env": ENV, "stdout": subprocess.DEVNULL,
                               "stderr": subprocess.DEVNULL, "start_new_session": True}
     dask = [sys.executable, "-m", "dask"]
+    log = (folder / "scheduler.log").open("wb")
     procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(file)], **common)]
+                               "--no-dashboard", "--scheduler-file", str(file)],
+                              **{**common, "stderr": log})]
+    deadline = time.monotonic() + 60
     while not file.exists():
+        if procs[0].poll() is not None or time.monotonic() > deadline:
+            procs[0].kill()
+            tail = (folder / "scheduler.log").read_text(errors="replace")[-2000:]
+            raise SystemExit(f"bench_sweep: the Dask scheduler did not start "
+                             f"(exit status {procs[0].poll()}):\n{tail}")
         time.sleep(0.1)
     address = json.loads(file.read_text())["address"]
     procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", str(cores),
@@ -168,6 +180,22 @@ def memory(tmp: Path, cores: int) -> dict[str, Any]:
             "peak_workers_mb": peak[1] * mb, "peak_total_mb": peak[2] * mb}
 
 
+NEEDS = {"distributed": "--skip-dask", "psutil": "--skip-memory"}
+"""What the optional parts import, and the option that skips each."""
+
+
+def _require(args: argparse.Namespace) -> None:
+    """Stop at once, naming the install line, when a part to run cannot import its needs."""
+    import importlib.util
+
+    skipped = {"distributed": args.skip_dask, "psutil": args.skip_memory}
+    missing = [m for m in NEEDS if not skipped[m] and importlib.util.find_spec(m) is None]
+    if missing:
+        skips = " ".join(NEEDS[m] for m in missing)
+        raise SystemExit(f"bench_sweep: {', '.join(missing)} not installed: "
+                         f"pip install 'scrapsim[bench]' (or run with {skips})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -176,6 +204,7 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    _require(args)
     cores = len(os.sched_getaffinity(0))
     load = os.getloadavg()
     print(f"{cores} cores; load average before: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min)")

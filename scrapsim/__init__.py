@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 _WHERE = {
     # one run
     "Scenario": "scenario", "load_scenario": "scenario",
-    "run": "model.simulation", "Result": "model.simulation",
+    "run": "results.notebook", "Result": "results.notebook",
     # many runs
     "sweep": "experiments.sweep", "SweepResult": "experiments.sweep",
     "validate": "experiments.validation.run", "ValidationResult": "experiments.validation.run",

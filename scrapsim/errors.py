@@ -11,7 +11,12 @@ The family::
     │   └── ParamsError         a sensitivity parameters file
     ├── SweepError (also a RuntimeError): many runs that cannot go on (workers lost)
     ├── SensitivityError (also a RuntimeError): runs failed or a metric had no value
+    ├── MissingExtraError (also an ImportError): an optional dependency is not installed; exit
+    │   status 2 everywhere, the message carries the ``pip install`` line that fixes it
     └── MassBalanceError: a daily row broke MODEL.md's mass balance (a model defect)
+
+A file with several problems raises one :class:`ScenarioError` listing all of them (its
+``problems`` attribute holds one error per problem, the first being the error itself).
 
 Scenario files, targets files (calibration) and parameters files (sensitivity) are all read
 through :class:`UniqueKeyLoader` (a ``SafeLoader`` that refuses duplicate keys) and
@@ -29,9 +34,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["MassBalanceError", "ParamsError", "ScenarioError", "ScrapsimError", "SensitivityError",
-           "SweepError", "SweepSpecError", "TargetsError", "UniqueKeyLoader", "error_from_pydantic",
-           "line_of", "read_text", "show"]
+__all__ = ["MassBalanceError", "MissingExtraError", "ParamsError", "ScenarioError",
+           "ScrapsimError", "SensitivityError", "SweepError", "SweepSpecError", "TargetsError",
+           "UniqueKeyLoader", "error_from_pydantic", "line_of", "read_text", "require_extra",
+           "several", "show"]
 
 
 class ScrapsimError(Exception):
@@ -43,7 +49,8 @@ class ScenarioError(ScrapsimError, ValueError):
 
     def __init__(self, message: str, *, file: str | None = None, path: str = "",
                  value: Any = None, expected: str = "", line: int | None = None) -> None:
-        self.file, self.path, self.value, self.expected, self.line = file, path, value, expected, line
+        self.file, self.path, self.value = file, path, value
+        self.expected, self.line = expected, line
         where = file or "<scenario>"
         if line is not None:
             where += f":{line}"
@@ -51,6 +58,21 @@ class ScenarioError(ScrapsimError, ValueError):
         if value is not None and "got " not in message:
             message += f" (got {show(value)}" + (f"; expected {expected})" if expected else ")")
         super().__init__(head + message)
+        self.problems: list[ScenarioError] = [self]
+
+
+def several(errors: list[ScenarioError]) -> ScenarioError:
+    """One error reporting every problem of ``errors`` (the first one's fields, all lines)."""
+    if len(errors) == 1:
+        return errors[0]
+    first = errors[0]
+    combined = type(first).__new__(type(first))
+    combined.__dict__.update(first.__dict__)
+    where = first.file or "<scenario>"
+    lines = [f"{len(errors)} problems in {where}:"] + [f"  {e}" for e in errors]
+    combined.args = ("\n".join(lines),)
+    combined.problems = list(errors)
+    return combined
 
 
 class SweepSpecError(ScenarioError):
@@ -75,6 +97,23 @@ class SensitivityError(ScrapsimError, RuntimeError):
 
 class MassBalanceError(ScrapsimError):
     """A daily row broke MODEL.md's mass balance."""
+
+
+class MissingExtraError(ScrapsimError, ImportError):
+    """An optional dependency is missing; the message says which ``pip install`` fixes it."""
+
+
+EXTRAS = {"dask": "distributed", "parquet": "pyarrow", "sensitivity": "SALib"}
+"""pyproject's optional extras and the module each one provides."""
+
+
+def require_extra(extra: str, needed_for: str) -> None:
+    """Raise :class:`MissingExtraError` unless the module of ``extra`` can be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(EXTRAS[extra]) is None:
+        raise MissingExtraError(f"{needed_for} needs {EXTRAS[extra]}, which is not installed: "
+                                f"pip install 'scrapsim[{extra}]'")
 
 
 def show(value: Any) -> str:
@@ -121,9 +160,15 @@ def _clean_loc(loc: tuple) -> tuple:
 
 def error_from_pydantic(exc: ValidationError, data: Any, file: str | None,
                         root: yaml.Node | None, model: Any) -> ScenarioError:
-    """The most useful of pydantic's errors as a ScenarioError (``model``: the validated
-    class, for "did you mean" on unknown keys)."""
-    err = _most_useful(exc.errors())
+    """Every one of pydantic's errors worth showing as one ScenarioError (``model``: the
+    validated class, for "did you mean" on unknown keys); see :func:`several`."""
+    return several([_one_error(err, data, file, root, model)
+                    for err in _useful(exc.errors())])
+
+
+def _one_error(err: Any, data: Any, file: str | None, root: yaml.Node | None,
+               model: Any) -> ScenarioError:
+    """One pydantic error as a ScenarioError with its line, path, value and expectation."""
     loc = _clean_loc(tuple(err["loc"]))
     msg = err["msg"].removeprefix("Value error, ")
     head = re.match(r"^([A-Za-z_][\w.]*): (.*)$", msg, re.S)
@@ -138,20 +183,40 @@ def error_from_pydantic(exc: ValidationError, data: Any, file: str | None,
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         return ScenarioError(f"unknown key {loc[-1]!r}{extra}", file=file, path=path,
                              value=loc[-1], expected=f"one of {sorted(known)}", line=line)
-    value = _lookup(data, loc) if head else err.get("input")
-    if head:
-        return ScenarioError(f"{msg} (got {show(value)})", file=file, path=path, value=value,
-                             expected=msg, line=line)
+    if err["type"] == "value_error":
+        value = _lookup(data, loc)
+        got = "" if "got " in msg else f" (got {show(value)})"
+        return ScenarioError(msg + got, file=file, path=path, value=value, expected=msg,
+                             line=line)
+    value = err.get("input")
+    if err["type"] == "missing":
+        return ScenarioError("this field is required and has no default", file=file,
+                             path=path, expected="a value", line=line)
     return ScenarioError(f"{msg} (got {show(value)}; expected {_expected(err)})", file=file,
                          path=path, value=value, expected=_expected(err), line=line)
 
 
-def _most_useful(errors: list[dict]) -> dict:
-    """Pick one error: an unknown key first, else the deepest, skipping union noise."""
+def _useful(errors: list[Any]) -> list[Any]:
+    """pydantic's errors without union noise: per location one error (an unknown key first),
+    and none at a location that a deeper error explains (a series' "not a number" when one
+    of its dates is bad)."""
+    by_loc: dict[tuple, Any] = {}
     for e in errors:
-        if e["type"] == "extra_forbidden":
-            return e
-    return max(errors, key=lambda e: len(_clean_loc(tuple(e["loc"]))))
+        loc = _clean_loc(tuple(e["loc"]))
+        if loc not in by_loc or e["type"] == "extra_forbidden":
+            by_loc[loc] = e
+    locs = list(by_loc)
+    typos = {(loc[:-1], m) for loc, e in by_loc.items() if e["type"] == "extra_forbidden"
+             for m in difflib.get_close_matches(str(loc[-1]), _siblings(by_loc, loc), n=1)}
+    return [by_loc[loc] for loc in locs
+            if not any(len(o) > len(loc) and o[:len(loc)] == loc for o in locs)
+            and not (by_loc[loc]["type"] == "missing" and (loc[:-1], loc[-1]) in typos)]
+
+
+def _siblings(by_loc: dict[tuple, Any], loc: tuple) -> list[str]:
+    """The missing fields next to ``loc`` (a mistyped key's likely meaning)."""
+    return [str(o[-1]) for o, e in by_loc.items()
+            if e["type"] == "missing" and o[:-1] == loc[:-1]]
 
 
 def _lookup(data: Any, loc: tuple) -> Any:
@@ -196,11 +261,19 @@ def line_of(root: yaml.Node | None, loc: tuple) -> int | None:
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys instead of keeping the last silently."""
+    """A safe loader for scrapsim's files.
+
+    It refuses duplicate keys instead of keeping the last silently; accepts YAML merge keys
+    (``<<: *defaults``, the explicit keys win); reads ``1e3`` and ``4.5e1`` as numbers (YAML
+    1.1 wants ``1.0e+3``); and keeps an impossible date (``2017-02-30``) as its text, so that
+    validation reports it with its file, line and path instead of a traceback.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -208,6 +281,20 @@ class UniqueKeyLoader(yaml.SafeLoader):
                     f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return str(node.value)
+
+
+UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                UniqueKeyLoader.construct_yaml_timestamp)
+UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"))
 
 
 def read_text(path: Path) -> str:

@@ -94,7 +94,22 @@ def test_writes_a_runnable_fitted_scenario_and_the_tables(generated) -> None:
         assert name in names
     fitted = load_scenario(cal.folder / "fitted.yaml")
     assert fitted.name == "hebei-fitted"
-    assert fitted.get("campaigns.0.suspend_days") == cal.scenario.get("campaigns.0.suspend_days")
+    from scrapsim.scenario import round_to_se
+
+    for row in cal.parameters.itertuples():      # fitted values, rounded to their se
+        want = round_to_se(cal.scenario.get(row.parameter), row.se, 0.5)
+        assert fitted.get(row.parameter) == want, row.parameter
+        assert abs(want - row.fitted) <= 0.05 * row.se + 1e-12
+    svg = (cal.folder / "fit.svg").read_text(encoding="utf-8")
+    assert "hebei calibrated to" in svg
+    text = (cal.folder / "fitted.yaml").read_text(encoding="utf-8")
+    source = HEBEI.read_text(encoding="utf-8")
+    comments = [line for line in source.splitlines() if line.lstrip().startswith("#")]
+    assert all(line in text.splitlines() for line in comments)     # the source's comments kept
+    assert "      count: 2000           # ASSUMPTION (issue 2: about 2,000 traders)" in text
+    assert fitted.with_overrides({k: cal.scenario.get(k) for k in cal.parameters.parameter}
+                                 | {"name": cal.scenario.name, "sources": cal.scenario.sources}
+                                 ) == cal.scenario
     manifest = json.loads((cal.folder / "manifest.json").read_text())
     assert manifest["calibration_id"] and len(manifest["seeds"]) == REPS
     assert np.isfinite(np.array(manifest["covariance"])).all()

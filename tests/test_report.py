@@ -159,7 +159,11 @@ def test_pdf_without_chromium_is_drawn_by_matplotlib(folders: dict[str, Path], t
     paths = build_report([folders["guangdong"], folders["sweep"]], tmp_path / "r", ("pdf",))
     assert [p.name for p in paths] == ["report.pdf", "report.json"]
     assert json.loads((tmp_path / "r" / "report.json").read_text())["pdf_by"] == "matplotlib"
-    assert len(PdfReader(paths[0]).pages) == 1 + (1 + 1) + (1 + 1)
+    reader = PdfReader(paths[0])
+    # contents, two sections of text and one figure each: flowed, not a page per block (5)
+    assert len(reader.pages) < 1 + (1 + 1) + (1 + 1)
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "RUN: " in text and "SWEEP: " in text
     assert not (tmp_path / "r" / "report.html").exists()
 
 
@@ -185,11 +189,16 @@ def test_comparison_plots_the_daily_tables_on_shared_y(folders: dict[str, Path])
         by_date = daily.groupby("date")
         expected = {"collected": by_date["collected"].sum(), "smelted": by_date["smelted"].sum(),
                     "scrap_price": by_date["scrap_price"].mean()}
+        # different periods: each run on days since its own first campaign window
+        first = min(np.datetime64(str(w[-2])) for w in run.windows)
         for i, column in enumerate(("collected", "smelted", "scrap_price")):
-            days, values = _line(axes[i, j], gid=f"{run.scenario['name']}:{column}")
+            line = next(x for x in axes[i, j].get_lines()
+                        if x.get_gid() == f"{run.scenario['name']}:{column}")
             want = expected[column]
-            assert np.array_equal(days, want.index.to_numpy().astype("datetime64[D]"))
-            np.testing.assert_allclose(values, want.to_numpy(), rtol=1e-12)
+            since = (want.index.to_numpy().astype("datetime64[D]") - first).astype(int)
+            np.testing.assert_array_equal(line.get_xdata(), since.astype(float))
+            np.testing.assert_allclose(line.get_ydata(), want.to_numpy(), rtol=1e-12)
+    assert "days since the scenario's first campaign window" in fig.get_suptitle()
     assert runs[1].daily["region"].nunique() == 6  # the national run really aggregates
     for i in range(3):
         assert axes[i, 0].get_ylim() == axes[i, 1].get_ylim()
@@ -291,3 +300,71 @@ def test_run_without_baseline_and_lhs_sweep(folders: dict[str, Path], tmp_path: 
     assert len(sweep.tables[0].rows) == 3
     paths = build_report([bare, tmp_path / "lhs"], tmp_path / "r", "html")
     assert [p.name for p in paths] == ["report.html", "report.json"]
+
+
+class _Collect:
+    """Stands in for PdfPages: keeps the pages instead of writing them."""
+
+    def __init__(self) -> None:
+        self.pages: list = []
+
+    def savefig(self, fig: object) -> None:
+        self.pages.append(fig)
+
+
+def _lines_per_page(pages: list) -> list[int]:
+    return [sum(len(t.get_text().split("\n")) for t in fig.texts) for fig in pages]
+
+
+def test_pdf_flow_moves_a_table_whole_rather_than_leave_an_orphan_row() -> None:
+    from scrapsim.report.pdf import PAGE_LINES, _Pages
+
+    out = _Collect()
+    pages = _Pages(out)  # type: ignore[arg-type]
+    pages.text([f"para {i}" for i in range(PAGE_LINES - 5)])
+    pages.text([f"row {i}" for i in range(12)])         # 5 lines left: the table moves whole
+    pages.close()
+    assert _lines_per_page(out.pages) == [PAGE_LINES - 5, 12]
+
+
+def test_pdf_flow_breaks_a_long_table_leaving_at_least_three_rows() -> None:
+    from scrapsim.report.pdf import EDGE_LINES, PAGE_LINES, _Pages
+
+    out = _Collect()
+    pages = _Pages(out)  # type: ignore[arg-type]
+    pages.text([f"para {i}" for i in range(10)])
+    pages.text([f"row {i}" for i in range(PAGE_LINES - 8)])   # longer than the 10 lines' rest
+    pages.close()
+    counts = _lines_per_page(out.pages)
+    assert sum(counts) == 10 + PAGE_LINES - 8 and len(counts) == 2
+    assert counts[1] >= EDGE_LINES and counts[0] <= PAGE_LINES
+
+
+def test_pdf_flow_puts_a_figure_under_the_text_when_it_fits(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from scrapsim.report.figures import png_bytes
+    from scrapsim.report.pdf import _Pages
+
+    fig = Figure(figsize=(6.4, 3.0))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    out = _Collect()
+    pages = _Pages(out)  # type: ignore[arg-type]
+    pages.text(["a short section"] * 5)
+    pages.image(png_bytes(fig))
+    pages.image(png_bytes(fig))
+    pages.close()
+    assert len(out.pages) == 1 and len(out.pages[0].axes) == 2
+
+
+def test_html_print_layout_keeps_short_tables_whole_and_no_forced_page_breaks() -> None:
+    from scrapsim.report.page import CSS, EDGE_ROWS, KEEP_ROWS, TableBlock, _table
+
+    assert "break-before: page" not in CSS
+    short = _table(TableBlock("short", ["a"], [[str(i)] for i in range(KEEP_ROWS)]))
+    assert short.startswith('<table class="keep">')
+    long = _table(TableBlock("long", ["a"], [[str(i)] for i in range(KEEP_ROWS + 10)]))
+    edges = long.split('<tbody class="edge">')[1:]
+    assert len(edges) == 2 and all(e.split("</tbody>")[0].count("<tr>") == EDGE_ROWS
+                                   for e in edges)
+    assert long.count("<tr>") == KEEP_ROWS + 10 + 1

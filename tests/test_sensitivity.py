@@ -161,6 +161,9 @@ def test_hebei_morris_gives_finite_indices_for_every_parameter_and_metric(
     assert {"indices.csv", "samples.csv", "manifest.json", "params.yaml", "scenario.yaml",
             "indices.png", "indices.svg", "runs.csv", "runs.jsonl"} <= files
     assert (res.folder / "params.yaml").read_bytes() == HEBEI_PARAMS.read_bytes()
+    svg = (res.folder / "indices.svg").read_text(encoding="utf-8")    # titled for a reader
+    assert all(w in svg for w in ("hebei", "morris", f"{m['reps']} replications", "replications",
+                                  "campaign", "windows"))
     teams = pd.read_csv(res.folder / "samples.csv")["campaigns.0.teams"]
     assert teams.dtype.kind == "i" and teams.between(7, 21).all()
 

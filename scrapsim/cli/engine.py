@@ -3,7 +3,7 @@ end (``sweep``, ``calibrate``, ``sensitivity``).
 
 Importing this module imports only argparse; the scenario loader and the executor load when a
 command runs. Exit status of :func:`guarded`: 2 bad input (:class:`ScenarioError`, a missing
-file), 1 the workers or runs failed, 130 interrupted (Ctrl-C or ``kill``; the finished runs
+file, a missing optional dependency), 1 the workers or runs failed, 130 interrupted (Ctrl-C or ``kill``; the finished runs
 stay stored and the same command resumes).
 """
 
@@ -50,6 +50,7 @@ def guarded(prog: str, call: Callable[[], T],
             force: bool = False) -> tuple[int, T | None]:
     """``call()`` and 0, or None and the exit status after a one-line message on stderr;
     ``force`` lifts the soft limits of :mod:`scrapsim.experiments.bounds` (``--force``)."""
+    from scrapsim.errors import MissingExtraError
     from scrapsim.experiments.bounds import forced
     from scrapsim.experiments.engine import SweepError
     from scrapsim.scenario import ScenarioError
@@ -57,7 +58,7 @@ def guarded(prog: str, call: Callable[[], T],
     try:
         with forced(force):
             return 0, call()
-    except (ScenarioError, OSError) as exc:
+    except (ScenarioError, MissingExtraError, OSError) as exc:
         return _fail(prog, str(exc), 2), None
     except (SweepError, *failures) as exc:
         return _fail(prog, str(exc), 1), None

@@ -1,13 +1,13 @@
 """The command line: ``python -m scrapsim SCENARIO.yaml`` runs a scenario and writes a run folder.
 
-Commands: ``run`` (the default when the first argument is not a command), ``schema``,
-``sweep`` (:mod:`scrapsim.cli.sweep`), ``report`` (:mod:`scrapsim.cli.report`),
-``validate`` (:mod:`scrapsim.cli.validate`), ``calibrate`` (:mod:`scrapsim.cli.calibrate`) and
-``sensitivity`` (:mod:`scrapsim.cli.sensitivity`).
+Commands: ``run`` (the default when the first argument is not a command; a scenario is a file
+or a library name such as ``hebei``), ``schema``, ``report`` (:mod:`scrapsim.cli.report`) and
+the lazily loaded ones of :data:`LAZY` (``sweep``, ``validate``, ``calibrate``,
+``sensitivity``, ``list``, ``new``). A mistyped command gets a "did you mean".
 Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
 imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
-:class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file) prints
-``scrapsim: error: …`` on stderr and exits with status 2, no traceback.
+:class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file, a missing optional
+dependency) prints ``scrapsim: error: …`` on stderr and exits with status 2, no traceback.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ LAZY = {
     "calibrate": ("scrapsim.cli.calibrate", "fit uncertain parameters to observed moments"),
     "sensitivity": ("scrapsim.cli.sensitivity", "global sensitivity of the summary metrics, "
                     "Morris or Sobol'"),
+    "list": ("scrapsim.cli.listing", "list the scenario library shipped with scrapsim"),
+    "new": ("scrapsim.cli.new", "write a commented scenario template NAME.yaml"),
 }
 """Commands whose parser module loads only when the command runs: (module, help line)."""
 
@@ -64,11 +66,13 @@ def _add_run(sub: Any) -> None:
                        description="Run a scenario (and its intensity-0 baseline) and write "
                        "daily.csv, initial.csv, events.csv, summary.json, manifest.json and "
                        "timeseries.png into results/<scenario>/<run-id>/ or --out DIR.")
-    p.add_argument("scenario", type=Path, help="scenario YAML file")
+    p.add_argument("scenario", type=Path, help="scenario YAML file, or a library scenario's "
+                   "name ('scrapsim list')")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
     p.add_argument("--set", dest="overrides", action="append", type=_override, default=[],
                    metavar="KEY=VALUE", help="override a field by dotted path, e.g. "
-                   "enforcement.intensity=0.5 or regions.hebei.traders.count=1500 (repeatable)")
+                   "enforcement.intensity=0.5, regions.hebei.traders.count=1e3 or "
+                   "campaigns.+={...} to append (repeatable)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="write the run folder exactly here (an earlier run there is replaced)")
     p.add_argument("--no-plot", action="store_true", help="skip timeseries.png")
@@ -94,11 +98,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
-    sub.add_parser("schema", help="print the JSON Schema of scenario files",
-                   description="Print the JSON Schema of scenario files (for editors).")
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files",
+                            description="Print the JSON Schema of scenario files (for "
+                            "editors), or with --markdown the field reference "
+                            "(docs/SCENARIOS.md).")
+    schema.add_argument("--markdown", action="store_true",
+                        help="print the field reference as Markdown instead")
     _add_lazy(sub, "sweep", wanted=command == "sweep")
     _add_report(sub)
-    for name in ("validate", "calibrate", "sensitivity"):
+    for name in [n for n in LAZY if n != "sweep"]:
         _add_lazy(sub, name, wanted=command == name)
     return parser
 
@@ -120,9 +128,23 @@ def _add_lazy(sub: Any, name: str, wanted: bool) -> None:
 
 
 def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
-    """Insert ``run`` unless the first argument is a command or a top-level option."""
+    """Insert ``run`` unless the first argument is a command or a top-level option; a first
+    argument that is neither a file nor a library scenario but close to a command's name
+    is refused with a "did you mean" (exit 2)."""
     if not argv or argv[0] in commands or argv[0] in ("-h", "--help", "--version"):
         return argv
+    first = argv[0]
+    if not first.startswith("-") and not Path(first).exists() and "/" not in first \
+            and not first.endswith((".yaml", ".yml")):
+        import difflib
+
+        from scrapsim.scenario.library import find_scenario
+
+        hint = difflib.get_close_matches(first, sorted(commands), n=1, cutoff=0.7)
+        if hint and find_scenario(first) is None:
+            print(f"{PROG}: error: unknown command {first!r} (did you mean {hint[0]!r}?); "
+                  f"commands: {', '.join(sorted(commands))}", file=sys.stderr)
+            raise SystemExit(EXIT_BAD_INPUT)
     return ["run", *argv]
 
 
@@ -139,12 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     args = parser.parse_args(argv)
-    from scrapsim.scenario import ScenarioError
+    from scrapsim.errors import MissingExtraError, ScenarioError
 
     try:
         with _terminate_as_interrupt():
             return _dispatch(args, argv)
-    except (ScenarioError, OSError) as exc:
+    except (ScenarioError, MissingExtraError, OSError) as exc:
         print(f"{PROG}: error: {_located(exc, getattr(args, 'scenario', None))}",
               file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -186,15 +208,20 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
 
         return report_cli.main(args)
     if args.command == "schema":
-        return _schema()
+        return _schema(args.markdown)
     if args.command in LAZY:
         return int(_module(LAZY[args.command][0]).main(args))
     return _run(args, argv)
 
 
-def _schema() -> int:
+def _schema(markdown: bool = False) -> int:
     import json
 
+    if markdown:
+        from scrapsim.scenario.authoring import field_reference
+
+        print(field_reference())
+        return 0
     from scrapsim.scenario import scenario_schema
 
     print(json.dumps(scenario_schema(), indent=2, ensure_ascii=False))
@@ -210,6 +237,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.seed is not None:
         overrides["seed"] = args.seed
     scenario = load_scenario(args.scenario, overrides)
+    note = scenario.enforcement_note()
+    if note is not None and scenario.campaigns and scenario.enforcement.intensity > 0:
+        print(f"{PROG}: warning: {note}: this run has no enforcement", file=sys.stderr)
     if args.out is None:
         io.run_dir(scenario)
     else:
@@ -237,8 +267,12 @@ def format_summary(result: Any, folder: Path | None = None) -> str:
              f"{sc.start} to {sc.end})",
              f"regions    {', '.join(r.name for r in sc.regions)}"]
     s = result.summary
+    note = sc.enforcement_note()
     if s is None:
         lines.append("summary    none (run without the intensity-0 baseline)")
+    elif note is not None:
+        lines.append(f"no enforcement in this run ({note}): it equals its "
+                     "no-enforcement baseline, so there is nothing to compare")
     else:
         lines += [
             "vs. no enforcement, over the campaign windows:",
@@ -254,14 +288,29 @@ def format_summary(result: Any, folder: Path | None = None) -> str:
     base = getattr(result, "baseline", None)
     twin = f"; baseline {float(base.wall_time):.3f} s" if base is not None else ""
     lines.append(f"wall time  {wall:.3f} s ({n:,} timeline events{rate}{twin})")
-    from scrapsim.model.simulation import compile_time
-
-    if compile_time() > 1.0:
-        lines.append(f"           plus {compile_time():.1f} s compiling the model's loops "
-                     "(first run on this machine; cached from now on)")
+    lines += _compile_note()
     if folder is not None:
         lines.append(f"results    {folder}")
     return "\n".join(lines)
+
+
+def _compile_note() -> list[str]:
+    """A line on the start-up cost, saying "compiling" only when numba compiled a loop in
+    this process (a cache miss), not when it loaded them from its disk cache."""
+    from numba.core.registry import CPUDispatcher
+
+    from scrapsim.model import kernels, market
+    from scrapsim.model.simulation import compile_time
+
+    compiled = any(sum(v.stats.cache_misses.values()) for mod in (kernels, market)
+                   for v in vars(mod).values() if isinstance(v, CPUDispatcher))
+    if compiled:
+        return [f"           plus {compile_time():.1f} s compiling the model's loops "
+                "(first run of this install; cached from now on)"]
+    if compile_time() > 1.0:
+        return [f"           plus {compile_time():.1f} s loading the model's compiled loops "
+                "from the cache"]
+    return []
 
 
 def _num(x: Any, spec: str) -> str:

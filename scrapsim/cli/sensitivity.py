@@ -70,11 +70,11 @@ def add_parser(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the analysis described by ``args``; returns the exit status."""
-    from scrapsim.experiments.sensitivity.analysis import salib
+    from scrapsim.errors import MissingExtraError, require_extra
 
     try:
-        salib()
-    except ImportError as exc:
+        require_extra("sensitivity", "sensitivity analysis (SALib's samplers)")
+    except MissingExtraError as exc:
         return _fail(str(exc), 2)
     from scrapsim.experiments.sensitivity.analysis import SensitivityError, sensitivity
 

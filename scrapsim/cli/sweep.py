@@ -56,8 +56,14 @@ def add_parser(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the sweep described by ``args``; returns the exit status."""
+    import importlib.util
+
     from scrapsim.experiments.sweep import format_line, sweep
 
+    if importlib.util.find_spec("pyarrow") is None and not args.quiet:
+        print(f"{PROG}: note: runs.parquet is not written: pyarrow is not installed "
+              "(pip install 'scrapsim[parquet]'); runs.csv holds the same table",
+              file=sys.stderr)
     status, result = guarded(PROG, lambda: sweep(
         args.scenario, args.vary, reps=args.reps, workers=args.workers,
         scheduler=args.scheduler, seed=args.seed, design=args.design, samples=args.samples,

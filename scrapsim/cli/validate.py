@@ -52,15 +52,16 @@ def add_parser(subparsers: Any) -> None:
                    choices=CHECK_NAMES,
                    help="run only this check (repeatable): " + ", ".join(CHECK_NAMES))
     p.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
-                   help="folder of the scenario library (default ./scenarios, else the "
-                   "package's)")
+                   help="folder of the scenario library (default: the one shipped in the "
+                   "package, 'scrapsim list')")
 
 
 def _library(folder: Path | None) -> Path:
     if folder is not None:
         return folder
-    here = Path("scenarios")
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "scenarios"
+    from scrapsim.scenario.library import folder as library_folder
+
+    return library_folder("scenarios")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -37,11 +37,11 @@ def connect_dask(scheduler: str, probe: Callable[[], dict[str, Any]]
                  ) -> tuple[Any, list[dict[str, Any]]]:
     """A client of an existing Dask cluster with at least one worker, and the workers' probes
     (``pip install scrapsim[dask]``)."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise SweepError("--scheduler needs Dask distributed: "
-                         "pip install 'scrapsim[dask]'") from None
+    from scrapsim.errors import require_extra
+
+    require_extra("dask", "--scheduler (a Dask cluster)")
+    from distributed import Client
+
     try:
         client = Client(scheduler, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

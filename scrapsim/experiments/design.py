@@ -180,6 +180,10 @@ def _linspace(spec: str, key: str, parts: Sequence[str], integer: bool) -> tuple
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise _error(spec, "range ends must be finite", key, f"{start}:{stop}",
                      "finite START and STOP")
+    if n == 1 and lo != hi:
+        raise _error(spec, f"{start}:{stop}:1 is one point, so only {start} would run",
+                     key, f"{start}:{stop}:{n}", f"N >= 2 to span {start}..{stop}, or the "
+                     f"single value KEY={start}")
     if n < 1 or (n > 1 and lo == hi):
         raise _error(spec, f"empty range {start}:{stop}:{n}", key, f"{start}:{stop}:{n}",
                      "N >= 1, and START != STOP when N > 1")

@@ -147,7 +147,8 @@ class Sweep(DesignRuns):
         if self.figures:
             from scrapsim.plots.curves import save_curve_figures
 
-            files += save_curve_figures(curves, self.design, folder)
+            files += save_curve_figures(curves, self.design, folder, scenario=self.base.name,
+                                        reps=len(self.seeds))
         failed = table[table["status"] != "ok"]
         return files, {
             "sweep_id": self.id, "design": self.design.describe(), "reps": len(self.seeds),

@@ -17,7 +17,7 @@ Window = tuple[str, list[str], date, date]
 """A campaign window: (name, regions, first day, last day), clipped to the run."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     """Everything one run produced; nothing is written to disk."""
 
@@ -38,6 +38,23 @@ class Result:
         sc = self.scenario
         return self.log.table(sc.start, [r.name for r in sc.regions],
                               [c.name for c in sc.campaigns])
+
+    def flat_summary(self) -> dict[str, Any]:
+        """The summary as one flat mapping (regions' keys as ``<region>.<key>``; MODEL.md)."""
+        from scrapsim.plots.display import flat_summary
+
+        return flat_summary(self.summary)
+
+    def __repr__(self) -> str:
+        from scrapsim.plots.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        """For notebooks: the headline table and a small figure."""
+        from scrapsim.plots.display import result_html
+
+        return result_html(self)
 
     def frames(self) -> dict[str, Any]:
         """The tables as pandas DataFrames (imports pandas)."""

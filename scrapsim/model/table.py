@@ -66,6 +66,12 @@ class Table(Mapping[str, np.ndarray]):
     def __repr__(self) -> str:
         return f"Table({self.n_rows} rows × {len(self)} columns: {', '.join(self._cols)})"
 
+    def _repr_html_(self) -> str:
+        """For notebooks: the size and the first and last rows."""
+        from scrapsim.plots.display import table_html
+
+        return table_html(self)
+
 
 def _format(col: np.ndarray) -> list[str]:
     if col.dtype.kind == "f":

@@ -50,7 +50,8 @@ def default_x(curves: Any, keys: Sequence[str]) -> str | None:
 def _groups(curves: Any, by: Sequence[str]) -> list[tuple[str, Any]]:
     if not by:
         return [("", curves)]
-    return [(", ".join(f"{k}={v}" for k, v in zip(by, key if isinstance(key, tuple) else (key,))),
+    return [(", ".join(f"{k}={v}" for k, v in zip(by, key if isinstance(key, tuple) else (key,),
+                                                  strict=True)),
              group) for key, group in curves.groupby(list(by), sort=True)]
 
 
@@ -60,19 +61,36 @@ def _band(ax: Axes, curves: Any, x: str, series: Series, by: Sequence[str], line
     if f"{metric}_mean" not in curves.columns:
         return
     groups = [(n, g) for n, g in _groups(curves, by) if g[f"{metric}_mean"].notna().any()]
+    drawn: list[tuple[np.ndarray, np.ndarray, list[str], Any]] = []
     for i, (name, group) in enumerate(groups):
         g = group.sort_values(x)
         xs = g[x].to_numpy(float)
         mean, lo, hi = (g[f"{metric}_{s}"].to_numpy(float) for s in ("mean", "lo", "hi"))
+        same = [d for d in drawn if _same_line(d[0], d[1], xs, mean)]
+        if same:        # it would hide under a line already drawn: one entry names both
+            same[0][2].append(name)
+            same[0][3].set_label(f"{label} ({'; '.join(same[0][2])})")
+            continue
         text = label if not name else f"{label} ({name})"
         alpha = 1.0 - 0.6 * i / max(1, len(groups) - 1) if len(groups) > 1 else 1.0
         if lines:
             ax.fill_between(xs, lo, hi, color=colour, alpha=0.18 * alpha, lw=0)
-            ax.plot(xs, mean, style, color=colour, alpha=alpha, marker="o", ms=3, label=text)
+            handle: Any = ax.plot(xs, mean, style, color=colour, alpha=alpha, marker="o", ms=3,
+                             label=text)[0]
         else:
             err = np.vstack([mean - lo, hi - mean])
-            ax.errorbar(xs, mean, yerr=np.where(np.isfinite(err), err, 0.0), fmt="o", ms=3,
-                        color=colour, alpha=alpha, elinewidth=0.8, capsize=2, label=text)
+            handle = ax.errorbar(xs, mean, yerr=np.where(np.isfinite(err), err, 0.0), fmt="o",
+                                 ms=3, color=colour, alpha=alpha, elinewidth=0.8, capsize=2,
+                                 label=text)
+        drawn.append((xs, mean, [name], handle))
+
+
+def _same_line(xs0: np.ndarray, y0: np.ndarray, xs: np.ndarray, y: np.ndarray) -> bool:
+    """True when two curves coincide to drawing precision (the second would not be seen)."""
+    if xs0.shape != xs.shape or not np.allclose(xs0, xs):
+        return False
+    scale = max(float(np.nanmax(np.abs(y0))) if np.isfinite(y0).any() else 0.0, 1e-12)
+    return bool(np.allclose(y0, y, atol=1e-3 * scale, rtol=0.0, equal_nan=True))
 
 
 def _finish(ax: Axes, x: str, ylabel: str, title: str, percent: bool = True) -> Axes:
@@ -145,14 +163,27 @@ CURVES = {"supply_curve": supply_curve, "smelting_demand_curve": smelting_demand
           "price_pressure_curve": price_pressure_curve}
 
 
-def save_curve_figures(curves: Any, design: Any, folder: Path) -> list[str]:
-    """The three curve figures as PNG and SVG under ``folder/figures``; their relative names."""
+def subtitle(scenario: str | None, reps: int | None) -> str:
+    """What a standalone curve figure shows: scenario, replications, over which days."""
+    parts = [f"scenario {scenario}" if scenario else "",
+             f"{reps} replication{'s' * (reps != 1)} per point, 95% bands" if reps else "",
+             "changes over the campaign windows vs. the same seeds without enforcement"]
+    return "; ".join(p for p in parts if p)
+
+
+def save_curve_figures(curves: Any, design: Any, folder: Path, *, scenario: str | None = None,
+                       reps: int | None = None) -> list[str]:
+    """The three curve figures as PNG and SVG under ``folder/figures``, each titled with the
+    scenario, the replications and the window its changes are taken over; their names."""
     x = default_x(curves, design.keys)
     if x is None or curves.empty:
         return []
     written = []
     for name, plot in CURVES.items():
         ax = plot(curves, x=x, lines=design.kind == "grid")
+        with mpl.rc_context(STYLE):
+            ax.figure.suptitle(subtitle(scenario, reps), fontsize=STYLE["legend.fontsize"],
+                               x=0.01, ha="left")
         for path in save(ax.figure, folder / "figures" / f"{name}.png", ("png", "svg")):
             written.append(str(path.relative_to(folder)))
     return written

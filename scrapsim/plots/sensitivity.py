@@ -65,7 +65,7 @@ def indices_figure(indices: Any, title: str = "") -> Figure:
         fig = Figure(figsize=(label_in + 4.2 * cols, rows * (0.36 * len(params) + 1.3) + 0.4),
                      layout="constrained")
         axes = fig.subplots(rows, cols, squeeze=False)
-        for i, (ax, metric) in enumerate(zip(axes.flat, metrics)):
+        for i, (ax, metric) in enumerate(zip(axes.flat, metrics, strict=False)):
             table = indices[indices["metric"] == metric].set_index("parameter").loc[params]
             indices_panel(table.reset_index(), method, ax)
             ax.set_title(metric)

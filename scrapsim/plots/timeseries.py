@@ -1,8 +1,8 @@
 """Figures of a run: collection, smelting, smelters by state, prices and price pressure over time.
 
-Every plot function takes tidy data — a :class:`~scrapsim.model.table.Table` or a pandas DataFrame with
-the columns of the daily table (MODEL.md) — and an optional ``ax``; it draws on that Axes (or on a
-new Figure) and returns the Axes. Nothing here touches ``pyplot``: figures are plain
+Every plot function takes tidy data — a :class:`~scrapsim.model.table.Table` or a pandas DataFrame
+with the columns of the daily table (MODEL.md) — and an optional ``ax``; it draws on that Axes
+(or on a new Figure) and returns the Axes. Nothing here touches ``pyplot``: figures are plain
 :class:`matplotlib.figure.Figure` objects rendered by Agg, so plotting works headless and leaves
 no global figure state behind. The house style (:data:`STYLE`) is applied with
 ``matplotlib.rc_context`` around each call, never by changing the global rcParams.
@@ -31,8 +31,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from scrapsim.plots.style import (COLOURS, MEAN_COLUMNS, OKABE_ITO, STATES, STYLE, size_pt, styled,
-                                 text_pt)
+from scrapsim.plots.style import (
+    COLOURS,
+    MEAN_COLUMNS,
+    OKABE_ITO,
+    STATES,
+    STYLE,
+    size_pt,
+    styled,
+    text_pt,
+)
 from scrapsim.plots.windows import Windows, shade_windows
 
 __all__ = [
@@ -209,7 +217,8 @@ def plot_smelting(daily: Any, ax: Axes | None = None, region: str | None = None,
 @styled
 def plot_states(daily: Any, ax: Axes | None = None, region: str | None = None, *,
                 windows: Windows = None, legend: bool = True) -> Axes:
-    """Smelters by operating state (count), stacked: running, halted, suspended, rectifying, closed."""
+    """Smelters by operating state (count), stacked: running, halted, suspended, rectifying,
+    closed."""
     ax = _axes(ax)
     days, s = daily_series(daily, STATES, region)
     ax.stackplot(days, *(s[k] for k in STATES), labels=STATES, lw=0,
@@ -226,7 +235,8 @@ def plot_prices(daily: Any, ax: Axes | None = None, region: str | None = None, *
                 baseline: Any = None, windows: Windows = None, legend: bool = True) -> Axes:
     """Scrap price and ingot (ADC12) price, plus the primary aluminium price if recorded (CNY/t)."""
     ax = _axes(ax)
-    columns = ("scrap_price", "ingot_price") + (("primary_price",) if "primary_price" in daily else ())
+    primary = ("primary_price",) if "primary_price" in daily else ()
+    columns = ("scrap_price", "ingot_price", *primary)
     days, s = daily_series(daily, columns, region)
     names = {"scrap_price": "scrap", "ingot_price": "ingot (ADC12)", "primary_price": "primary Al"}
     for column in columns:
@@ -257,7 +267,8 @@ def plot_pressure(daily: Any, ax: Axes | None = None, region: str | None = None,
     limit = min(1.0, max(0.05, 1.15 * top))
     room = _legend(ax) if legend and baseline is not None else 0.0
     ax.set_ylim(-limit, -limit + 2.0 * limit / (1.0 - room))
-    for y, text in ((0.75, "excess demand"), (0.25, "excess supply")):  # in the margin, off the data
+    # in the margin, off the data
+    for y, text in ((0.75, "excess demand"), (0.25, "excess supply")):
         ax.text(1.01, y, text, transform=ax.transAxes, rotation=90, ha="left", va="center",
                 fontsize=8, color="#606060", style="italic")
     shade_windows(ax, windows, region=region)
@@ -319,7 +330,8 @@ def _targets(path: Path, formats: Sequence[str]) -> list[Path]:
         targets = [path / f"timeseries.{f}" for f in wanted]
     bad = [f for f in wanted if f not in FORMATS]
     if bad:
-        raise ValueError(f"cannot write figure format {bad[0]!r} ({path}); expected one of {FORMATS}")
+        raise ValueError(f"cannot write figure format {bad[0]!r} ({path}); expected one of "
+                         f"{FORMATS}")
     return targets
 
 

@@ -67,7 +67,7 @@ def _name_windows(ax: Axes, spans: list[tuple[str, float, float]]) -> None:
     size = STYLE["legend.fontsize"]
     rows = _label_rows(ax, spans, size)
     for row in range(max(rows) + 1):
-        mine = [span for span, r in zip(spans, rows) if r == row]
+        mine = [span for span, r in zip(spans, rows, strict=True) if r == row]
         top = ax.secondary_xaxis("top")
         top.set_xticks([start for _, start, _ in mine], [name for name, _, _ in mine],
                        ha="left", color="#404040", fontsize=size)

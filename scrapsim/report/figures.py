@@ -2,8 +2,8 @@
 sweep's curves.
 
 Built from the files of result folders (``daily.csv`` read with pandas, ``curves.csv``), drawn
-with the figure functions of :mod:`scrapsim.plots.timeseries` and :mod:`scrapsim.plots.curves` in the house
-style, and returned as plain :class:`matplotlib.figure.Figure` objects (no ``pyplot``).
+with the figure functions of :mod:`scrapsim.plots.timeseries` and :mod:`scrapsim.plots.curves`
+in the house style, and returned as plain :class:`matplotlib.figure.Figure` objects (no ``pyplot``).
 :func:`png_bytes` renders one for embedding.
 """
 
@@ -18,11 +18,21 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from scrapsim.plots.timeseries import (COLOURS, OKABE_ITO, STYLE, daily_series, plot_collection,
-                            plot_pressure, plot_prices, plot_smelting, plot_states, shade_windows)
 from scrapsim.plots.curves import price_pressure_curve, smelting_demand_curve, supply_curve
+from scrapsim.plots.timeseries import (
+    COLOURS,
+    OKABE_ITO,
+    STYLE,
+    daily_series,
+    plot_collection,
+    plot_pressure,
+    plot_prices,
+    plot_smelting,
+    plot_states,
+    shade_windows,
+)
 
 __all__ = ["COMPARED", "comparison_figure", "curves_figure", "png_bytes", "timeline_figure"]
 
@@ -46,14 +56,19 @@ def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
 
 
 def _thousands(x: float, pos: int | None = None) -> str:
-    return f"{x:,.0f}"
+    """Thousands separators; decimals only where a tick is not a whole number."""
+    return f"{x:,.0f}" if float(x).is_integer() or abs(x) >= 100 else f"{x:,.2g}"
 
 
-def _date_axis(ax: Axes, ylabel: str) -> None:
-    """Real dates on x (concise labels), ``ylabel`` with its unit, thousands separators on y."""
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+def _date_axis(ax: Axes, ylabel: str, *, counts: bool = False, dates: bool = True) -> None:
+    """Real dates on x (concise labels), ``ylabel`` with its unit, thousands separators on y;
+    ``counts``: whole-number ticks only (an axis of counts never reads 0, 0, 1, 1)."""
+    if dates:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    if counts:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_ylabel(ylabel)
 
@@ -66,7 +81,7 @@ def plot_inspections(daily: Any, ax: Axes, region: str | None = None, *,
         ax.set_axisbelow(True)
         ax.bar(days, s["inspections"], width=1.0, color=OKABE_ITO[2], label="inspections", lw=0)
         ax.plot(days, s["violations"], color=OKABE_ITO[6], lw=1.2, label="violations found")
-        _date_axis(ax, "inspections (per day)")
+        _date_axis(ax, "inspections (per day)", counts=True)
         top = float(np.nanmax(s["inspections"])) if len(days) else 0.0
         ax.set_ylim(0.0, max(1.0, top) * 1.35)
         ax.legend(loc="upper left", ncols=2)
@@ -84,9 +99,10 @@ def plot_running_by_class(daily: Any, ax: Axes, region: str | None = None, *,
     """Running smelters per class (count): large plants, small compliant, workshops."""
     days, s = daily_series(daily, [c for c, _ in CLASSES], region)
     with mpl.rc_context(STYLE):
-        for (column, label), colour in zip(CLASSES, (OKABE_ITO[5], OKABE_ITO[3], OKABE_ITO[1])):
+        for (column, label), colour in zip(CLASSES, (OKABE_ITO[5], OKABE_ITO[3], OKABE_ITO[1]),
+                                           strict=True):
             ax.plot(days, s[column], color=colour, lw=1.4, label=label)
-        _date_axis(ax, "running smelters (count)")
+        _date_axis(ax, "running smelters (count)", counts=True)
         top = max(float(np.nanmax(v)) for v in s.values()) if len(days) else 0.0
         ax.set_ylim(0.0, max(1.0, top) * 1.3)
         ax.legend(loc="upper left", ncols=3)
@@ -122,36 +138,68 @@ def timeline_figure(daily: Any, windows: Sequence[Sequence[Any]], region: str | 
     return fig
 
 
+def _aligned_days(runs: Sequence[tuple[str, Any, Sequence[Sequence[Any]]]]) -> tuple[
+        list[Any], str]:
+    """Each run's x values and the axis label: dates when every run covers the same period;
+    else days since each run's first campaign window opened (or since its start, for a run
+    without campaigns), so runs of different periods line up on their pulses."""
+    spans = [(daily["date"].min(), daily["date"].max()) for _, daily, _ in runs]
+    if len(set(spans)) == 1:
+        return [None] * len(runs), ""
+    out = []
+    for _, daily, windows in runs:
+        days, _ = daily_series(daily, [COMPARED[0][0]])
+        origin: Any = min((np.datetime64(str(w[-2])) for w in windows), default=days[0])
+        out.append(np.asarray(days - origin).astype("timedelta64[D]").astype(float))
+    all_windows = all(len(w) for _, _, w in runs)
+    label = ("days since the scenario's first campaign window opened" if all_windows else
+             "days since the first window opened (since the start for runs without one)")
+    return out, label
+
+
 def comparison_figure(runs: Sequence[tuple[str, Any, Sequence[Sequence[Any]]]]) -> Figure:
     """Runs side by side: one column per run ``(label, daily, windows)``, one row per column of
     :data:`COMPARED` summed (prices: averaged) over regions; each row shares its y axis, so the
-    panels of a row compare directly; when the runs' periods overlap, all panels share one
-    calendar too. Each line's gid is ``"<label>:<column>"``."""
+    panels of a row compare directly. Runs of one period share its calendar; runs of different
+    periods share an axis of days since each one's first campaign window (stated on the axis
+    and in the title). Each line's gid is ``"<label>:<column>"``."""
     n = len(runs)
-    spans = [(daily["date"].min(), daily["date"].max()) for _, daily, _ in runs]
-    overlap = max(a for a, _ in spans) <= min(b for _, b in spans)
+    xs, xlabel = _aligned_days(runs)
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(max(9.0, 3.4 * n), 8.5), layout="constrained")
-        axes = fig.subplots(len(COMPARED), n, sharey="row", sharex=overlap, squeeze=False)
+        axes = fig.subplots(len(COMPARED), n, sharey="row", sharex=True, squeeze=False)
         for j, (label, daily, windows) in enumerate(runs):
-            columns = [c for c, _ in COMPARED]
-            days, series = daily_series(daily, columns)
-            for i, (column, ylabel) in enumerate(COMPARED):
-                ax = axes[i, j]
-                ax.plot(days, series[column], color=COLOURS[column], lw=1.4,
-                        gid=f"{label}:{column}")
-                _date_axis(ax, ylabel)
-                shade_windows(ax, windows, label=False)
-                if i == 0:
-                    ax.set_title(label, loc="left")
-                if j > 0:
-                    ax.set_ylabel("")
-                    ax.tick_params(labelleft=True)
+            _comparison_column(axes[:, j], label, daily, windows, xs[j], xlabel, j)
         for i, (column, _) in enumerate(COMPARED):
             low = 0.0 if column != "scrap_price" else None
             axes[i, 0].set_ylim(bottom=low)
-        fig.suptitle("Scenarios side by side (all regions; shaded: campaign windows)")
+        how = f"x: {xlabel}; " if xlabel else ""
+        fig.suptitle(f"Scenarios side by side (all regions; {how}shaded: campaign windows)")
     return fig
+
+
+def _comparison_column(axes: Any, label: str, daily: Any, windows: Sequence[Sequence[Any]],
+                       x: Any, xlabel: str, j: int) -> None:
+    days, series = daily_series(daily, [c for c, _ in COMPARED])
+    origin = None if x is None else days[0] - np.timedelta64(int(round(x[0])), "D")
+    for i, (column, ylabel) in enumerate(COMPARED):
+        ax = axes[i]
+        ax.plot(days if x is None else x, series[column], color=COLOURS[column], lw=1.4,
+                gid=f"{label}:{column}")
+        _date_axis(ax, ylabel, dates=x is None)
+        if x is None:
+            shade_windows(ax, windows, label=False)
+        else:
+            for w in windows:
+                a, b = ((np.datetime64(str(d)) - origin).astype(int) for d in (w[-2], w[-1]))
+                ax.axvspan(a - 0.5, b + 0.5, color="#999999", alpha=0.15, lw=0, zorder=0)
+            if i == len(axes) - 1:
+                ax.set_xlabel("days since first window" if xlabel.startswith("days") else "")
+        if i == 0:
+            ax.set_title(label, loc="left")
+        if j > 0:
+            ax.set_ylabel("")
+            ax.tick_params(labelleft=True)
 
 
 def curves_figure(curves: Any, lines: bool = True) -> Figure:

@@ -91,7 +91,10 @@ footer { margin-top: 2.5rem; font-size: .8rem; color: #666; border-top: 1px soli
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 11pt; }
-  section + section { break-before: page; page-break-before: always; }
+  h2, h3, caption { break-after: avoid; page-break-after: avoid; }
+  p, dl.facts, ul.sources { orphans: 3; widows: 3; }
+  table.keep, tbody.edge { break-inside: avoid; page-break-inside: avoid; }
+  thead { display: table-header-group; }
   table { font-size: 9pt; }
   figure img { max-height: 240mm; width: auto; max-width: 100%; }
   nav { display: none; }
@@ -106,11 +109,26 @@ def _cell(text: str) -> str:
     return f"<td>{escape(first)}{band}</td>"
 
 
+KEEP_ROWS = 25
+"""A table of at most this many rows is printed on one page (moved whole to the next one
+rather than broken); a longer one breaks, but never leaves fewer than :data:`EDGE_ROWS`
+rows on a page, its header repeated."""
+EDGE_ROWS = 3
+
+
 def _table(block: TableBlock) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in block.header)
-    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in block.rows)
-    return (f"<table><caption>{escape(block.caption)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>")
+    rows = ["<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in block.rows]
+    keep = len(rows) <= KEEP_ROWS
+    if keep:
+        body = f"<tbody>{''.join(rows)}</tbody>"
+    else:
+        first, middle, last = rows[:EDGE_ROWS], rows[EDGE_ROWS:-EDGE_ROWS], rows[-EDGE_ROWS:]
+        body = (f'<tbody class="edge">{"".join(first)}</tbody><tbody>{"".join(middle)}'
+                f'</tbody><tbody class="edge">{"".join(last)}</tbody>')
+    cls = ' class="keep"' if keep else ""
+    return (f"<table{cls}><caption>{escape(block.caption)}</caption><thead><tr>{head}</tr>"
+            f"</thead>{body}</table>")
 
 
 def _figure(block: FigureBlock) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from scrapsim.results.provenance import provenance
 from scrapsim.results.identity import jsonable, package_version
 
 __all__ = ["KINDS", "header", "stamp", "utc_now"]
@@ -42,5 +43,6 @@ def header(kind: str, ident: str, *, scenario: dict[str, Any] | None, seeds: Seq
         "command": list(sys.argv if command is None else command),
         "scenario": scenario, "root_seed": root_seed, "seeds": list(seeds), "engine": engine,
         "started": stamp(started), "created": stamp(utc_now()),
+        "provenance": provenance(),
         "python": platform.python_version(), "platform": platform.platform(),
     })

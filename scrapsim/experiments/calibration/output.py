@@ -41,19 +41,23 @@ class Calibration:
 
 def _fitted_yaml(base: Scenario, fitted: Scenario, params: Any, cal_id: str,
                  targets_file: str) -> str:
-    import yaml
+    """The base scenario's own text (its comments kept) with the fitted values, rounded to
+    two significant digits of their standard errors (:func:`scrapsim.scenario.round_to_se`)."""
+    from scrapsim.scenario import round_to_se
 
-    data = fitted.model_dump(mode="json")
-    data["name"] = f"{base.name}-fitted"
-    shown = "; ".join(f"{r.parameter} = {r.fitted:.4g} (95% CI {r.ci_low:.4g}..{r.ci_high:.4g})"
-                      for r in params.itertuples())
-    data["sources"] = list(data.get("sources", [])) + [
-        f"scrapsim calibrate {cal_id}: {shown}; targets {targets_file}"]
+    rows = list(params.itertuples())
+    values = {r.parameter: round_to_se(float(r.fitted), float(r.se), base.get(r.parameter))
+              for r in rows}
+    shown = "; ".join(f"{r.parameter} = {values[r.parameter]:g} (95% CI {r.ci_low:.4g}.."
+                      f"{r.ci_high:.4g})" for r in rows)
+    source = f"scrapsim calibrate {cal_id}: {shown}; targets {targets_file}"
+    out = base.with_overrides({**values, "name": f"{base.name}-fitted",
+                               "sources": [*base.sources, source]})
     head = [f"# {base.name} fitted by scrapsim calibrate (id {cal_id}) to {targets_file}."]
-    head += [f"#   {r.parameter}: {r.start:.4g} -> {r.fitted:.4g} "
-             f"(95% CI {r.ci_low:.4g}..{r.ci_high:.4g})" for r in params.itertuples()]
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    return "\n".join(head) + "\n" + body
+    head += [f"#   {r.parameter}: {r.start:.4g} -> {values[r.parameter]:g} "
+             f"(fitted {r.fitted:.4g}, se {r.se:.2g}, 95% CI {r.ci_low:.4g}..{r.ci_high:.4g})"
+             for r in rows]
+    return "\n".join(head) + "\n" + out.to_yaml()
 
 
 def write_tables(folder: Path, base: Scenario, fitted: Scenario, targets: Any, cal_id: str,
@@ -71,7 +75,8 @@ def write_tables(folder: Path, base: Scenario, fitted: Scenario, targets: Any, c
         write_text(folder / name, frame.to_csv(index=False, float_format="%.10g"))
     write_text(folder / "fitted.yaml", _fitted_yaml(base, fitted, params, cal_id, targets.file))
     shutil.copyfile(targets.file, folder / "targets.yaml")
-    figures = save_fit_figure(fit, hist, folder)
+    figures = save_fit_figure(fit, hist, folder,
+                              title=f"{base.name} calibrated to {Path(targets.file).name}")
     return [*tables, *figures, "fitted.yaml", "targets.yaml"], hist
 
 
@@ -90,7 +95,7 @@ def load_calibration(folder: Path, manifest: dict[str, Any] | None = None) -> Ca
                        manifest["objective"], folder, manifest)
 
 
-def fit_figure(fit: Any, history: Any) -> Any:
+def fit_figure(fit: Any, history: Any, title: str = "") -> Any:
     """Fit per target in sd units with the replications' 95% band, and the search's best
     objective per generation (a matplotlib Figure, Agg backend)."""
     import matplotlib
@@ -119,15 +124,18 @@ def fit_figure(fit: Any, history: Any) -> Any:
     right.set_xlabel("generation")
     right.set_ylabel("best objective Q = Σ z²")
     right.set_title("Search")
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def save_fit_figure(fit: Any, history: Any, folder: Path) -> list[str]:
-    """The fit figure as ``fit.png`` and ``fit.svg`` in ``folder``."""
-    from scrapsim.plots.timeseries import save  # the one deterministic figure writer
+def save_fit_figure(fit: Any, history: Any, folder: Path, title: str = "") -> list[str]:
+    """The fit figure as ``fit.png`` and ``fit.svg`` in ``folder`` (``title``: the scenario and
+    targets it shows), through the one deterministic figure writer."""
+    from scrapsim.plots.timeseries import save
 
-    fig = fit_figure(fit, history)
+    fig = fit_figure(fit, history, title)
     return [p.name for p in save(fig, folder / "fit.png", ("png", "svg"))]
 
 

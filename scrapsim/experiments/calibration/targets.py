@@ -102,8 +102,12 @@ def _read(path: Path) -> tuple[Any, Any]:
 
 def load_targets(path: str | Path, base: Scenario) -> Targets:
     """Read and check a targets file against the scenario it will calibrate; a bad file
-    raises TargetsError naming its line."""
-    data, root = _read(Path(path))
+    raises TargetsError naming its line. ``path`` may name a library targets file
+    (``hebei``) when no such file exists here."""
+    from scrapsim.scenario.library import resolve
+
+    path = resolve(path, "targets")
+    data, root = _read(path)
     try:
         return _check(str(path), data, base, root)
     except TargetsError as exc:

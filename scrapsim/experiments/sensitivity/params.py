@@ -99,7 +99,9 @@ def _error(spec_file: str, message: str, path: str = "", value: Any = None,
 
 
 def _read(source: str | Path) -> tuple[str, Any, yaml.Node | None]:
-    path = Path(source)
+    from scrapsim.scenario.library import resolve
+
+    path = resolve(source, "params")
     file = str(path)
     if not path.exists():
         raise _error(file, "no such file", expected="a sensitivity parameters YAML file")
@@ -132,7 +134,9 @@ def load_params(source: str | Path | Mapping[str, Any], base: Scenario,
         text = yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True)
     else:
         text, data, root = _read(source)
-        file = str(source)
+        from scrapsim.scenario.library import resolve
+
+        file = str(resolve(source, "params"))
     if not isinstance(data, dict):
         what = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise _error(file, f"the document is {what}", expected="a mapping with 'parameters' "

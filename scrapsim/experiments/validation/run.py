@@ -49,10 +49,13 @@ class Validation(Experiment):
     run_fn = (MEASURE, {"check": ""})
 
     def __init__(self, names: Sequence[str] | None = None, reps: int = 10,
-                 folder: str | Path = "scenarios",
+                 folder: str | Path | None = None,
                  overrides: Mapping[str, Mapping[str, Any]] | None = None,
                  out: str | Path | None = None) -> None:
         from scrapsim.scenario import load_scenario
+        from scrapsim.scenario.library import folder as library_folder
+
+        folder = library_folder("scenarios") if folder is None else folder
 
         if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
             raise ScenarioError("needs at least one replication", file="--reps", value=reps,
@@ -137,7 +140,7 @@ class ValidationResult:
 
 
 def run_checks(names: Sequence[str] | None = None, reps: int = 10,
-               folder: str | Path = "scenarios", workers: int = 1,
+               folder: str | Path | None = None, workers: int = 1,
                overrides: Mapping[str, Mapping[str, Any]] | None = None,
                scheduler: str | None = None) -> list[Row]:
     """Run the checks (all, or those ``names``) over seeds 0..reps-1 on the scenario files in
@@ -152,7 +155,7 @@ def run_checks(names: Sequence[str] | None = None, reps: int = 10,
 
 
 def validate(names: Sequence[str] | None = None, reps: int = 10,
-             folder: str | Path = "scenarios", *, workers: int | None = 1,
+             folder: str | Path | None = None, *, workers: int | None = 1,
              scheduler: str | None = None, out: str | Path | None = None,
              overrides: Mapping[str, Mapping[str, Any]] | None = None, quiet: bool = True,
              command: Sequence[str] | None = None) -> ValidationResult:

@@ -1,0 +1,52 @@
+"""The scenario library shipped inside the package, in ``scrapsim/library/``: ``scenarios/``,
+``targets/`` and ``params/`` (read with :mod:`importlib.resources`, so they are there after
+any install).
+
+A library scenario is addressed by its name (``hebei``) or by its path in the repo
+(``scenarios/hebei.yaml``) wherever a scenario file is expected; a file of that name in the
+working folder wins. Targets and parameters files likewise (``targets/hebei.yaml``). At the
+repo root, ``scenarios``, ``targets`` and ``params`` are links to these folders.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["find_scenario", "folder", "resolve", "scenario_names"]
+
+KINDS = ("scenarios", "targets", "params")
+
+
+def folder(kind: str = "scenarios") -> Path:
+    """The library folder of ``kind`` (scenarios, targets or params) as a real path."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return Path(str(resources.files("scrapsim") / "library" / kind))
+
+
+def scenario_names(kind: str = "scenarios") -> list[str]:
+    """The names (file stems) in a library folder, sorted."""
+    return sorted(p.stem for p in folder(kind).glob("*.yaml"))
+
+
+def find_scenario(name: str, kind: str = "scenarios") -> Path | None:
+    """The library file called ``name`` (with or without ``.yaml``), or None."""
+    stem = name.removesuffix(".yaml")
+    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
+        return None
+    path = folder(kind) / f"{stem}.yaml"
+    return path if path.is_file() else None
+
+
+def resolve(ref: str | Path, kind: str = "scenarios") -> Path:
+    """``ref`` itself when it exists; else the library file it names, by name (``hebei``) or
+    by the repo's relative path (``scenarios/hebei.yaml``, ``targets/hebei.yaml``), so the
+    README's commands work from any folder; else ``ref`` unchanged (the caller reports it
+    missing)."""
+    path = Path(ref)
+    if path.exists():
+        return path
+    name = path.name if len(path.parts) == 2 and path.parts[0] == kind else str(ref)
+    found = find_scenario(name, kind)
+    return found if found is not None else path

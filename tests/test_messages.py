@@ -1,0 +1,89 @@
+"""Honest messages (issue 15, item 4): "compiling" only when numba compiled, no-enforcement runs
+say so instead of reporting a recovery, a warning when no campaign falls inside the run, a
+note when runs.parquet cannot be written, and benchmarks that stop at once when what they
+need is missing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from test_user_errors import REPO, _without, scrapsim
+
+HEBEI = REPO / "scenarios" / "hebei.yaml"
+
+
+def test_compiling_is_said_only_when_the_loops_were_compiled(tmp_path: Path) -> None:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    args = ("hebei", "--set", "end=2017-03-31", "--no-plot")
+    first = scrapsim(*args, "--out", str(tmp_path / "a"), cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "compiling the model's loops (first run of this install" in first.stdout
+    again = scrapsim(*args, "--out", str(tmp_path / "b"), cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "compiling the model" not in again.stdout       # loaded from the cache
+
+
+def test_no_enforcement_says_so_instead_of_a_recovery(tmp_path: Path) -> None:
+    proc = scrapsim("no_enforcement", "--out", str(tmp_path / "run"), "--no-plot",
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "no enforcement in this run (enforcement.intensity is 0)" in proc.stdout
+    assert "recovery" not in proc.stdout and "smelting not back" not in proc.stdout
+    assert "warning" not in proc.stderr                    # intensity 0 is meant, not a slip
+
+
+def test_a_run_with_no_campaign_inside_warns(tmp_path: Path) -> None:
+    proc = scrapsim(str(HEBEI), "--set", "start=2017-06-01", "--out", str(tmp_path / "run"),
+                    "--no-plot", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("scrapsim: warning: no campaign falls inside the run "
+                                  "2017-06-01..2017-12-31 (hebei-inspection-2017 "
+                                  "2017-02-15..2017-03-15)")
+    assert "no enforcement in this run" in proc.stdout
+    assert "smelting not back" not in proc.stdout
+
+
+def test_an_enforced_run_has_neither_warning_nor_note(tmp_path: Path) -> None:
+    proc = scrapsim(str(HEBEI), "--out", str(tmp_path / "run"), "--no-plot", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert "recovery   " in proc.stdout and "no enforcement in this run" not in proc.stdout
+
+
+def test_sweep_says_when_runs_parquet_is_skipped(tmp_path: Path) -> None:
+    args = ("sweep", str(HEBEI), "--vary", "enforcement.intensity=0,1", "--reps", "1",
+            "--workers", "1", "--no-plot", "--set", "end=2017-04-30", "--out")
+    proc = scrapsim(*args, str(tmp_path / "s"), cwd=tmp_path, path=_without("pyarrow", tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "runs.parquet is not written: pyarrow is not installed (pip install " \
+           "'scrapsim[parquet]')" in proc.stderr
+    assert not (tmp_path / "s" / "runs.parquet").exists()
+    assert (tmp_path / "s" / "runs.csv").is_file()
+    proc = scrapsim(*args, str(tmp_path / "t"), cwd=tmp_path)
+    assert proc.returncode == 0 and "parquet" not in proc.stderr
+    assert (tmp_path / "t" / "runs.parquet").is_file()
+
+
+def test_bench_sweep_stops_at_once_without_its_extra(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": _without("distributed", tmp_path)}
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_sweep.py"),
+                           "--skip-speed", "--skip-memory"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode != 0 and time.monotonic() - start < 60
+    assert "distributed not installed: pip install 'scrapsim[bench]' (or run with " \
+           "--skip-dask)" in proc.stderr
+
+
+def test_the_bench_extra_declares_what_bench_sweep_imports() -> None:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    bench = " ".join(project["optional-dependencies"]["bench"])
+    text = (REPO / "benchmarks" / "bench_sweep.py").read_text()
+    for module, package in (("psutil", "psutil"), ("distributed", "dask[distributed]")):
+        assert f"import {module}" in text or f"from {module}" in text
+        assert package in bench

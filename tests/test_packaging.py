@@ -1,0 +1,127 @@
+"""scrapsim installs like a package (issue 15, item 2): a wheel built from this checkout and
+installed with ``pip install --target`` into a temporary folder runs ``list``, ``validate``,
+a library scenario by name and the README's repo paths from an unrelated folder, and its
+manifests say which copy ran. The other dependencies come from this environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pip(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check",
+                           "-q"], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding scrapsim installed from a freshly built wheel (not editable)."""
+    root = tmp_path_factory.mktemp("wheel")
+    src = root / "src"
+    # build from a copy of the tracked files, as a clean clone would have them
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        target = src / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / name).is_symlink():
+            target.symlink_to(os.readlink(REPO / name))
+        elif (REPO / name).is_file():
+            shutil.copy2(REPO / name, target)
+    build = _pip("wheel", ".", "--no-deps", "-w", str(root / "dist"), cwd=src)
+    if build.returncode != 0:
+        if "No matching distribution" in build.stderr or "Could not find a version" \
+                in build.stderr:
+            pytest.skip(f"no build backend to fetch: {build.stderr[-300:]}")
+        raise AssertionError(build.stderr)
+    wheels = list((root / "dist").glob("scrapsim-*.whl"))
+    assert len(wheels) == 1, wheels
+    install = _pip("install", "--no-deps", "--target", str(root / "site"), str(wheels[0]),
+                   cwd=root)
+    assert install.returncode == 0, install.stderr
+    return root / "site"
+
+
+def installed(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([sys.executable, "-m", "scrapsim", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_the_wheel_ships_the_library(site: Path) -> None:
+    lib = site / "scrapsim" / "library"
+    for kind in ("scenarios", "targets", "params"):
+        shipped = sorted(p.name for p in (lib / kind).glob("*.yaml"))
+        assert shipped == sorted(p.name for p in (REPO / kind).glob("*.yaml")), kind
+        for name in shipped:
+            assert (lib / kind / name).read_bytes() == (REPO / kind / name).read_bytes()
+
+
+def test_list_names_the_installed_library(site: Path, tmp_path: Path) -> None:
+    proc = installed(site, "list", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"scenarios in {site / 'scrapsim' / 'library' / 'scenarios'}" in proc.stdout
+    for name in ("hebei", "guangdong", "shandong", "national_2017", "no_enforcement"):
+        assert f"\n  {name} " in proc.stdout
+
+
+def test_validate_runs_from_any_folder(site: Path, tmp_path: Path) -> None:
+    proc = installed(site, "validate", "--check", "relapse", "--reps", "1", cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr             # 1: a check failed, not input
+    assert "relapsed_share_of_closed" in proc.stdout
+    tables = list((tmp_path / "results" / "validation").glob("*/validate.csv"))
+    assert len(tables) == 1
+    manifest = json.loads((tables[0].parent / "manifest.json").read_text())
+    assert manifest["provenance"]["path"] == str((site / "scrapsim").resolve())
+
+
+def test_a_run_by_name_and_by_repo_path_records_the_installed_copy(site: Path,
+                                                                   tmp_path: Path) -> None:
+    for ref, out in (("hebei", "by-name"), ("scenarios/hebei.yaml", "by-path")):
+        proc = installed(site, ref, "--out", out, "--no-plot", "-q", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    a, b = (json.loads((tmp_path / d / "manifest.json").read_text())
+            for d in ("by-name", "by-path"))
+    assert a["scenario_hash"] == b["scenario_hash"]
+    prov = a["provenance"]
+    assert Path(prov["path"]) == (site / "scrapsim").resolve()
+    assert prov["install"] == "installed" and prov["git_commit"] is None
+    assert prov["version"] == a["scrapsim"]
+
+
+def test_targets_and_params_load_by_name(site: Path, tmp_path: Path) -> None:
+    code = ("from scrapsim.scenario import load_scenario\n"
+            "from scrapsim.experiments.calibration.targets import load_targets\n"
+            "from scrapsim.experiments.sensitivity.params import load_params\n"
+            "sc = load_scenario('hebei')\n"
+            "print(len(load_targets('targets/hebei.yaml', sc).targets),"
+            " len(load_params('hebei', sc).keys))\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    n_targets, n_params = map(int, proc.stdout.split())
+    assert n_targets >= 1 and n_params >= 1
+
+
+def test_a_checkout_records_its_commit(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "scrapsim", "hebei", "--out", "run",
+                           "--no-plot", "-q"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    prov = json.loads((tmp_path / "run" / "manifest.json").read_text())["provenance"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert prov["git_commit"] == head and isinstance(prov["git_dirty"], bool)
+    assert Path(prov["path"]) == REPO / "scrapsim"

@@ -1,0 +1,165 @@
+"""Every bad input a new user met (issue 15) as the command line answers it: exit status 2, one
+``scrapsim: error:`` naming the file, the line, the dotted path, the value and what was
+expected, no traceback, nothing written. Run as subprocesses from an empty folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HEBEI = REPO / "scenarios" / "hebei.yaml"
+
+
+def scrapsim(*args: str, cwd: Path, env: dict[str, str] | None = None,
+             path: str | None = None) -> subprocess.CompletedProcess:
+    """``python -m scrapsim ARGS`` in ``cwd`` with this checkout (or ``path``) first."""
+    full = dict(os.environ if env is None else env)
+    full["PYTHONPATH"] = path or str(REPO)
+    return subprocess.run([sys.executable, "-m", "scrapsim", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def bad(proc: subprocess.CompletedProcess, *parts: str) -> str:
+    """Assert a bad-input exit (2, one error, no traceback) whose message has ``parts``."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("scrapsim"), proc.stderr
+    for part in parts:
+        assert part in proc.stderr, (part, proc.stderr)
+    return proc.stderr
+
+
+def hebei_with(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    text = HEBEI.read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "edited.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_impossible_date_in_a_file_names_file_line_path_and_value(tmp_path: Path) -> None:
+    path = hebei_with(tmp_path, ("start: 2017-01-01", "start: 2017-15-02"))
+    err = bad(scrapsim(str(path), cwd=tmp_path), f"{path}:{line_of(path, '2017-15-02')}: start:",
+              "'2017-15-02'", "month value is outside", "expected a date (YYYY-MM-DD)")
+    assert len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == [path]                        # nothing written
+
+
+def test_impossible_date_in_a_dated_series(tmp_path: Path) -> None:
+    path = hebei_with(tmp_path, ("generation: 2950 ", "generation: {2017-01-01: 2950, "
+                                 "2017-02-30: 3000} "))
+    bad(scrapsim(str(path), cwd=tmp_path), f"{path}:{line_of(path, '2017-02-30')}:",
+        "regions.0.generation.2017-02-30", "'2017-02-30'", "day value is outside")
+
+
+def test_impossible_date_through_set_says_which_override(tmp_path: Path) -> None:
+    err = bad(scrapsim(str(HEBEI), "--set", "start=2017-02-30", cwd=tmp_path),
+              "start:", "'2017-02-30'", "expected a date (YYYY-MM-DD)",
+              "[from the override start='2017-02-30']")
+    assert "invalid _override value" not in err
+
+
+def test_load_scenario_raises_a_scenario_error_for_an_impossible_date(tmp_path: Path) -> None:
+    from scrapsim.scenario import ScenarioError, load_scenario
+
+    path = hebei_with(tmp_path, ("end: 2017-12-31", "end: 2017-12-32"))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.path == "end" and info.value.line == line_of(path, "2017-12-32")
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    path = hebei_with(tmp_path, ("      count: 2000 ", "      cuont: 2000 "),
+                      ("    teams: 14 ", "    teamz: 14 "),
+                      ("detection: 0.95 ", "detection: 1.95 "))
+    err = bad(scrapsim(str(path), cwd=tmp_path), f"3 problems in {path}:",
+              f"{path}:{line_of(path, 'cuont')}: regions.0.traders.cuont: unknown key 'cuont' "
+              "(did you mean 'count'?)",
+              f"{path}:{line_of(path, 'teamz')}: campaigns.0.teamz: unknown key 'teamz' "
+              "(did you mean 'teams'?)",
+              f"{path}:{line_of(path, '1.95')}: campaigns.0.detection:", "got 1.95",
+              "expected a number <= 1")
+    assert "required" not in err          # the typo explains the missing field; said once
+
+
+def test_a_sum_of_sanctions_blames_the_sanctions_with_their_values(tmp_path: Path) -> None:
+    path = hebei_with(tmp_path, ("{close: 0.1, suspend: 0.8, upgrade: 0.1, fine: 0.0}",
+                                 "{close: 0.2, suspend: 0.8, upgrade: 0.1, fine: 0.0}"))
+    err = bad(scrapsim(str(path), cwd=tmp_path),
+              f"{path}:{line_of(path, 'close: 0.2')}: campaigns.0.sanctions: sanction shares "
+              "must sum to 1, got close 0.2 + suspend 0.8 + upgrade 0.1 + fine 0 = 1.1")
+    assert "sanctions.fine" not in err
+
+
+def test_1e3_is_a_whole_count_in_files_and_in_set(tmp_path: Path) -> None:
+    path = hebei_with(tmp_path, ("      count: 2000 ", "      count: 2e3 "))
+    proc = scrapsim(str(path), "--set", "regions.0.smelters.small.count=4.5e1", "--out",
+                    str(tmp_path / "run"), "--no-plot", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    scenario = json.loads((tmp_path / "run" / "manifest.json").read_text())["resolved_scenario"]
+    region = scenario["regions"][0]
+    assert region["traders"]["count"] == 2000 and region["smelters"]["small"]["count"] == 45
+    bad(scrapsim(str(HEBEI), "--set", "regions.0.traders.count=1.5e0", cwd=tmp_path),
+        "regions.0.traders.count:", "fractional part", "got 1.5")
+
+
+def test_a_one_point_range_in_vary_is_refused(tmp_path: Path) -> None:
+    bad(scrapsim("sweep", str(HEBEI), "--vary", "enforcement.intensity=0:2:1", "--reps", "1",
+                 cwd=tmp_path),
+        "enforcement.intensity=0:2:1", "one point, so only 0 would run", "N >= 2")
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("sweeep", "sweep"), ("valdate", "validate"),
+                                             ("calibrat", "calibrate"), ("lsit", "list")])
+def test_a_mistyped_command_gets_did_you_mean(tmp_path: Path, typo: str, meant: str) -> None:
+    bad(scrapsim(typo, str(HEBEI), cwd=tmp_path),
+        f"unknown command {typo!r} (did you mean {meant!r}?)")
+
+
+def test_a_mistyped_library_name_gets_did_you_mean(tmp_path: Path) -> None:
+    bad(scrapsim("heebei", cwd=tmp_path), "heebei: no such file (did you mean the library's "
+        "'hebei'?)")
+
+
+def _without(module: str, tmp_path: Path) -> str:
+    """A PYTHONPATH that hides ``module`` (a stub package that fails to import) before this
+    checkout, as if the extra were not installed."""
+    stub = tmp_path / "hide" / module
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text(f"raise ImportError('{module} hidden by the test')\n")
+    (tmp_path / "hide" / "sitecustomize.py").write_text(
+        "import importlib.util, sys\n"
+        "_find = importlib.util.find_spec\n"
+        f"def find_spec(name, package=None):\n"
+        f"    return None if name.split('.')[0] == {module!r} else _find(name, package)\n"
+        "importlib.util.find_spec = find_spec\n")
+    return os.pathsep.join([str(tmp_path / "hide"), str(REPO)])
+
+
+@pytest.mark.parametrize(("args", "module", "extra"), [
+    (("sweep", "HEBEI", "--vary", "enforcement.intensity=0,1", "--reps", "1", "--scheduler",
+      "tcp://127.0.0.1:9"), "distributed", "dask"),
+    (("validate", "--check", "relapse", "--reps", "1", "--scheduler", "tcp://127.0.0.1:9"),
+     "distributed", "dask"),
+    (("sensitivity", "HEBEI", "--params", "PARAMS"), "SALib", "sensitivity"),
+])
+def test_a_missing_extra_exits_2_with_the_pip_line(tmp_path: Path, args: tuple[str, ...],
+                                                   module: str, extra: str) -> None:
+    args = tuple(str(HEBEI) if a == "HEBEI" else str(REPO / "params" / "hebei.yaml")
+                 if a == "PARAMS" else a for a in args)
+    proc = scrapsim(*args, cwd=tmp_path, path=_without(module, tmp_path))
+    bad(proc, f"pip install 'scrapsim[{extra}]'")
