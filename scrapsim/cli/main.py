@@ -2,8 +2,9 @@
 
 Commands: ``run`` (the default when the first argument is not a command), ``schema``,
 ``sweep`` (:mod:`scrapsim.cli.sweep`), ``report`` (:mod:`scrapsim.cli.report`),
-``validate`` (:mod:`scrapsim.cli.validate`), ``calibrate`` (:mod:`scrapsim.cli.calibrate`) and
-``sensitivity`` (:mod:`scrapsim.cli.sensitivity`).
+``validate`` (:mod:`scrapsim.cli.validate`), ``calibrate`` (:mod:`scrapsim.cli.calibrate`),
+``sensitivity`` (:mod:`scrapsim.cli.sensitivity`), ``explore``, ``discover`` and ``robust``
+(:mod:`scrapsim.cli.explore`, :mod:`scrapsim.cli.discover`, :mod:`scrapsim.cli.robust`).
 Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
 imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
 :class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file) prints
@@ -30,6 +31,9 @@ LAZY = {
     "calibrate": ("scrapsim.cli.calibrate", "fit uncertain parameters to observed moments"),
     "sensitivity": ("scrapsim.cli.sensitivity", "global sensitivity of the summary metrics, "
                     "Morris or Sobol'"),
+    "explore": ("scrapsim.cli.explore", "run policies across uncertainty scenarios (a study)"),
+    "discover": ("scrapsim.cli.discover", "where an outcome happens: PRIM boxes, CART tree"),
+    "robust": ("scrapsim.cli.robust", "compare an exploration's policies: regret, dominance"),
 }
 """Commands whose parser module loads only when the command runs: (module, help line)."""
 
@@ -96,7 +100,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    description="Print the JSON Schema of scenario files (for editors).")
     _add_lazy(sub, "sweep", wanted=command == "sweep")
     _add_report(sub)
-    for name in ("validate", "calibrate", "sensitivity"):
+    for name in ("validate", "calibrate", "sensitivity", "explore", "discover", "robust"):
         _add_lazy(sub, name, wanted=command == name)
     return parser
 
