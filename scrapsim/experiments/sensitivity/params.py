@@ -250,8 +250,10 @@ def _parameter(file: str, key: Any, entry: Any, base: Scenario, root: Any,
                      (*loc, "high"))
     source = entry.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise spec_error(file, "each range needs a source (where it comes from, or why)",
-                     f"{where}.source", source, "non-empty text", root, (*loc, "source"))
+        why = "each range needs a source (where it comes from, or why)"
+        raise spec_error(file, f"missing 'source': {why}; expected source: non-empty text"
+                         if source is None else why, f"{where}.source", source,
+                         "non-empty text", root, (*loc, "source"))
     for end, value in (("low", low), ("high", high)):
         _check_in_scenario(file, key, end, value, integer, base, root, section)
     return Parameter(key, low, high, " ".join(source.split()), integer)
