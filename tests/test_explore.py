@@ -9,6 +9,7 @@ hundredths of a second.
 from __future__ import annotations
 
 import json
+from html import escape
 import os
 import signal
 import subprocess
@@ -191,3 +192,16 @@ def test_robust_regret_and_dominance_on_a_hand_made_table() -> None:
     assert no_goal.non_dominated == ["A", "B"]   # on m1 alone A and B tie, both beat C
     assert np.isnan(no_goal.table.set_index(["policy", "metric"]).loc[("A", "m2"),
                                                                      "regret_max"])
+
+
+def test_report_takes_explore_and_discover_folders(square: ExploreResult,
+                                                   tmp_path: Path) -> None:
+    from scrapsim.report.build import build_report
+
+    found = discover(square.folder, "in_box", above=0.5, out=tmp_path / "d")
+    files = build_report([square.folder, found.folder], out=tmp_path / "r", formats="html")
+    html = files[0].read_text(encoding="utf-8")
+    assert escape(found.rules) in html and "the unit square" in html   # the box, the sources
+    assert "Peeling trajectory" in html and "Per policy and metric" in html
+    listed = json.loads((tmp_path / "r" / "report.json").read_text())["inputs"]
+    assert [i["kind"] for i in listed] == ["explore", "discover"]
