@@ -42,7 +42,7 @@ __all__ = ["EXTRA_METRICS", "MODEL_RUN", "Exploration", "ExploreResult", "explor
            "known_metrics", "unit_box"]
 
 MODEL_RUN = "scrapsim.experiments.sensitivity.analysis:model_metrics"
-EXTRA_METRICS = ("smelted_violating", "violating_smelting_change")
+EXTRA_METRICS = ("violating_smelting_change",)
 """The environmental outcome (scrap smelted by violating sites) beside the sensitivity keys."""
 IDENTITY = ("point", "policy", "scenario", "rep", "seed")
 
