@@ -9,12 +9,12 @@ hundredths of a second.
 from __future__ import annotations
 
 import json
-from html import escape
 import os
 import signal
 import subprocess
 import sys
 import time
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ SQUARE = {"uncertainties": {X1: {"low": 0.0, "high": 1.0, "source": "the unit sq
 STUDY = """\
 description: two policies on short Hebei runs
 levers:
-  campaigns.0.targets.traders: [0.0, 1.0]
+  campaigns.0.targets.traders: {spared: 0.0, targeted: 1.0}     # named values
 uncertainties:
   regions.hebei.traders.risk_tolerance: {low: 0.4, high: 0.9, source: "test range"}
   campaigns.0.halt_share: {low: 0.5, high: 1.0, source: "test range"}
@@ -110,7 +110,9 @@ def _line(text: str, needle: str) -> int:
      "gives a bad scenario"),
     ("{low: 0.5, high: 1.0, source: \"test range\"}", "{low: 0.5, high: 1.0}",
      "campaigns.0.halt_share", "each range needs a source"),
-    ("[0.0, 1.0]", "[0.0, -1.0]", "campaigns.0.targets.traders", "expected"),
+    ("targeted: 1.0}", "targeted: -1.0}", "campaigns.0.targets.traders", "expected"),
+    ("campaigns.0.halt_share: {low", "campaigns.0.targets.traders: {low",
+     "campaigns.0.targets.traders: {low", "is also a lever"),
     ("samples: 8", "samples: 6, sampler2: x", "design:", "unknown key 'sampler2'"),
 ])
 def test_bad_study_exits_2_with_file_and_line(tmp_path: Path, old: str, new: str,
@@ -144,6 +146,8 @@ def test_killed_exploration_resumes_to_the_same_bytes(tmp_path: Path) -> None:
     assert len(runs) == RUNS and set(runs["status"]) == {"ok"}
     assert runs.groupby("rep")["seed"].nunique().eq(1).all()   # common random numbers
     assert runs.groupby(["policy", "scenario"]).size().eq(3).all()
+    assert list(dict.fromkeys(runs["policy"])) == ["spared", "targeted"]
+    assert set(runs["campaigns.0.targets.traders"]) == {0.0, 1.0}
     out, journal = tmp_path / "cut", tmp_path / "cut.partial" / "runs.jsonl"
     cmd = ["explore", str(HEBEI), "--study", str(study), *short, "--workers", "2", "--out",
            str(out), "--no-plot"]

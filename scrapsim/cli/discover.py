@@ -64,7 +64,9 @@ def main(args: argparse.Namespace) -> int:
               f"box {result.chosen} of {len(result.trajectory)} on the peeling trajectory")
         print(result.rules)
         for r in result.box.itertuples():
+            qp = [f"{end} {v:.2g}" for end, v in (("lower", r.qp_lower), ("upper", r.qp_upper))
+                  if v == v]
             print(f"  {r.input}: {r.lower:.4g} to {r.upper:.4g} (sampled {r.minimum:.4g} to "
-                  f"{r.maximum:.4g}); quasi-p lower {r.qp_lower:.2g}, upper {r.qp_upper:.2g}")
+                  f"{r.maximum:.4g}); quasi-p {', '.join(qp) or 'n/a'}")
         print(f"-> {result.folder}")
     return 0

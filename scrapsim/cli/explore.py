@@ -93,17 +93,24 @@ def format_table(result: Any) -> str:
 
 
 def robust_lines(table: Any, non_dominated: list[str]) -> list[str]:
-    """The robustness table for the terminal (shared with ``scrapsim robust``)."""
+    """The robustness table for the terminal (shared with ``scrapsim robust``): one row per
+    policy, each metric's mean across scenarios and, for goal metrics, its maximum regret."""
     if table is None or not len(table):
         return []
-    rows = [["policy", "metric", "goal", "mean", "P10", "P90", "max regret"]]
-    for r in table.itertuples():
-        goal = r.goal if isinstance(r.goal, str) else ""
-        rows.append([str(r.policy) + (" *" if str(r.policy) in non_dominated else ""),
-                     str(r.metric), goal, _num(r.mean), _num(r.p10), _num(r.p90),
-                     _num(r.regret_max) if goal else ""])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    out = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in
+    metrics = list(dict.fromkeys(table["metric"]))
+    goals = {str(r.metric): r.goal for r in table.itertuples()
+             if isinstance(r.goal, str) and r.goal}
+    head = ["policy"] + [f"{m} ({goals[m]} better; max regret)" if m in goals else m
+                         for m in metrics]
+    rows = [head]
+    for policy in dict.fromkeys(table["policy"].astype(str)):
+        part = table[table["policy"].astype(str) == policy].set_index("metric")
+        cells = [_num(part.at[m, "mean"]) + (f" ({_num(part.at[m, 'regret_max'])})"
+                                             if m in goals else "") for m in metrics]
+        rows.append([policy + (" *" if policy in non_dominated else ""), *cells])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
                      enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
-    return out + ["* non-dominated: no other policy is at least as good on the mean of every "
-                  "goal metric and better on one"]
+    return ["Mean across the uncertainty scenarios (P10 and P90 in robust.csv):", *out,
+            "* non-dominated: no other policy is at least as good on the mean of every goal "
+            "metric and better on one"]

@@ -47,9 +47,14 @@ def tradeoff_figure(table: Any, non_dominated: Sequence[str], gain: str, supply:
     policies = list(dict.fromkeys(table["policy"].astype(str)))
     y, ylo, yhi = _stats(table, gain, policies, -1.0)
     best = np.array([p in set(non_dominated) for p in policies])
+    width = 0.062 * max(len(p) for p in policies) + 0.5
     with mpl.rc_context(STYLE):
-        fig = Figure(figsize=(4.6 * len(panels) + 0.6, 4.4), layout="constrained")
-        axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+        fig = Figure(figsize=(4.4 * len(panels) + width, max(4.4, 0.16 * len(policies) + 1.2)),
+                     layout="constrained")
+        grid = fig.add_gridspec(1, len(panels) + 1,
+                                width_ratios=[4.4] * len(panels) + [width])
+        axes = [fig.add_subplot(grid[0, 0])]
+        axes += [fig.add_subplot(grid[0, k], sharey=axes[0]) for k in range(1, len(panels))]
         for ax, (metric, sign, label) in zip(axes, panels, strict=True):
             x, xlo, xhi = _stats(table, metric, policies, sign)
             ax.errorbar(x, y, xerr=[xlo, xhi], yerr=[ylo, yhi], fmt="none", ecolor="#9A9A9A",
@@ -58,16 +63,22 @@ def tradeoff_figure(table: Any, non_dominated: Sequence[str], gain: str, supply:
                        edgecolors=OKABE_ITO[5], label="dominated", zorder=3)
             ax.scatter(x[best], y[best], s=34, color=OKABE_ITO[6], label="non-dominated",
                        zorder=4)
-            for xi, yi, name, nd in zip(x, y, policies, best, strict=True):
-                if nd:
-                    ax.annotate(name, (xi, yi), xytext=(4, 4), textcoords="offset points",
-                                fontsize=7)
+            for k, (xi, yi) in enumerate(zip(x, y, strict=True)):
+                ax.annotate(str(k + 1), (xi, yi), xytext=(3, 3), textcoords="offset points",
+                            fontsize=6.5)
             ax.xaxis.set_major_formatter(PercentFormatter(1.0))
             ax.set_xlabel(label)
         axes[0].yaxis.set_major_formatter(PercentFormatter(1.0))
         axes[0].set_ylabel("environmental gain (−violating smelting change)")
         axes[0].legend(loc="best", fontsize=7)
-        fig.suptitle("Policies across the uncertainty scenarios (mean; bars: P10-P90)")
+        key = fig.add_subplot(grid[0, -1])
+        key.axis("off")
+        for k, (name, nd) in enumerate(zip(policies, best, strict=True)):
+            key.text(0.0, 1.0 - (k + 0.5) / len(policies), f"{k + 1:>2}  {name}",
+                     fontsize=6.5, va="center", transform=key.transAxes,
+                     color=OKABE_ITO[6] if nd else "#333333")
+        fig.suptitle("Policies across the uncertainty scenarios (mean; bars: P10-P90; "
+                     "key: orange = non-dominated)")
     return fig
 
 

@@ -173,21 +173,37 @@ def run_cart(x: Any, y: Any, max_depth: int, mass_min: float) -> tuple[Any, str]
     t, total = clf.tree_, max(1, int(y.sum()))
     lines: list[str] = []
 
-    def walk(node: int, conds: list[str]) -> None:
+    leaves = clf.apply(x.to_numpy(float))
+
+    def walk(node: int, bounds: dict[str, tuple[float, float]]) -> None:
         if t.children_left[node] == -1:
-            members = clf.apply(x.to_numpy(float)) == node
+            members = leaves == node
             n, k = int(members.sum()), int(y[members].sum())
             if n and k / n > 0.5:
-                lines.append(f"  {' and '.join(conds) or 'all cases'}: {k} of {n} cases "
+                lines.append(f"  {_leaf_rule(bounds)}: {k} of {n} cases "
                              f"(density {k / n:.2f}, coverage {k / total:.2f})")
             return
-        name, cut = x.columns[t.feature[node]], t.threshold[node]
-        walk(t.children_left[node], [*conds, f"{name} <= {cut:.3g}"])
-        walk(t.children_right[node], [*conds, f"{name} > {cut:.3g}"])
+        name, cut = str(x.columns[t.feature[node]]), float(t.threshold[node])
+        lo, hi = bounds.get(name, (-math.inf, math.inf))
+        walk(t.children_left[node], {**bounds, name: (lo, min(hi, cut))})
+        walk(t.children_right[node], {**bounds, name: (max(lo, cut), hi)})
 
-    walk(0, [])
+    walk(0, {})
     return clf, text + "\nLeaves where the outcome happens:\n" + ("\n".join(lines) or
                                                                  "  none") + "\n"
+
+
+def _leaf_rule(bounds: dict[str, tuple[float, float]]) -> str:
+    """A leaf's path as one condition per input (the tightest bounds on its way)."""
+    parts = []
+    for name, (lo, hi) in bounds.items():
+        if math.isfinite(lo) and math.isfinite(hi):
+            parts.append(f"{_fmt(lo)} < {name} <= {_fmt(hi)}")
+        elif math.isfinite(hi):
+            parts.append(f"{name} <= {_fmt(hi)}")
+        else:
+            parts.append(f"{name} > {_fmt(lo)}")
+    return " and ".join(parts) or "all cases"
 
 
 def discover(folder: str | Path, metric: str, *, above: float | None = None,

@@ -90,8 +90,8 @@ def robustness(runs: Any, metrics: Sequence[str], goals: Mapping[str, str] | Non
                          "regret_max": float(r.max()) if len(r) else np.nan})
     table = pd.DataFrame(rows)
     dom = dominance(table, goals, policies)
-    return RobustResult(table, dom, [p for p, nd in zip(dom["policy"], dom["non_dominated"], strict=True)
-                                     if nd], outcomes)
+    kept = [p for p, nd in zip(dom["policy"], dom["non_dominated"], strict=True) if nd]
+    return RobustResult(table, dom, kept, outcomes)
 
 
 def _regret(wide: Any, goal: str | None) -> Any:

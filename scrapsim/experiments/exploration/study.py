@@ -18,14 +18,15 @@ before anything runs::
     goals: {violating_smelting_change: lower, smelting_change: higher}
     design: {sampler: lhs, samples: 32, reps: 3}   # sampler lhs or sobol (samples 2^k)
 
-Levers are scenario fields by dotted path, each with the list of values a policy may give it;
-a mapping value replaces the whole sub-object (the sanction shares, which must sum to 1, are one
-lever). Uncertainties are numeric fields sampled uniformly between ``low`` and ``high``, each
-with a required ``source``, checked by the same :func:`parse_parameters` as sensitivity
-parameters files. ``goals`` say which direction is better for a metric (robustness: regret and
-dominance); metrics without a goal are described, not ranked. Every error names the file, the
-line, the place (``levers[campaigns.0.teams].1``), the value and what was expected
-(:class:`~scrapsim.errors.ParamsError`, exit status 2).
+Levers are scenario fields by dotted path, each with the list of values a policy may give it
+(or a mapping of named values, ``{reorganize: {...}, ban: {...}}``, whose names label the
+policies); a mapping value replaces the whole sub-object (the sanction shares, which must sum
+to 1, are one lever). Uncertainties are numeric fields sampled uniformly between ``low`` and
+``high``, each with a required ``source``, checked by the same :func:`parse_parameters` as
+sensitivity parameters files. ``goals`` say which direction is better for a metric
+(robustness: regret and dominance); metrics without a goal are described, not ranked. Every
+error names the file, the line, the place (``levers[campaigns.0.teams].1``), the value and
+what was expected (:class:`~scrapsim.errors.ParamsError`, exit status 2).
 """
 
 from __future__ import annotations
@@ -197,30 +198,47 @@ def _grid(file: str, raw: Any, base: Scenario,
     if not isinstance(raw, dict) or not raw:
         raise spec_error(file, "must be a non-empty mapping", "levers", raw,
                          "dotted.path: [value, value, ...]", root, ("levers",))
-    columns: dict[str, list[Any]] = {}
+    columns: dict[str, list[tuple[str | None, Any]]] = {}
     for key, values in raw.items():
         where, loc = f"levers[{key}]", ("levers", key)
         path = _lever_path(file, key, base, where, root, loc)
-        if not isinstance(values, list) or not values:
-            raise spec_error(file, "must be a non-empty list of values", where, values,
-                             "[value, value, ...]", root, loc)
-        seen: list[str] = []
-        for i, value in enumerate(values):
-            _check_value(file, {path: value}, base, f"{where}.{i}", value, root, (*loc, i))
-            text = canonical_json(jsonable(value))
-            if text in seen:
-                raise spec_error(file, "listed twice", f"{where}.{i}", jsonable(value),
-                                 "each value once", root, (*loc, i))
-            seen.append(text)
-        columns[path] = values
+        columns[path] = _lever_values(file, path, values, base, where, root, loc)
     _no_same_field(file, base, list(columns), "levers", root)
     keys = tuple(columns)
     policies = []
     for combo in itertools.product(*columns.values()):
-        overrides = dict(zip(keys, combo, strict=True))
+        overrides = {k: v for k, (_, v) in zip(keys, combo, strict=True)}
         _check_value(file, overrides, base, "levers", overrides, root, ("levers",))
-        policies.append(Policy(policy_label(overrides, keys), overrides))
+        names = {k: n for k, (n, _) in zip(keys, combo, strict=True) if n is not None}
+        policies.append(Policy(policy_label(overrides, keys, names), overrides))
     return "grid", keys, tuple(policies)
+
+
+def _lever_values(file: str, path: str, values: Any, base: Scenario, where: str, root: Any,
+                  loc: tuple) -> list[tuple[str | None, Any]]:
+    """A lever's values, each with its name: a list (unnamed) or a mapping name → value."""
+    if isinstance(values, dict) and values:
+        items: list[tuple[Any, Any]] = list(values.items())
+    elif isinstance(values, list) and values:
+        items = list(enumerate(values))
+    else:
+        raise spec_error(file, "must be a non-empty list of values (or a mapping of named "
+                         "values)", where, values, "[value, ...] or {name: value, ...}", root,
+                         loc)
+    seen: list[str] = []
+    out: list[tuple[str | None, Any]] = []
+    for i, value in items:
+        if isinstance(values, dict) and (not isinstance(i, str) or not i.strip()):
+            raise spec_error(file, "a named value needs a name", f"{where}.{i}", i, "text",
+                             root, (*loc, i))
+        _check_value(file, {path: value}, base, f"{where}.{i}", value, root, (*loc, i))
+        text = canonical_json(jsonable(value))
+        if text in seen:
+            raise spec_error(file, "listed twice", f"{where}.{i}", jsonable(value),
+                             "each value once", root, (*loc, i))
+        seen.append(text)
+        out.append((i if isinstance(values, dict) else None, value))
+    return out
 
 
 def _named(file: str, raw: Any, base: Scenario,
@@ -228,7 +246,9 @@ def _named(file: str, raw: Any, base: Scenario,
     if not isinstance(raw, dict) or not raw:
         raise spec_error(file, "must be a non-empty mapping", "policies", raw,
                          "name: {dotted.path: value, ...}", root, ("policies",))
-    policies, seen, keys = [], {}, {}
+    policies: list[Policy] = []
+    seen: dict[str, str] = {}
+    keys: dict[str, None] = {}
     for name, sets in raw.items():
         where, loc = f"policies[{name}]", ("policies", name)
         if not isinstance(name, str) or not name.strip():
@@ -254,14 +274,18 @@ def _named(file: str, raw: Any, base: Scenario,
     return "policies", tuple(keys), tuple(policies)
 
 
-def policy_label(overrides: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+def policy_label(overrides: Mapping[str, Any], keys: tuple[str, ...],
+                 names: Mapping[str, str] | None = None) -> str:
     """A grid policy's name: each lever's last path part (or the whole path where two levers
-    end alike) with its value, a mapping value as its non-zero shares."""
+    end alike) with its value's name, or its value (a mapping as its non-zero shares)."""
     last = [k.split(".")[-1] for k in keys]
     parts = []
     for key, short in zip(keys, last, strict=True):
         name = short if last.count(short) == 1 else key
         value = overrides[key]
+        if names and key in names:
+            parts.append(names[key])
+            continue
         if isinstance(value, Mapping):
             value = "/".join(f"{k} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}"
                              for k, v in value.items() if v)
