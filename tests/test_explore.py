@@ -97,6 +97,13 @@ def test_discover_refuses_an_outcome_no_case_has(square: ExploreResult,
                 "--out", str(tmp_path / "d"), cwd=tmp_path)
     assert proc.returncode == 2 and "no case has in_box > 2" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "d").exists()
+    from scrapsim.errors import ParamsError
+
+    with pytest.raises(ParamsError, match="no such policy.*expected one of scenario"):
+        discover(square.folder, "in_box", above=0.5, policies=["strict"], out=tmp_path / "d")
+    only = discover(square.folder, "in_box", above=0.5, policies=["scenario"],
+                    out=tmp_path / "p", figures=False)
+    assert only.manifest["options"]["policies"] == ["scenario"] and len(only.box) == 2
 
 
 def _line(text: str, needle: str) -> int:

@@ -36,6 +36,8 @@ def add_parser(subparsers: Any) -> None:
                    help="smallest box, as a share of the cases (default 0.05; also CART's "
                    "smallest leaf)")
     p.add_argument("--box", type=int, metavar="N", help="choose box N of the trajectory")
+    p.add_argument("--policy", dest="policies", action="append", metavar="NAME",
+                   help="only this policy's cases (repeatable): boxes in the uncertainties")
     p.add_argument("--max-depth", type=int, default=3, metavar="N",
                    help="depth of the CART tree (default 3)")
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -54,6 +56,7 @@ def main(args: argparse.Namespace) -> int:
         result = discover(args.folder, args.metric, above=args.above, below=args.below,
                           threshold=args.threshold, peel_alpha=args.peel_alpha,
                           mass_min=args.mass_min, box=args.box, max_depth=args.max_depth,
+                          policies=args.policies,
                           out=args.out, figures=not args.no_plot, command=sys.argv)
     except (ScenarioError, OSError, ImportError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

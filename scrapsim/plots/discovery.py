@@ -9,6 +9,7 @@ per box) and ``boxes.csv`` (per box and input: ``lower``, ``upper``, ``minimum``
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -114,24 +115,27 @@ def box_figure(limits: Any, title: str) -> Figure:
     range (0-1 scale, range printed), with the quasi-p-values of each restricted end."""
     n = len(limits)
     with mpl.rc_context(STYLE):
-        fig = Figure(figsize=(7.2, 0.55 * n + 1.4), layout="constrained")
+        fig = Figure(figsize=(7.6, 0.55 * n + 1.6), layout="constrained")
         ax = fig.add_subplot()
         for k, r in enumerate(limits.itertuples()):
             span = (r.maximum - r.minimum) or 1.0
             a, b = (r.lower - r.minimum) / span, (r.upper - r.minimum) / span
             ax.plot([0, 1], [k, k], color="#DDDDDD", linewidth=6, solid_capstyle="butt")
             ax.plot([a, b], [k, k], color=OKABE_ITO[5], linewidth=6, solid_capstyle="butt")
-            ax.text(-0.02, k, f"{r.minimum:.3g}", ha="right", va="center", fontsize=7)
-            ax.text(1.02, k, f"{r.maximum:.3g}", ha="left", va="center", fontsize=7)
+            ax.text(-0.02, k, f"{r.minimum:.4g}", ha="right", va="center", fontsize=7)
+            ax.text(1.02, k, f"{r.maximum:.4g}", ha="left", va="center", fontsize=7)
             for end, x, qp in (("lower", a, r.qp_lower), ("upper", b, r.qp_upper)):
                 value = r.lower if end == "lower" else r.upper
                 if np.isfinite(qp):
-                    ax.annotate(f"{value:.3g} (qp {qp:.2g})", (x, k), xytext=(0, 7),
+                    ax.annotate(f"{value:.4g} (qp {qp:.2g})", (x, k), xytext=(0, 7),
                                 textcoords="offset points", ha="center", fontsize=7)
         ax.set_yticks(range(n), [str(x) for x in limits["input"]])
         ax.set_ylim(n - 0.4, -0.8)
-        ax.set_xlim(-0.15, 1.15)
+        ax.set_xlim(-0.3, 1.3)
         ax.set_xticks([])
+        ax.spines["left"].set_visible(False)
+        ax.spines["bottom"].set_visible(False)
+        ax.tick_params(axis="y", length=0)
         ax.grid(visible=False)
-        ax.set_title(title, fontsize=9)
+        fig.suptitle("\n".join(textwrap.wrap(title, 80)), fontsize=8)
     return fig

@@ -144,7 +144,7 @@ def choose(traj: Any, threshold: float, box: int | None) -> int:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.3g}"
+    return f"{v:.4g}"
 
 
 def box_rules(limits: Any, outcome: str, coverage: float, density: float) -> str:
@@ -209,14 +209,18 @@ def _leaf_rule(bounds: dict[str, tuple[float, float]]) -> str:
 def discover(folder: str | Path, metric: str, *, above: float | None = None,
              below: float | None = None, threshold: float = DEFAULT_THRESHOLD,
              peel_alpha: float = 0.05, mass_min: float = 0.05, box: int | None = None,
-             max_depth: int = 3, out: str | Path | None = None, figures: bool = True,
+             max_depth: int = 3, policies: Sequence[str] | None = None,
+             out: str | Path | None = None, figures: bool = True,
              command: Sequence[str] | None = None) -> DiscoverResult:
     """PRIM boxes and a CART tree of where ``metric`` is above (or below) a value, over the
-    cases of an exploration or sweep ``folder``; writes and returns them (module docstring)."""
+    cases of an exploration or sweep ``folder`` (``policies``: only these policies' cases, so
+    the boxes are in the uncertainties); writes and returns them (module docstring)."""
     libraries()
     side, value = _condition(metric, above, below)
     _check_options(threshold, peel_alpha, mass_min, max_depth)
     source = read_source(folder, KINDS)
+    if policies:
+        source = _only(source, list(policies))
     x, v = cases(source, metric)
     y = v > value if side == "above" else v < value
     outcome = f"{metric} {'>' if side == 'above' else '<'} {value:g}"
@@ -227,11 +231,12 @@ def discover(folder: str | Path, metric: str, *, above: float | None = None,
                           expected=f"a value between {v.min():.4g} and {v.max():.4g}")
     options = {"metric": metric, "side": side, "value": value, "threshold": threshold,
                "peel_alpha": peel_alpha, "mass_min": mass_min, "box": box,
-               "max_depth": max_depth}
+               "max_depth": max_depth, "policies": list(policies or [])}
     ident = digest({"source": source.manifest.get("id"), "options": options,
                     "version": package_version()})
+    slug = f"-{digest(sorted(policies), 6)}" if policies else ""
     final = Path(out) if out is not None else source.folder.with_name(
-        f"{source.folder.name}-discover-{metric}-{side}-{value:g}")
+        f"{source.folder.name}-discover-{metric}-{side}-{value:g}{slug}")
     made: dict[str, Any] = {}
 
     def write(tmp: Path) -> tuple[list[str], dict[str, Any]]:
@@ -244,6 +249,21 @@ def discover(folder: str | Path, metric: str, *, above: float | None = None,
         return load(final)
     return DiscoverResult(made["boxes"], made["trajectory"], made["chosen"], made["tree"],
                           manifest["rules"], final, manifest, made["classifier"])
+
+
+def _only(source: Any, policies: list[str]) -> Any:
+    """The source with only the runs of ``policies`` (each must be one of its policies)."""
+    from dataclasses import replace
+
+    if "policy" not in source.runs.columns:
+        raise ParamsError("has no policies to choose from", file="--policy",
+                          value=policies[0], expected="an explore folder")
+    known = list(dict.fromkeys(source.runs["policy"].astype(str)))
+    for name in policies:
+        if name not in known:
+            raise ParamsError("no such policy in the exploration", file="--policy", value=name,
+                              expected=f"one of {', '.join(known)}")
+    return replace(source, runs=source.runs[source.runs["policy"].astype(str).isin(policies)])
 
 
 def _analyse(x: Any, y: Any, o: dict[str, Any], outcome: str, tmp: Path,
