@@ -183,7 +183,8 @@ def parse_parameters(file: str, raw: Any, base: Scenario, root: Any,
     if not isinstance(raw, dict) or not raw:
         raise spec_error(file, "must be a non-empty mapping", section, raw,
                      "dotted.path: {low: ..., high: ..., source: ...}", root, (section,))
-    out, seen = [], {}
+    out: list[Parameter] = []
+    seen: dict[tuple[Any, ...], str] = {}
     for key, entry in raw.items():
         param = _parameter(file, key, entry, base, root, section)
         canonical = canonical_path(base, param.key)
