@@ -20,6 +20,9 @@ if TYPE_CHECKING:
                                  SensitivityError, SweepError, SweepSpecError, TargetsError)
     from scrapsim.experiments.calibration.output import Calibration
     from scrapsim.experiments.calibration.search import calibrate
+    from scrapsim.experiments.exploration.discover import discover
+    from scrapsim.experiments.exploration.explore import explore
+    from scrapsim.experiments.exploration.robust import robust
     from scrapsim.experiments.sensitivity.analysis import sensitivity
     from scrapsim.experiments.sensitivity.output import SensitivityResult
     from scrapsim.experiments.sweep import SweepResult, sweep
@@ -41,6 +44,9 @@ _WHERE = {
     "Calibration": "experiments.calibration.output",
     "sensitivity": "experiments.sensitivity.analysis",
     "SensitivityResult": "experiments.sensitivity.output",
+    "explore": "experiments.exploration.explore",
+    "discover": "experiments.exploration.discover",
+    "robust": "experiments.exploration.robust",
     # reports
     "build_report": "report.build",
     # errors

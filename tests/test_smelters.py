@@ -319,9 +319,11 @@ def test_receive_and_smelt(smelters: Smelters) -> None:
     kernels.receive(s.region, s.bid, np.array([0.5, 1.0]), s.stock)
     np.testing.assert_allclose(s.stock, STOCK + [5, 5, 5, 5, 5, 5, 10, 10])
     s.use[:] = [200, 0, 25, 1, 9, 9, 100, 0]
-    r = np.zeros(2)
+    r, violating = np.zeros(2), np.zeros(2)
     kernels.smelt(s.region, s.group, s.metal_yield, s.use, s.stock, s.smelted, r, r.copy(),
-                  np.zeros(6), r.copy())
+                  np.zeros(6), r.copy(), s.violator, violating)
     smelted = s.smelted
+    np.testing.assert_allclose(violating, [s.smelted[(s.region == k) & s.violator].sum()
+                                           for k in (0, 1)])
     np.testing.assert_allclose(smelted, [105, 0, 25, 1, 9, 9, 16, 0])
     np.testing.assert_allclose(s.stock, [0, 115, 0, 34, 0, 1, 0, 17])

@@ -3,7 +3,8 @@
 Commands: ``run`` (the default when the first argument is not a command; a scenario is a file
 or a library name such as ``hebei``), ``schema``, ``report`` (:mod:`scrapsim.cli.report`) and
 the lazily loaded ones of :data:`LAZY` (``sweep``, ``validate``, ``calibrate``,
-``sensitivity``, ``list``, ``new``). A mistyped command gets a "did you mean".
+``sensitivity``, ``explore``, ``discover``, ``robust``, ``list``, ``new``, ``check``). A
+mistyped command gets a "did you mean".
 Start-up imports only argparse: the scenario loader, the model, pandas and matplotlib are
 imported inside the command that needs them, so ``--help`` stays fast. Bad input (any
 :class:`~scrapsim.scenario.ScenarioError`, a missing or unreadable file, a missing optional
@@ -30,6 +31,9 @@ LAZY = {
     "calibrate": ("scrapsim.cli.calibrate", "fit uncertain parameters to observed moments"),
     "sensitivity": ("scrapsim.cli.sensitivity", "global sensitivity of the summary metrics, "
                     "Morris or Sobol'"),
+    "explore": ("scrapsim.cli.explore", "run policies across uncertainty scenarios (a study)"),
+    "discover": ("scrapsim.cli.discover", "where an outcome happens: PRIM boxes, CART tree"),
+    "robust": ("scrapsim.cli.robust", "compare an exploration's policies: regret, dominance"),
     "list": ("scrapsim.cli.listing", "list the scenario library shipped with scrapsim"),
     "new": ("scrapsim.cli.new", "write a commented scenario template NAME.yaml"),
 }

@@ -115,12 +115,14 @@ def plan(region, capacity, metal_yield, cost, cover, rate0, response, margin0, r
 
 @njit(cache=True)
 def smelt(region, group, metal_yield, use, stock, smelted, smelted_r, ingot_r, by_group,
-          stock_r):  # pragma: no cover
-    """Each smelter smelts up to its use from stock; regional and class totals filled in."""
+          stock_r, violator, violating_r):  # pragma: no cover
+    """Each smelter smelts up to its use from stock; regional and class totals filled in, and
+    ``violating_r``: the scrap smelted by violating (non-compliant) smelters per region."""
     smelted_r[:] = 0.0
     ingot_r[:] = 0.0
     by_group[:] = 0.0
     stock_r[:] = 0.0
+    violating_r[:] = 0.0
     for j in range(len(use)):
         r = region[j]
         s = min(use[j], stock[j])
@@ -130,6 +132,8 @@ def smelt(region, group, metal_yield, use, stock, smelted, smelted_r, ingot_r, b
         ingot_r[r] += s * metal_yield[j]
         by_group[group[j]] += s
         stock_r[r] += stock[j]
+        if violator[j]:
+            violating_r[r] += s
 
 
 @njit(cache=True)
@@ -281,12 +285,12 @@ TRADER_FIELDS = ("bounds", "cost", "base", "base_total", "active_count", "tolera
  T_ELASTICITY, T_OFFER_SHARE, T_FAST_OUT, T_WITHHOLD) = range(13)
 SMELTER_FIELDS = ("region", "group", "capacity", "metal_yield", "cost", "cover", "rate0",
                   "response", "margin0", "running", "stock", "use", "bid", "smelted",
-                  "import_share", "import_regions", "counts", "running_by_class")
+                  "import_share", "import_regions", "counts", "running_by_class", "violator")
 """Smelter arrays ([smelter]; ``import_regions`` [region], ``counts`` [region, state],
-``running_by_class`` [region, class])."""
+``running_by_class`` [region, class]; ``violator`` [smelter] bool, changed in place)."""
 (S_REGION, S_GROUP, S_CAPACITY, S_YIELD, S_COST, S_COVER, S_RATE0, S_RESPONSE, S_MARGIN0,
  S_RUNNING, S_STOCK, S_USE, S_BID, S_SMELTED, S_IMPORT_SHARE, S_IMPORT_REGIONS, S_COUNTS,
- S_RUNNING_BY_CLASS) = range(18)
+ S_RUNNING_BY_CLASS, S_VIOLATOR) = range(19)
 
 
 def pack(obj: object, fields: tuple[str, ...]) -> tuple:
@@ -336,8 +340,9 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
     if trade:
         pressure[:] = cleared[:, 3]
     smelted_r, ingot_r, stock_r, by_group = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(3 * n)
+    violating_r = np.zeros(n)
     smelt(region, sm[S_GROUP], sm[S_YIELD], sm[S_USE], sstock, sm[S_SMELTED], smelted_r,
-          ingot_r, by_group, stock_r)
+          ingot_r, by_group, stock_r, sm[S_VIOLATOR], violating_r)
     held = np.zeros(n)
     region_sums(tb, tstock, held)
     for r in range(n):
@@ -347,7 +352,7 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
                     by_group[3 * r + 1], by_group[3 * r + 2], imports[r], tactive[r],
                     float(counts[r, 0]), float(counts[r, 1]), float(counts[r, 2]),
                     float(counts[r, 3]), float(counts[r, 4]), by_class[r, 0],
-                    by_class[r, 1], by_class[r, 2])
+                    by_class[r, 1], by_class[r, 2], violating_r[r])
         for k in range(len(cols)):
             row[r, cols[k]] = values_r[k]
     if has_next and trade:

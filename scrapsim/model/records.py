@@ -33,6 +33,7 @@ DAILY_COLUMNS = (
 EXTRA_COLUMNS = (
     "primary_price", "risk", "smelted_large", "smelted_small", "smelted_workshop",
     "running_large", "running_small", "running_workshop", "traders_active",
+    "smelted_violating",
 )
 ACTORS = ("trader", "smelter")
 

@@ -34,7 +34,8 @@ KERNEL_COLUMNS = ("uncollected", "collected", "inflow", "outflow", "trader_stock
                   "demanded", "traded", "smelter_stock", "smelted", "ingot", "scrap_price",
                   "price_pressure", "smelted_large", "smelted_small", "smelted_workshop",
                   "imports", "traders_active", "running", "halted", "suspended", "rectifying",
-                  "closed", "running_large", "running_small", "running_workshop")
+                  "closed", "running_large", "running_small", "running_workshop",
+                  "smelted_violating")
 """Columns :func:`kernels.market_day` writes, in its order."""
 NEVER = 1e18
 """Relapse day of a closed site whose clock runs past the end of the run."""

@@ -3,7 +3,8 @@
 Changes are relative and taken over the campaign windows (the union of every campaign's
 [start, end], clipped to the run; per region, the windows of the campaigns covering it):
 ``collection_change = Σ collected / Σ baseline collected − 1`` and likewise for offered,
-demanded, traded and smelted; ``price_change`` compares mean scrap prices;
+demanded, traded and smelted, and ``violating_smelting_change`` for the scrap smelted by
+violating (non-compliant) smelters, the environmental outcome; ``price_change`` compares mean scrap prices;
 ``mean_price_pressure`` is the mean price-pressure index minus the baseline's (so 0 means no
 policy effect; the level itself is ``mean_price_pressure_level``). Shut counts are taken over the
 whole run, since announcement halts start before a window opens and suspensions outlast it.
@@ -28,7 +29,8 @@ SUMMARY_KEYS = (
     "shut_count", "closed_share", "smelters_start", "recovery_days",
 )
 FLOWS = {"collection_change": "collected", "offered_change": "offered",
-         "demanded_change": "demanded", "traded_change": "traded", "smelting_change": "smelted"}
+         "demanded_change": "demanded", "traded_change": "traded", "smelting_change": "smelted",
+         "violating_smelting_change": "smelted_violating"}
 NOT_RUNNING = ("halted", "suspended", "rectifying", "closed")
 
 

@@ -42,6 +42,8 @@ from scrapsim.report.calibration import (
     calibration_section,
     load_calibration_input,
 )
+from scrapsim.report.discovery import DiscoverInput, ExploreInput, discovery_section, \
+    load_discover, load_explore, load_robust
 from scrapsim.report.page import FigureBlock, Section, TableBlock, render_html
 from scrapsim.report.readers import kind_of, read_csv, read_json, windows_of
 from scrapsim.report.sensitivity import SensitivityInput, load_sensitivity, sensitivity_section
@@ -56,8 +58,9 @@ __all__ = ["FORMATS", "RunInput", "SweepInput", "build_report", "build_sections"
 FORMATS = ("html", "pdf")
 EXPECTED = ("a run folder (daily.csv, manifest.json), a sweep folder "
             "(curves.csv, runs.csv, manifest.json, scenario.yaml), a sensitivity folder "
-            "(indices.csv, samples.csv, manifest.json) or a calibration folder "
-            "(parameters.csv, fit.csv, history.csv, manifest.json)")
+            "(indices.csv, samples.csv, manifest.json), a calibration folder "
+            "(parameters.csv, fit.csv, history.csv, manifest.json) or an explore, discover or "
+            "robust folder")
 
 
 @dataclass
@@ -159,7 +162,9 @@ def _damaged(folder: Path, kind: str | None, exc: BaseException) -> ScenarioErro
 
 
 LOADERS: dict[str, Any] = {"run": _load_run, "sweep": _load_sweep,
-                           "sensitivity": load_sensitivity, "calibration": load_calibration_input}
+                           "sensitivity": load_sensitivity, "calibration": load_calibration_input,
+                           "explore": load_explore, "discover": load_discover,
+                           "robust": load_robust}
 """How each kind of result folder (its manifest's ``kind``) is read."""
 
 
@@ -277,6 +282,8 @@ def build_sections(inputs: Sequence[Input]) -> list[Section]:
             sections.append(sensitivity_section(item))
         elif isinstance(item, CalibrationInput):
             sections.append(calibration_section(item))
+        elif isinstance(item, (ExploreInput, DiscoverInput)):
+            sections.append(discovery_section(item))
         else:
             sections.append(run_section(item) if isinstance(item, RunInput) else
                             sweep_section(item))
@@ -344,8 +351,9 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
 
     now = utc_now()
     title = "scrapsim report: " + ", ".join(
-        i.label + {SweepInput: " sweep", SensitivityInput: " sensitivity",
-                   CalibrationInput: " calibration"}.get(type(i), "")
+        i.label + ({SweepInput: " sweep", SensitivityInput: " sensitivity",
+                    CalibrationInput: " calibration"}.get(type(i), "") or
+                   (f" {i.kind}" if isinstance(i, (ExploreInput, DiscoverInput)) else ""))
         for i in inputs)
     meta = (f"{len(inputs)} result folder{'s' if len(inputs) > 1 else ''} · made "
             f"{now:%Y-%m-%d %H:%M} UTC by scrapsim {package_version()}")
@@ -370,5 +378,7 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
 
 
 def _kind(item: Any) -> str:
+    if isinstance(item, (ExploreInput, DiscoverInput)):
+        return item.kind
     return {RunInput: "run", SweepInput: "sweep", SensitivityInput: "sensitivity",
             CalibrationInput: "calibration"}[type(item)]

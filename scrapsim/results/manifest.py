@@ -19,7 +19,8 @@ from scrapsim.results.identity import jsonable, package_version
 
 __all__ = ["KINDS", "header", "stamp", "utc_now"]
 
-KINDS = ("run", "sweep", "calibration", "sensitivity", "validation", "report")
+KINDS = ("run", "sweep", "calibration", "sensitivity", "validation", "report", "explore",
+         "discover", "robust")
 
 
 def utc_now() -> datetime:

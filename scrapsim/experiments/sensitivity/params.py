@@ -20,8 +20,9 @@ at a time. ``metrics`` (optional, default :data:`DEFAULT_METRICS`) are summary k
 
 Every error names the file, the place in it (``parameters[campaigns.0.teams].low``), the value
 and what was expected, as a :class:`ParamsError` (a :class:`~scrapsim.scenario.ScenarioError`).
-Calibration's targets files (:mod:`scrapsim.experiments.calibration.targets`) declare their parameters the same way and
-are checked by the same :func:`parse_parameters`.
+Calibration's targets files (:mod:`scrapsim.experiments.calibration.targets`) declare their
+parameters the same way and are checked by the same :func:`parse_parameters`, as are the
+uncertainties of an exploration study (:mod:`scrapsim.experiments.exploration.study`).
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ import yaml
 from scrapsim.errors import ParamsError, UniqueKeyLoader, line_of
 from scrapsim.scenario import Scenario, ScenarioError
 
-__all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "error_reason",
-           "load_params", "parse_parameters"]
+__all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "canonical_path",
+           "error_reason", "load_params", "parse_metrics", "parse_parameters", "plain",
+           "read_yaml", "spec_error", "unknown_key"]
 
 DEFAULT_METRICS = ("collection_change", "smelting_change", "price_change", "shut_share",
                    "recovery_days")
@@ -90,7 +92,7 @@ class ParamSpec:
                 "metrics": list(self.metrics)}
 
 
-def _error(spec_file: str, message: str, path: str = "", value: Any = None,
+def spec_error(spec_file: str, message: str, path: str = "", value: Any = None,
            expected: str = "", root: yaml.Node | None = None,
            loc: tuple = ()) -> ParamsError:
     line = line_of(root, loc) if root is not None and loc else None
@@ -98,28 +100,32 @@ def _error(spec_file: str, message: str, path: str = "", value: Any = None,
                        line=line)
 
 
-def _read(source: str | Path) -> tuple[str, Any, yaml.Node | None]:
+def read_yaml(source: str | Path, what: str = "a sensitivity parameters YAML file",
+              library: str | None = "params") -> tuple[str, Any, yaml.Node | None]:
+    """A YAML file's text, its data (read safely, duplicate keys refused) and its composed
+    node tree (for line numbers); ``what`` names the file expected in errors; ``library``: the
+    kind of library file a bare name may stand for (None: a path only)."""
     from scrapsim.scenario.library import resolve
 
-    path = resolve(source, "params")
+    path = resolve(source, library) if library else Path(source)
     file = str(path)
     if not path.exists():
-        raise _error(file, "no such file", expected="a sensitivity parameters YAML file")
+        raise spec_error(file, "no such file", expected=what)
     if path.is_dir():
-        raise _error(file, "is a directory", expected="a sensitivity parameters YAML file")
+        raise spec_error(file, "is a directory", expected=what)
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except (OSError, UnicodeDecodeError) as exc:
-        raise _error(file, f"cannot read: {exc}", expected="a UTF-8 YAML file") from None
+        raise spec_error(file, f"cannot read: {exc}", expected="a UTF-8 YAML file") from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ParamsError(f"YAML error: {exc.problem or exc}", file=file, line=line,
                           expected="valid YAML (tags that construct objects are refused)"
                           ) from None
     except yaml.YAMLError as exc:
-        raise _error(file, f"YAML error: {exc}", expected="valid YAML") from None
+        raise spec_error(file, f"YAML error: {exc}", expected="valid YAML") from None
     return text, data, root
 
 
@@ -131,69 +137,72 @@ def load_params(source: str | Path | Mapping[str, Any], base: Scenario,
     """
     if isinstance(source, Mapping):
         file, data, root = "<parameters>", dict(source), None
-        text = yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True)
+        text = yaml.safe_dump(plain(data), sort_keys=False, allow_unicode=True)
     else:
-        text, data, root = _read(source)
+        text, data, root = read_yaml(source)
         from scrapsim.scenario.library import resolve
 
         file = str(resolve(source, "params"))
     if not isinstance(data, dict):
         what = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
-        raise _error(file, f"the document is {what}", expected="a mapping with 'parameters' "
+        raise spec_error(file, f"the document is {what}", expected="a mapping with 'parameters' "
                      "(and optionally 'metrics', 'description')")
     for key in data:
         if key not in TOP_KEYS:
-            raise _unknown(file, str(key), TOP_KEYS, str(key), root, (key,))
+            raise unknown_key(file, str(key), TOP_KEYS, str(key), root, (key,))
     params = parse_parameters(file, data.get("parameters"), base, root)
-    metrics = _metrics(file, data.get("metrics", list(DEFAULT_METRICS)), known_metrics, root)
+    metrics = parse_metrics(file, data.get("metrics", list(DEFAULT_METRICS)), known_metrics,
+                            root)
     description = data.get("description") or ""
     if not isinstance(description, str):
-        raise _error(file, "must be text", "description", description, "text", root,
+        raise spec_error(file, "must be text", "description", description, "text", root,
                      ("description",))
     return ParamSpec(params, metrics, file, text, description)
 
 
-def _plain(data: Any) -> Any:
+def plain(data: Any) -> Any:
     """A mapping from the Python API as plain YAML-ready data (numpy scalars unwrapped)."""
     if isinstance(data, Mapping):
-        return {str(k): _plain(v) for k, v in data.items()}
+        return {str(k): plain(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return [_plain(v) for v in data]
+        return [plain(v) for v in data]
     return data.item() if hasattr(data, "item") else data
 
 
-def _unknown(file: str, name: str, known: Collection[str], path: str, root: Any,
+def unknown_key(file: str, name: str, known: Collection[str], path: str, root: Any,
              loc: tuple) -> ParamsError:
     hint = difflib.get_close_matches(name, list(known), n=1)
     extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-    return _error(file, f"unknown key {name!r}{extra}", path, name,
+    return spec_error(file, f"unknown key {name!r}{extra}", path, name,
                   f"one of {', '.join(known)}", root, loc)
 
 
-def parse_parameters(file: str, raw: Any, base: Scenario,
-                     root: Any) -> tuple[Parameter, ...]:
-    """The ``parameters:`` mapping of a parameters file or a calibration targets file
-    (``root``: the composed YAML, for line numbers), each checked against ``base``."""
+def parse_parameters(file: str, raw: Any, base: Scenario, root: Any,
+                     section: str = "parameters") -> tuple[Parameter, ...]:
+    """The ``parameters:`` mapping of a parameters file or a calibration targets file (or the
+    ``uncertainties:`` of an exploration study: ``section`` names it; ``root``: the composed
+    YAML, for line numbers), each checked against ``base``."""
     if raw is None:
-        raise _error(file, "missing: list the fields to vary as dotted.path: {low: ..., "
-                     "high: ..., source: ...}", "parameters")
+        raise spec_error(file, "missing: list the fields to vary as dotted.path: {low: ..., "
+                     "high: ..., source: ...}", section)
     if not isinstance(raw, dict) or not raw:
-        raise _error(file, "must be a non-empty mapping", "parameters", raw,
-                     "dotted.path: {low: ..., high: ..., source: ...}", root, ("parameters",))
-    out, seen = [], {}
+        raise spec_error(file, "must be a non-empty mapping", section, raw,
+                     "dotted.path: {low: ..., high: ..., source: ...}", root, (section,))
+    out: list[Parameter] = []
+    seen: dict[tuple[Any, ...], str] = {}
     for key, entry in raw.items():
-        param = _parameter(file, key, entry, base, root)
-        canonical = _canonical(base, param.key)
+        param = _parameter(file, key, entry, base, root, section)
+        canonical = canonical_path(base, param.key)
         if canonical in seen:
-            raise _error(file, f"names the same field as {seen[canonical]!r}",
-                         f"parameters[{key}]", key, "each field once", root,
-                         ("parameters", key))
+            raise spec_error(file, f"names the same field as {seen[canonical]!r}",
+                         f"{section}[{key}]", key, "each field once", root,
+                         (section, key))
         seen[canonical] = param.key
         out.append(param)
     return tuple(out)
 
 
-def _canonical(base: Scenario, key: str) -> tuple[Any, ...]:
+def canonical_path(base: Scenario, key: str) -> tuple[Any, ...]:
     """The key with list items by index (``regions.hebei`` and ``regions.0`` are the same)."""
     node: Any = base.model_dump(mode="python")
     parts: list[Any] = []
@@ -209,93 +218,100 @@ def _canonical(base: Scenario, key: str) -> tuple[Any, ...]:
     return tuple(parts)
 
 
-def _field(file: str, key: Any, base: Scenario, root: Any) -> bool:
+def _field(file: str, key: Any, base: Scenario, root: Any, section: str) -> bool:
     """Check that ``key`` is a numeric scenario field; True when it holds a whole number."""
-    where, loc = f"parameters[{key}]", ("parameters", key)
+    where, loc = f"{section}[{key}]", (section, key)
     if not isinstance(key, str) or not key:
-        raise _error(file, "must be a dotted scenario path", where, key,
+        raise spec_error(file, "must be a dotted scenario path", where, key,
                      "e.g. campaigns.0.detection", root, loc)
     if key in RESERVED:
-        raise _error(file, f"cannot vary {key!r}: {RESERVED[key]}", where, key,
+        raise spec_error(file, f"cannot vary {key!r}: {RESERVED[key]}", where, key,
                      "another scenario field", root, loc)
     try:
         current = base.get(key)
     except ScenarioError as exc:
-        raise _error(file, f"not a field of the scenario: {error_reason(exc)}", where, key,
+        raise spec_error(file, f"not a field of the scenario: {error_reason(exc)}", where, key,
                      exc.expected or "a dotted path into the scenario", root, loc) from None
     if isinstance(current, bool) or not isinstance(current, (int, float)):
-        raise _error(file, f"is not a number in the scenario (it holds {_short(current)})",
+        raise spec_error(file, f"is not a number in the scenario (it holds {_short(current)})",
                      where, key, "a numeric field (dated series cannot vary)", root, loc)
     return isinstance(current, int)
 
 
-def _parameter(file: str, key: Any, entry: Any, base: Scenario, root: Any) -> Parameter:
-    integer = _field(file, key, base, root)
-    where, loc = f"parameters[{key}]", ("parameters", key)
+def _parameter(file: str, key: Any, entry: Any, base: Scenario, root: Any,
+               section: str) -> Parameter:
+    integer = _field(file, key, base, root, section)
+    where, loc = f"{section}[{key}]", (section, key)
     if not isinstance(entry, dict):
-        raise _error(file, "must be a mapping", where, entry,
+        raise spec_error(file, "must be a mapping", where, entry,
                      "{low: number, high: number, source: text}", root, loc)
     for name in entry:
         if name not in ENTRY_KEYS:
-            raise _unknown(file, str(name), ENTRY_KEYS, f"{where}.{name}", root, (*loc, name))
-    low, high = (_bound(file, key, entry, end, integer, root) for end in ("low", "high"))
+            raise unknown_key(file, str(name), ENTRY_KEYS, f"{where}.{name}", root, (*loc, name))
+    low, high = (_bound(file, key, entry, end, integer, root, section)
+                 for end in ("low", "high"))
     if not low < high:
-        raise _error(file, f"empty range: low {low:g} is not below high {high:g}",
+        raise spec_error(file, f"empty range: low {low:g} is not below high {high:g}",
                      f"{where}.high", entry.get("high"), f"a number > {low:g}", root,
                      (*loc, "high"))
     source = entry.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise _error(file, "each range needs a source (where it comes from, or why)",
-                     f"{where}.source", source, "non-empty text", root, (*loc, "source"))
+        why = "each range needs a source (where it comes from, or why)"
+        raise spec_error(file, f"missing 'source': {why}; expected source: non-empty text"
+                         if source is None else why, f"{where}.source", source,
+                         "non-empty text", root, (*loc, "source"))
     for end, value in (("low", low), ("high", high)):
-        _check_in_scenario(file, key, end, value, integer, base, root)
+        _check_in_scenario(file, key, end, value, integer, base, root, section)
     return Parameter(key, low, high, " ".join(source.split()), integer)
 
 
-def _bound(file: str, key: str, entry: dict, end: str, integer: bool, root: Any) -> float:
-    where, loc = f"parameters[{key}].{end}", ("parameters", key, end)
+def _bound(file: str, key: str, entry: dict, end: str, integer: bool, root: Any,
+           section: str) -> float:
+    where, loc = f"{section}[{key}].{end}", (section, key, end)
     if end not in entry:
-        raise _error(file, f"missing {end!r}", f"parameters[{key}]", expected=f"{end}: a number",
-                     root=root, loc=("parameters", key))
+        raise spec_error(file, f"missing {end!r}", f"{section}[{key}]", expected=f"{end}: a number",
+                     root=root, loc=(section, key))
     value = entry[end]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or \
             not math.isfinite(value):
-        raise _error(file, "must be a finite number", where, value, "a number", root, loc)
+        raise spec_error(file, "must be a finite number", where, value, "a number", root, loc)
     if integer and value != int(value):
-        raise _error(file, f"{key} holds a whole number (a count)", where, value,
+        raise spec_error(file, f"{key} holds a whole number (a count)", where, value,
                      "a whole number", root, loc)
     return float(value)
 
 
 def _check_in_scenario(file: str, key: str, end: str, value: float, integer: bool,
-                       base: Scenario, root: Any) -> None:
+                       base: Scenario, root: Any, section: str) -> None:
     try:
         base.with_overrides({key: int(value) if integer else value})
     except ScenarioError as exc:
-        raise _error(file, f"gives a bad scenario: {error_reason(exc)}",
-                     f"parameters[{key}].{end}", value,
+        raise spec_error(file, f"gives a bad scenario: {error_reason(exc)}",
+                     f"{section}[{key}].{end}", value,
                      exc.expected or "a value the scenario accepts", root,
-                     ("parameters", key, end)) from None
+                     (section, key, end)) from None
 
 
-def _metrics(file: str, raw: Any, known: Collection[str] | None, root: Any) -> tuple[str, ...]:
+def parse_metrics(file: str, raw: Any, known: Collection[str] | None,
+                  root: Any) -> tuple[str, ...]:
+    """A ``metrics:`` list: names, each once, and known to the run function when given."""
     loc = ("metrics",)
     if not isinstance(raw, list) or not raw:
-        raise _error(file, "must be a non-empty list", "metrics", raw,
+        raise spec_error(file, "must be a non-empty list", "metrics", raw,
                      f"a list such as [{', '.join(DEFAULT_METRICS[:3])}]", root, loc)
     out: list[str] = []
     for i, name in enumerate(raw):
         if not isinstance(name, str) or not name:
-            raise _error(file, "must be a metric name", f"metrics.{i}", name, "text", root,
+            raise spec_error(file, "must be a metric name", f"metrics.{i}", name, "text", root,
                          (*loc, i))
         if name in out:
-            raise _error(file, "listed twice", f"metrics.{i}", name, "each metric once", root,
+            raise spec_error(file, "listed twice", f"metrics.{i}", name, "each metric once", root,
                          (*loc, i))
         if known is not None and name not in known:
             hint = difflib.get_close_matches(name, list(known), n=1)
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
             plain = sorted(k for k in known if not k.startswith("region."))
-            raise _error(file, f"unknown metric {name!r}{extra}", f"metrics.{i}", name,
+            raise spec_error(file, f"unknown metric {name!r}{extra}", f"metrics.{i}", name,
                          f"one of {', '.join(plain)} or region.<name>.<metric>", root,
                          (*loc, i))
         out.append(name)

@@ -1,0 +1,218 @@
+"""Exploration (issue 13): a known box found by PRIM and CART through the engine, study files'
+errors with file and line, a killed exploration resuming to the same bytes, robustness on a
+hand-made table.
+
+The model runs use Hebei cut to January-March 2017, so a run with its baseline is a few
+hundredths of a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scrapsim.experiments.exploration.discover import discover
+from scrapsim.experiments.exploration.explore import ExploreResult, explore
+from scrapsim.experiments.exploration.robust import robust
+
+pytest.importorskip("ema_workbench")
+pytest.importorskip("sklearn")
+
+ROOT = Path(__file__).resolve().parents[1]
+HEBEI = ROOT / "scenarios" / "hebei.yaml"
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                                os.environ.get("PYTHONPATH")]))}
+UNIT = "scrapsim.experiments.exploration.explore:unit_box"
+X1, X2 = "seasonality.summer_trough", "seasonality.autumn_peak"
+SQUARE = {"uncertainties": {X1: {"low": 0.0, "high": 1.0, "source": "the unit square"},
+                            X2: {"low": 0.0, "high": 1.0, "source": "the unit square"}},
+          "metrics": ["in_box"], "design": {"sampler": "lhs", "samples": 600, "reps": 1}}
+STUDY = """\
+description: two policies on short Hebei runs
+levers:
+  campaigns.0.targets.traders: {spared: 0.0, targeted: 1.0}     # named values
+uncertainties:
+  regions.hebei.traders.risk_tolerance: {low: 0.4, high: 0.9, source: "test range"}
+  campaigns.0.halt_share: {low: 0.5, high: 1.0, source: "test range"}
+metrics: [price_change, smelting_change, collection_change]
+design: {sampler: lhs, samples: 8, reps: 3}
+"""
+RUNS = 2 * 8 * 3
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scrapsim", *args], env=ENV, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def square(tmp_path_factory: pytest.TempPathFactory) -> ExploreResult:
+    out = tmp_path_factory.mktemp("square") / "explore"
+    return explore(HEBEI, SQUARE, workers=1, out=out, quiet=True, run_fn=UNIT)
+
+
+def test_prim_finds_the_known_box(square: ExploreResult, tmp_path: Path) -> None:
+    """in_box is 1 exactly where x1 > 0.6 and x2 < 0.3: the chosen box restricts those two
+    inputs, at those ends, to within 0.05, and reports coverage, density and quasi-p."""
+    assert len(square.runs) == 600 and set(square.runs["status"]) == {"ok"}
+    res = discover(square.folder, "in_box", above=0.5, out=tmp_path / "d")
+    box = res.box.set_index("input")
+    assert set(box.index) == {X1, X2}
+    assert abs(box.at[X1, "lower"] - 0.6) < 0.05 and box.at[X1, "upper"] == box.at[X1, "maximum"]
+    assert abs(box.at[X2, "upper"] - 0.3) < 0.05 and box.at[X2, "lower"] == box.at[X2, "minimum"]
+    assert box.at[X1, "qp_lower"] < 1e-6 and box.at[X2, "qp_upper"] < 1e-6
+    assert res.manifest["density"] > 0.9 and res.manifest["coverage"] > 0.9
+    assert f"{X1} ≥" in res.rules and f"{X2} ≤" in res.rules
+    traj = pd.read_csv(res.folder / "trajectory.csv")
+    assert traj["coverage"].iloc[0] == 1.0 and traj["density"].is_monotonic_increasing
+    for name in ("boxes.csv", "tree.txt", "figures/peeling.png", "figures/box.svg"):
+        assert (res.folder / name).is_file() and name in res.manifest["files"]
+
+
+def test_cart_splits_on_the_box_inputs(square: ExploreResult, tmp_path: Path) -> None:
+    res = discover(square.folder, "in_box", above=0.5, out=tmp_path / "d", figures=False)
+    t = res.classifier.tree_
+    inner = t.children_left != -1
+    names = res.manifest["inputs"]
+    split = {names[f]: thr for f, thr in zip(t.feature[inner], t.threshold[inner],
+                                             strict=True)}
+    assert set(split) == {X1, X2}, split
+    assert abs(split[X1] - 0.6) < 0.05 and abs(split[X2] - 0.3) < 0.05
+    assert f"{X1} >" in res.tree and f"{X2} <=" in res.tree
+
+
+def test_discover_refuses_an_outcome_no_case_has(square: ExploreResult,
+                                                 tmp_path: Path) -> None:
+    proc = _cli("discover", str(square.folder), "--metric", "in_box", "--above", "2",
+                "--out", str(tmp_path / "d"), cwd=tmp_path)
+    assert proc.returncode == 2 and "no case has in_box > 2" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "d").exists()
+    from scrapsim.errors import ParamsError
+
+    with pytest.raises(ParamsError, match="no such policy.*expected one of scenario"):
+        discover(square.folder, "in_box", above=0.5, policies=["strict"], out=tmp_path / "d")
+    only = discover(square.folder, "in_box", above=0.5, policies=["scenario"],
+                    out=tmp_path / "p", figures=False)
+    assert only.manifest["options"]["policies"] == ["scenario"] and len(only.box) == 2
+
+
+def _line(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize("old, new, needle, words", [
+    ("{low: 0.5, high: 1.0, source", "{low: 1.0, high: 0.5, source", "campaigns.0.halt_share",
+     "expected a number > 1"),
+    ("{low: 0.5, high: 1.0, source", "{low: 0.5, high: 1.5, source", "campaigns.0.halt_share",
+     "gives a bad scenario"),
+    ("{low: 0.5, high: 1.0, source: \"test range\"}", "{low: 0.5, high: 1.0}",
+     "campaigns.0.halt_share", "each range needs a source"),
+    ("targeted: 1.0}", "targeted: -1.0}", "campaigns.0.targets.traders", "expected"),
+    ("campaigns.0.halt_share: {low", "campaigns.0.targets.traders: {low",
+     "campaigns.0.targets.traders: {low", "is also a lever"),
+    ("samples: 8", "samples: 6, sampler2: x", "design:", "unknown key 'sampler2'"),
+])
+def test_bad_study_exits_2_with_file_and_line(tmp_path: Path, old: str, new: str,
+                                              needle: str, words: str) -> None:
+    text = STUDY.replace(old, new)
+    assert text != STUDY
+    study = tmp_path / "study.yaml"
+    study.write_text(text)
+    proc = _cli("explore", str(HEBEI), "--study", str(study), "--out", str(tmp_path / "o"),
+                cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{study}:{_line(text, needle)}:" in proc.stderr, proc.stderr
+    assert words in proc.stderr and "expected" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
+
+
+def _lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def test_killed_exploration_resumes_to_the_same_bytes(tmp_path: Path) -> None:
+    study = tmp_path / "study.yaml"
+    study.write_text(STUDY)
+    short = ["--set", "end=2017-03-31"]
+    ref = explore(HEBEI, study, workers=1, out=tmp_path / "ref", quiet=True,
+                  overrides={"end": "2017-03-31"}, figures=False)
+    runs = ref.runs
+    assert len(runs) == RUNS and set(runs["status"]) == {"ok"}
+    assert runs.groupby("rep")["seed"].nunique().eq(1).all()   # common random numbers
+    assert runs.groupby(["policy", "scenario"]).size().eq(3).all()
+    assert list(dict.fromkeys(runs["policy"])) == ["spared", "targeted"]
+    assert set(runs["campaigns.0.targets.traders"]) == {0.0, 1.0}
+    out, journal = tmp_path / "cut", tmp_path / "cut.partial" / "runs.jsonl"
+    cmd = ["explore", str(HEBEI), "--study", str(study), *short, "--workers", "2", "--out",
+           str(out), "--no-plot"]
+    proc = subprocess.Popen([sys.executable, "-m", "scrapsim", *cmd, "--quiet"], env=ENV,
+                            cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while _lines(journal) < 6 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    stored = _lines(journal)
+    assert 6 <= stored < RUNS and not out.exists()
+    again = _cli(*cmd, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"{stored} resumed" in again.stdout
+    assert json.loads((out / "manifest.json").read_text())["session"]["ran"] == RUNS - stored
+    for name in ("runs.csv", "robust.csv", "dominance.csv"):
+        assert (out / name).read_bytes() == (ref.folder / name).read_bytes(), name
+
+
+def test_robust_regret_and_dominance_on_a_hand_made_table() -> None:
+    """A and B tie on m1's mean, B is better on m2: B dominates A; C is best on m2 only."""
+    rows = [("A", 0, 0, 1.0, 5.0), ("A", 0, 1, 1.0, 5.0), ("A", 1, 0, 3.0, 5.0),
+            ("B", 0, 0, 1.0, 4.0), ("B", 0, 1, 3.0, 4.0), ("B", 1, 0, 2.0, 4.0),
+            ("C", 0, 0, 0.0, 1.0), ("C", 1, 0, 1.0, 1.0)]
+    table = pd.DataFrame(rows, columns=["policy", "scenario", "rep", "m1", "m2"])
+    table["status"] = "ok"
+    failed = pd.DataFrame([{"policy": "C", "scenario": 1, "rep": 1, "m1": 99.0, "m2": -99.0,
+                            "status": "error"}])
+    res = robust(pd.concat([table, failed]), metrics=["m1", "m2"],
+                 goals={"m1": "higher", "m2": "lower"})
+    t = res.table.set_index(["policy", "metric"])
+    assert t.loc[("B", "m1"), "mean"] == 2.0 and t.loc[("A", "m1"), "mean"] == 2.0
+    assert t.loc[("C", "m2"), "mean"] == 1.0        # the failed run is left out
+    # m1 per scenario: A (1, 3), B (2, 2), C (0, 1); best (2, 3)
+    assert [t.loc[(p, "m1"), "regret_max"] for p in "ABC"] == [1.0, 1.0, 2.0]
+    assert [t.loc[(p, "m1"), "regret_mean"] for p in "ABC"] == [0.5, 0.5, 2.0]
+    # m2 (lower is better): A 5, B 4, C 1 in both scenarios
+    assert [t.loc[(p, "m2"), "regret_max"] for p in "ABC"] == [4.0, 3.0, 0.0]
+    assert np.isclose(t.loc[("A", "m1"), "p10"], 1.2) and np.isclose(
+        t.loc[("A", "m1"), "p90"], 2.8)
+    assert res.non_dominated == ["B", "C"]
+    assert res.dominance.set_index("policy").at["A", "dominated_by"] == "B"
+    no_goal = robust(table, metrics=["m1", "m2"], goals={"m1": "higher"})
+    assert no_goal.non_dominated == ["A", "B"]   # on m1 alone A and B tie, both beat C
+    assert np.isnan(no_goal.table.set_index(["policy", "metric"]).loc[("A", "m2"),
+                                                                     "regret_max"])
+
+
+def test_report_takes_explore_and_discover_folders(square: ExploreResult,
+                                                   tmp_path: Path) -> None:
+    from scrapsim.report.build import build_report
+
+    found = discover(square.folder, "in_box", above=0.5, out=tmp_path / "d")
+    files = build_report([square.folder, found.folder], out=tmp_path / "r", formats="html")
+    html = files[0].read_text(encoding="utf-8")
+    assert escape(found.rules) in html and "the unit square" in html   # the box, the sources
+    assert "Peeling trajectory" in html and "Per policy and metric" in html
+    listed = json.loads((tmp_path / "r" / "report.json").read_text())["inputs"]
+    assert [i["kind"] for i in listed] == ["explore", "discover"]
