@@ -77,12 +77,20 @@ class TraderPopulation(_Base):
     cost_sd: NonNeg = 400.0
     elasticity: Annotated[float, Field(ge=0.0, le=2.0)] = 0.21
     """Price elasticity of collection (0.21: Blomberg & Soderholm 2009)."""
-    offer_share: Share = 0.25
-    """Share of yard stock offered per clearing in a calm market."""
+    cover_days: Annotated[float, Field(ge=0.0, le=60.0)] = 5.0
+    """Target yard stock in days of the trader's own collection in a calm market (holding scrap
+    costs yard, capital and seizure risk; "fast in, fast out": days to weeks). ASSUMPTION."""
+    sell_days: Annotated[float, Field(ge=1.0, le=60.0)] = 4.0
+    """Days over which a trader sells (or holds back) the gap between its yard and its target,
+    on top of what it collects. ASSUMPTION."""
+    hold_elasticity: Annotated[float, Field(ge=0.0, le=50.0)] = 8.0
+    """Elasticity of selling a yard's excess to the scrap price over the primary anchor
+    (primary − discount): below it traders hold scrap back and wait, above it they sell
+    faster, so a glut is sold as smelters take it rather than dumped. ASSUMPTION."""
     fast_out: NonNeg = 1.0
-    """How much more is offered when prices are volatile ("fast in, fast out")."""
+    """How much the target yard shrinks when prices are volatile ("fast in, fast out")."""
     withhold: NonNeg = 1.5
-    """How much less is offered when prices rise fast (holders withhold in a rally)."""
+    """How much the target yard grows when prices rise fast (holders withhold in a rally)."""
     risk_tolerance: Annotated[float, Field(gt=0.0, le=2.0)] = 0.6
     """Mean perceived-risk level at which a trader stops collecting."""
     violator_share: Share = 0.5
@@ -213,10 +221,12 @@ class Enforcement(_Base):
 
 class Market(_Base):
     clearing_days: int = Field(1, ge=1, le=30)
-    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
-    """Log change of the scrap price per clearing per unit of price pressure."""
+    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    """Share of the (log) way from yesterday's price to the price at which today's supply meets
+    today's demand that the price moves each clearing (1: the market clears every day)."""
     anchor_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04
-    """Daily pull of the scrap price toward primary price minus `primary_discount` (lagged follow)."""
+    """Daily pull of traders' reference price toward primary price minus `primary_discount`:
+    scrap follows primary with a lag of about 1/anchor_speed days."""
     primary_discount: NonNeg = 2000.0
     price_noise: Annotated[float, Field(ge=0.0, le=0.2)] = 0.004
     transport_cost: NonNeg = 300.0
