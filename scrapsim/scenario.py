@@ -83,7 +83,7 @@ class TraderPopulation(_Base):
     sell_days: Annotated[float, Field(ge=1.0, le=60.0)] = 4.0
     """Days over which a trader sells (or holds back) the gap between its yard and its target,
     on top of what it collects. ASSUMPTION."""
-    hold_elasticity: Annotated[float, Field(ge=0.0, le=50.0)] = 8.0
+    hold_elasticity: Annotated[float, Field(ge=0.0, le=50.0)] = 5.0
     """Elasticity of selling a yard's excess to the scrap price over the primary anchor
     (primary − discount): below it traders hold scrap back and wait, above it they sell
     faster, so a glut is sold as smelters take it rather than dumped. ASSUMPTION."""
@@ -235,6 +235,9 @@ class Market(_Base):
     """Share of a region's trader stock shipped per day per transport cost of price gap above it."""
     ingot_price: Series = 14900.0
     primary_price: Series = 13500.0
+    discount_days: Positive = 60.0
+    """Days over which traders learn the usual gap between the scrap price and the lagged
+    primary reference (what they expect the price to be). ASSUMPTION."""
     volatility_days: Positive = 10.0
     volatility_ref: Positive = 0.004
     """Mean absolute daily log-price change of a calm market (offers at their base share)."""

@@ -86,19 +86,23 @@ def clear_day(trade, tr, sm, mkt, shock, anchor, primary_change, ingot, season, 
     supply = np.zeros(n)
     if trade:
         market.lag_reference(reference, anchor, mk[1])
+        expected = np.empty(n)
+        for r in range(n):
+            expected[r] = reference[r] * math.exp(mkt[M_DISCOUNT][r])
         factor = market.offer_factor(volatility, trend, tr[T_FAST_OUT], tr[T_WITHHOLD], mk[4],
                                      mk[5])
         offer(tr[T_BOUNDS], tr[T_BASE], tr[T_TEMPER], tr[T_COLLECTED], tr[T_STOCK],
               tr[T_COVER], tr[T_SELL_DAYS], factor, tr[T_OFFERS], supply)
         target = np.empty(n)
-        clearing_prices(supply, reference, tr[T_HOLD], sm, ingot, season, cut, mk[2], mk[3],
+        clearing_prices(supply, expected, tr[T_HOLD], sm, ingot, season, cut, mk[2], mk[3],
                         target)
         new = market.adjust_price(price, target, mk[0], shock, mk[2], mk[3])
         follow(price, new, volatility, trend, mk[8], mk[9], primary_change)
         price[:] = new
         hold = np.empty(n)
         for r in range(n):
-            hold[r] = market.hold_factor(price[r], reference[r], tr[T_HOLD][r])
+            hold[r] = market.hold_factor(price[r], expected[r], tr[T_HOLD][r])
+        market.learn_discount(mkt[M_DISCOUNT], price, reference, mk[11])
         scale_offers(tr[T_BOUNDS], hold, tr[T_OFFERS], tr[T_STOCK], supply)
     demand = np.zeros(n)
     plan(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER], sm[S_RATE0],
@@ -123,11 +127,13 @@ for tomorrow's price)."""
 (I_CSEASON, I_SSEASON, I_INGOT, I_PRIMARY_CHANGE, I_RISK, I_GENERATION, I_CUT, I_ANCHOR,
  I_NOISE, I_IMPORTS) = range(10)
 MARKET_FIELDS = ("constants", "price", "price0", "uncollected", "volatility", "trend",
-                 "pressure", "reference")
+                 "pressure", "reference", "discount")
 """Regional market state, [region], changed in place; ``constants`` see :func:`market_day`;
-``reference``: the lagged primary anchor traders measure the price against
-(:func:`market.lag_reference`)."""
-M_CONST, M_PRICE, M_PRICE0, M_UNCOLLECTED, M_VOL, M_TREND, M_PRESSURE, M_REF = range(8)
+``reference``: the lagged primary anchor (:func:`market.lag_reference`); ``discount``: the log
+gap to it traders have learnt (:func:`market.learn_discount`); they expect
+``reference·exp(discount)``."""
+M_CONST, M_PRICE, M_PRICE0, M_UNCOLLECTED, M_VOL, M_TREND, M_PRESSURE, M_REF, M_DISCOUNT = \
+    range(9)
 TRADER_FIELDS = ("bounds", "cost", "base", "base_total", "active_count", "tolerance",
                  "temper_eff", "stock", "offers", "collected", "elasticity", "cover",
                  "sell_days", "fast_out", "withhold", "hold")
@@ -159,7 +165,8 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
     :data:`TRADER_FIELDS`, :data:`SMELTER_FIELDS`. ``mkt[M_CONST]`` holds the market
     constants: price_speed (share of the way to the clearing price per clearing), anchor_speed,
     price_floor, price_cap, volatility_ref, trend_ref,
-    transport_cost, flow_rate, 1/volatility_days, 1/trend_days, clearing_days.
+    transport_cost, flow_rate, 1/volatility_days, 1/trend_days, clearing_days,
+    1/discount_days.
     """
     mk, price, pressure = mkt[M_CONST], mkt[M_PRICE], mkt[M_PRESSURE]
     uncollected = mkt[M_UNCOLLECTED]

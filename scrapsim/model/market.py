@@ -17,7 +17,7 @@ from numba import njit
 
 __all__ = [
     "adjust_price", "clear", "collection", "hold_factor", "interregional_flows", "lag_reference",
-    "offer_factor", "price_pressure", "smelter_margin",
+    "learn_discount", "offer_factor", "price_pressure", "smelter_margin",
 ]
 
 
@@ -55,6 +55,17 @@ def lag_reference(reference: np.ndarray, anchor: np.ndarray, speed: float) -> No
     for r in range(len(reference)):
         log_ref = math.log(reference[r])
         reference[r] = math.exp(log_ref + speed * (math.log(anchor[r]) - log_ref))
+
+
+@njit(cache=True)
+def learn_discount(discount: np.ndarray, price: np.ndarray, reference: np.ndarray,
+                   rate: float) -> None:
+    """Traders learn the usual log gap between the scrap price and the reference, in place:
+    ``discount += rate·(log(price/reference) − discount)``. What they expect is
+    ``reference·exp(discount)``: a gap that lasts (scrap cheap against primary because ingot
+    lags) becomes normal after about 1/rate days, a sudden one (a glut) does not."""
+    for r in range(len(discount)):
+        discount[r] += rate * (math.log(price[r] / reference[r]) - discount[r])
 
 
 @njit(cache=True)

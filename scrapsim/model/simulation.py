@@ -91,10 +91,11 @@ class Model:
         self.trend = np.zeros(self.n_regions)
         self.pressure = np.zeros(self.n_regions)
         self.reference = self.price.copy()
+        self.discount = np.zeros(self.n_regions)
         self.constants = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
                                    m.volatility_ref, m.trend_ref, m.transport_cost, m.flow_rate,
                                    1.0 / m.volatility_days, 1.0 / m.trend_days,
-                                   float(m.clearing_days)])
+                                   float(m.clearing_days), 1.0 / m.discount_days])
         self.initial = Table({
             "region": np.array([r.name for r in sc.regions]),
             "uncollected": self.uncollected.copy(),
