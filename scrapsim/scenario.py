@@ -83,7 +83,7 @@ class TraderPopulation(_Base):
     sell_days: Annotated[float, Field(ge=1.0, le=60.0)] = 4.0
     """Days over which a trader sells (or holds back) the gap between its yard and its target,
     on top of what it collects. ASSUMPTION."""
-    hold_elasticity: Annotated[float, Field(ge=0.0, le=50.0)] = 5.0
+    hold_elasticity: Annotated[float, Field(ge=0.0, le=50.0)] = 3.0
     """Elasticity of selling a yard's excess to the scrap price over the primary anchor
     (primary − discount): below it traders hold scrap back and wait, above it they sell
     faster, so a glut is sold as smelters take it rather than dumped. ASSUMPTION."""
@@ -221,7 +221,7 @@ class Enforcement(_Base):
 
 class Market(_Base):
     clearing_days: int = Field(1, ge=1, le=30)
-    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
     """Share of the (log) way from yesterday's price to the price at which today's supply meets
     today's demand that the price moves each clearing (1: the market clears every day)."""
     anchor_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04

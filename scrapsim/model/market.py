@@ -127,7 +127,7 @@ def offer_factor(volatility: np.ndarray, trend: np.ndarray, fast_out: np.ndarray
     out = np.empty(len(volatility))
     for r in range(len(volatility)):
         fast = min(max(1.0 + fast_out[r] * (volatility[r] / volatility_ref - 1.0), 0.5), 2.0)
-        out[r] = fast * math.exp(-withhold[r] * max(trend[r], 0.0) / trend_ref)
+        out[r] = max(fast * math.exp(-withhold[r] * max(trend[r], 0.0) / trend_ref), 0.5)
     return out
 
 
