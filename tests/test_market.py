@@ -159,8 +159,8 @@ def test_offer_factor_offers_more_when_prices_are_volatile() -> None:
 
 
 def test_offer_factor_withholds_in_a_rally_only() -> None:
-    assert factor(0.004, 0.002) == pytest.approx(np.exp(-0.75), rel=1e-12)
-    assert factor(0.004, 0.004) < factor(0.004, 0.002) < 1.0
+    assert factor(0.004, 0.001) == pytest.approx(np.exp(-0.375), rel=1e-12)
+    assert factor(0.004, 0.0015) < factor(0.004, 0.001) < 1.0
     assert factor(0.004, 0.04) == 0.5                    # a target yard at most doubles
     assert factor(0.004, -0.01) == pytest.approx(1.0)    # a falling market does not withhold
     assert factor(0.004, 0.004, withhold=0.0) == pytest.approx(1.0)
