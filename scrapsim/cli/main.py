@@ -30,6 +30,7 @@ LAZY = {
     "calibrate": ("scrapsim.cli.calibrate", "fit uncertain parameters to observed moments"),
     "sensitivity": ("scrapsim.cli.sensitivity", "global sensitivity of the summary metrics, "
                     "Morris or Sobol'"),
+    "check": ("scrapsim.cli.check", "is the scenario's market in balance without enforcement?"),
 }
 """Commands whose parser module loads only when the command runs: (module, help line)."""
 
@@ -96,8 +97,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    description="Print the JSON Schema of scenario files (for editors).")
     _add_lazy(sub, "sweep", wanted=command == "sweep")
     _add_report(sub)
-    for name in ("validate", "calibrate", "sensitivity"):
-        _add_lazy(sub, name, wanted=command == name)
+    for name in LAZY:
+        if name != "sweep":                       # listed before report, above
+            _add_lazy(sub, name, wanted=command == name)
     return parser
 
 
