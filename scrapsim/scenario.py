@@ -58,11 +58,12 @@ class Seasonality(_Base):
     """Share by which smelting falls at Chinese New Year."""
     cny_before_days: NonNeg = 12
     cny_after_days: NonNeg = 20
-    summer_trough: Share = 0.41
-    """Depth of the July-August off-season dip in smelting demand. 0.41 is the calibrated value
-    (targets/hebei.yaml: 95% interval 0.11 to the 0.5 bound) that gives July 2017's 56%
-    operating rate against 65% normally; stocks absorb part of the dip, so it is deeper than
-    the 14% fall in output it causes."""
+    summer_trough: Share = 0.94
+    """Depth of the July-August off-season dip in smelting demand. 0.94 is the calibrated value
+    under the flow clearing of issue 10 (targets/hebei.yaml: not identified, 95% interval 0.38
+    to the 0.95 bound; it was 0.41 when the price was pinned to primary): a market that clears
+    answers a dip in demand with a lower price, which makes smelters run fuller, so the dip in
+    demand must be deep to give July 2017's 56% operating rate against 65% normally."""
     autumn_peak: Share = 0.08
     """Height of the September-November peak in generation and smelting."""
 

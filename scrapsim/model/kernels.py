@@ -60,11 +60,14 @@ def clearing_prices(supply, reference, hold, sm, ingot, season, cut, floor, cap,
 
 @njit(cache=True)
 def follow(old, new, volatility, trend, a_vol, a_trend, primary_change):  # pragma: no cover
-    """Update the moving volatility and trend of each region after a price step (in place)."""
+    """Update the moving volatility of each region's scrap price and the trend of the primary
+    price after a price step (in place). Holders watch the primary market for a rally (FACTS:
+    "SHFE above 16,000, scrap holders stopped quoting"); a trend fed by the scrap price itself
+    would make withholding feed its own rally, so scrap would lead primary."""
     for r in range(len(old)):
         change = math.log(new[r] / old[r])
         volatility[r] += a_vol * (abs(change) - volatility[r])
-        trend[r] += a_trend * (0.5 * (change + primary_change) - trend[r])
+        trend[r] += a_trend * (primary_change - trend[r])
 
 
 @njit(cache=True)
