@@ -14,8 +14,6 @@ from scrapsim.model.balance import PRESSURE_BAND, balance
 from scrapsim.model.simulation import Model, baseline_of, run
 from scrapsim.scenario import Scenario
 
-
-
 ROOT = Path(__file__).resolve().parents[1]
 HEBEI = baseline_of(load_scenario(ROOT / "scenarios" / "hebei.yaml"))
 SEEDS = range(20)

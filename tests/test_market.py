@@ -7,8 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scrapsim.model.market import (adjust_price, clear, collection, hold_factor, interregional_flows, lag_reference, offer_factor, price_pressure,
-                             smelter_margin)
+from scrapsim.model.market import (
+    adjust_price,
+    clear,
+    collection,
+    hold_factor,
+    interregional_flows,
+    lag_reference,
+    offer_factor,
+    price_pressure,
+    smelter_margin,
+)
 
 A = np.array
 volumes = st.lists(st.floats(0.0, 1e6, allow_subnormal=False), min_size=1, max_size=6)

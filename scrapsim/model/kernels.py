@@ -18,10 +18,27 @@ import numpy as np
 from numba import njit
 
 from scrapsim.model import market
-from scrapsim.model.smelter_kernels import (BID_DAYS, demand_at, land, plan, receive, smelt,
-                                            state_summary)
-from scrapsim.model.trader_kernels import (collect, offer, region_sums, scale_offers, sell, ship,
-                                           ship_day, stock_up, wanted, yard_room)
+from scrapsim.model.smelter_kernels import (
+    BID_DAYS,
+    demand_at,
+    land,
+    plan,
+    receive,
+    smelt,
+    state_summary,
+)
+from scrapsim.model.trader_kernels import (
+    collect,
+    offer,
+    region_sums,
+    scale_offers,
+    sell,
+    ship,
+    ship_day,
+    stock_up,
+    wanted,
+    yard_room,
+)
 
 __all__ = [
     "BID_DAYS", "INPUT_FIELDS", "MARKET_FIELDS", "SMELTER_FIELDS", "TRADER_FIELDS", "clear_day",

@@ -1,8 +1,10 @@
 """The scrap market as pure functions on regional arrays (no SimPy, no state).
 
 Prices in CNY/t, volumes in t. Each region clears traders' supply against running smelters'
-demand, both flows (t/day). The traded volume is ``min(supply, demand)``; the short side is served in full and the long
-side pro rata to what each member offered or bid (the *pro-rata rule*).
+demand, both flows (t/day). The traded volume is ``min(supply, demand)``; the short side is
+served in full and the long side pro rata to what each member offered or bid (the *pro-rata
+rule*). The price each day moves part of the way to the one at which supply meets demand
+(:func:`adjust_price`).
 
 The functions are compiled loops over regions (numba, cached on disk): the model calls them
 every day on arrays of a handful of regions, where numpy's per-call cost would dominate.
