@@ -101,7 +101,7 @@ def _load_run(folder: Path) -> RunInput:
         raise ScenarioError("has no date and region columns", file=str(folder / "daily.csv"),
                             expected="the daily table of a scrapsim run")
     twin = folder / "baseline_daily.csv"
-    baseline = _read_csv(twin, parse_dates=["date"]) if twin.is_file() else None
+    baseline = read_csv(twin, parse_dates=["date"]) if twin.is_file() else None
     return RunInput(folder, manifest, scenario, summary, daily, windows_of(scenario),
                     baseline=baseline)
 
