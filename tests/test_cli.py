@@ -247,10 +247,17 @@ def test_run_writes_a_complete_folder(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
-        "daily.csv", "events.csv", "initial.csv", "manifest.json", "summary.json"]
+        "baseline_daily.csv", "daily.csv", "events.csv", "initial.csv", "manifest.json",
+        "summary.json"]
     assert tree(tmp_path) - {"scn.yaml"} == {"out", *(f"out/{p.name}" for p in out.iterdir())}
     with open(out / "daily.csv", newline="") as f:
         rows = list(csv.reader(f))
+    with open(out / "baseline_daily.csv", newline="") as f:
+        twin = list(csv.reader(f))
+    assert twin[0] == rows[0] and len(twin) == len(rows)     # same columns, days and regions
+    assert [r[:2] for r in twin] == [r[:2] for r in rows]
+    col = rows[0].index("inspections")
+    assert {float(r[col]) for r in twin[1:]} == {0.0} < {float(r[col]) for r in rows[1:]}
     assert rows[0][: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
     assert len(rows) == 1 + 59
     assert rows[1][:2] == ["2017-01-01", "hebei"] and rows[-1][:2] == ["2017-02-28", "hebei"]

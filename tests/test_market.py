@@ -7,8 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scrapsim.model.market import (clear, collection, interregional_flows, offer_factor, price_pressure,
-                             price_step, smelter_margin)
+from scrapsim.model.market import (
+    adjust_price,
+    clear,
+    collection,
+    hold_factor,
+    interregional_flows,
+    lag_reference,
+    offer_factor,
+    price_pressure,
+    smelter_margin,
+)
 
 A = np.array
 volumes = st.lists(st.floats(0.0, 1e6, allow_subnormal=False), min_size=1, max_size=6)
@@ -60,40 +69,40 @@ def test_price_pressure_stays_in_minus_one_one(data: st.DataObject) -> None:
     assert (np.sign(p) == np.sign(demand - supply)).all()
 
 
-# ---- price step -------------------------------------------------------------------------------
-def step(price: float, pressure: float, anchor: float, speed: float = 0.02,
-         anchor_speed: float = 0.04, shock: float = 0.0, floor: float = 3000.0,
-         cap: float = 30000.0) -> float:
-    return float(price_step(A([price]), A([pressure]), anchor, speed, anchor_speed, A([shock]),
-                            floor, cap)[0])
+# ---- price: partial adjustment, reference, holding ---------------------------------------------
+def adjust(price: float, clearing: float, speed: float = 0.3, shock: float = 0.0,
+           floor: float = 3000.0, cap: float = 30000.0) -> float:
+    return float(adjust_price(A([price]), A([clearing]), speed, A([shock]), floor, cap)[0])
 
 
-def test_price_step_moves_with_excess_demand() -> None:
-    assert step(10000, 0.5, 10000) == pytest.approx(10000 * np.exp(0.01), rel=1e-12)
-    assert step(10000, -0.5, 10000) == pytest.approx(10000 * np.exp(-0.01), rel=1e-12)
-    assert step(10000, 0.0, 10000) == pytest.approx(10000, rel=1e-12)
+def test_the_price_moves_part_of_the_way_to_the_clearing_price() -> None:
+    assert adjust(10000, 12000) == pytest.approx(10000 * 1.2 ** 0.3, rel=1e-12)
+    assert adjust(10000, 8000) == pytest.approx(10000 * 0.8 ** 0.3, rel=1e-12)
+    assert adjust(10000, 12000, speed=1.0) == pytest.approx(12000, rel=1e-12)
+    assert adjust(10000, 12000, speed=0.0) == pytest.approx(10000, rel=1e-12)
+    want = np.exp(np.log(11000) + 0.3 * np.log(11500 / 11000) + 0.005)
+    assert adjust(11000, 11500, shock=0.005) == pytest.approx(want, rel=1e-12)
 
 
-def test_price_step_is_pulled_toward_the_anchor() -> None:
-    up = step(10000, 0.0, 12000)
-    down = step(10000, 0.0, 8000)
-    assert up == pytest.approx(10000 * (12000 / 10000) ** 0.04, rel=1e-12)
-    assert down == pytest.approx(10000 * (8000 / 10000) ** 0.04, rel=1e-12)
-    assert 10000 < up < 12000 and 8000 < down < 10000
+def test_the_price_keeps_floor_and_cap() -> None:
+    assert adjust(3100, 1000, speed=1.0) == 3000.0
+    assert adjust(29000, 40000, speed=1.0) == 30000.0
 
 
-def test_price_step_combines_pressure_anchor_and_shock_in_log_price() -> None:
-    want = np.exp(np.log(11000) + 0.03 * -0.2 + 0.1 * np.log(11500 / 11000) + 0.005)
-    assert step(11000, -0.2, 11500, speed=0.03, anchor_speed=0.1, shock=0.005) == \
-        pytest.approx(want, rel=1e-12)
+def test_the_reference_follows_the_primary_anchor_with_a_lag() -> None:
+    ref = A([10000.0, 10000.0])
+    lag_reference(ref, A([12000.0, 10000.0]), 0.04)
+    np.testing.assert_allclose(ref, [10000 * 1.2 ** 0.04, 10000.0], rtol=1e-12)
+    for _ in range(25 * 10):                              # ten lags of 1/0.04 days
+        lag_reference(ref, A([12000.0, 10000.0]), 0.04)
+    assert ref[0] == pytest.approx(12000.0, rel=1e-4)
 
 
-def test_price_step_keeps_floor_and_cap() -> None:
-    assert step(3100, -1.0, 3000, speed=1.0, floor=3000) == 3000.0
-    assert step(29000, 1.0, 30000, speed=1.0, cap=30000) == 30000.0
-    got = price_step(A([5000.0, 20000.0]), A([-1.0, 1.0]), A([5000.0, 20000.0]), 0.5, 0.0,
-                     A([0.0, 0.0]), 4000.0, 25000.0)
-    np.testing.assert_array_equal(got, [4000.0, 25000.0])
+def test_traders_hold_below_the_reference_and_sell_above() -> None:
+    assert hold_factor(10000.0, 10000.0, 8.0) == 1.0
+    assert hold_factor(9000.0, 10000.0, 8.0) == pytest.approx(0.9 ** 8, rel=1e-12)
+    assert hold_factor(11000.0, 10000.0, 8.0) > 1.0
+    assert hold_factor(9000.0, 10000.0, 0.0) == 1.0
 
 
 # ---- margins ----------------------------------------------------------------------------------
@@ -159,8 +168,9 @@ def test_offer_factor_offers_more_when_prices_are_volatile() -> None:
 
 
 def test_offer_factor_withholds_in_a_rally_only() -> None:
-    assert factor(0.004, 0.004) == pytest.approx(np.exp(-1.5), rel=1e-12)
-    assert factor(0.004, 0.008) < factor(0.004, 0.004) < 1.0
+    assert factor(0.004, 0.001) == pytest.approx(np.exp(-0.375), rel=1e-12)
+    assert factor(0.004, 0.0015) < factor(0.004, 0.001) < 1.0
+    assert factor(0.004, 0.04) == 0.5                    # a target yard at most doubles
     assert factor(0.004, -0.01) == pytest.approx(1.0)    # a falling market does not withhold
     assert factor(0.004, 0.004, withhold=0.0) == pytest.approx(1.0)
 

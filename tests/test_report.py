@@ -296,7 +296,7 @@ def test_run_without_baseline_and_lhs_sweep(folders: dict[str, Path], tmp_path: 
     run, sweep = build_sections(inputs)
     assert run.tables == [] and "no baseline" in run.paragraphs[-1]
     supply = sweep.figures[0].figure.axes[0]  # points with error bars, one entry per metric
-    assert supply.get_legend_handles_labels()[1] == ["collected", "offered"]
+    assert supply.get_legend_handles_labels()[1] == ["collected", "offered (supply)"]
     assert len(sweep.tables[0].rows) == 3
     paths = build_report([bare, tmp_path / "lhs"], tmp_path / "r", "html")
     assert [p.name for p in paths] == ["report.html", "report.json"]

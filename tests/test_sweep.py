@@ -158,7 +158,7 @@ def test_lhs_design(tmp_path: Path) -> None:
 def test_curve_figures_show_the_curves(reference: SweepResult) -> None:
     curves = reference.curves
     ax = supply_curve(curves)
-    assert ax.get_xlabel() == "enforcement.intensity"
+    assert ax.get_xlabel() == "enforcement intensity (× the scenario's campaigns)"
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), curves["collection_change_mean"])
     ax = smelting_demand_curve(curves)
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), curves["smelting_change_mean"])

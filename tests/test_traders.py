@@ -20,7 +20,7 @@ def scenario(counts: tuple[int, int] = N) -> Scenario:
     def region(name: str, n: int) -> dict:
         return {"name": name, "generation": 100,
                 "traders": {"count": n, "capacity": 3.0, "cost": 10000, "cost_sd": 800,
-                            "elasticity": 0.2, "offer_share": 0.25, "risk_tolerance": 0.6},
+                            "elasticity": 0.2, "cover_days": 5.0, "risk_tolerance": 0.6},
                 "smelters": {"small": {"count": 1, "capacity": 10}}}
     return Scenario.model_validate({"name": "traders", "start": "2017-01-01",
                                     "end": "2017-01-31",
@@ -41,7 +41,8 @@ def collect(t: Traders, price: np.ndarray, price0: np.ndarray, risk: np.ndarray,
             season: float, available: np.ndarray) -> np.ndarray:
     """The model's collection kernel on a population; t collected per region."""
     return kernels.collect(t.bounds, t.cost, t.base, t.tolerance, price, price0, t.elasticity,
-                           risk, float(season), available, t.stock)
+                           risk, float(season), available, t.stock, t.collected, t.temper_eff,
+                           t.cover)
 
 
 def test_population_is_grouped_by_region_and_sorted_by_cost(traders: Traders) -> None:

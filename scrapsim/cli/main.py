@@ -36,6 +36,7 @@ LAZY = {
     "robust": ("scrapsim.cli.robust", "compare an exploration's policies: regret, dominance"),
     "list": ("scrapsim.cli.listing", "list the scenario library shipped with scrapsim"),
     "new": ("scrapsim.cli.new", "write a commented scenario template NAME.yaml"),
+    "check": ("scrapsim.cli.check", "is the scenario's market in balance without enforcement?"),
 }
 """Commands whose parser module loads only when the command runs: (module, help line)."""
 

@@ -1,8 +1,10 @@
 """The scrap market as pure functions on regional arrays (no SimPy, no state).
 
-Prices in CNY/t, volumes in t. Each region clears traders' offers against running smelters'
-bids. The traded volume is ``min(supply, demand)``; the short side is served in full and the long
-side pro rata to what each member offered or bid (the *pro-rata rule*).
+Prices in CNY/t, volumes in t. Each region clears traders' supply against running smelters'
+demand, both flows (t/day). The traded volume is ``min(supply, demand)``; the short side is
+served in full and the long side pro rata to what each member offered or bid (the *pro-rata
+rule*). The price each day moves part of the way to the one at which supply meets demand
+(:func:`adjust_price`).
 
 The functions are compiled loops over regions (numba, cached on disk): the model calls them
 every day on arrays of a handful of regions, where numpy's per-call cost would dominate.
@@ -16,8 +18,8 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "clear", "collection", "interregional_flows", "offer_factor", "price_pressure",
-    "price_step", "smelter_margin",
+    "adjust_price", "clear", "collection", "hold_factor", "interregional_flows", "lag_reference",
+    "learn_discount", "offer_factor", "price_pressure", "smelter_margin",
 ]
 
 
@@ -47,29 +49,48 @@ def clear(supply: np.ndarray, demand: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 @njit(cache=True)
-def _price_step(price, pressure, anchor, speed, anchor_speed, shock, floor, cap):
+def lag_reference(reference: np.ndarray, anchor: np.ndarray, speed: float) -> None:
+    """Move each region's reference price toward the primary anchor (primary − discount) by
+    ``speed`` of the log gap per day, in place (CNY/t): scrap follows primary with a lag of
+    about 1/speed days (FACTS pattern 4). Traders measure the scrap price against it
+    (:func:`hold_factor`)."""
+    for r in range(len(reference)):
+        log_ref = math.log(reference[r])
+        reference[r] = math.exp(log_ref + speed * (math.log(anchor[r]) - log_ref))
+
+
+@njit(cache=True)
+def learn_discount(discount: np.ndarray, price: np.ndarray, reference: np.ndarray,
+                   rate: float) -> None:
+    """Traders learn the usual log gap between the scrap price and the reference, in place:
+    ``discount += rate·(log(price/reference) − discount)``. What they expect is
+    ``reference·exp(discount)``: a gap that lasts (scrap cheap against primary because ingot
+    lags) becomes normal after about 1/rate days, a sudden one (a glut) does not."""
+    for r in range(len(discount)):
+        discount[r] += rate * (math.log(price[r] / reference[r]) - discount[r])
+
+
+@njit(cache=True)
+def hold_factor(price: float, reference: float, elasticity: float) -> float:
+    """Multiplier on what traders want to sell at ``price``: ``(price/reference)**elasticity``.
+
+    Below the reference traders hold scrap back and wait, above it they sell more."""
+    return (price / reference) ** elasticity
+
+
+@njit(cache=True)
+def adjust_price(price: np.ndarray, clearing: np.ndarray, speed: float, shock: np.ndarray,
+                 floor: float, cap: float) -> np.ndarray:
+    """Today's price: ``log p = log p_prev + speed·log(clearing/p_prev) + shock`` in [floor, cap].
+
+    ``clearing`` is the price at which supply meets demand today; ``speed`` 1 clears fully,
+    less is a partial adjustment (the price moves part of the way each clearing)."""
     out = np.empty(len(price))
     for r in range(len(price)):
         log_p = math.log(price[r])
-        log_p += speed * pressure[r] + anchor_speed * (math.log(anchor[r]) - log_p) + shock[r]
+        log_p += speed * (math.log(clearing[r]) - log_p) + shock[r]
         out[r] = min(max(math.exp(log_p), floor), cap)
     return out
-
-
-def price_step(price: np.ndarray, pressure: np.ndarray, anchor: float | np.ndarray,
-               speed: float, anchor_speed: float, shock: np.ndarray,
-               floor: float, cap: float) -> np.ndarray:
-    """Next scrap price: log-price moves with excess demand and toward ``anchor``.
-
-    ``log p' = log p + speed·pressure + anchor_speed·log(anchor/p) + shock``, kept in
-    [floor, cap]. The anchor term makes scrap follow the primary price with a lag of about
-    1/anchor_speed days (FACTS pattern 4).
-    """
-    if np.ndim(anchor) == 0:
-        anchor = np.full(len(price), float(anchor))
-    return _price_step(np.asarray(price, float), np.asarray(pressure, float),
-                       np.asarray(anchor, float), float(speed), float(anchor_speed),
-                       np.asarray(shock, float), float(floor), float(cap))
 
 
 @njit(cache=True)
@@ -98,16 +119,17 @@ def collection(available: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def offer_factor(volatility: np.ndarray, trend: np.ndarray, fast_out: np.ndarray,
                  withhold: np.ndarray, volatility_ref: float, trend_ref: float) -> np.ndarray:
-    """Multiplier on the calm-market offer share, per region.
+    """Divisor of traders' target yard cover, per region (1 in a calm market).
 
-    More is offered when prices are volatile ("fast in, fast out"): ``1 + fast_out·(v/v_ref − 1)``
-    kept in [0.5, 2]; less when they rise fast (holders withhold in a rally):
-    ``exp(−withhold · max(trend, 0)/trend_ref)``.
+    Yards are run down when prices are volatile ("fast in, fast out"):
+    ``1 + fast_out·(v/v_ref − 1)`` kept in [0.5, 2]; built up when they rise fast (holders
+    withhold in a rally): ``exp(−withhold · max(trend, 0)/trend_ref)``. Supply moves with the
+    target: a factor above 1 sells stock down, below 1 holds scrap back.
     """
     out = np.empty(len(volatility))
     for r in range(len(volatility)):
         fast = min(max(1.0 + fast_out[r] * (volatility[r] / volatility_ref - 1.0), 0.5), 2.0)
-        out[r] = fast * math.exp(-withhold[r] * max(trend[r], 0.0) / trend_ref)
+        out[r] = max(fast * math.exp(-withhold[r] * max(trend[r], 0.0) / trend_ref), 0.5)
     return out
 
 

@@ -87,15 +87,16 @@ class Model:
         self.uncollected = gen0 * np.array([r.initial_uncollected_days for r in sc.regions])
         share = np.divide(tr.base, tr.base_total[tr.region], out=np.zeros(tr.n),
                           where=tr.base_total[tr.region] > 0)
-        offer = np.clip(tr.offer_share[tr.region] * tr.temper, 1e-9, 1.0)
-        tr.stock = share * gen0[tr.region] * (1.0 / offer - 1.0)
+        tr.stock = share * gen0[tr.region] * tr.cover[tr.region] * tr.temper
         self.volatility = np.full(self.n_regions, m.volatility_ref)
         self.trend = np.zeros(self.n_regions)
         self.pressure = np.zeros(self.n_regions)
+        self.reference = self.price.copy()
+        self.discount = np.zeros(self.n_regions)
         self.constants = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
                                    m.volatility_ref, m.trend_ref, m.transport_cost, m.flow_rate,
                                    1.0 / m.volatility_days, 1.0 / m.trend_days,
-                                   float(m.clearing_days)])
+                                   float(m.clearing_days), 1.0 / m.discount_days])
         self.initial = Table({
             "region": np.array([r.name for r in sc.regions]),
             "uncollected": self.uncollected.copy(),

@@ -11,7 +11,11 @@ whole run, since announcement halts start before a window opens and suspensions 
 A scenario without campaigns is compared over the whole run. ``recovery_days`` counts the days
 after the last window until the 7-day mean of smelting is back to at least 95% of the
 baseline's (MODEL.md's "within 5%", with a post-pulse rebound above the baseline counting as
-recovered).
+recovered). ``trader_stock_recovery_days`` and ``price_recovery_days`` count the days after the
+last window until the 7-day means of trader stock and of the scrap price are back within
+``RECOVERY_BANDS`` of the baseline's (±25% and ±5%) and stay there for ``RECOVERY_HOLD`` (14)
+days; None if that never happens within the run. Trader yards swing by a few days of
+collection even in a market left alone, hence the wider band.
 """
 
 from __future__ import annotations
@@ -26,12 +30,17 @@ __all__ = ["SUMMARY_KEYS", "summarize"]
 
 SUMMARY_KEYS = (
     "collection_change", "smelting_change", "price_change", "mean_price_pressure", "shut_share",
-    "shut_count", "closed_share", "smelters_start", "recovery_days",
+    "shut_count", "closed_share", "smelters_start", "recovery_days", "trader_stock_recovery_days",
+    "price_recovery_days",
 )
 FLOWS = {"collection_change": "collected", "offered_change": "offered",
          "demanded_change": "demanded", "traded_change": "traded", "smelting_change": "smelted",
          "violating_smelting_change": "smelted_violating"}
 NOT_RUNNING = ("halted", "suspended", "rectifying", "closed")
+RECOVERY_BANDS = {"trader_stock": 0.25, "scrap_price": 0.05}
+"""Relative band around the baseline within which a stock or price counts as recovered."""
+RECOVERY_HOLD = 14
+"""Days the 7-day mean must stay within its band to count as back."""
 
 
 def _matrix(daily: Table, col: str, n_reg: int) -> np.ndarray:
@@ -71,6 +80,10 @@ def _metrics(run: Table, base: Table, cols: list[int], n_reg: int, window: np.nd
     out["smelters_start"] = smelters_start
     out["recovery_days"] = _recovery(pick(run, "smelted").sum(axis=1),
                                      pick(base, "smelted").sum(axis=1), last_end)
+    for col, band in RECOVERY_BANDS.items():
+        agg = (np.mean if col == "scrap_price" else np.sum)
+        out[f"{'price' if col == 'scrap_price' else col}_recovery_days"] = _back_within(
+            agg(pick(run, col), axis=1), agg(pick(base, col), axis=1), band, last_end)
     for col in ("inspections", "violations", "fines"):
         out[col] = float(pick(run, col).sum())
     return out
@@ -86,6 +99,21 @@ def _recovery(smelted: np.ndarray, base: np.ndarray, last_end: int | None) -> in
     base_mean = np.convolve(base, kernel)[:len(base)]
     for day in range(last_end + 1, len(smelted)):
         if run_mean[day] >= 0.95 * base_mean[day]:
+            return day - last_end
+    return None
+
+
+def _back_within(x: np.ndarray, base: np.ndarray, band: float,
+                 last_end: int | None) -> int | None:
+    """Days after the last window until the 7-day mean of ``x`` is within ``band`` of the
+    baseline's and stays there for ``RECOVERY_HOLD`` days; None if never in the run."""
+    if last_end is None:
+        return None
+    kernel = np.ones(7) / 7.0
+    xm, bm = np.convolve(x, kernel)[:len(x)], np.convolve(base, kernel)[:len(base)]
+    inside = np.abs(xm - bm) <= band * np.abs(bm)
+    for day in range(last_end + 1, len(x) - RECOVERY_HOLD + 1):
+        if inside[day:day + RECOVERY_HOLD].all():
             return day - last_end
     return None
 

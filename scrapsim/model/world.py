@@ -3,7 +3,8 @@
 The regulator reads the scenario, its inputs, the two populations, the random streams and the
 run's length; it changes the world only through named methods: the actors' own transitions
 (``Smelters.close``, ``Traders.close``, ...), :meth:`World.count` for a daily enforcement
-total and :attr:`World.log` for events. It never holds the :class:`~scrapsim.model.simulation.Model`.
+total and :attr:`World.log` for events. It never holds the model itself
+(:class:`~scrapsim.model.simulation.Model`).
 """
 
 from __future__ import annotations

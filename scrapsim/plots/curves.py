@@ -93,9 +93,13 @@ def _same_line(xs0: np.ndarray, y0: np.ndarray, xs: np.ndarray, y: np.ndarray) -
     return bool(np.allclose(y0, y, atol=1e-3 * scale, rtol=0.0, equal_nan=True))
 
 
+AXIS_LABELS = {"enforcement.intensity": "enforcement intensity (× the scenario's campaigns)"}
+"""Axis names of varied keys that have a plainer one (others are shown as their dotted path)."""
+
+
 def _finish(ax: Axes, x: str, ylabel: str, title: str, percent: bool = True) -> Axes:
     ax.axhline(0.0, color="#7F7F7F", lw=0.8, zorder=0)
-    ax.set_xlabel(x)
+    ax.set_xlabel(AXIS_LABELS.get(x, x))
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     if percent:
@@ -121,10 +125,15 @@ def _curve(curves: Any, series: Sequence[Series], title: str, ylabel: str, ax: A
 
 def supply_curve(curves: Any, ax: Axes | None = None, *, x: str | None = None,
                  by: Sequence[str] | None = None, lines: bool = True) -> Axes:
-    """Scrap collected (and offered) against enforcement, relative change vs. intensity 0."""
+    """Scrap collected and offered (what traders want to sell: a flow, t/day) against
+    enforcement, and sold (traded) when the curves table has it; relative change of each
+    flow over the campaign windows vs. intensity 0."""
     series = [("collection_change", "collected", COLOURS["collected"]),
-              ("offered_change", "offered", COLOURS["trader_stock"])]
-    return _curve(curves, series, "Supply curve", "change vs. no enforcement", ax, x, by, lines)
+              ("offered_change", "offered (supply)", COLOURS["trader_stock"])]
+    if "traded_change_mean" in getattr(curves, "columns", ()):
+        series.append(("traded_change", "sold", COLOURS["traded"]))
+    return _curve(curves, series, "Supply curve (flows)", "change in t/day vs. no enforcement",
+                  ax, x, by, lines)
 
 
 def smelting_demand_curve(curves: Any, ax: Axes | None = None, *, x: str | None = None,
@@ -132,8 +141,8 @@ def smelting_demand_curve(curves: Any, ax: Axes | None = None, *, x: str | None 
     """Scrap smelted (and demanded) against enforcement, relative change vs. intensity 0."""
     series = [("smelting_change", "smelted", COLOURS["smelted"]),
               ("demanded_change", "demanded", COLOURS["demanded"])]
-    return _curve(curves, series, "Smelting-demand curve", "change vs. no enforcement", ax, x,
-                  by, lines)
+    return _curve(curves, series, "Smelting-demand curve (flows)",
+                  "change in t/day vs. no enforcement", ax, x, by, lines)
 
 
 def price_pressure_curve(curves: Any, ax: Axes | None = None, *, x: str | None = None,

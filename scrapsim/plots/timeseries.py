@@ -311,7 +311,7 @@ def plot_run(result: Any, path: str | Path | None = None,
     plot_smelting(daily, axes[1], baseline=base)
     plot_states(daily, axes[2])
     plot_prices(daily, axes[3], baseline=base)
-    plot_pressure(daily, axes[4])
+    plot_pressure(daily, axes[4], baseline=base)
     for i, ax in enumerate(axes):
         shade_windows(ax, windows, label=i == 0)
         ax.label_outer()

@@ -75,6 +75,8 @@ class RunInput:
     daily: Any
     windows: list[tuple[str, list[str], date, date]]
     label: str = ""
+    baseline: Any = None
+    """The intensity-0 twin's daily table (``baseline_daily.csv``), None if the folder has none."""
 
 
 @dataclass
@@ -104,7 +106,10 @@ def _load_run(folder: Path) -> RunInput:
     if "date" not in daily.columns or "region" not in daily.columns:
         raise ScenarioError("has no date and region columns", file=str(folder / "daily.csv"),
                             expected="the daily table of a scrapsim run")
-    return RunInput(folder, manifest, scenario, summary, daily, windows_of(scenario))
+    twin = folder / "baseline_daily.csv"
+    baseline = read_csv(twin, parse_dates=["date"]) if twin.is_file() else None
+    return RunInput(folder, manifest, scenario, summary, daily, windows_of(scenario),
+                    baseline=baseline)
 
 
 def _load_sweep(folder: Path) -> SweepInput:
@@ -245,10 +250,13 @@ def run_section(run: RunInput) -> Section:
     for region in ([None] if len(regions) > 1 else []) + regions:
         where = "all regions (flows and counts summed, prices averaged)" if region is None \
             else f"region {region}"
-        fig = timeline_figure(run.daily, run.windows, region, f"{run.label} · {where}")
+        fig = timeline_figure(run.daily, run.windows, region, f"{run.label} · {where}",
+                              baseline=run.baseline)
+        twin = "; grey dashed: the same seed without enforcement" if run.baseline is not None \
+            else ""
         section.figures.append(FigureBlock(
             f"{run.label}, {where}: collection, smelting, smelters by state and class, prices, "
-            "price pressure and inspections per day; shaded: campaign windows.", fig))
+            f"price pressure and inspections per day; shaded: campaign windows{twin}.", fig))
     return section
 
 

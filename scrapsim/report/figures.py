@@ -111,23 +111,25 @@ def plot_running_by_class(daily: Any, ax: Axes, region: str | None = None, *,
 
 
 def timeline_figure(daily: Any, windows: Sequence[Sequence[Any]], region: str | None,
-                    title: str) -> Figure:
+                    title: str, baseline: Any = None) -> Figure:
     """Panels over time for one region (``None``: all regions): collection and trader stock,
     smelting and smelter stock, smelters by state, running smelters by class (when the daily
     table has them), prices, price pressure, inspections; campaign windows shaded, and named
-    above the top panel."""
+    above the top panel. ``baseline``: the intensity-0 twin's daily table
+    (``baseline_daily.csv``), drawn grey dashed on the collection, smelting, price and
+    pressure panels."""
     by_class = all(c in daily.columns for c, _ in CLASSES)
     ratios = (1, 1, 0.9) + ((0.75,) if by_class else ()) + (0.9, 1.0, 0.75)
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(9.0, 2.5 * sum(ratios)), layout="constrained")
         axes = list(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios))
-    plot_collection(daily, axes[0], region)
-    plot_smelting(daily, axes[1], region)
+    plot_collection(daily, axes[0], region, baseline=baseline)
+    plot_smelting(daily, axes[1], region, baseline=baseline)
     plot_states(daily, axes[2], region)
     if by_class:
         plot_running_by_class(daily, axes[3], region)
-    plot_prices(daily, axes[-3], region)
-    plot_pressure(daily, axes[-2], region)
+    plot_prices(daily, axes[-3], region, baseline=baseline)
+    plot_pressure(daily, axes[-2], region, baseline=baseline)
     plot_inspections(daily, axes[-1], region)
     for i, ax in enumerate(axes):
         shade_windows(ax, windows, label=i == 0, region=region)

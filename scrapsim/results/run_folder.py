@@ -6,6 +6,8 @@ A run folder holds
   prices CNY/t);
 - ``initial.csv``  one row per region: the state before day 1 (``t-1`` of the first day's balances);
 - ``events.csv``   every inspection, sanction and state change;
+- ``baseline_daily.csv`` the intensity-0 twin's daily table (same seed, same columns), so every
+  "vs. no enforcement" can be rebuilt from the CSVs (not written with ``--no-baseline``);
 - ``summary.json`` the comparison against the intensity-0 baseline. A run without a baseline
   (``--no-baseline``) has no summary, so the file is *not written*; ``manifest.json`` then says
   ``"summary": null`` and lists the files that are there;
@@ -116,6 +118,9 @@ def _write_files(result: Any, folder: Path, plot: bool) -> list[str]:
     result.initial.to_csv(folder / "initial.csv")
     result.events.to_csv(folder / "events.csv")
     files = ["daily.csv", "initial.csv", "events.csv"]
+    if result.baseline is not None:
+        result.baseline.daily.to_csv(folder / "baseline_daily.csv")
+        files.append("baseline_daily.csv")
     if result.summary is not None:
         text = json.dumps(jsonable(result.summary), indent=2, ensure_ascii=False, allow_nan=False)
         (folder / "summary.json").write_text(text + "\n", encoding="utf-8")

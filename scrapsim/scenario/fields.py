@@ -56,12 +56,12 @@ class Seasonality(_Base):
     cny_before_days: NonNeg = 12
     """Days before Chinese New Year from which collection falls (smelting a third of that)."""
     cny_after_days: NonNeg = 20
-    """Days after Chinese New Year until collection and smelting are back."""
-    summer_trough: Share = 0.41
-    """Depth of the July-August off-season dip in smelting demand. 0.41 is the calibrated value
-    (targets/hebei.yaml: 95% interval 0.11 to the 0.5 bound) that gives July 2017's 56%
-    operating rate against 65% normally; stocks absorb part of the dip, so it is deeper than
-    the 14% fall in output it causes."""
+    summer_trough: Share = 0.94
+    """Depth of the July-August off-season dip in smelting demand. 0.94 is the calibrated value
+    under the flow clearing of issue 10 (targets/hebei.yaml: not identified, 95% interval 0.38
+    to the 0.95 bound; it was 0.41 when the price was pinned to primary): a market that clears
+    answers a dip in demand with a lower price, which makes smelters run fuller, so the dip in
+    demand must be deep to give July 2017's 56% operating rate against 65% normally."""
     autumn_peak: Share = 0.08
     """Height of the September-November peak in generation and smelting."""
 
@@ -82,12 +82,20 @@ class TraderPopulation(_Base):
     """Standard deviation of the collection cost across traders, CNY/t."""
     elasticity: Annotated[float, Field(ge=0.0, le=2.0)] = 0.21
     """Price elasticity of collection (0.21: Blomberg & Soderholm 2009)."""
-    offer_share: Share = 0.25
-    """Share of yard stock offered per clearing in a calm market."""
+    cover_days: Annotated[float, Field(ge=0.0, le=60.0)] = 5.0
+    """Target yard stock in days of the trader's own collection in a calm market (holding scrap
+    costs yard, capital and seizure risk; "fast in, fast out": days to weeks). ASSUMPTION."""
+    sell_days: Annotated[float, Field(ge=1.0, le=60.0)] = 4.0
+    """Days over which a trader sells (or holds back) the gap between its yard and its target,
+    on top of what it collects. ASSUMPTION."""
+    hold_elasticity: Annotated[float, Field(ge=0.0, le=50.0)] = 3.0
+    """Elasticity of selling a yard's excess to the scrap price over the primary anchor
+    (primary − discount): below it traders hold scrap back and wait, above it they sell
+    faster, so a glut is sold as smelters take it rather than dumped. ASSUMPTION."""
     fast_out: NonNeg = 1.0
-    """How much more is offered when prices are volatile ("fast in, fast out")."""
+    """How much the target yard shrinks when prices are volatile ("fast in, fast out")."""
     withhold: NonNeg = 1.5
-    """How much less is offered when prices rise fast (holders withhold in a rally)."""
+    """How much the target yard grows when prices rise fast (holders withhold in a rally)."""
     risk_tolerance: Annotated[float, Field(gt=0.0, le=2.0)] = 0.6
     """Mean perceived-risk level at which a trader stops collecting."""
     violator_share: Share = 0.5
@@ -273,11 +281,12 @@ class Market(_Base):
 
     clearing_days: int = Field(1, ge=1, le=30)
     """Days between market clearings (1: daily)."""
-    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
-    """Log change of the scrap price per clearing per unit of price pressure."""
+    price_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    """Share of the (log) way from yesterday's price to the price at which today's supply meets
+    today's demand that the price moves each clearing (1: the market clears every day)."""
     anchor_speed: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04
-    """Daily pull of the scrap price toward primary price minus `primary_discount` (lagged
-    follow)."""
+    """Daily pull of traders' reference price toward primary price minus `primary_discount`:
+    scrap follows primary with a lag of about 1/anchor_speed days."""
     primary_discount: NonNeg = 2000.0
     """Discount of the scrap price's anchor below the primary price, CNY/t."""
     price_noise: Annotated[float, Field(ge=0.0, le=0.2)] = 0.004
@@ -291,6 +300,9 @@ class Market(_Base):
     """ADC12 alloy-ingot price, CNY/t (a number or a dated series)."""
     primary_price: Series = 13500.0
     """Primary aluminium price, CNY/t (a number or a dated series)."""
+    discount_days: Positive = 60.0
+    """Days over which traders learn the usual gap between the scrap price and the lagged
+    primary reference (what they expect the price to be). ASSUMPTION."""
     volatility_days: Positive = 10.0
     """Time scale of the moving mean of absolute daily log-price changes, days."""
     volatility_ref: Positive = 0.004

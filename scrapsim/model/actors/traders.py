@@ -31,8 +31,11 @@ class Traders:
     """All traders of a scenario.
 
     Arrays (length n): ``capacity`` t/day, ``cost`` CNY/t, ``tolerance`` (perceived-risk level
-    at which the trader stops), ``temper`` (individual multiplier on the offer share), ``stock``
-    t, ``state`` (ACTIVE/SUSPENDED/CLOSED), ``until`` (day a suspension ends), ``violator``.
+    at which the trader stops), ``temper`` (individual multiplier on the target yard cover),
+    ``stock`` t, ``collected`` and ``offers`` (t of the day), ``state``
+    (ACTIVE/SUSPENDED/CLOSED), ``until`` (day a suspension ends), ``violator``. Per region:
+    ``cover`` (target yard, days of collection), ``sell_days``, ``elasticity``, ``fast_out``,
+    ``withhold``.
     """
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
@@ -47,11 +50,14 @@ class Traders:
         self.stock = np.zeros(self.n)
         self.state = np.zeros(self.n, dtype=np.int8)
         self.until = np.zeros(self.n)
-        self.offer_share = np.array([r.traders.offer_share for r in scenario.regions])
+        self.cover = np.array([r.traders.cover_days for r in scenario.regions])
+        self.sell_days = np.array([r.traders.sell_days for r in scenario.regions])
+        self.hold = np.array([r.traders.hold_elasticity for r in scenario.regions])
         self.fast_out = np.array([r.traders.fast_out for r in scenario.regions])
         self.withhold = np.array([r.traders.withhold for r in scenario.regions])
         self.elasticity = np.array([r.traders.elasticity for r in scenario.regions])
         self.offers = np.zeros(self.n)
+        self.collected = np.zeros(self.n)
         self.refresh()
 
     @staticmethod

@@ -1,0 +1,167 @@
+"""Compiled passes over the trader population (numba, cached on disk): collection, supply,
+sales, shipping. Traders of a region are contiguous (``bounds``) and sorted by cost.
+Volumes in t (flows t/day), prices CNY/t. :func:`scrapsim.model.kernels.market_day` runs them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from scrapsim.model import market
+
+__all__ = ["collect", "offer", "region_sums", "scale_offers", "sell", "ship", "ship_day",
+           "stock_up", "wanted", "yard_room"]
+
+
+@njit(cache=True)
+def wanted(bounds, cost, base, room, tolerance, price, risk, factor, out):  # pragma: no cover
+    """Per region: t/day traders want to collect: those with a cost below ``price`` and a
+    tolerance above the risk, at ``base × room`` each, times ``factor[r]``."""
+    for r in range(len(price)):
+        total = 0.0
+        for i in range(bounds[r], bounds[r + 1]):
+            if cost[i] >= price[r]:
+                break  # traders are sorted by cost within their region
+            if tolerance[i] > risk[r]:
+                total += base[i] * room[i]
+        out[r] = total * factor[r]
+
+
+@njit(cache=True)
+def stock_up(bounds, cost, base, room, tolerance, price, risk, ratio, stock,
+             collected):  # pragma: no cover
+    """Add each collecting trader's share (``base × room × ratio``) of the regional collection
+    to its yard; ``collected`` holds each trader's t of the day (0 for those who did not)."""
+    for r in range(len(price)):
+        for i in range(bounds[r], bounds[r + 1]):
+            c = 0.0
+            if ratio[r] > 0.0 and cost[i] < price[r] and tolerance[i] > risk[r]:
+                c = base[i] * room[i] * ratio[r]
+            collected[i] = c
+            stock[i] += c
+
+
+@njit(cache=True)
+def yard_room(bounds, base, temper_eff, stock, cover, room):  # pragma: no cover
+    """Share of its capacity each trader still collects at: 1 while its yard is below its
+    calm target (``cover × temper`` days of capacity), falling linearly to 0 at twice that:
+    holding scrap costs money, so a full yard stops buying and the glut waits at the sources."""
+    for r in range(len(bounds) - 1):
+        for i in range(bounds[r], bounds[r + 1]):
+            target = cover[r] * temper_eff[i] * base[i]
+            room[i] = min(max(2.0 - stock[i] / target, 0.0), 1.0) if target > 0.0 else 1.0
+
+
+@njit(cache=True)
+def offer(bounds, base, temper_eff, collected, stock, cover, sell_days, factor, offers,
+          out):  # pragma: no cover
+    """What each active trader wants to sell today at the reference price (t), a flow: what it
+    collected plus a share ``1/sell_days`` of the gap between yesterday's yard and its target
+    yard, at least 0. The target is ``cover × temper / factor`` days of its collection
+    (``factor``: :func:`market.offer_factor`, above 1 when prices are volatile, below 1 in a
+    rally). A trader who collects nothing has no target and sells its yard down; a suspended or
+    closed one (``base`` 0) offers nothing. Regional totals in ``out``; the price scales both
+    (:func:`market.hold_factor`, :func:`scale_offers`)."""
+    for r in range(len(factor)):
+        total = 0.0
+        days = max(sell_days[r], 1.0)
+        for i in range(bounds[r], bounds[r + 1]):
+            o = 0.0
+            if base[i] > 0.0:
+                target = cover[r] * temper_eff[i] / factor[r] * collected[i]
+                o = max(collected[i] + (stock[i] - collected[i] - target) / days, 0.0)
+            offers[i] = o
+            total += o
+        out[r] = total
+
+
+@njit(cache=True)
+def scale_offers(bounds, hold, offers, stock, out):  # pragma: no cover
+    """Offers at today's price: times ``hold[r]``, at most the yard; regional totals."""
+    for r in range(len(hold)):
+        total = 0.0
+        for i in range(bounds[r], bounds[r + 1]):
+            o = min(offers[i] * hold[r], stock[i])
+            offers[i] = o
+            total += o
+        out[r] = total
+
+
+@njit(cache=True)
+def sell(bounds, sold, offers, stock):  # pragma: no cover
+    """Remove the sold share of each offer from its yard."""
+    for r in range(len(sold)):
+        if sold[r] <= 0.0:
+            continue
+        for i in range(bounds[r], bounds[r + 1]):
+            stock[i] -= offers[i] * sold[r]
+
+
+@njit(cache=True)
+def ship(bounds, keep, spread, base, stock):  # pragma: no cover
+    """Yards keep ``keep[r]`` of their stock and receive ``base × spread[r]`` of inflows."""
+    for r in range(len(keep)):
+        for i in range(bounds[r], bounds[r + 1]):
+            stock[i] = stock[i] * keep[r] + base[i] * spread[r]
+
+
+@njit(cache=True)
+def region_sums(bounds, x, out):  # pragma: no cover
+    """Regional totals of a population array whose regions are contiguous."""
+    for r in range(len(bounds) - 1):
+        total = 0.0
+        for i in range(bounds[r], bounds[r + 1]):
+            total += x[i]
+        out[r] = total
+
+
+@njit(cache=True)
+def collect(bounds, cost, base, tolerance, price, price0, elasticity, risk, season, available,
+            stock, collected, temper_eff, cover):  # pragma: no cover
+    """One day's collection; returns t collected per region.
+
+    A trader collects if its cost is below the price and its risk tolerance above the
+    perceived enforcement risk, at capacity scaled by ``season·(price/price0)**elasticity``
+    and by the room left in its yard (:func:`yard_room`); :func:`market.collection` says how
+    much of what waits at the sources the region gets, and each trader gets its share of it."""
+    n = len(price)
+    factor = np.empty(n)
+    for r in range(n):
+        factor[r] = season * (price[r] / price0[r]) ** elasticity[r]
+    room = np.empty(len(stock))
+    yard_room(bounds, base, temper_eff, stock, cover, room)
+    want = np.zeros(n)
+    wanted(bounds, cost, base, room, tolerance, price, risk, factor, want)
+    got = market.collection(available, want)
+    ratio = np.zeros(n)
+    for r in range(n):
+        if want[r] > 0:
+            ratio[r] = got[r] / want[r] * factor[r]
+    stock_up(bounds, cost, base, room, tolerance, price, risk, ratio, stock, collected)
+    return got
+
+
+@njit(cache=True)
+def ship_day(price, bounds, base, base_total, active_count, stock, transport_cost, rate,
+             inflow, outflow):  # pragma: no cover
+    """Traders ship scrap to regions whose price exceeds theirs by more than the transport
+    cost (none into a region without active traders); fills ``inflow`` and ``outflow``."""
+    n = len(price)
+    held = np.zeros(n)
+    region_sums(bounds, stock, held)
+    flows = market.interregional_flows(price, held, transport_cost, rate)
+    inflow[:] = 0.0
+    outflow[:] = 0.0
+    for i in range(n):
+        for j in range(n):
+            if active_count[j] > 0:
+                outflow[i] += flows[i, j]
+                inflow[j] += flows[i, j]
+    keep, spread = np.ones(n), np.zeros(n)
+    for r in range(n):
+        if held[r] > 0:
+            keep[r] = 1.0 - outflow[r] / held[r]
+        if base_total[r] > 0:
+            spread[r] = inflow[r] / base_total[r]
+    ship(bounds, keep, spread, base, stock)

@@ -1,0 +1,45 @@
+"""``scrapsim check``: every shipped scenario's market is in balance without enforcement, and a
+scenario whose scrap arises faster than its smelters can use it is not."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from scrapsim.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_scenario_is_balanced(path: Path, capsys: pytest.CaptureFixture) -> None:
+    status = main(["check", str(path)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert out.rstrip().endswith("verdict: balanced")
+    rows = [line for line in out.splitlines() if line.endswith("balanced")]
+    assert len(rows) >= 1 and all("OUT OF BALANCE" not in line for line in rows)
+
+
+def test_a_glut_fails_the_check(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    text = (ROOT / "scenarios" / "hebei.yaml").read_text(encoding="utf-8")
+    glut = re.sub(r"generation: 2950", "generation: 4500", text)   # 1.4x what smelters use
+    assert glut != text
+    path = tmp_path / "glut.yaml"
+    path.write_text(glut, encoding="utf-8")
+    status = main(["check", str(path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "OUT OF BALANCE" in out and "verdict: OUT OF BALANCE" in out
+    assert re.search(r"hebei: (uncollected|trader_stock|smelter_stock) trends", out) or \
+        "mean price pressure" in out
+
+
+def test_a_bad_scenario_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nstart: 2017-01-01\nend: 2016-01-01\nregions: []\n")
+    assert main(["check", str(path)]) == 2
+    assert "bad.yaml" in capsys.readouterr().err
