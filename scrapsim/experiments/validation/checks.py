@@ -248,6 +248,49 @@ def imports_large(scenario: Any, seed: int) -> Metrics:
             else large - shop}
 
 
+TWO_PLUS_26 = "two-plus-26-supervision"
+"""Name of the 2+26 supervision campaign in ``national_2017.yaml``."""
+
+
+def _campaign_events(result: Any, name: str) -> tuple[Any, Any, int]:
+    """(days, events, start day) of the events of campaign ``name``."""
+    ev = result.events
+    mine = ev["campaign"] == name
+    days = np.floor(np.asarray(ev["time"], float)[mine]).astype(int)
+    c = next(c for c in result.scenario.campaigns if c.name == name)
+    return days, np.asarray(ev["event"])[mine], (c.start - result.scenario.start).days
+
+
+def _rate(days: Any, events: Any, a: int, b: int) -> float | None:
+    """Violations found over inspections made on days [a, b)."""
+    span = (days >= a) & (days < b)
+    done = int((span & (events == "inspection")).sum())
+    return float((span & (events == "violation")).sum() / done) if done else None
+
+
+def two_plus_26(scenario: Any, seed: int) -> Metrics:
+    """2+26 supervision (national 2017): violations among inspected sites in the campaign's
+    first 30 days and from its start to 30 September, and the fall between them; the share of
+    sites the September audit of reported closures found not closed; the share of the 2+26
+    regions' workshops still running at the end of 2017 (of those at the start)."""
+    r = _run(scenario, seed, baseline=False)
+    days, events, a = _campaign_events(r, TWO_PLUS_26)
+    early, sept = _rate(days, events, a, a + 30), _rate(days, events, a,
+                                                          _day(scenario, "2017-10-01"))
+    ev = r.events
+    audit = (ev["campaign"] == TWO_PLUS_26) & (ev["event"] == "audit")
+    names = [g.name for g in scenario.regions]
+    c = next(c for c in scenario.campaigns if c.name == TWO_PLUS_26)
+    cols = [names.index(g) for g in c.regions]
+    shops = np.asarray(r.daily["running_workshop"], float).reshape(-1, len(names))[:, cols]
+    start = sum(scenario.regions[k].smelters.workshop.count for k in cols)
+    return {"violation_rate_first_30_days": early, "violation_rate_to_september": sept,
+            "violation_rate_fall": None if early is None or sept is None else early - sept,
+            "audit_share_not_closed": float(np.asarray(ev["value"])[audit].mean())
+            if audit.any() else None,
+            "workshops_running_at_end": float(shops[-1].sum() / start) if start else None}
+
+
 CHECKS: tuple[Check, ...] = (
     Check("hebei_pulse", 1, "hebei", hebei_pulse, {
         "shut_count": Target(160, 168, "164 of 167 shut (±4)"),
