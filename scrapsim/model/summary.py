@@ -10,7 +10,10 @@ whole run, since announcement halts start before a window opens and suspensions 
 A scenario without campaigns is compared over the whole run. ``recovery_days`` counts the days
 after the last window until the 7-day mean of smelting is back to at least 95% of the
 baseline's (MODEL.md's "within 5%", with a post-pulse rebound above the baseline counting as
-recovered).
+recovered). ``violation_rate`` is violations over inspections (None without inspections);
+``campaigns`` counts each campaign's inspections, first visits, verifications, violations,
+closures and audits per region (:mod:`scrapsim.model.enforcement`), and
+``audit_share_not_closed`` is the share of sites audits found not closed, over all audits.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from scrapsim.model.enforcement import by_campaign, rates
 from scrapsim.model.table import Table
 
 __all__ = ["SUMMARY_KEYS", "summarize"]
@@ -69,8 +73,10 @@ def _metrics(run: Table, base: Table, cols: list[int], n_reg: int, window: np.nd
     out["smelters_start"] = smelters_start
     out["recovery_days"] = _recovery(pick(run, "smelted").sum(axis=1),
                                      pick(base, "smelted").sum(axis=1), last_end)
-    for col in ("inspections", "violations", "fines"):
+    for col in ("inspections", "violations", "fines", "first_visits", "verifications", "audits"):
         out[col] = float(pick(run, col).sum())
+    out["violation_rate"] = out["violations"] / out["inspections"] if out["inspections"] \
+        else None
     return out
 
 
@@ -117,4 +123,10 @@ def summarize(result, baseline) -> dict[str, Any]:
     summary["seed"] = result.seed
     summary["intensity"] = sc.enforcement.intensity
     summary["regions"] = {name: block([i], name) for i, name in enumerate(names)}
+    summary["campaigns"] = by_campaign(result.events, [(c.name, list(c.regions))
+                                                       for c in sc.campaigns])
+    audits = [c["all"] for c in summary["campaigns"].values()]
+    summary["audit_share_not_closed"] = rates({
+        "inspections": 0, "violations": 0, "audited": sum(a["audited"] for a in audits),
+        "audit_found": sum(a["audit_found"] for a in audits)})["audit_share_not_closed"]
     return summary

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Rounds", "draw_weighted", "draw_uniform"]
+__all__ = ["Rounds", "draw_uniform", "draw_weighted"]
 
 
 def draw_weighted(ids: np.ndarray, weights: np.ndarray, k: int,
@@ -35,18 +35,24 @@ def draw_uniform(ids: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarra
 
 
 class Rounds:
-    """One campaign's rounds over its lists: ``seen`` (visited this round) and ``ever`` (visited
-    at least once: a first visit) per actor."""
+    """One campaign's rounds over its lists: ``seen`` (visited this round), ``ever`` (visited
+    at least once: a first visit) and ``last`` (day of the last visit, -1 never) per actor."""
 
     def __init__(self, n: int) -> None:
         self.seen = np.zeros(n, dtype=bool)
         self.ever = np.zeros(n, dtype=bool)
+        self.last = np.full(n, -1, dtype=np.int64)
+
+    def mark(self, ids: np.ndarray, day: int) -> None:
+        """Count ``ids`` as visited this round on ``day`` (a verification visit, say)."""
+        self.seen[ids] = True
+        self.last[ids] = day
 
     def pick(self, pool: np.ndarray, k: int, rng: np.random.Generator,
-             weights: np.ndarray | None = None) -> np.ndarray:
+             weights: np.ndarray | None = None, day: int = -2) -> np.ndarray:
         """``k`` sites of ``pool`` (a list: ids, each at most once per round, with their
-        ``weights``, None for uniform): the unvisited first; when they run out the list's round
-        ends and the rest come from a new round (sites just visited are not drawn twice on one
+        ``weights``, None for uniform) on ``day``: the unvisited first; when they run out the
+        list's round ends and the rest come from a new round (no site is visited twice on one
         day)."""
         if k <= 0 or pool.size == 0:
             return np.zeros(0, dtype=np.int64)
@@ -55,11 +61,11 @@ class Rounds:
         if first.size < k:                          # the round is over for this list
             self.seen[pool] = False
             self.seen[first] = True
-            rest = ~self.seen[pool]
+            rest = ~self.seen[pool] & (self.last[pool] != day)
             more = self._draw(pool[rest], None if weights is None else weights[rest],
                               min(k - first.size, int(rest.sum())), rng)
             first = np.concatenate([first, more])
-        self.seen[first] = True
+        self.mark(first, day)
         return first
 
     @staticmethod

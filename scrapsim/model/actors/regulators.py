@@ -19,7 +19,13 @@ import numpy as np
 import simpy
 
 from scrapsim.model.actors.lists import Rounds, draw_uniform
-from scrapsim.model.actors.smelters import CLOSED, HALTED, RECTIFYING, RUNNING, SUSPENDED
+from scrapsim.model.actors.smelters import (
+    CLOSED,
+    HALTED,
+    RECTIFYING,
+    RUNNING,
+    SUSPENDED,
+)
 from scrapsim.model.actors.traders import ACTIVE
 from scrapsim.model.actors.traders import CLOSED as T_CLOSED
 from scrapsim.model.world import World
@@ -132,24 +138,24 @@ class Regulator:
         if weights.sum() <= 0:
             return
         counts = rng.multinomial(n, weights / weights.sum())
-        picked = [self._pick(i, c, ids, cum, int(k), rng)
+        picked = [self._pick(i, c, ids, cum, int(k), rng, day)
                   for k, (ids, cum) in zip(counts[:3], pools) if k]
         if picked:
             ids = np.concatenate(picked)
             self._inspect_smelters(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
         if counts[3]:
             if c.lists:
-                ids = self.trader_rounds[i].pick(traders, int(counts[3]), rng)
+                ids = self.trader_rounds[i].pick(traders, int(counts[3]), rng, day=day)
             else:
                 ids = traders[rng.integers(0, traders.size, counts[3])]
             self._inspect_traders(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
 
     def _pick(self, i: int, c: Campaign, ids: np.ndarray, cum: np.ndarray, k: int,
-              rng: np.random.Generator) -> np.ndarray:
+              rng: np.random.Generator, day: int) -> np.ndarray:
         """``k`` smelters of one list: the next of the round (weights capacity**size_bias), or
         drawn with replacement when the campaign keeps no lists."""
         if c.lists:
-            return self.smelter_rounds[i].pick(ids, k, rng, np.diff(cum, prepend=0.0))
+            return self.smelter_rounds[i].pick(ids, k, rng, np.diff(cum, prepend=0.0), day)
         return ids[np.searchsorted(cum, rng.random(k) * cum[-1], side="right")]
 
     @staticmethod
@@ -245,6 +251,7 @@ class Regulator:
             return 0
         ids = draw_uniform(due, n, rng)
         self.verify_by[ids] = -1
+        self.smelter_rounds[i].mark(ids, day)             # visited in this round
         times = day + 0.5 * np.sort(rng.random(ids.size))
         found = s.violator[ids] & (rng.random(ids.size) < self._p_detect(c))
         reg = s.region[ids]
