@@ -37,7 +37,7 @@ def trace(scenario: Scenario) -> list[tuple[int, str, str, float]]:
     keep = np.asarray(ev["actor"]) == "smelter"
     return [(int(t), c, e, float(v)) for t, c, e, v in
             zip(np.asarray(ev["time"])[keep], np.asarray(ev["campaign"])[keep],
-                np.asarray(ev["event"])[keep], np.asarray(ev["value"])[keep])
+                np.asarray(ev["event"])[keep], np.asarray(ev["value"])[keep], strict=True)
             if e != "seize"]
 
 

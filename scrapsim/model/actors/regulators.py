@@ -139,7 +139,7 @@ class Regulator:
             return
         counts = rng.multinomial(n, weights / weights.sum())
         picked = [self._pick(i, c, ids, cum, int(k), rng, day)
-                  for k, (ids, cum) in zip(counts[:3], pools) if k]
+                  for k, (ids, cum) in zip(counts[:3], pools, strict=True) if k]
         if picked:
             ids = np.concatenate(picked)
             self._inspect_smelters(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
@@ -222,7 +222,8 @@ class Regulator:
         reg = s.region[ids]
         self._visits(i, SMELTER, ids, times, reg, self.smelter_rounds[i])
         state = s.state[ids]
-        eligible = s.violator[ids] & ((state == RUNNING) | (state == HALTED)) & self._first_visits(ids)
+        live = (state == RUNNING) | (state == HALTED)
+        eligible = s.violator[ids] & live & self._first_visits(ids)
         factor = np.where(state == HALTED, c.halted_detection, 1.0)
         hit = self._detect(c, ids, eligible, factor, rng)
         if hit.any():

@@ -4,8 +4,8 @@ States: ``running → suspended (power cut until a rectification deadline) → r
 ``running|halted|suspended → closed`` (banned: stock and equipment removed); ``halted`` (a
 violating workshop stops by itself while inspectors are in its region, restarts when they leave
 unless caught); ``closed → running`` by relapse; a reported closure can be false (the site goes on
-running, ``false_closed``) and a reported rectification undone (the site still violates). Every transition is a method on index arrays
-that records one event per smelter.
+running, ``false_closed``) and a reported rectification undone (the site still violates).
+Every transition is a method on index arrays that records one event per smelter.
 """
 
 from __future__ import annotations
