@@ -37,6 +37,22 @@ TRADER, SMELTER = 0, 1
 WORKSHOP = SMELTER_CLASSES.index("workshop")
 
 
+def _allot(counts: np.ndarray, weights: np.ndarray, sizes: np.ndarray,
+           rng: np.random.Generator) -> np.ndarray:
+    """Visits per list capped at the list's length (a site is visited at most once a day); the
+    visits over a cap go to the lists with room, by weight (a few passes, then dropped)."""
+    for _ in range(4):
+        over = np.maximum(counts - sizes, 0)
+        if not over.any():
+            break
+        counts = counts - over
+        room = weights * (counts < sizes)
+        if room.sum() <= 0:
+            break
+        counts = counts + rng.multinomial(int(over.sum()), room / room.sum())
+    return np.minimum(counts, sizes)
+
+
 def escalate(share: float, intensity: float) -> float:
     """Probability ``1 − (1 − share)**intensity``: 0 at intensity 0, ``share`` at 1, rising."""
     return 1.0 - (1.0 - share) ** intensity
@@ -138,6 +154,9 @@ class Regulator:
         if weights.sum() <= 0:
             return
         counts = rng.multinomial(n, weights / weights.sum())
+        if c.lists:
+            sizes = np.array([p[0].size for p in pools] + [traders.size])
+            counts = _allot(counts, weights, sizes, rng)
         picked = [self._pick(i, c, ids, cum, int(k), rng, day)
                   for k, (ids, cum) in zip(counts[:3], pools, strict=True) if k]
         if picked:
