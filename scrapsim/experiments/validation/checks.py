@@ -275,13 +275,14 @@ def _rate(days: Any, events: Any, a: int, b: int) -> float | None:
 
 def two_plus_26(scenario: Any, seed: int) -> Metrics:
     """2+26 supervision (national 2017): violations among inspected sites in the campaign's
-    first 30 days and from its start to 30 September, and the fall between them; the share of
+    first weeks (7-23 April, the window of targets/two_plus_26.yaml, which ends when the third
+    central batch starts) and from its start to 30 September, and the fall between them; the share of
     sites the September audit of reported closures found not closed; the share of the 2+26
     regions' workshops still running at the end of 2017 (of those at the start)."""
     r = _run(scenario, seed, baseline=False)
     days, events, a = _campaign_events(r, TWO_PLUS_26)
-    early, sept = _rate(days, events, a, a + 30), _rate(days, events, a,
-                                                          _day(scenario, "2017-10-01"))
+    early = _rate(days, events, a, _day(scenario, "2017-04-24"))
+    sept = _rate(days, events, a, _day(scenario, "2017-10-01"))
     ev = r.events
     audit = (ev["campaign"] == TWO_PLUS_26) & (ev["event"] == "audit")
     names = [g.name for g in scenario.regions]
@@ -289,7 +290,7 @@ def two_plus_26(scenario: Any, seed: int) -> Metrics:
     cols = [names.index(g) for g in c.regions]
     shops = np.asarray(r.daily["running_workshop"], float).reshape(-1, len(names))[:, cols]
     start = sum(scenario.regions[k].smelters.workshop.count for k in cols)
-    return {"violation_rate_first_30_days": early, "violation_rate_to_september": sept,
+    return {"violation_rate_first_weeks": early, "violation_rate_to_september": sept,
             "violation_rate_fall": None if early is None or sept is None else early - sept,
             "audit_share_not_closed": float(np.asarray(ev["value"])[audit].mean())
             if audit.any() else None,
@@ -324,7 +325,7 @@ CHECKS: tuple[Check, ...] = (
     Check("imports_large", 8, "guangdong", imports_large, {
         "large_minus_workshop_change": Target(0.1, None, "large plants fall less (≥ +10 pts)")}),
     Check("two_plus_26", 9, "national_2017", two_plus_26, {
-        "violation_rate_first_30_days": Target(0.6, 0.8, "~70% violating in the first weeks",
+        "violation_rate_first_weeks": Target(0.6, 0.8, "~70% violating in the first weeks",
                                                fitted="targets/two_plus_26.yaml"),
         "violation_rate_to_september": Target(0.5, 0.6, "54.5% (22,832 / 41,928) by Sep"),
         "violation_rate_fall": Target(0.05, None, "falls (≥ 5 pts, 70% → 54.5%)"),
