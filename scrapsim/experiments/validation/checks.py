@@ -276,9 +276,9 @@ def _rate(days: Any, events: Any, a: int, b: int) -> float | None:
 def two_plus_26(scenario: Any, seed: int) -> Metrics:
     """2+26 supervision (national 2017): violations among inspected sites in the campaign's
     first weeks (7-23 April, the window of targets/two_plus_26.yaml, which ends when the third
-    central batch starts) and from its start to 30 September, and the fall between them; the share of
-    sites the September audit of reported closures found not closed; the share of the 2+26
-    regions' workshops still running at the end of 2017 (of those at the start)."""
+    central batch starts) and from its start to 30 September, and the fall between them; the
+    share of sites the September audit of reported closures found not closed; the share of the
+    2+26 regions' workshops still running at the end of 2017 (of those at the start)."""
     r = _run(scenario, seed, baseline=False)
     days, events, a = _campaign_events(r, TWO_PLUS_26)
     early = _rate(days, events, a, _day(scenario, "2017-04-24"))
