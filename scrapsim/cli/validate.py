@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["CHECK_NAMES", "add_parser", "main"]
 
 CHECK_NAMES = ("hebei_pulse", "compliant_shift", "price_sign", "primary_lag", "seasonality",
-               "thin_buffers", "relapse", "imports_large")
+               "thin_buffers", "relapse", "imports_large", "two_plus_26")
 """The registry's names (scrapsim.experiments.validation.CHECKS), listed here so --help
 imports nothing."""
 

@@ -33,7 +33,7 @@ DAILY_COLUMNS = (
 EXTRA_COLUMNS = (
     "primary_price", "risk", "smelted_large", "smelted_small", "smelted_workshop",
     "running_large", "running_small", "running_workshop", "traders_active",
-    "smelted_violating",
+    "smelted_violating", "first_visits", "verifications", "audits", "violation_rate",
 )
 ACTORS = ("trader", "smelter")
 
@@ -117,6 +117,9 @@ class DailyRecorder:
         flat = self.values.reshape(n_days * n_regions, -1)
         for name, i in self.index.items():
             cols[name] = flat[:, i].copy()
+        done, found = cols["inspections"], cols["violations"]
+        cols["violation_rate"] = np.divide(found, done, out=np.full(done.size, np.nan),
+                                           where=done > 0)
         return Table(cols)
 
 

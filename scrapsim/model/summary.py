@@ -16,6 +16,10 @@ last window until the 7-day means of trader stock and of the scrap price are bac
 ``RECOVERY_BANDS`` of the baseline's (±25% and ±5%) and stay there for ``RECOVERY_HOLD`` (14)
 days; None if that never happens within the run. Trader yards swing by a few days of
 collection even in a market left alone, hence the wider band.
+``violation_rate`` is violations over inspections (None without inspections);
+``campaigns`` counts each campaign's inspections, first visits, verifications, violations,
+closures and audits per region (:mod:`scrapsim.model.enforcement`), and
+``audit_share_not_closed`` is the share of sites audits found not closed, over all audits.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from scrapsim.model.enforcement import by_campaign, rates
 from scrapsim.model.table import Table
 
 __all__ = ["SUMMARY_KEYS", "summarize"]
@@ -84,8 +89,10 @@ def _metrics(run: Table, base: Table, cols: list[int], n_reg: int, window: np.nd
         agg = (np.mean if col == "scrap_price" else np.sum)
         out[f"{'price' if col == 'scrap_price' else col}_recovery_days"] = _back_within(
             agg(pick(run, col), axis=1), agg(pick(base, col), axis=1), band, last_end)
-    for col in ("inspections", "violations", "fines"):
+    for col in ("inspections", "violations", "fines", "first_visits", "verifications", "audits"):
         out[col] = float(pick(run, col).sum())
+    out["violation_rate"] = out["violations"] / out["inspections"] if out["inspections"] \
+        else None
     return out
 
 
@@ -147,4 +154,10 @@ def summarize(result, baseline) -> dict[str, Any]:
     summary["seed"] = result.seed
     summary["intensity"] = sc.enforcement.intensity
     summary["regions"] = {name: block([i], name) for i, name in enumerate(names)}
+    summary["campaigns"] = by_campaign(result.events, [(c.name, list(c.regions))
+                                                       for c in sc.campaigns])
+    audits = [c["all"] for c in summary["campaigns"].values()]
+    summary["audit_share_not_closed"] = rates({
+        "inspections": 0, "violations": 0, "audited": sum(a["audited"] for a in audits),
+        "audit_found": sum(a["audit_found"] for a in audits)})["audit_share_not_closed"]
     return summary

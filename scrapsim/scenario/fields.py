@@ -220,10 +220,25 @@ class Campaign(_Base):
     """Sites one team inspects per day."""
     targets: Targets = Targets()
     """Whom the inspections visit, as relative weights."""
+    per_site: bool = False
+    """Smelter target weights per site: the smelters' share of visits (the sum of their three
+    weights) goes to each class's list in proportion to weight × sites listed, as when teams work
+    down one list of every plant; False: each class gets its weight's share whatever its size."""
     size_bias: float = Field(0.0, ge=-3.0, le=3.0)
     """Inspection probability proportional to capacity**size_bias (0: uniform)."""
     detection: Share = 0.8
-    """Probability an inspection detects a violation where there is one."""
+    """Probability an inspection finds a violation that is there (not the share of inspected
+    sites found violating: that is an outcome, the daily ``violation_rate``)."""
+    lists: bool = True
+    """Work from lists: visit every site of a list (the campaign's regions' open plants of a class,
+    or traders' yards) once per round before any is visited again; False draws with replacement."""
+    verify: bool = True
+    """Re-visit sites this campaign ordered to rectify once their deadline passes, as verification
+    visits counted apart (``verifications``); meanwhile they are off the inspection lists. False:
+    sanctioned sites stay on the lists and inspecting them finds nothing new."""
+    ban_classes: list[Literal["large", "small", "workshop"]] = []
+    """Smelter classes shut and banned directly when found violating, whatever the sanction draw
+    ("shut down and banned directly", scattered enterprises)."""
     drones: Share = 0.0
     """Extra detection from drone surveillance: p = 1 - (1-detection)(1-drones)."""
     halted_detection: Share = 0.3
@@ -334,5 +349,12 @@ class Behaviour(_Base):
 
     relapse_share: Share = 0.05
     """Share of closed sites that relapse within a year while no campaign covers their region."""
+    rectifiable: list[Literal["large", "small", "workshop"]] = ["large", "small", "workshop"]
+    """Classes whose plants a completed rectification makes compliant; a plant of another class
+    reopens after rectifying still in violation (a workshop cannot meet the standards)."""
+    false_report: Share = 0.0
+    """Share of reported closures that are false (the site never closed or reopened at once) and
+    of reported rectifications that are not done (the site still violates); audits find the
+    former, verification visits and inspections both."""
     risk_memory_days: Positive = 10.0
     """Time scale on which traders' perceived risk follows the campaigns, days."""

@@ -18,7 +18,8 @@ run or of its intensity-0 twin (``of: baseline``), for one ``region`` or all:
 
 * ``operating_rate`` — smelted / nominal capacity (Σ count × mean capacity), a share;
 * ``smelted``, ``collected``, ``traded``, ``imports`` — mean t/day;
-* ``scrap_price`` — mean CNY/t.
+* ``scrap_price`` — mean CNY/t;
+* ``violation_rate`` — violations found / inspections made over the period, a share.
 
 Any summary key (``shut_count``, ``collection_change``, ``recovery_days``, ...) is a moment
 too; ``recovery_days`` that never comes within the run counts as the days left in the run.
@@ -43,10 +44,12 @@ from scrapsim.scenario import Scenario, ScenarioError
 __all__ = ["DAILY_MOMENTS", "TargetSpec", "Targets", "TargetsError", "load_targets",
            "moments"]
 
-DAILY_MOMENTS = ("operating_rate", "smelted", "collected", "traded", "imports", "scrap_price")
+DAILY_MOMENTS = ("operating_rate", "smelted", "collected", "traded", "imports", "scrap_price",
+                 "violation_rate")
 _SUMMARY_ONLY = ("shut_count", "shut_share", "closed_share", "recovery_days", "collection_change",
                  "smelting_change", "price_change", "offered_change", "demanded_change",
-                 "traded_change", "mean_price_pressure", "inspections", "violations")
+                 "traded_change", "mean_price_pressure", "inspections", "violations",
+                 "audit_share_not_closed")
 
 
 
@@ -249,6 +252,11 @@ def _measure(result: Any, spec: dict[str, Any]) -> float | None:
     x = np.asarray(table[column], dtype=float).reshape(sc.days, len(names))[:, cols]
     if spec["moment"] == "scrap_price":
         return float(x[days].mean())
+    if spec["moment"] == "violation_rate":
+        found = np.asarray(table["violations"], dtype=float).reshape(sc.days, len(names))
+        done = np.asarray(table["inspections"], dtype=float).reshape(sc.days, len(names))
+        n = done[days][:, cols].sum()
+        return float(found[days][:, cols].sum() / n) if n > 0 else None
     mean = float(x[days].sum(axis=1).mean())
     if spec["moment"] == "operating_rate":
         return mean / _capacity(sc, cols)

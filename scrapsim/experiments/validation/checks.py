@@ -26,8 +26,8 @@ __all__ = ["CHECKS", "COLUMNS", "Check", "Metrics", "Row", "Target"]
 
 PROG = "scrapsim validate"
 CONFIDENCE = 0.95
-COLUMNS = ("pattern", "check", "scenario", "metric", "target", "mean", "ci_low", "ci_high",
-           "reps", "missing", "passed")
+COLUMNS = ("pattern", "check", "scenario", "metric", "target", "in_sample", "mean", "ci_low",
+           "ci_high", "reps", "missing", "passed")
 SMELTERS_ONLY = {"campaigns.0.targets.traders": 0, "campaigns.0.perceived_risk": 0}
 COLLECTION_ONLY = {"campaigns.0.targets.large": 0, "campaigns.0.targets.small": 0,
                    "campaigns.0.targets.workshop": 0, "campaigns.0.targets.traders": 1,
@@ -38,11 +38,14 @@ Metrics = dict[str, float | None]
 
 @dataclass(frozen=True)
 class Target:
-    """Inclusive range ``lo <= mean <= hi`` (None: unbounded) and how FACTS.md states it."""
+    """Inclusive range ``lo <= mean <= hi`` (None: unbounded) and how FACTS.md states it;
+    ``fitted`` names the targets file whose calibration used this same evidence (the row is
+    in-sample: it shows the model *can* match it, not that it predicts it), "" otherwise."""
 
     lo: float | None
     hi: float | None
     text: str
+    fitted: str = ""
 
     def holds(self, value: float | None) -> bool:
         return value is not None and (self.lo is None or value >= self.lo) and (
@@ -128,7 +131,9 @@ def _first(mask: Any) -> int | None:
 
 
 def _run(scenario: Any, seed: int, baseline: bool = True) -> Any:
-    from scrapsim.model.simulation import run  # the model (and its compiled loops) only when a check runs
+    from scrapsim.model.simulation import (
+        run,  # the model (and its compiled loops) only when a check runs
+    )
 
     return run(scenario, seed=seed, baseline=baseline)
 
@@ -248,12 +253,56 @@ def imports_large(scenario: Any, seed: int) -> Metrics:
             else large - shop}
 
 
+TWO_PLUS_26 = "two-plus-26-supervision"
+"""Name of the 2+26 supervision campaign in ``national_2017.yaml``."""
+
+
+def _campaign_events(result: Any, name: str) -> tuple[Any, Any, int]:
+    """(days, events, start day) of the events of campaign ``name``."""
+    ev = result.events
+    mine = ev["campaign"] == name
+    days = np.floor(np.asarray(ev["time"], float)[mine]).astype(int)
+    c = next(c for c in result.scenario.campaigns if c.name == name)
+    return days, np.asarray(ev["event"])[mine], (c.start - result.scenario.start).days
+
+
+def _rate(days: Any, events: Any, a: int, b: int) -> float | None:
+    """Violations found over inspections made on days [a, b)."""
+    span = (days >= a) & (days < b)
+    done = int((span & (events == "inspection")).sum())
+    return float((span & (events == "violation")).sum() / done) if done else None
+
+
+def two_plus_26(scenario: Any, seed: int) -> Metrics:
+    """2+26 supervision (national 2017): violations among inspected sites in the campaign's
+    first weeks (7-23 April, the window of targets/two_plus_26.yaml, which ends when the third
+    central batch starts) and from its start to 30 September, and the fall between them; the
+    share of sites the September audit of reported closures found not closed; the share of the
+    2+26 regions' workshops still running at the end of 2017 (of those at the start)."""
+    r = _run(scenario, seed, baseline=False)
+    days, events, a = _campaign_events(r, TWO_PLUS_26)
+    early = _rate(days, events, a, _day(scenario, "2017-04-24"))
+    sept = _rate(days, events, a, _day(scenario, "2017-10-01"))
+    ev = r.events
+    audit = (ev["campaign"] == TWO_PLUS_26) & (ev["event"] == "audit")
+    names = [g.name for g in scenario.regions]
+    c = next(c for c in scenario.campaigns if c.name == TWO_PLUS_26)
+    cols = [names.index(g) for g in c.regions]
+    shops = np.asarray(r.daily["running_workshop"], float).reshape(-1, len(names))[:, cols]
+    start = sum(scenario.regions[k].smelters.workshop.count for k in cols)
+    return {"violation_rate_first_weeks": early, "violation_rate_to_september": sept,
+            "violation_rate_fall": None if early is None or sept is None else early - sept,
+            "audit_share_not_closed": float(np.asarray(ev["value"])[audit].mean())
+            if audit.any() else None,
+            "workshops_running_at_end": float(shops[-1].sum() / start) if start else None}
+
+
 CHECKS: tuple[Check, ...] = (
     Check("hebei_pulse", 1, "hebei", hebei_pulse, {
-        "shut_count": Target(160, 168, "164 of 167 shut (±4)"),
+        "shut_count": Target(160, 168, "164 of 167 shut (±4)", fitted="targets/hebei.yaml"),
         "collection_change": Target(None, -0.1, "falls (≤ −10%)"),
         "smelting_change": Target(None, -0.1, "falls (≤ −10%)"),
-        "recovery_days": Target(0, 28, "2–4 weeks (≤ 28 d)")}),
+        "recovery_days": Target(0, 28, "2–4 weeks (≤ 28 d)", fitted="targets/hebei.yaml")}),
     Check("compliant_shift", 2, "shandong", compliant_shift, {
         "large_smelting_change": Target(0.05, None, "large plants run fuller (≥ +5%)"),
         "workshop_smelting_change": Target(None, -0.05, "workshops smelt less (≤ −5%)"),
@@ -267,11 +316,20 @@ CHECKS: tuple[Check, ...] = (
             Target(None, -0.05, "holders withhold (≤ −5%)")}),
     Check("seasonality", 5, "no_enforcement", seasonality, {
         "cny_collection_lead_days": Target(1, 30, "traders stop first (1–30 d)"),
-        "summer_smelting_vs_spring": Target(-0.25, -0.05, "summer trough (56/65−1 = −14%)")}),
+        "summer_smelting_vs_spring": Target(-0.25, -0.05, "summer trough (56/65−1 = −14%)",
+                                            fitted="targets/hebei.yaml")}),
     Check("thin_buffers", 6, "hebei", thin_buffers, {
         "days_collection_to_smelting_drop": Target(0, 21, "within days (≤ 21 d)")}),
     Check("relapse", 7, "shandong", relapse, {
         "relapsed_share_of_closed": Target(0.001, 0.10, "a few per cent (audit ~4.6%)")}),
     Check("imports_large", 8, "guangdong", imports_large, {
         "large_minus_workshop_change": Target(0.1, None, "large plants fall less (≥ +10 pts)")}),
+    Check("two_plus_26", 9, "national_2017", two_plus_26, {
+        "violation_rate_first_weeks": Target(0.6, 0.8, "~70% violating in the first weeks",
+                                               fitted="targets/two_plus_26.yaml"),
+        "violation_rate_to_september": Target(0.5, 0.6, "54.5% (22,832 / 41,928) by Sep"),
+        "violation_rate_fall": Target(0.05, None, "falls (≥ 5 pts, 70% → 54.5%)"),
+        "audit_share_not_closed": Target(0.025, 0.065, "347 of 7,705 audited (4.5%)",
+                                         fitted="targets/two_plus_26.yaml"),
+        "workshops_running_at_end": Target(None, 0.1, "near-complete exit (Dacheng 600+ → 17)")}),
 )

@@ -179,13 +179,13 @@ def _record(row: Row) -> dict[str, Any]:
     lo, hi = row.interval
     return {"pattern": row.check.pattern, "check": row.check.name,
             "scenario": row.check.scenario, "metric": row.metric, "target": row.target.text,
-            "mean": row.mean, "ci_low": lo, "ci_high": hi, "reps": len(row.values),
+            "in_sample": row.target.fitted, "mean": row.mean, "ci_low": lo, "ci_high": hi, "reps": len(row.values),
             "missing": len(row.values) - len(row.valid), "passed": row.passed}
 
 
 def format_table(rows: Sequence[Row]) -> str:
     """The table as aligned plain text, one line per metric, and a pass count."""
-    head = ("#", "check", "metric", "target", "model (95% CI)", "pass")
+    head = ("#", "check", "metric", "target", "model (95% CI)", "pass", "fitted")
     lines = []
     for row in rows:
         lo, hi = row.interval
@@ -193,13 +193,18 @@ def format_table(rows: Sequence[Row]) -> str:
         miss = len(row.values) - len(row.valid)
         value = _fmt(row.mean) + ci + (f" ({miss} missing)" if miss else "")
         lines.append((str(row.check.pattern), row.check.name, row.metric, row.target.text,
-                      value, "PASS" if row.passed else "FAIL"))
+                      value, "PASS" if row.passed else "FAIL",
+                      "in-sample" if row.target.fitted else ""))
     widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
     text = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
             for line in [head, *lines]]
     passed = sum(r.passed for r in rows)
     text.append(f"{passed} of {len(rows)} metrics pass; checks failing: "
                 + (", ".join(sorted({r.check.name for r in rows if not r.passed})) or "none"))
+    fitted = sorted({r.target.fitted for r in rows if r.target.fitted})
+    if fitted:
+        text.append(f"in-sample: {sum(bool(r.target.fitted) for r in rows)} rows whose evidence "
+                    f"a calibration used ({', '.join(fitted)})")
     return "\n".join(text)
 
 

@@ -18,7 +18,14 @@ from datetime import date
 import numpy as np
 import simpy
 
-from scrapsim.model.actors.smelters import CLOSED, HALTED, RUNNING, SUSPENDED
+from scrapsim.model.actors.lists import Rounds, draw_uniform
+from scrapsim.model.actors.smelters import (
+    CLOSED,
+    HALTED,
+    RECTIFYING,
+    RUNNING,
+    SUSPENDED,
+)
 from scrapsim.model.actors.traders import ACTIVE
 from scrapsim.model.actors.traders import CLOSED as T_CLOSED
 from scrapsim.model.world import World
@@ -28,6 +35,22 @@ __all__ = ["Regulator", "escalate"]
 
 TRADER, SMELTER = 0, 1
 WORKSHOP = SMELTER_CLASSES.index("workshop")
+
+
+def _allot(counts: np.ndarray, weights: np.ndarray, sizes: np.ndarray,
+           rng: np.random.Generator) -> np.ndarray:
+    """Visits per list capped at the list's length (a site is visited at most once a day); the
+    visits over a cap go to the lists with room, by weight (a few passes, then dropped)."""
+    for _ in range(4):
+        over = np.maximum(counts - sizes, 0)
+        if not over.any():
+            break
+        counts = counts - over
+        room = weights * (counts < sizes)
+        if room.sum() <= 0:
+            break
+        counts = counts + rng.multinomial(int(over.sum()), room / room.sum())
+    return np.minimum(counts, sizes)
 
 
 def escalate(share: float, intensity: float) -> float:
@@ -47,11 +70,19 @@ class Regulator:
         self.smelters_in = [np.isin(model.smelters.region, r) for r in self.region_sets]
         self.traders_in = [np.isin(model.traders.region, r) for r in self.region_sets]
         self._pool_cache: dict[int, tuple] = {}
+        n_c = len(model.scenario.campaigns)
+        self.smelter_rounds = [Rounds(model.smelters.n) for _ in range(n_c)]
+        self.trader_rounds = [Rounds(model.traders.n) for _ in range(n_c)]
+        self.verify_by = np.full(model.smelters.n, -1, dtype=np.int64)
+        """Campaign that ordered each smelter to rectify and has not verified it yet (-1: none)."""
 
     def start(self, env: simpy.Environment) -> None:
         """Schedule every campaign, deadline and audit (nothing at intensity 0)."""
         if self.intensity <= 0:
             return
+        share = self.m.scenario.behaviour.false_report
+        if share > 0:
+            self.m.smelters.reports = (self.m.streams.get("reports"), share)
         for i, c in enumerate(self.m.scenario.campaigns):
             env.process(self._campaign(env, i, c))
             if c.deadline is not None:
@@ -102,57 +133,88 @@ class Regulator:
         quiet = ~self.m.inputs.campaign_active[day]
         ids = np.flatnonzero(self._smelters_in(i) & (s.state == HALTED) & quiet[s.region])
         s.restart(ids, self.m.log, float(day), i)
+        self.verify_by[self.verify_by == i] = -1        # left unverified
 
     # ---- inspections -----------------------------------------------------------------------
     def _inspect_day(self, i: int, c: Campaign, day: int) -> None:
-        """Draw the day's Poisson number of inspections, split them over the target groups by
-        weight (empty groups get none), pick each actor (smelters by capacity**size_bias) and
-        inspect smelters and traders at times spread over the working morning."""
+        """Draw the day's Poisson number of visits; verification visits of sites this campaign
+        ordered to rectify come first, the rest are inspections split over the target lists by
+        weight (empty lists get none), each list visited in rounds (:class:`Rounds`), at times
+        spread over the working morning."""
         rng = self.m.streams.get(f"campaign:{i}")
-        n = rng.poisson(c.teams * c.inspections_per_team_day * self.intensity)
+        n = int(rng.poisson(c.teams * c.inspections_per_team_day * self.intensity))
         if n == 0:
             return
+        if c.verify:
+            n -= self._verify(i, c, day, n, rng)
+            if n == 0:
+                return
         pools, traders = self._pools(i, c)
-        weights = np.array([w if p[0].size else 0.0 for w, p in zip(self._weights(c), pools)]
-                           + [c.targets.traders if traders.size else 0.0])
+        weights = self._split(c, pools, traders)
         if weights.sum() <= 0:
             return
         counts = rng.multinomial(n, weights / weights.sum())
-        picked = [ids[np.searchsorted(cum, rng.random(k) * cum[-1], side="right")]
-                  for k, (ids, cum) in zip(counts[:3], pools) if k]
+        if c.lists:
+            sizes = np.array([p[0].size for p in pools] + [traders.size])
+            counts = _allot(counts, weights, sizes, rng)
+        picked = [self._pick(i, c, ids, cum, int(k), rng, day)
+                  for k, (ids, cum) in zip(counts[:3], pools, strict=True) if k]
         if picked:
             ids = np.concatenate(picked)
             self._inspect_smelters(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
         if counts[3]:
-            ids = traders[rng.integers(0, traders.size, counts[3])]
+            if c.lists:
+                ids = self.trader_rounds[i].pick(traders, int(counts[3]), rng, day=day)
+            else:
+                ids = traders[rng.integers(0, traders.size, counts[3])]
             self._inspect_traders(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
 
+    def _pick(self, i: int, c: Campaign, ids: np.ndarray, cum: np.ndarray, k: int,
+              rng: np.random.Generator, day: int) -> np.ndarray:
+        """``k`` smelters of one list: the next of the round (weights capacity**size_bias), or
+        drawn with replacement when the campaign keeps no lists."""
+        if c.lists:
+            return self.smelter_rounds[i].pick(ids, k, rng, np.diff(cum, prepend=0.0), day)
+        return ids[np.searchsorted(cum, rng.random(k) * cum[-1], side="right")]
+
     @staticmethod
-    def _weights(c: Campaign) -> list[float]:
+    def _split(c: Campaign, pools: list, traders: np.ndarray) -> np.ndarray:
+        """Weights of the four lists (large, small, workshop, traders); empty lists get none.
+        With ``per_site`` the smelters' total weight is split by weight × list length."""
         t = c.targets
-        return [t.large, t.small, t.workshop]
+        w = np.array([t.large, t.small, t.workshop]) * [p[0].size > 0 for p in pools]
+        if c.per_site and w.sum() > 0:
+            sized = w * [p[0].size for p in pools]
+            w = (t.large + t.small + t.workshop) * sized / sized.sum() if sized.sum() else w
+        return np.append(w, t.traders if traders.size else 0.0)
 
     def _pools(self, i: int, c: Campaign) -> tuple[list, np.ndarray]:
-        """Open smelters of each class (ids, cumulative weights) and open traders in the
-        campaign's regions; cached until a closure or reopening changes them."""
+        """The lists: open smelters of each class (ids, cumulative weights) and traders in the
+        campaign's regions; with verification, sites awaiting it and suspended or rectifying
+        plants (under a sanction) are off the lists, as are suspended traders."""
         s, tr = self.m.smelters, self.m.traders
-        key = (s.closed_version, tr.closed_version)
-        cached = self._pool_cache.get(i)
-        if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
         here = self._smelters_in(i) & (s.state != CLOSED)
+        if c.verify:
+            here &= (self.verify_by < 0) & (s.state != SUSPENDED) & (s.state != RECTIFYING)
         pools = []
         for k in range(3):
             ids = np.flatnonzero(here & (s.klass == k))
             pools.append((ids, np.cumsum(s.capacity[ids] ** c.size_bias)))
-        traders = np.flatnonzero(self.traders_in[i] & (tr.state != T_CLOSED))
-        self._pool_cache[i] = (key, pools, traders)
+        key = tr.version
+        cached = self._pool_cache.get(i)
+        if cached is not None and cached[0] == key:
+            return pools, cached[1]
+        open_ = (tr.state == ACTIVE) if c.verify else (tr.state != T_CLOSED)
+        traders = np.flatnonzero(self.traders_in[i] & open_)
+        self._pool_cache[i] = (key, traders)
         return pools, traders
+
+    def _p_detect(self, c: Campaign) -> float:
+        return 1.0 - (1.0 - c.detection) * (1.0 - c.drones)
 
     def _detect(self, c: Campaign, ids: np.ndarray, eligible: np.ndarray,
                 factor: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
-        p = 1.0 - (1.0 - c.detection) * (1.0 - c.drones)
-        return eligible & (rng.random(ids.size) < p * factor)
+        return eligible & (rng.random(ids.size) < self._p_detect(c) * factor)
 
     @staticmethod
     def _first_visits(ids: np.ndarray) -> np.ndarray | bool:
@@ -164,13 +226,23 @@ class Regulator:
         mask[first] = True
         return mask
 
+    def _visits(self, i: int, kind: int, ids: np.ndarray, times: np.ndarray,
+                reg: np.ndarray, rounds: Rounds) -> None:
+        """Log and count inspections (event value 1 on a site's first visit by the campaign)."""
+        first = rounds.first_visits(ids)
+        self.m.log.add(times, reg, kind, ids, i, "inspection", first.astype(float))
+        if ids.size:
+            self._add(int(times[0]), "inspections", reg)
+            self._add(int(times[0]), "first_visits", reg[first])
+
     def _inspect_smelters(self, i: int, c: Campaign, ids: np.ndarray, times: np.ndarray,
                           rng: np.random.Generator) -> None:
         s = self.m.smelters
         reg = s.region[ids]
-        self._count(i, SMELTER, ids, times, reg, "inspection", "inspections")
+        self._visits(i, SMELTER, ids, times, reg, self.smelter_rounds[i])
         state = s.state[ids]
-        eligible = s.violator[ids] & ((state == RUNNING) | (state == HALTED)) & self._first_visits(ids)
+        live = (state == RUNNING) | (state == HALTED)
+        eligible = s.violator[ids] & live & self._first_visits(ids)
         factor = np.where(state == HALTED, c.halted_detection, 1.0)
         hit = self._detect(c, ids, eligible, factor, rng)
         if hit.any():
@@ -180,17 +252,45 @@ class Regulator:
                          rng: np.random.Generator) -> None:
         tr = self.m.traders
         reg = tr.region[ids]
-        self._count(i, TRADER, ids, times, reg, "inspection", "inspections")
+        self._visits(i, TRADER, ids, times, reg, self.trader_rounds[i])
         eligible = tr.violator[ids] & (tr.state[ids] == ACTIVE) & self._first_visits(ids)
         hit = self._detect(c, ids, eligible, 1.0, rng)
         if hit.any():
             self._sanction(i, c, TRADER, ids[hit], times[hit], reg[hit], c.trader_sanctions, rng)
 
+    def _verify(self, i: int, c: Campaign, day: int, n: int, rng: np.random.Generator) -> int:
+        """Up to ``n`` verification visits of sites this campaign ordered to rectify whose
+        deadline has passed (back to running): a site still violating is found with the
+        campaign's detection and closed (``verify_close``). Logs ``verification`` (value 1 when
+        found); returns the number of visits made."""
+        s = self.m.smelters
+        mine = self.verify_by == i
+        self.verify_by[mine & (s.state == CLOSED)] = -1          # closed at its deadline
+        due = np.flatnonzero(mine & (s.state == RUNNING))
+        if due.size == 0:
+            return 0
+        ids = draw_uniform(due, n, rng)
+        self.verify_by[ids] = -1
+        self.smelter_rounds[i].mark(ids, day)             # visited in this round
+        times = day + 0.5 * np.sort(rng.random(ids.size))
+        found = s.violator[ids] & (rng.random(ids.size) < self._p_detect(c))
+        reg = s.region[ids]
+        self.m.log.add(times, reg, SMELTER, ids, i, "verification", found.astype(float))
+        self._add(day, "verifications", reg)
+        if found.any():
+            self.m.count(day, "seized_smelters",
+                         s.close(ids[found], self.m.log, times[found], i, "verify_close"))
+        return int(ids.size)
+
     def _sanction(self, i: int, c: Campaign, actor: int, ids: np.ndarray, times: np.ndarray,
                   reg: np.ndarray, shares: Sanctions, rng: np.random.Generator) -> None:
-        """Detected violations: log them, draw each one's sanction and apply it."""
+        """Detected violations: log them, draw each one's sanction and apply it (smelters of
+        the campaign's ``ban_classes`` are closed whatever the draw)."""
         self._count(i, actor, ids, times, reg, "violation", "violations")
         kind = self._sanction_kind(shares, ids.size, rng)
+        if actor == SMELTER and c.ban_classes:
+            banned = [SMELTER_CLASSES.index(k) for k in c.ban_classes]
+            kind[np.isin(self.m.smelters.klass[ids], banned)] = 0
         apply = (self._sanction_trader, self._sanction_smelter)[actor]
         for k in np.unique(kind).tolist():
             sel = kind == k
@@ -203,8 +303,10 @@ class Regulator:
             m.count(int(times[0]), "seized_smelters", s.close(ids, m.log, times, i))
         elif kind == 1:
             s.suspend(ids, m.log, times, i, c.suspend_days, c.rectify_days, c.rectify_failure)
+            self.verify_by[ids] = i
         elif kind == 2:
             s.upgrade(ids, m.log, times, i, c.rectify_days)
+            self.verify_by[ids] = i
         else:
             self._fine(i, c, SMELTER, ids, times, reg)
 
@@ -256,14 +358,18 @@ class Regulator:
         self.m.count(day, "seized_smelters", seized)
 
     def _audit(self, i: int, day: int) -> None:
-        """Follow-up audit of closures: relapsed sites found are closed again."""
+        """Audit of reported closures in the campaign's regions: every site reported closed
+        (closed, falsely closed or relapsed) is visited (``audit``, value 1 when found not
+        closed, counted in ``audits``); falsely closed and relapsed sites are found with
+        ``audit_detection`` and closed for real (``audit_close``)."""
         c, s = self.m.scenario.campaigns[i], self.m.smelters
-        cand = np.flatnonzero(self._smelters_in(i) & s.relapsed & (s.state != CLOSED))
+        reported = (s.state == CLOSED) | s.false_closed | s.relapsed
+        cand = np.flatnonzero(self._smelters_in(i) & reported)
         rng = self.m.streams.get(f"campaign:{i}")
-        self.m.log.add(float(day), s.region[cand], SMELTER, cand, i, "inspection")
-        self._add(day, "inspections", s.region[cand])
-        ids = cand[rng.random(cand.size) < escalate(c.audit_detection, self.intensity)]
-        self.m.log.add(float(day), s.region[ids], SMELTER, ids, i, "violation")
-        self._add(day, "violations", s.region[ids])
+        open_ = (s.state[cand] != CLOSED)
+        found = open_ & (rng.random(cand.size) < escalate(c.audit_detection, self.intensity))
+        self.m.log.add(float(day), s.region[cand], SMELTER, cand, i, "audit", found.astype(float))
+        self._add(day, "audits", s.region[cand])
+        ids = cand[found]
         self.m.count(day, "seized_smelters", s.close(ids, self.m.log, float(day), i,
                                                      "audit_close"))

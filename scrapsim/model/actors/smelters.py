@@ -3,8 +3,9 @@
 States: ``running → suspended (power cut until a rectification deadline) → rectifying → running``;
 ``running|halted|suspended → closed`` (banned: stock and equipment removed); ``halted`` (a
 violating workshop stops by itself while inspectors are in its region, restarts when they leave
-unless caught); ``closed → running`` by relapse. Every transition is a method on index arrays
-that records one event per smelter.
+unless caught); ``closed → running`` by relapse; a reported closure can be false (the site goes on
+running, ``false_closed``) and a reported rectification undone (the site still violates).
+Every transition is a method on index arrays that records one event per smelter.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ __all__ = ["CLOSED", "HALTED", "RECTIFYING", "RUNNING", "STATES", "SUSPENDED", "
 RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
 STATES = ("running", "halted", "suspended", "rectifying", "closed")
 SMELTER = 1
+FALSE_REPORTABLE = ("close", "deadline_close", "rectify_fail_close")
+"""Closure events a site can report falsely (audit and verification closures are real)."""
 
 
 class Smelters:
@@ -57,6 +60,11 @@ class Smelters:
         self.group = self.region * 3 + self.klass
         self.closed_version = 0
         self.relapse_day = np.full(self.n, np.inf)
+        self.false_closed = np.zeros(self.n, dtype=bool)
+        self.rectifiable = np.isin(self.klass, [SMELTER_CLASSES.index(k)
+                                                for k in scenario.behaviour.rectifiable])
+        self.reports: tuple[np.random.Generator, float] | None = None
+        """(stream, share) of false reports, set by the regulator; None: every report true."""
         r = self.n_regions
         self.demand, self.smelted_r, self.ingot_r, self.stock_r = (np.zeros(r) for _ in range(4))
         self.smelted, self.by_group = np.zeros(self.n), np.zeros(3 * r)
@@ -123,16 +131,39 @@ class Smelters:
 
     def close(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int,
               event: str = "close") -> np.ndarray:
-        """Ban ``ids``: stock and equipment removed; returns tonnes seized per region."""
+        """Ban ``ids``: stock and equipment removed; returns tonnes seized per region.
+
+        Closures found false are reported too: when :attr:`reports` is set, a share of the
+        ``close``, ``deadline_close`` and ``rectify_fail_close`` reports is false (see
+        :meth:`_false_closures`); audit and verification closures are always real."""
         keep = self.state[ids] != CLOSED
         ids, t = ids[keep], (np.asarray(t, float)[keep] if np.ndim(t) else t)
+        log.add(t, self.region[ids], SMELTER, ids, campaign, event)
+        if self.reports is not None and event in FALSE_REPORTABLE and ids.size:
+            ids, t = self._false_closures(ids, t, log, campaign)
         self._set(ids, CLOSED)
         self.relapsed[ids] = False
+        self.false_closed[ids] = False
         seized = self.stock[ids].copy()
         self.stock[ids] = 0.0
-        log.add(t, self.region[ids], SMELTER, ids, campaign, event)
         log.add(t, self.region[ids], SMELTER, ids, campaign, "seize", seized)
         return np.bincount(self.region[ids], weights=seized, minlength=self.n_regions)
+
+    def _false_closures(self, ids: np.ndarray, t: float | np.ndarray, log: EventLog,
+                        campaign: int) -> tuple[np.ndarray, float | np.ndarray]:
+        """Reported closures that are false: the site keeps (or goes back to) producing, still
+        violating, flagged ``false_closed`` until an audit or inspection closes it; logs
+        ``false_close`` (value 0). Returns the ids (and times) really closed."""
+        assert self.reports is not None
+        rng, share = self.reports
+        false = rng.random(ids.size) < share
+        fake = ids[false]
+        tf = np.asarray(t, float)[false] if np.ndim(t) else t
+        self._set(fake, RUNNING)
+        self.violator[fake] = True
+        self.false_closed[fake] = True
+        log.add(tf, self.region[fake], SMELTER, fake, campaign, "false_close")
+        return ids[~false], (np.asarray(t, float)[~false] if np.ndim(t) else t)
 
     def suspend(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int, days: float,
                 rectify_days: float, fail: float) -> None:
@@ -167,8 +198,13 @@ class Smelters:
         due = np.flatnonzero((self.until <= day) & ((self.state == SUSPENDED) | (self.state == RECTIFYING)))
         rect = due[self.state[due] == RECTIFYING]
         self._set(rect, RUNNING)
-        self.violator[rect] = False
+        self.violator[rect] = ~self.rectifiable[rect]
         log.add(float(day), self.region[rect], SMELTER, rect, -1, "reopen")
+        if self.reports is not None and rect.size:
+            rng, share = self.reports
+            undone = rect[rng.random(rect.size) < share]
+            self.violator[undone] = True
+            log.add(float(day), self.region[undone], SMELTER, undone, -1, "false_rectify")
         susp = due[self.state[due] == SUSPENDED]
         failed = rng.random(susp.size) < self.fail[susp]
         seized = self.close(susp[failed], log, float(day), -1, "rectify_fail_close")

@@ -1,0 +1,84 @@
+"""Inspection lists: which sites a campaign visits, in rounds, as the 2017 campaigns worked.
+
+A campaign works from lists of the sites in its regions (the "base number of scattered
+pollution enterprises", the licensed plants, the traders' yards): each day's visits go to sites
+of the list not yet visited in the current round, and a new round starts for a list only when
+every site on it has been visited. Within a list, smelters are drawn with probability
+proportional to ``capacity**size_bias`` (an exponential race over the unvisited, i.e. weighted
+sampling without replacement); traders uniformly. Everything is index arrays and boolean masks,
+one pass per campaign-day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Rounds", "draw_uniform", "draw_weighted"]
+
+
+def draw_weighted(ids: np.ndarray, weights: np.ndarray, k: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """``k`` distinct ids (all of them if fewer), each drawn with probability ∝ weight, in draw
+    order (smallest exponential clock ``E/w`` first)."""
+    if k >= ids.size:
+        return ids[np.argsort(rng.exponential(1.0, ids.size) / weights, kind="stable")]
+    clocks = rng.exponential(1.0, ids.size) / weights
+    part = np.argpartition(clocks, k - 1)[:k]
+    return ids[part[np.argsort(clocks[part], kind="stable")]]
+
+
+def draw_uniform(ids: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` distinct ids drawn uniformly (all of them, shuffled, if fewer)."""
+    if k >= ids.size:
+        return rng.permutation(ids)
+    return rng.choice(ids, size=k, replace=False)
+
+
+class Rounds:
+    """One campaign's rounds over its lists: ``seen`` (visited this round), ``ever`` (visited
+    at least once: a first visit) and ``last`` (day of the last visit, -1 never) per actor."""
+
+    def __init__(self, n: int) -> None:
+        self.seen = np.zeros(n, dtype=bool)
+        self.ever = np.zeros(n, dtype=bool)
+        self.last = np.full(n, -1, dtype=np.int64)
+
+    def mark(self, ids: np.ndarray, day: int) -> None:
+        """Count ``ids`` as visited this round on ``day`` (a verification visit, say)."""
+        self.seen[ids] = True
+        self.last[ids] = day
+
+    def pick(self, pool: np.ndarray, k: int, rng: np.random.Generator,
+             weights: np.ndarray | None = None, day: int = -2) -> np.ndarray:
+        """``k`` sites of ``pool`` (a list: ids, each at most once per round, with their
+        ``weights``, None for uniform) on ``day``: the unvisited first; when they run out the
+        list's round ends and the rest come from a new round (no site is visited twice on one
+        day)."""
+        if k <= 0 or pool.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        fresh = ~self.seen[pool]
+        first = self._draw(pool[fresh], None if weights is None else weights[fresh], k, rng)
+        if first.size < k:                          # the round is over for this list
+            self.seen[pool] = False
+            self.seen[first] = True
+            rest = ~self.seen[pool] & (self.last[pool] != day)
+            more = self._draw(pool[rest], None if weights is None else weights[rest],
+                              min(k - first.size, int(rest.sum())), rng)
+            first = np.concatenate([first, more])
+        self.mark(first, day)
+        return first
+
+    @staticmethod
+    def _draw(ids: np.ndarray, weights: np.ndarray | None, k: int,
+              rng: np.random.Generator) -> np.ndarray:
+        if ids.size == 0 or k <= 0:
+            return np.zeros(0, dtype=np.int64)
+        if weights is None:
+            return draw_uniform(ids, k, rng)
+        return draw_weighted(ids, weights, k, rng)
+
+    def first_visits(self, ids: np.ndarray) -> np.ndarray:
+        """True where this is the actor's first visit by the campaign (and mark them visited)."""
+        first = ~self.ever[ids]
+        self.ever[ids] = True
+        return first

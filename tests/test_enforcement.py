@@ -1,0 +1,132 @@
+"""Enforcement as the campaigns ran it: lists in rounds, verification visits, false reports,
+shut-and-ban, and the outputs that count them (MODEL.md, issue 11)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from scrapsim.model.actors.lists import Rounds, draw_weighted
+from scrapsim.model.simulation import run
+from scrapsim.scenario import Scenario
+
+
+def one_site(klass: str = "workshop", **campaign: Any) -> Scenario:
+    """One region, one smelter of ``klass`` (a violator), two traders that never violate, and
+    one campaign on the smelters from 10 January (overrides in ``campaign``; ``false_report``
+    and ``rectifiable`` go to behaviour)."""
+    behaviour = {k: campaign.pop(k) for k in ("false_report", "rectifiable") if k in campaign}
+    c = {"name": "c", "regions": ["r"], "start": "2017-01-10", "end": "2017-01-10", "teams": 5,
+         "inspections_per_team_day": 1, "detection": 1.0, "halt_share": 0.0,
+         "targets": {"large": 1, "small": 1, "workshop": 1, "traders": 0},
+         "sanctions": {"close": 1.0, "fine": 0.0}, "announcement_days": 0, **campaign}
+    return Scenario.model_validate({
+        "name": "one-site", "start": "2017-01-01", "end": "2017-02-28", "behaviour": behaviour,
+        "regions": [{"name": "r", "generation": 8.0,
+                     "traders": {"count": 2, "capacity": 10.0, "violator_share": 0.0},
+                     "smelters": {klass: {"count": 1, "capacity": 10.0,
+                                          "violator_share": 1.0}}}],
+        "campaigns": [c]})
+
+
+def trace(scenario: Scenario) -> list[tuple[int, str, str, float]]:
+    """(day, campaign, event, value) of every smelter event of a run, in time order."""
+    ev = run(scenario, seed=1, baseline=False).events
+    keep = np.asarray(ev["actor"]) == "smelter"
+    return [(int(t), c, e, float(v)) for t, c, e, v in
+            zip(np.asarray(ev["time"])[keep], np.asarray(ev["campaign"])[keep],
+                np.asarray(ev["event"])[keep], np.asarray(ev["value"])[keep], strict=True)
+            if e != "seize"]
+
+
+def test_trace_list_inspection_sanction_false_closure_audit() -> None:
+    sc = one_site(false_report=1.0, audits=["2017-02-01"], audit_detection=1.0)
+    assert trace(sc) == [(9, "c", "inspection", 1.0), (9, "c", "violation", 0.0),
+                         (9, "c", "close", 0.0), (9, "c", "false_close", 0.0),
+                         (31, "c", "audit", 1.0), (31, "c", "audit_close", 0.0)]
+
+
+def test_trace_true_closure_is_audited_and_not_found() -> None:
+    sc = one_site(audits=["2017-02-01"], audit_detection=1.0)
+    assert trace(sc) == [(9, "c", "inspection", 1.0), (9, "c", "violation", 0.0),
+                         (9, "c", "close", 0.0), (31, "c", "audit", 0.0)]
+
+
+def test_trace_rectification_not_done_is_found_by_verification() -> None:
+    sc = one_site("small", false_report=1.0, end="2017-01-31",
+                  sanctions={"suspend": 1.0, "fine": 0.0}, suspend_days=3, rectify_days=4,
+                  rectify_failure=0.0)
+    assert trace(sc) == [(9, "c", "inspection", 1.0), (9, "c", "violation", 0.0),
+                         (9, "c", "suspend", 0.0), (12, "", "rectify", 0.0),
+                         (16, "", "reopen", 0.0), (16, "", "false_rectify", 0.0),
+                         (17, "c", "verification", 1.0), (17, "c", "verify_close", 0.0)]
+
+
+def test_trace_verified_rectification_then_next_round() -> None:
+    """Inspections come in the morning, deadlines at midday: a plant rectified on day 16 is
+    verified on day 17 (value 0), then is back on the list: the next round's inspection (day
+    18) is not a first visit (value 0) and finds nothing."""
+    sc = one_site("small", end="2017-01-20", sanctions={"suspend": 1.0, "fine": 0.0},
+                  suspend_days=3, rectify_days=4, rectify_failure=0.0)
+    got = trace(sc)
+    assert got[:7] == [(9, "c", "inspection", 1.0), (9, "c", "violation", 0.0),
+                       (9, "c", "suspend", 0.0), (12, "", "rectify", 0.0),
+                       (16, "", "reopen", 0.0), (17, "c", "verification", 0.0),
+                       (18, "c", "inspection", 0.0)]
+    assert {e for _, _, e, _ in got[6:]} == {"inspection"}
+
+
+def test_workshop_not_rectifiable_reopens_violating() -> None:
+    sc = one_site("workshop", rectifiable=["large", "small"], end="2017-01-31",
+                  sanctions={"upgrade": 1.0, "fine": 0.0}, rectify_days=4)
+    events = [e for _, _, e, _ in trace(sc)]
+    assert events[:5] == ["inspection", "violation", "upgrade", "reopen", "verification"]
+    assert events[5] == "verify_close"          # still violating: found and closed
+
+
+def test_ban_closes_whatever_the_draw() -> None:
+    sc = one_site("workshop", sanctions={"suspend": 1.0, "fine": 0.0}, ban_classes=["workshop"])
+    assert [e for _, _, e, _ in trace(sc)] == ["inspection", "violation", "close"]
+
+
+def test_rounds_visit_every_site_once_before_repeating() -> None:
+    rng = np.random.default_rng(0)
+    rounds = Rounds(20)
+    pool = np.arange(3, 15)
+    seen = np.concatenate([rounds.pick(pool, 5, rng, np.linspace(1, 4, pool.size), day)
+                           for day in range(2)] + [rounds.pick(pool, 2, rng, day=2)])
+    assert sorted(seen.tolist()) == pool.tolist()           # 5 + 5 + 2: one round exactly
+    nxt = rounds.pick(pool, 13, rng, day=3)
+    assert sorted(nxt.tolist()) == pool.tolist()            # a day never visits a site twice
+    rounds.pick(pool, 3, rng, day=4)                        # a new round: 9 left unvisited
+    assert (~rounds.seen[pool]).sum() == 9
+    first = rounds.first_visits(np.array([3, 16]))
+    assert first.tolist() == [True, True] and rounds.first_visits(np.array([3])).tolist() == [False]
+
+
+def test_weighted_draw_follows_weights() -> None:
+    rng = np.random.default_rng(5)
+    ids, w = np.arange(3), np.array([1.0, 1.0, 8.0])
+    firsts = np.array([draw_weighted(ids, w, 1, rng)[0] for _ in range(4000)])
+    assert abs((firsts == 2).mean() - 0.8) < 0.03
+
+
+def test_daily_columns_and_summary_count_visits(tiny_scenario: Any) -> None:
+    r = run(tiny_scenario(), seed=3)
+    d = r.daily
+    done, found = np.asarray(d["inspections"]), np.asarray(d["violations"])
+    rate = np.asarray(d["violation_rate"])
+    assert done.sum() > 0 and np.isnan(rate[done == 0]).all()
+    assert np.allclose(rate[done > 0], found[done > 0] / done[done > 0])
+    s = r.summary
+    assert s["violation_rate"] == pytest.approx(found.sum() / done.sum())
+    ev = r.events
+    name = r.scenario.campaigns[0].name
+    block = s["campaigns"][name]["all"]
+    assert block["inspections"] == int(((ev["event"] == "inspection")
+                                        & (ev["campaign"] == name)).sum())
+    assert block["first_visits"] <= block["inspections"]
+    assert np.asarray(d["first_visits"]).sum() == sum(
+        c["all"]["first_visits"] for c in s["campaigns"].values())
