@@ -124,15 +124,22 @@ class DailyRecorder:
 
 
 
+UNDEFINED_ALLOWED = frozenset({"price_pressure", "violation_rate"})
+"""Columns that are NaN where they are undefined: the pressure on a day without clearing, the
+violation rate on a day without inspections. Every other number must be finite."""
+
+
 def _check_finite(daily: Table, regions: list[str]) -> None:
-    """Raise :class:`MassBalanceError` at the first NaN or infinite number of ``daily``,
-    naming its column, day (from 0) and region."""
+    """Raise :class:`MassBalanceError` at the first NaN or infinite number of ``daily`` (an
+    infinite one only, in :data:`UNDEFINED_ALLOWED`), naming its column, day (from 0) and
+    region."""
     n_reg = max(1, len(regions))
     for name in daily:
         values = np.asarray(daily[name])
         if values.dtype.kind != "f":
             continue  # dates, names, counts
-        bad = np.flatnonzero(~np.isfinite(values))
+        bad = np.flatnonzero(np.isinf(values) if name in UNDEFINED_ALLOWED
+                             else ~np.isfinite(values))
         if bad.size:
             day, reg = divmod(int(bad[0]), n_reg)
             raise MassBalanceError(f"{name} is {values[bad[0]]} on day {day} in "
