@@ -16,8 +16,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scrapsim.errors import (MassBalanceError, ParamsError, ScenarioError, ScrapsimError,
-                                 SensitivityError, SweepError, SweepSpecError, TargetsError)
+    from scrapsim.errors import (
+        MassBalanceError,
+        ParamsError,
+        ScenarioError,
+        ScrapsimError,
+        SensitivityError,
+        SweepError,
+        SweepSpecError,
+        TargetsError,
+    )
     from scrapsim.experiments.calibration.output import Calibration
     from scrapsim.experiments.calibration.search import calibrate
     from scrapsim.experiments.exploration.discover import discover
@@ -56,7 +64,33 @@ _WHERE = {
 }
 """Where each public name lives (imported on first use)."""
 
-__all__ = sorted([*_WHERE, "__version__"])
+__all__ = [
+    "Calibration",
+    "MassBalanceError",
+    "ParamsError",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "ScrapsimError",
+    "SensitivityError",
+    "SensitivityResult",
+    "SweepError",
+    "SweepResult",
+    "SweepSpecError",
+    "TargetsError",
+    "ValidationResult",
+    "build_report",
+    "calibrate",
+    "discover",
+    "explore",
+    "load_scenario",
+    "robust",
+    "run",
+    "sensitivity",
+    "sweep",
+    "validate",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

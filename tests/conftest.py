@@ -9,6 +9,7 @@ dict, applied through :meth:`Scenario.with_overrides` so they are validated like
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -24,8 +25,8 @@ import numpy as np
 import pytest
 
 from scrapsim.model.simulation import Result
-from scrapsim.scenario import Scenario, load_scenario
 from scrapsim.model.table import Table
+from scrapsim.scenario import Scenario, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 HEBEI = REPO / "scenarios" / "hebei.yaml"
@@ -163,10 +164,8 @@ def start_dask(folder: Path) -> tuple[str, list[subprocess.Popen]]:
 def stop_dask(procs: list[subprocess.Popen]) -> None:
     """SIGKILL the process groups of :func:`start_dask` (workers first) and reap them."""
     for p in reversed(procs):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         p.wait(20)
 
 

@@ -8,8 +8,15 @@ from datetime import date
 import numpy as np
 import pytest
 
-from scrapsim.model.inputs import (build_inputs, cny_date, day_numbers, seasonal_profiles,
-                               series_values, smooth, window_profile)
+from scrapsim.model.inputs import (
+    build_inputs,
+    cny_date,
+    day_numbers,
+    seasonal_profiles,
+    series_values,
+    smooth,
+    window_profile,
+)
 from scrapsim.scenario import Scenario
 
 CNY_2017 = 27          # day index of 28 January 2017 from 1 January

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import yaml
 
-from scrapsim.experiments.calibration.search import calibrate, covariance
 from scrapsim.cli.main import main
+from scrapsim.experiments.calibration.search import calibrate, covariance
+from scrapsim.experiments.calibration.targets import TargetsError, load_targets, moments
 from scrapsim.experiments.design import rep_seeds
 from scrapsim.scenario import load_scenario
-from scrapsim.experiments.calibration.targets import TargetsError, load_targets, moments
 
 ROOT = Path(__file__).resolve().parents[1]
 HEBEI = ROOT / "scenarios" / "hebei.yaml"
@@ -47,7 +47,7 @@ def _generated_targets(tmp: Path, root: int = SEED, reps: int = REPS) -> Path:
                            "campaigns.0.suspend_days": {"low": 7, "high": 45,
                                                         "source": "test"}},
             "targets": [{"name": n, **s, "value": float(v), "sd": sd}
-                        for (n, s, sd), v in zip(TARGETS, values)]}
+                        for (n, s, sd), v in zip(TARGETS, values, strict=False)]}
     path = tmp / f"generated-{root}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -200,7 +200,7 @@ def test_a_dask_cluster_fits_the_same_bytes(generated, dask_cluster: str,
                                             tmp_path: Path) -> None:
     targets, _ = generated
     kw = {"overrides": HALF_YEAR, "reps": 2, "popsize": 3, "maxiter": 2, "seed": 3}
-    alone = calibrate(HEBEI, targets, workers=1, out=tmp_path / "alone", **kw)
+    calibrate(HEBEI, targets, workers=1, out=tmp_path / "alone", **kw)
     remote = calibrate(HEBEI, targets, scheduler=dask_cluster, out=tmp_path / "dask", **kw)
     assert remote.manifest["engine"]["engine"] == "dask"
     for name in ("parameters.csv", "fit.csv", "evaluations.csv", "history.csv"):

@@ -7,12 +7,11 @@ from datetime import date
 
 import numpy as np
 import pytest
-
-from scrapsim.model.simulation import Result, run
-from scrapsim.model.records import check_balance
-from scrapsim.scenario import Scenario
-
 from conftest import matrix
+
+from scrapsim.model.records import check_balance
+from scrapsim.model.simulation import Result, run
+from scrapsim.scenario import Scenario
 
 WINDOW = (date(2017, 2, 15), date(2017, 3, 15))
 SMELTERS_ONLY = {"campaigns.0.targets.traders": 0, "campaigns.0.perceived_risk": 0}

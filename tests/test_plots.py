@@ -14,8 +14,8 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from scrapsim.plots import timeseries as plots
 from scrapsim.model.table import Table
+from scrapsim.plots import timeseries as plots
 
 REGIONS = ("Hebei", "Shandong", "Guangdong")
 START = np.datetime64("2017-02-01", "D")
@@ -151,11 +151,11 @@ def test_states_are_stacked_counts(daily: Table, region: str | None) -> None:
     assert [c.get_label() for c in layers] == list(plots.STATES)
     top = np.zeros(DAYS)
     x = day_numbers()
-    for layer, state in zip(layers, plots.STATES):
+    for layer, state in zip(layers, plots.STATES, strict=False):
         bottom, top = top, top + expected(daily, state, region)
         vertices = {tuple(v) for v in layer.get_paths()[0].vertices}
-        assert {(a, b) for a, b in zip(x, top)} <= vertices, state
-        assert {(a, b) for a, b in zip(x, bottom)} <= vertices, state
+        assert {(a, b) for a, b in zip(x, top, strict=False)} <= vertices, state
+        assert {(a, b) for a, b in zip(x, bottom, strict=False)} <= vertices, state
     total = 40 * (len(REGIONS) if region is None else 1)
     np.testing.assert_array_equal(top, total)
 

@@ -10,15 +10,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+from conftest import make_tiny, matrix
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scrapsim.model.actors.smelters import STATES
-from scrapsim.model.simulation import Model, Result, run
 from scrapsim.model.records import check_balance
+from scrapsim.model.simulation import Model, Result, run
 from scrapsim.scenario import Scenario
-
-from conftest import make_tiny, matrix
 
 NON_NEGATIVE = (
     "generated", "uncollected", "collected", "inflow", "outflow", "trader_stock", "offered",

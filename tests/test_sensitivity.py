@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scrapsim.scenario import Scenario, ScenarioError, load_scenario
 from scrapsim.experiments.sensitivity.analysis import ISHIGAMI_FIELDS, ishigami, sensitivity
 from scrapsim.experiments.sensitivity.params import ParamsError, load_params
+from scrapsim.scenario import Scenario, ScenarioError, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 HEBEI = REPO / "scenarios" / "hebei.yaml"
@@ -71,8 +71,8 @@ def by_parameter(result: Any, column: str) -> np.ndarray:
 # --- Ishigami: the known answer through the real pipeline ---------------------------------------
 
 def test_analytic_ishigami_values() -> None:
-    assert S1_TRUE == pytest.approx((0.3139, 0.4424, 0.0), abs=1e-4)
-    assert ST_TRUE == pytest.approx((0.5576, 0.4424, 0.2437), abs=1e-4)
+    assert pytest.approx((0.3139, 0.4424, 0.0), abs=1e-4) == S1_TRUE
+    assert pytest.approx((0.5576, 0.4424, 0.2437), abs=1e-4) == ST_TRUE
 
 
 def test_sobol_reproduces_ishigami_indices(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_sobol_reproduces_ishigami_indices(tmp_path: Path) -> None:
     for conf in ("S1_conf", "ST_conf"):
         assert np.all((by_parameter(res, conf) > 0) & (by_parameter(res, conf) < 0.15))
     x = res.samples[list(ISHIGAMI_FIELDS)].to_numpy()
-    y = [ishigami(ishigami_base().with_overrides(dict(zip(ISHIGAMI_FIELDS, row))), 0)["ishigami"]
+    y = [ishigami(ishigami_base().with_overrides(dict(zip(ISHIGAMI_FIELDS, row, strict=False))), 0)["ishigami"]
          for row in x[:5]]
     assert res.samples["ishigami"].to_numpy()[:5] == pytest.approx(y, rel=1e-12)
 
@@ -101,7 +101,7 @@ def test_sobol_second_order_finds_the_x1_x3_interaction(tmp_path: Path) -> None:
     assert res.manifest["points"] == 512 * 8 and res.manifest["second_order"] is True
     pairs = pd.read_csv(res.folder / "second_order.csv")
     assert list(pairs.columns) == ["metric", "parameter_1", "parameter_2", "S2", "S2_conf"]
-    s2 = {(a, b): v for a, b, v in zip(pairs["parameter_1"], pairs["parameter_2"], pairs["S2"])}
+    s2 = {(a, b): v for a, b, v in zip(pairs["parameter_1"], pairs["parameter_2"], pairs["S2"], strict=False)}
     x1, x2, x3 = ISHIGAMI_FIELDS
     assert s2[(x1, x3)] == pytest.approx(V13 / V, abs=0.15)
     assert abs(s2[(x1, x2)]) < 0.15 and abs(s2[(x2, x3)]) < 0.15

@@ -59,7 +59,7 @@ def trace(log: EventLog) -> list[tuple]:
     """(time, region, actor_id, campaign, event, value) rows of the event table."""
     t = log.table(START, REGIONS, CAMPAIGNS)
     return [(float(a), str(r), int(i), str(c), str(e), float(v)) for a, r, i, c, e, v in
-            zip(t["time"], t["region"], t["actor_id"], t["campaign"], t["event"], t["value"])]
+            zip(t["time"], t["region"], t["actor_id"], t["campaign"], t["event"], t["value"], strict=False)]
 
 
 def states(s: Smelters) -> list[str]:

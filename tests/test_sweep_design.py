@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scrapsim.experiments.design import SweepSpecError, build_design, parse_vary, rep_seeds, validate_points
+from scrapsim.experiments.design import (
+    SweepSpecError,
+    build_design,
+    parse_vary,
+    rep_seeds,
+    validate_points,
+)
 from scrapsim.scenario import Scenario
 
 TINY = {

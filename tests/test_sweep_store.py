@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 import pytest
 from scipy import stats
+from test_sweep_design import TINY
 
+from scrapsim.errors import ScenarioError
 from scrapsim.experiments.design import SweepSpecError, build_design
 from scrapsim.experiments.engine import flatten_summary
-from scrapsim.scenario import Scenario
-from scrapsim.errors import ScenarioError
+from scrapsim.experiments.sweep import curves_table, sweep
 from scrapsim.experiments.tables import runs_table
 from scrapsim.results.journal import Journal
-from scrapsim.experiments.sweep import curves_table, sweep
-from test_sweep_design import TINY
+from scrapsim.scenario import Scenario
 
 STAND_IN = "test_sweep_store:stand_in"
 
@@ -70,9 +70,8 @@ def test_journal_of_only_a_torn_line_starts_empty(tmp_path: Path) -> None:
 
 
 def test_journal_has_one_writer(tmp_path: Path) -> None:
-    with Journal(tmp_path):
-        with pytest.raises(ScenarioError, match="another command is writing"):
-            Journal(tmp_path)
+    with Journal(tmp_path), pytest.raises(ScenarioError, match="another command is writing"):
+        Journal(tmp_path)
 
 
 def test_flatten_summary() -> None:

@@ -3,7 +3,8 @@ end (``sweep``, ``calibrate``, ``sensitivity``).
 
 Importing this module imports only argparse; the scenario loader and the executor load when a
 command runs. Exit status of :func:`guarded`: 2 bad input (:class:`ScenarioError`, a missing
-file, a missing optional dependency), 1 the workers or runs failed, 130 interrupted (Ctrl-C or ``kill``; the finished runs
+file, a missing optional dependency), 1 the workers or runs failed, 130 interrupted (Ctrl-C
+or ``kill``; the finished runs
 stay stored and the same command resumes).
 """
 
@@ -60,7 +61,7 @@ def guarded(prog: str, call: Callable[[], T],
             return 0, call()
     except (ScenarioError, MissingExtraError, OSError) as exc:
         return _fail(prog, str(exc), 2), None
-    except (SweepError, *failures) as exc:
+    except (SweepError, *failures) as exc:  # type: ignore[misc]
         return _fail(prog, str(exc), 1), None
     except KeyboardInterrupt:
         return _fail(prog, "interrupted; the finished runs are stored: run the same command "

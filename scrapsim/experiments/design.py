@@ -269,6 +269,7 @@ def _lhs(axes: tuple[Axis, ...], samples: int | None, root_seed: int) -> Design:
     for row in unit:
         point = {}
         for a, u in zip(axes, row, strict=True):
+            assert a.low is not None and a.high is not None, "an LHS axis has bounds"
             v = float(f"{a.low + u * (a.high - a.low):.12g}")
             point[a.key] = int(round(v)) if a.integer else v
         points.append(point)

@@ -91,7 +91,7 @@ def model_summary(scenario: Any, seed: int) -> dict[str, Any]:
     """Run the model with its intensity-0 baseline (same seed) and return the summary."""
     from scrapsim.model.simulation import run
 
-    return run(scenario, seed=seed, baseline=baseline_for(scenario, seed)).summary
+    return run(scenario, seed=seed, baseline=baseline_for(scenario, seed)).summary or {}
 
 
 def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +132,8 @@ def run_task(scenario_json: str, seed: int, run_fn: RunFn) -> dict[str, Any]:
     try:
         scenario = Scenario.model_validate_json(scenario_json)
         summary = _resolve(run_fn)(scenario, seed)
-        result = {"status": "ok", "error": "", "summary": flatten_summary(summary or {})}
+        result: dict[str, Any] = {"status": "ok", "error": "",
+                                  "summary": flatten_summary(summary or {})}
     except Exception as exc:  # a failing run is recorded and the sweep goes on
         result = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "summary": {}}
     result["wall_s"] = time.perf_counter() - start

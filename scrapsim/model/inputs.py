@@ -1,4 +1,5 @@
-"""Exogenous daily inputs, computed once per run as arrays: seasonality, dated series, campaign windows.
+"""Exogenous daily inputs, computed once per run as arrays: seasonality, dated series, campaign
+windows.
 
 Everything here is a pure function of the scenario (and, for noise, of a dedicated random
 stream), so a run and its baseline see the same inputs. Arrays are indexed ``[day]`` or
@@ -74,8 +75,10 @@ def seasonal_profiles(scenario: Scenario, days: np.ndarray) -> tuple[np.ndarray,
     summer = _offsets_to_nearest(days, [date(y, 7, 25) for y in years])
     autumn = _offsets_to_nearest(days, [date(y, 10, 20) for y in years])
     autumn_bump = s.autumn_peak * window_profile(autumn, 50, 50)
-    collection = 1.0 - s.cny_collection_dip * window_profile(cny, s.cny_before_days, s.cny_after_days)
-    smelting = (1.0 - s.cny_smelting_dip * window_profile(cny, s.cny_before_days / 3, s.cny_after_days)
+    collection = 1.0 - s.cny_collection_dip * window_profile(cny, s.cny_before_days,
+                                                             s.cny_after_days)
+    smelting = (1.0 - s.cny_smelting_dip * window_profile(cny, s.cny_before_days / 3,
+                                                          s.cny_after_days)
                 - s.summer_trough * window_profile(summer, 40, 40) + autumn_bump)
     return 1.0 + autumn_bump, collection, smelting
 
@@ -94,7 +97,7 @@ class Inputs:
     price_noise: np.ndarray    # log-price shocks, [day, region]
     risk: np.ndarray           # traders' perceived enforcement risk, [day, region]
     output_cut: np.ndarray     # share of output cut by curbs, [day, region]
-    campaign_active: np.ndarray  # bool, any campaign window (incl. announcement) covers, [day, region]
+    campaign_active: np.ndarray  # bool [day, region]: a campaign window (announcement too)
 
 
 def campaign_mask(c: Campaign, scenario: Scenario, lead_days: float = 0.0) -> np.ndarray:
@@ -123,7 +126,8 @@ def _campaign_arrays(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def smooth(x: np.ndarray, alpha: float) -> np.ndarray:
-    """Exponential smoothing along days: ``y[t] = y[t-1] + alpha·(x[t] − y[t-1])``, ``y[-1] = 0``."""
+    """Exponential smoothing along days: ``y[t] = y[t-1] + alpha·(x[t] − y[t-1])``,
+    ``y[-1] = 0``."""
     out = np.empty_like(x, dtype=float)
     prev = np.zeros(x.shape[1:])
     for t in range(len(x)):

@@ -94,7 +94,7 @@ def adjust_price(price: np.ndarray, clearing: np.ndarray, speed: float, shock: n
 
 
 @njit(cache=True)
-def smelter_margin(ingot, metal_yield, scrap, processing_cost):  # type: ignore[no-untyped-def]
+def smelter_margin(ingot, metal_yield, scrap, processing_cost):
     """Margin per tonne of scrap smelted: ingot × yield − scrap − processing cost (CNY/t).
 
     Compiled for scalars (the daily kernel, one smelter at a time) and arrays alike."""

@@ -86,7 +86,8 @@ class EventLog:
 def _spread(items: list, sizes: np.ndarray) -> np.ndarray:
     """Concatenate per-chunk values, each a scalar (repeated) or an array of the chunk's size."""
     scalar = np.array([np.ndim(x) == 0 for x in items])
-    out = np.repeat(np.array([float(x) if s else np.nan for x, s in zip(items, scalar)]), sizes)
+    firsts = [float(x) if s else np.nan for x, s in zip(items, scalar, strict=True)]
+    out = np.repeat(np.array(firsts), sizes)
     if not scalar.all():
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         for k in np.flatnonzero(~scalar):

@@ -18,7 +18,8 @@ class Streams:
     """Named random streams derived from one root seed."""
 
     def __init__(self, seed: int | np.random.SeedSequence) -> None:
-        self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.root = (seed if isinstance(seed, np.random.SeedSequence)
+                     else np.random.SeedSequence(seed))
         self._cache: dict[str, np.random.Generator] = {}
 
     def get(self, role: str) -> np.random.Generator:

@@ -193,7 +193,7 @@ class Model:
         s = self.smelters
         new = np.flatnonzero((s.state == CLOSED) & np.isinf(s.relapse_day))
         wait = self.streams.get("behaviour").exponential(1.0 / self.relapse_hazard, new.size)
-        for j, w in zip(new.tolist(), wait.tolist()):
+        for j, w in zip(new.tolist(), wait.tolist(), strict=False):
             col = self._quiet_cum[:, s.region[j]]
             at = int(np.searchsorted(col, col[day] + max(w, 1e-9)))
             s.relapse_day[j] = at if at < self.n_days else NEVER

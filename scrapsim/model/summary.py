@@ -4,7 +4,8 @@ Changes are relative and taken over the campaign windows (the union of every cam
 [start, end], clipped to the run; per region, the windows of the campaigns covering it):
 ``collection_change = Σ collected / Σ baseline collected − 1`` and likewise for offered,
 demanded, traded and smelted, and ``violating_smelting_change`` for the scrap smelted by
-violating (non-compliant) smelters, the environmental outcome; ``price_change`` compares mean scrap prices;
+violating (non-compliant) smelters, the environmental outcome; ``price_change`` compares mean
+scrap prices;
 ``mean_price_pressure`` is the mean price-pressure index minus the baseline's (so 0 means no
 policy effect; the level itself is ``mean_price_pressure_level``). Shut counts are taken over the
 whole run, since announcement halts start before a window opens and suspensions outlast it.
@@ -67,7 +68,8 @@ def _window_mask(windows: list, start, n_days: int, region: str | None) -> np.nd
 def _metrics(run: Table, base: Table, cols: list[int], n_reg: int, window: np.ndarray,
              smelters_start: int, last_end: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    pick = (lambda t, c: _matrix(t, c, n_reg)[:, cols])
+    def pick(t, c):
+        return (_matrix(t, c, n_reg)[:, cols])
     for key, col in FLOWS.items():
         out[key] = _ratio(pick(run, col)[window].sum(), pick(base, col)[window].sum()) \
             if window.any() else None
@@ -140,7 +142,8 @@ def summarize(result, baseline) -> dict[str, Any]:
 
     def block(cols: list[int], region: str | None) -> dict[str, Any]:
         mask = _window_mask(windows, sc.start, n_days, region)
-        ends = [(b - sc.start).days for _, regs, _, b in windows if region is None or region in regs]
+        ends = [(b - sc.start).days for _, regs, _, b in windows
+                if region is None or region in regs]
         if not mask.any():
             mask = _window_mask(windows, sc.start, n_days, None)
             ends = [(b - sc.start).days for *_, b in windows]

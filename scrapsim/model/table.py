@@ -24,7 +24,8 @@ class Table(Mapping[str, np.ndarray]):
         self._cols = {k: np.asarray(v) for k, v in columns.items()}
         lengths = {len(v) for v in self._cols.values()}
         if len(lengths) > 1:
-            raise ValueError(f"columns differ in length: { {k: len(v) for k, v in self._cols.items()} }")
+            by_name = {k: len(v) for k, v in self._cols.items()}
+            raise ValueError(f"columns differ in length: {by_name}")
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self._cols[key]
@@ -49,14 +50,14 @@ class Table(Mapping[str, np.ndarray]):
     def to_pandas(self) -> Any:
         import pandas as pd
 
-        return pd.DataFrame({k: v for k, v in self._cols.items()})
+        return pd.DataFrame(dict(self._cols.items()))
 
     def to_csv(self, path: str | Path | None = None) -> str:
         """Write CSV (to ``path`` if given) and return the text."""
         cells = [_format(v) for v in self._cols.values()]
         buf = io.StringIO()
         buf.write(",".join(self._cols) + "\n")
-        for row in zip(*cells):
+        for row in zip(*cells, strict=False):
             buf.write(",".join(row) + "\n")
         text = buf.getvalue()
         if path is not None:

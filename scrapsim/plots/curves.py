@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import matplotlib as mpl
 import numpy as np
@@ -163,7 +163,9 @@ def price_pressure_curve(curves: Any, ax: Axes | None = None, *, x: str | None =
         handles = ax.get_legend_handles_labels()
         more = twin.get_legend_handles_labels()
         if twin.get_legend():
-            twin.get_legend().remove()
+            legend = twin.get_legend()
+            if legend is not None:
+                legend.remove()
         ax.legend(handles[0] + more[0], handles[1] + more[1], loc="best")
     return ax
 
@@ -193,6 +195,6 @@ def save_curve_figures(curves: Any, design: Any, folder: Path, *, scenario: str 
         with mpl.rc_context(STYLE):
             ax.figure.suptitle(subtitle(scenario, reps), fontsize=STYLE["legend.fontsize"],
                                x=0.01, ha="left")
-        for path in save(ax.figure, folder / "figures" / f"{name}.png", ("png", "svg")):
+        for path in save(cast(Any, ax.figure), folder / "figures" / f"{name}.png", ("png", "svg")):
             written.append(str(path.relative_to(folder)))
     return written

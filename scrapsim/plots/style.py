@@ -37,7 +37,7 @@ STATES = ("running", "halted", "suspended", "rectifying", "closed")
 MEAN_COLUMNS = frozenset({"scrap_price", "ingot_price", "primary_price", "price_pressure", "risk"})
 """Columns averaged (not summed) over regions."""
 
-STYLE: dict[str, Any] = {
+STYLE: Any = {
     "figure.dpi": 100, "savefig.dpi": 150, "figure.facecolor": "white",
     "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "figure.titlesize": 12,
     "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 8.5,
@@ -63,6 +63,7 @@ def size_pt(ax: Axes) -> tuple[float, float]:
     """Width and height of ``ax`` in points (before layout: an upper estimate)."""
     fig = ax.get_figure(root=True)
     box = ax.get_position()
+    assert fig is not None, "an Axes drawn on a figure"
     return box.width * fig.get_figwidth() * 72.0, box.height * fig.get_figheight() * 72.0
 
 

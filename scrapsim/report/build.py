@@ -42,8 +42,14 @@ from scrapsim.report.calibration import (
     calibration_section,
     load_calibration_input,
 )
-from scrapsim.report.discovery import DiscoverInput, ExploreInput, discovery_section, \
-    load_discover, load_explore, load_robust
+from scrapsim.report.discovery import (
+    DiscoverInput,
+    ExploreInput,
+    discovery_section,
+    load_discover,
+    load_explore,
+    load_robust,
+)
 from scrapsim.report.page import FigureBlock, Section, TableBlock, render_html
 from scrapsim.report.readers import kind_of, read_csv, read_json, windows_of
 from scrapsim.report.sensitivity import SensitivityInput, load_sensitivity, sensitivity_section

@@ -193,7 +193,8 @@ def _comparison_column(axes: Any, label: str, daily: Any, windows: Sequence[Sequ
             shade_windows(ax, windows, label=False)
         else:
             for w in windows:
-                a, b = ((np.datetime64(str(d)) - origin).astype(int) for d in (w[-2], w[-1]))
+                a, b = (int((np.datetime64(str(d)) - origin).astype(int))  # type: ignore[attr-defined]
+                        for d in (w[-2], w[-1]))
                 ax.axvspan(a - 0.5, b + 0.5, color="#999999", alpha=0.15, lw=0, zorder=0)
             if i == len(axes) - 1:
                 ax.set_xlabel("days since first window" if xlabel.startswith("days") else "")
@@ -210,7 +211,7 @@ def curves_figure(curves: Any, lines: bool = True) -> Figure:
     ``lines=False`` (a Latin-hypercube design): points with error bars, one series per metric
     (every LHS point has its own values of the other keys, so grouping by them would give each
     point a legend entry of its own)."""
-    by = None if lines else []
+    by: list[Any] | None = None if lines else []
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(9.0, 11.0), layout="constrained")
         axes = fig.subplots(3, 1)

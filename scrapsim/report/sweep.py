@@ -66,9 +66,10 @@ def _design_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def sweep_section(sweep: Any) -> Section:
-    """A sweep (:class:`scrapsim.report.build.SweepInput`): scenario, design, curves and their table."""
-    from scrapsim.report.figures import curves_figure
+    """A sweep (:class:`scrapsim.report.build.SweepInput`): scenario, design, curves and their
+    table."""
     from scrapsim.plots.curves import default_x, varied_keys
+    from scrapsim.report.figures import curves_figure
 
     sc = sweep.scenario
     section = Section(sweep.label, "sweep")

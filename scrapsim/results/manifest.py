@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from scrapsim.results.provenance import provenance
 from scrapsim.results.identity import jsonable, package_version
+from scrapsim.results.provenance import provenance
 
 __all__ = ["KINDS", "header", "stamp", "utc_now"]
 

@@ -213,7 +213,8 @@ def seasonality(scenario: Any, seed: int) -> Metrics:
     smelted = _series(r.daily, "smelted", len(scenario.regions))
     apr, jun, jul, aug = (_day(scenario, f"2017-{d}") for d in ("04-01", "06-01", "07-11",
                                                                  "08-09"))
-    lead = None if None in dips else float(dips[1] - dips[0])
+    first, second = dips
+    lead = None if first is None or second is None else float(second - first)
     return {"cny_collection_lead_days": lead,
             "summer_smelting_vs_spring": float(smelted[jul:aug].mean() /
                                                smelted[apr:jun].mean() - 1.0)}

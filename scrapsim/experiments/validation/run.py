@@ -179,7 +179,8 @@ def _record(row: Row) -> dict[str, Any]:
     lo, hi = row.interval
     return {"pattern": row.check.pattern, "check": row.check.name,
             "scenario": row.check.scenario, "metric": row.metric, "target": row.target.text,
-            "in_sample": row.target.fitted, "mean": row.mean, "ci_low": lo, "ci_high": hi, "reps": len(row.values),
+            "in_sample": row.target.fitted, "mean": row.mean, "ci_low": lo, "ci_high": hi,
+            "reps": len(row.values),
             "missing": len(row.values) - len(row.valid), "passed": row.passed}
 
 

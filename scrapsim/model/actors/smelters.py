@@ -1,4 +1,5 @@
-"""Smelters (secondary-aluminium / alloy-ingot makers) as a struct of arrays, and their state machine.
+"""Smelters (secondary-aluminium / alloy-ingot makers) as a struct of arrays, and their state
+machine.
 
 States: ``running → suspended (power cut until a rectification deadline) → rectifying → running``;
 ``running|halted|suspended → closed`` (banned: stock and equipment removed); ``halted`` (a
@@ -38,7 +39,7 @@ class Smelters:
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
         rows = [self._draw(r.smelters, i, rng) for i, r in enumerate(scenario.regions)]
-        cols = list(zip(*rows))
+        cols = list(zip(*rows, strict=False))
         cat = [np.concatenate(c) for c in cols]
         (self.region, self.klass, self.capacity, self.metal_yield, self.cost, self.cover,
          self.rate0, self.response, violator) = cat
@@ -165,7 +166,8 @@ class Smelters:
         log.add(tf, self.region[fake], SMELTER, fake, campaign, "false_close")
         return ids[~false], (np.asarray(t, float)[~false] if np.ndim(t) else t)
 
-    def suspend(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int, days: float,
+    def suspend(self, ids: np.ndarray, log: EventLog, t: float | np.ndarray, campaign: int,
+                days: float,
                 rectify_days: float, fail: float) -> None:
         """Power cut until ``t + days``; then rectify for ``rectify_days`` or close (``fail``).
 
@@ -195,7 +197,8 @@ class Smelters:
         self.refresh()
         if day < self.next_due:
             return np.zeros(self.n_regions)
-        due = np.flatnonzero((self.until <= day) & ((self.state == SUSPENDED) | (self.state == RECTIFYING)))
+        waiting = (self.state == SUSPENDED) | (self.state == RECTIFYING)
+        due = np.flatnonzero((self.until <= day) & waiting)
         rect = due[self.state[due] == RECTIFYING]
         self._set(rect, RUNNING)
         self.violator[rect] = ~self.rectifiable[rect]
