@@ -56,6 +56,7 @@ class Seasonality(_Base):
     cny_before_days: NonNeg = 12
     """Days before Chinese New Year from which collection falls (smelting a third of that)."""
     cny_after_days: NonNeg = 20
+    """Days after Chinese New Year until collection and smelting are back."""
     summer_trough: Share = 0.94
     """Depth of the July-August off-season dip in smelting demand. 0.94 is the calibrated value
     under the flow clearing of issue 10 (targets/hebei.yaml: not identified, 95% interval 0.38
