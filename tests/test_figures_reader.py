@@ -61,7 +61,7 @@ def test_a_2d_sweep_legend_has_one_entry_per_visible_line() -> None:
     labels = ax.get_legend_handles_labels()[1]
     assert len([x for x in labels if x.startswith("collected")]) == 4
     offered = [x for x in labels if x.startswith("offered")]
-    assert offered == ["offered (b=0; b=1; b=2; b=3)"]
+    assert offered == ["offered (supply) (b=0; b=1; b=2; b=3)"]
     assert len([x for x in ax.get_lines() if not x.get_label().startswith("_")]) == 5
     ax = supply_curve(_curves(second_matters=True))
     assert len(ax.get_legend_handles_labels()[1]) == 8       # all distinct: all shown
