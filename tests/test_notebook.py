@@ -71,8 +71,12 @@ def test_flat_summary_is_flat_and_complete(result: scrapsim.Result) -> None:
     assert all(not isinstance(v, dict) for v in flat.values())
     nested = result.summary
     for key, value in nested.items():
-        if key != "regions":
+        if key not in ("regions", "campaigns"):
             assert flat[key] == value
+    for name, by_region in nested.get("campaigns", {}).items():
+        for region, block in by_region.items():
+            for key, value in block.items():
+                assert flat[f"campaigns.{name}.{region}.{key}"] == value
     for region, block in nested["regions"].items():
         for key, value in block.items():
             assert flat[f"{region}.{key}"] == value

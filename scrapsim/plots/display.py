@@ -54,13 +54,17 @@ HEADLINE = (
 
 def flat_summary(summary: dict[str, Any] | None) -> dict[str, Any]:
     """The summary as one flat mapping: the whole run's keys as they are (``shut_count``),
-    each region's as ``<region>.<key>`` (``hebei.shut_count``), ``windows`` as a list of
-    ``[start, end]`` ISO dates; every key is documented in MODEL.md (*The summary*)."""
+    each region's as ``<region>.<key>`` (``hebei.shut_count``), each campaign's counts as
+    ``campaigns.<campaign>.<region or all>.<key>``, ``windows`` as a list of ``[start, end]``
+    ISO dates; every key is documented in MODEL.md (*The summary*)."""
     if summary is None:
         return {}
-    out = {k: v for k, v in summary.items() if k != "regions"}
+    out = {k: v for k, v in summary.items() if k not in ("regions", "campaigns")}
     for region, block in (summary.get("regions") or {}).items():
         out.update({f"{region}.{k}": v for k, v in block.items()})
+    for name, by_region in (summary.get("campaigns") or {}).items():
+        for region, block in by_region.items():
+            out.update({f"campaigns.{name}.{region}.{k}": v for k, v in block.items()})
     return out
 
 
