@@ -63,22 +63,26 @@ OnDone = Callable[[Task, dict[str, Any]], None]
 
 
 _BASELINES: OrderedDict[tuple[str, int], Any] = OrderedDict()
-"""Per-process memo of intensity-0 runs: every point of a replication shares its baseline
-when the varied fields leave the no-enforcement scenario unchanged (a result is a pure
-function of scenario and seed, so reuse changes no byte of the tables)."""
+"""Per-process memo of intensity-0 runs keyed on (:func:`~scrapsim.model.simulation.baseline_key`,
+seed): every point of a replication shares its baseline when the varied fields leave what a
+no-enforcement run depends on unchanged (campaign fields, intensity). A result is a pure
+function of scenario and seed, so reuse changes no byte of the tables."""
+BASELINE_RUNS = [0]
+"""How many baselines this process has run (not read from the memo): benchmarks and tests
+count them."""
 BASELINES_KEPT = 64
 
 
 def baseline_for(scenario: Any, seed: int) -> Any:
     """The intensity-0 run of ``scenario`` at ``seed``, from this process's memo when a recent
     task already ran it (a result is a pure function of scenario and seed)."""
-    from scrapsim.model.simulation import Model, baseline_of
+    from scrapsim.model.simulation import Model, baseline_key, baseline_of
 
-    twin = baseline_of(scenario)
-    key = (twin.model_dump_json(), int(seed))
+    key = (baseline_key(scenario), int(seed))
     base = _BASELINES.get(key)
     if base is None:
-        base = Model(twin, int(seed)).run()
+        base = Model(baseline_of(scenario), int(seed)).run()
+        BASELINE_RUNS[0] += 1
         _BASELINES[key] = base
         while len(_BASELINES) > BASELINES_KEPT:
             _BASELINES.popitem(last=False)

@@ -28,7 +28,8 @@ from scrapsim.model.table import Table
 from scrapsim.model.world import World
 from scrapsim.scenario import Enforcement, Scenario, ScenarioError
 
-__all__ = ["Model", "Result", "baseline_of", "campaign_windows", "compile_time", "run"]
+__all__ = ["Model", "Result", "baseline_key", "baseline_of", "campaign_windows", "compile_time",
+           "run"]
 
 KERNEL_COLUMNS = ("uncollected", "collected", "inflow", "outflow", "trader_stock", "offered",
                   "demanded", "traded", "smelter_stock", "smelted", "ingot", "scrap_price",
@@ -258,14 +259,33 @@ def baseline_of(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"enforcement": Enforcement(intensity=0.0)})
 
 
+BASELINE_IGNORES = ("name", "description", "sources", "assumptions", "seed", "enforcement",
+                    "campaigns")
+"""Scenario fields a run at intensity 0 does not depend on: words, the default seed (a run is
+given its seed), and enforcement itself. At intensity 0 a campaign schedules nothing and draws
+nothing (each role's random stream is spawned by a fixed key), so its fields change no byte of
+the twin's tables (``tests/test_baseline_key.py`` checks it on every shipped scenario)."""
+
+
+def baseline_key(scenario: Scenario) -> str:
+    """What the intensity-0 twin of ``scenario`` depends on, as canonical JSON: scenarios with
+    the same key have byte-identical baselines at the same seed, so a sweep over campaign
+    fields (or sensitivity to them) runs one baseline per seed, not one per point."""
+    import json
+
+    data = scenario.model_dump(mode="json", exclude=set(BASELINE_IGNORES))
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
 def run(scenario: Scenario, seed: int | None = None, baseline: bool | Result = True,
         check: bool = True) -> Result:
     """Simulate ``scenario`` (with ``seed``, default the scenario's) and, when ``baseline``,
     its intensity-0 twin with the same seed, filling ``Result.summary``.
 
     ``baseline`` may also be that twin's Result, already run (sweeps reuse one per seed); it
-    must come from ``baseline_of(scenario)`` with the same seed. ``check`` verifies MODEL.md's
-    mass balance on every row (raises MassBalanceError).
+    must be a run at intensity 0 with the same seed and the same :func:`baseline_key` (the
+    twin of any scenario that differs from this one only in its campaigns). ``check``
+    verifies MODEL.md's mass balance on every row (raises MassBalanceError).
     """
     seed = scenario.seed if seed is None else int(seed)
     compile_time()
@@ -275,7 +295,8 @@ def run(scenario: Scenario, seed: int | None = None, baseline: bool | Result = T
     if baseline is False:
         return result
     if isinstance(baseline, Result):
-        if baseline.seed != seed or baseline.scenario != baseline_of(scenario):
+        if (baseline.seed != seed or baseline.scenario.enforcement.intensity != 0
+                or baseline_key(baseline.scenario) != baseline_key(scenario)):
             raise ValueError("the baseline given is not this scenario's intensity-0 twin "
                              "with the same seed")
         base = baseline

@@ -131,11 +131,13 @@ def _first(mask: Any) -> int | None:
 
 
 def _run(scenario: Any, seed: int, baseline: bool = True) -> Any:
+    from scrapsim.experiments.engine import baseline_for
     from scrapsim.model.simulation import (
         run,  # the model (and its compiled loops) only when a check runs
     )
 
-    return run(scenario, seed=seed, baseline=baseline)
+    # a check's variants differ in their campaigns: one baseline per (scenario, seed) serves all
+    return run(scenario, seed=seed, baseline=baseline_for(scenario, seed) if baseline else False)
 
 
 # --- the checks ---------------------------------------------------------------------------------
