@@ -281,6 +281,7 @@ class Engine:
     def _new_pool(self) -> dict[str, Any]:
         """(Re)start the local worker processes; a worker's probe back."""
         ctx = multiprocessing.get_context("spawn")
+        _stop_resource_tracker_at_exit()
         with _single_threaded_env():
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
                                              initializer=_init_worker)
@@ -291,7 +292,7 @@ class Engine:
         """A worker process died: start new ones (at most :data:`RETRIES` times)."""
         self.restarts = getattr(self, "restarts", 0) + 1
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            _stop_pool(self._pool, graceful=False)
         if self.restarts > RETRIES:
             raise SweepError(f"worker processes died {self.restarts} times ({exc}); the "
                              "finished runs are stored: run the same command again to "
@@ -304,7 +305,8 @@ class Engine:
 
     def __exit__(self, kind: type | None, *rest: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=kind is None, cancel_futures=kind is not None)
+            pool, self._pool = self._pool, None
+            _stop_pool(pool, graceful=kind is None)
         if self._client is not None:
             from scrapsim.experiments.dask_engine import close_client
 
@@ -344,6 +346,53 @@ class Engine:
     def _submit(self, batch: list[Task], run_fn: RunFn) -> Future:
         assert self._pool is not None
         return self._pool.submit(run_chunk, _items(batch), run_fn)
+
+
+STOP_WAIT_S = 5.0
+"""How long a worker asked to stop (SIGTERM) has before it is killed."""
+
+
+def _stop_pool(pool: ProcessPoolExecutor, graceful: bool) -> None:
+    """End the pool's worker processes and wait for each (so none outlives the command, not
+    even as a zombie): after its work on a normal exit; at once on an error or an interrupt
+    (SIGTERM, then SIGKILL after :data:`STOP_WAIT_S`), the runs they held being lost, never
+    recorded, and run again on resume."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    if graceful:
+        pool.shutdown(wait=True)
+        return
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(OSError, ValueError):
+            proc.terminate()
+    deadline = time.monotonic() + STOP_WAIT_S
+    for proc in procs:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(STOP_WAIT_S)
+
+
+_TRACKER_STOP: list[Any] = []
+
+
+def _stop_resource_tracker_at_exit() -> None:
+    """End multiprocessing's resource tracker (which ``spawn`` starts) as this process exits,
+    and wait for it. Otherwise it ends only after this process has, a process of the command's
+    group outliving it (and a zombie where nothing reaps orphans). It runs as the last of
+    multiprocessing's exit finalizers, after the pool's semaphores are unlinked, so the tracker
+    has nothing left to clean up."""
+    if _TRACKER_STOP:
+        return
+    from multiprocessing import resource_tracker, util
+
+    def stop() -> None:
+        tracker = getattr(resource_tracker, "_resource_tracker", None)
+        with contextlib.suppress(Exception):
+            tracker._stop()  # type: ignore[union-attr]  # closes its pipe, then waitpid
+
+    _TRACKER_STOP.append(util.Finalize(None, stop, exitpriority=-100))
 
 
 def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,

@@ -11,7 +11,9 @@ quarter of the current one is left.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -51,11 +53,28 @@ def _chromium_pdf(exe: str, html: Path, pdf: Path) -> bool:
         cmd = headless_args(exe, Path(profile)) + [
             "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.resolve().as_uri()]
         try:
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=TIMEOUT_S, check=False)
-        except (OSError, subprocess.TimeoutExpired):
+            # its own process group, so that on a timeout, an error or Ctrl-C the browser's
+            # helper processes end with it
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    process_group=0)
+        except OSError:
             return False
+        try:
+            proc.wait(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return False
+        finally:
+            _end_group(proc)
     return pdf.is_file() and pdf.stat().st_size > 0
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Kill what is left of the browser's process group and wait for the browser."""
+    import signal
+
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def write_pdf(html: Path, pdf: Path, sections: list[Section], title: str, meta: str) -> str:
