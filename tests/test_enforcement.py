@@ -130,6 +130,16 @@ def test_daily_columns_and_summary_count_visits(tiny_scenario: Any) -> None:
     assert block["first_visits"] <= block["inspections"]
     assert np.asarray(d["first_visits"]).sum() == sum(
         c["all"]["first_visits"] for c in s["campaigns"].values())
+    for c in r.scenario.campaigns:                  # each region's counts sum to the campaign's
+        entry = s["campaigns"][c.name]
+        for key in ("inspections", "first_visits", "verifications", "violations"):
+            assert sum(entry[g][key] for g in c.regions) == entry["all"][key], (c.name, key)
+        for g in c.regions:
+            b = entry[g]
+            assert b["violation_rate"] == (b["violations"] / b["inspections"]
+                                           if b["inspections"] else None)
+    flat = r.flat_summary()
+    assert flat[f"campaigns.{name}.all.inspections"] == block["inspections"]
 
 
 def _two_lists(**campaign: Any) -> Scenario:
