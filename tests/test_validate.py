@@ -293,3 +293,14 @@ def test_in_sample_rows_are_marked(library_rows: list[Row]) -> None:
         if r.target.fitted:
             assert (REPO / r.target.fitted).is_file()
     assert "in-sample" in format_table(library_rows)
+
+
+def test_the_two_plus_26_deadline_is_marked_an_assumption() -> None:
+    """FACTS.md gives no date for the 2+26's scattered-enterprise deadline: the scenario's
+    30 September is an assumption and says so, on its line and in the scenario's list."""
+    text = (LIBRARY / "national_2017.yaml").read_text(encoding="utf-8")
+    block = text[text.index("name: two-plus-26-supervision"):]
+    line = next(x for x in block.splitlines() if x.strip().startswith("deadline:"))
+    assert "2017-09-30" in line and "ASSUMPTION" in line
+    head = text[text.index("assumptions:"):text.index("\nstart:")]
+    assert "deadline" in head and "30 Sep 2017" in head
