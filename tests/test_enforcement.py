@@ -130,3 +130,73 @@ def test_daily_columns_and_summary_count_visits(tiny_scenario: Any) -> None:
     assert block["first_visits"] <= block["inspections"]
     assert np.asarray(d["first_visits"]).sum() == sum(
         c["all"]["first_visits"] for c in s["campaigns"].values())
+    for c in r.scenario.campaigns:                  # each region's counts sum to the campaign's
+        entry = s["campaigns"][c.name]
+        for key in ("inspections", "first_visits", "verifications", "violations"):
+            assert sum(entry[g][key] for g in c.regions) == entry["all"][key], (c.name, key)
+        for g in c.regions:
+            b = entry[g]
+            assert b["violation_rate"] == (b["violations"] / b["inspections"]
+                                           if b["inspections"] else None)
+    flat = r.flat_summary()
+    assert flat[f"campaigns.{name}.all.inspections"] == block["inspections"]
+
+
+def _two_lists(**campaign: Any) -> Scenario:
+    """One region: six workshops and four small plants, all violating; a campaign that finds
+    nothing (detection 0), so the lists never change, for twelve days."""
+    c = {"name": "c", "regions": ["r"], "start": "2017-01-10", "end": "2017-01-21", "teams": 2,
+         "inspections_per_team_day": 1, "detection": 0.0, "halt_share": 0.0,
+         "targets": {"large": 1, "small": 1, "workshop": 1, "traders": 0}, "per_site": True,
+         "announcement_days": 0, **campaign}
+    return Scenario.model_validate({
+        "name": "two-lists", "start": "2017-01-01", "end": "2017-01-31",
+        "regions": [{"name": "r", "generation": 40.0,
+                     "traders": {"count": 2, "capacity": 30.0, "violator_share": 0.0},
+                     "smelters": {k: {"count": n, "capacity": 5.0, "violator_share": 1.0}
+                                  for k, n in (("small", 4), ("workshop", 6))}}],
+        "campaigns": [c]})
+
+
+def _visits_by_day(scenario: Scenario) -> list[tuple[int, str, int]]:
+    from scrapsim.model.simulation import Model
+    from scrapsim.scenario import SMELTER_CLASSES
+
+    klass = Model(scenario, 1).world().smelters.klass
+    ev = run(scenario, seed=1, baseline=False).events
+    keep = np.asarray(ev["event"]) == "inspection"
+    return [(int(t), SMELTER_CLASSES[klass[int(i)]], int(i)) for t, i in
+            zip(np.asarray(ev["time"])[keep], np.asarray(ev["actor_id"])[keep], strict=True)]
+
+
+def test_list_order_works_the_first_list_through_before_the_next() -> None:
+    """With ``list_order: [workshop, small]`` no small plant is visited on a day that ends with
+    a workshop not yet visited in the round; once both lists are through, the new round starts
+    from the workshops. Without it, small plants are visited from the first days."""
+    visits = _visits_by_day(_two_lists(list_order=["workshop", "small"]))
+    assert len(visits) > 12
+    days = sorted({d for d, _, _ in visits})
+    done: set[int] = set()
+    for d in days:
+        done |= {i for day, k, i in visits if day == d and k == "workshop"}
+        if any(day == d and k == "small" for day, k, _ in visits):
+            assert len(done) == 6, (d, visits)
+    first_ten = [k for _, k, _ in sorted(visits)[:10]]
+    assert sorted(first_ten[:6]) == ["workshop"] * 6 and "small" in first_ten[6:]
+    after = [k for _, k, _ in sorted(visits)[10:]]
+    assert after and after[0] == "workshop"
+    mixed = _visits_by_day(_two_lists())
+    assert "small" in [k for _, k, _ in sorted(mixed)[:6]]
+
+
+def test_trace_without_verify_the_revisit_is_an_inspection() -> None:
+    """``verify: false``: the same re-visit, recorded as an inspection (not a first visit) and
+    its finding as a violation, before the closure."""
+    sc = one_site("small", false_report=1.0, end="2017-01-31", verify=False,
+                  sanctions={"suspend": 1.0, "fine": 0.0}, suspend_days=3, rectify_days=4,
+                  rectify_failure=0.0)
+    assert trace(sc) == [(9, "c", "inspection", 1.0), (9, "c", "violation", 0.0),
+                         (9, "c", "suspend", 0.0), (12, "", "rectify", 0.0),
+                         (16, "", "reopen", 0.0), (16, "", "false_rectify", 0.0),
+                         (17, "c", "inspection", 0.0), (17, "c", "violation", 0.0),
+                         (17, "c", "verify_close", 0.0)]

@@ -225,6 +225,12 @@ class Campaign(_Base):
     """Smelter target weights per site: the smelters' share of visits (the sum of their three
     weights) goes to each class's list in proportion to weight × sites listed, as when teams work
     down one list of every plant; False: each class gets its weight's share whatever its size."""
+    list_order: list[Literal["large", "small", "workshop"]] = []
+    """Smelter lists worked in this order (with ``lists``): each day's smelter visits go to the
+    first named list's sites not yet visited in the round, and to the next list only when the
+    first has none left; when every named list has been worked through, a new round starts from
+    the first. Classes not named get no visits. Empty: visits split over the lists by
+    ``targets`` at once."""
     size_bias: float = Field(0.0, ge=-3.0, le=3.0)
     """Inspection probability proportional to capacity**size_bias (0: uniform)."""
     detection: Share = 0.8
@@ -232,11 +238,15 @@ class Campaign(_Base):
     sites found violating: that is an outcome, the daily ``violation_rate``)."""
     lists: bool = True
     """Work from lists: visit every site of a list (the campaign's regions' open plants of a class,
-    or traders' yards) once per round before any is visited again; False draws with replacement."""
+    or traders' yards) once per round before any is visited again, sites under a sanction off the
+    lists until a verification visit; False draws with replacement from every site not closed
+    and makes no verification visits."""
     verify: bool = True
-    """Re-visit sites this campaign ordered to rectify once their deadline passes, as verification
-    visits counted apart (``verifications``); meanwhile they are off the inspection lists. False:
-    sanctioned sites stay on the lists and inspecting them finds nothing new."""
+    """Count the re-visits of sites this campaign ordered to rectify (made, with ``lists``, once
+    their deadline passes; meanwhile the sites are off the inspection lists) apart, as
+    ``verifications``. False: the same re-visits are counted as inspections and a site found
+    still violating as a violation, as a record that does not tell them apart (the run is the
+    same; only the counts and event names differ)."""
     ban_classes: list[Literal["large", "small", "workshop"]] = []
     """Smelter classes shut and banned directly when found violating, whatever the sanction draw
     ("shut down and banned directly", scattered enterprises)."""

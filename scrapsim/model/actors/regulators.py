@@ -145,7 +145,7 @@ class Regulator:
         n = int(rng.poisson(c.teams * c.inspections_per_team_day * self.intensity))
         if n == 0:
             return
-        if c.verify:
+        if c.lists:
             n -= self._verify(i, c, day, n, rng)
             if n == 0:
                 return
@@ -157,6 +157,8 @@ class Regulator:
         if c.lists:
             sizes = np.array([p[0].size for p in pools] + [traders.size])
             counts = _allot(counts, weights, sizes, rng)
+            if c.list_order:
+                counts[:3] = self._in_order(i, c, pools, int(counts[:3].sum()))
         picked = [self._pick(i, c, ids, cum, int(k), rng, day)
                   for k, (ids, cum) in zip(counts[:3], pools, strict=True) if k]
         if picked:
@@ -168,6 +170,22 @@ class Regulator:
             else:
                 ids = traders[rng.integers(0, traders.size, counts[3])]
             self._inspect_traders(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
+
+    def _in_order(self, i: int, c: Campaign, pools: list, k: int) -> np.ndarray:
+        """``k`` smelter visits over the three lists worked in ``c.list_order``: to each list's
+        sites not yet visited this round, first list first; visits left when every named list
+        is through its round start the new round from the first list (a list takes at most its
+        length a day)."""
+        seen = self.smelter_rounds[i].seen
+        order = [SMELTER_CLASSES.index(x) for x in c.list_order]
+        out = np.zeros(3, dtype=np.int64)
+        for j in order:
+            take = min(k, int((~seen[pools[j][0]]).sum()))
+            out[j], k = take, k - take
+        for j in order:
+            take = min(k, pools[j][0].size - int(out[j]))
+            out[j], k = out[j] + take, k - take
+        return out
 
     def _pick(self, i: int, c: Campaign, ids: np.ndarray, cum: np.ndarray, k: int,
               rng: np.random.Generator, day: int) -> np.ndarray:
@@ -190,11 +208,11 @@ class Regulator:
 
     def _pools(self, i: int, c: Campaign) -> tuple[list, np.ndarray]:
         """The lists: open smelters of each class (ids, cumulative weights) and traders in the
-        campaign's regions; with verification, sites awaiting it and suspended or rectifying
+        campaign's regions; with lists, sites awaiting verification and suspended or rectifying
         plants (under a sanction) are off the lists, as are suspended traders."""
         s, tr = self.m.smelters, self.m.traders
         here = self._smelters_in(i) & (s.state != CLOSED)
-        if c.verify:
+        if c.lists:
             here &= (self.verify_by < 0) & (s.state != SUSPENDED) & (s.state != RECTIFYING)
         pools = []
         for k in range(3):
@@ -204,7 +222,7 @@ class Regulator:
         cached = self._pool_cache.get(i)
         if cached is not None and cached[0] == key:
             return pools, cached[1]
-        open_ = (tr.state == ACTIVE) if c.verify else (tr.state != T_CLOSED)
+        open_ = (tr.state == ACTIVE) if c.lists else (tr.state != T_CLOSED)
         traders = np.flatnonzero(self.traders_in[i] & open_)
         self._pool_cache[i] = (key, traders)
         return pools, traders
@@ -262,7 +280,10 @@ class Regulator:
         """Up to ``n`` verification visits of sites this campaign ordered to rectify whose
         deadline has passed (back to running): a site still violating is found with the
         campaign's detection and closed (``verify_close``). Logs ``verification`` (value 1 when
-        found); returns the number of visits made."""
+        found), counted in ``verifications``; with ``verify: false`` the same visits are told
+        apart from nothing: logged and counted as ``inspection`` (not a first visit), a site
+        found still violating as a ``violation``, as a record that does not separate re-visits
+        would count them (the dynamics are the same). Returns the number of visits made."""
         s = self.m.smelters
         mine = self.verify_by == i
         self.verify_by[mine & (s.state == CLOSED)] = -1          # closed at its deadline
@@ -275,8 +296,15 @@ class Regulator:
         times = day + 0.5 * np.sort(rng.random(ids.size))
         found = s.violator[ids] & (rng.random(ids.size) < self._p_detect(c))
         reg = s.region[ids]
-        self.m.log.add(times, reg, SMELTER, ids, i, "verification", found.astype(float))
-        self._add(day, "verifications", reg)
+        if c.verify:
+            self.m.log.add(times, reg, SMELTER, ids, i, "verification", found.astype(float))
+            self._add(day, "verifications", reg)
+        else:
+            self.m.log.add(times, reg, SMELTER, ids, i, "inspection", 0.0)
+            self._add(day, "inspections", reg)
+            if found.any():
+                self._count(i, SMELTER, ids[found], times[found], reg[found], "violation",
+                            "violations")
         if found.any():
             self.m.count(day, "seized_smelters",
                          s.close(ids[found], self.m.log, times[found], i, "verify_close"))
