@@ -186,6 +186,15 @@ def probe() -> dict[str, Any]:
     return info
 
 
+def warm_probe() -> dict[str, Any]:
+    """:func:`probe`, after compiling the model's loops (or loading them from the disk cache)."""
+    from scrapsim.model.simulation import compile_time
+
+    info = probe()
+    info["compile_s"] = round(compile_time(), 3)
+    return info
+
+
 def _die_with_parent() -> None:
     """End this worker when its parent dies, whatever kills it (even SIGKILL): the kernel's
     parent-death signal where there is one (Linux ``prctl``), and a thread that watches the
@@ -285,7 +294,10 @@ class Engine:
         with _single_threaded_env():
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
                                              initializer=_init_worker)
-            info: dict[str, Any] = self._pool.submit(probe).result()
+            # one worker compiles (or loads) the kernels and writes numba's disk cache before
+            # any run is sent, so on a cold machine the others load it instead of each
+            # compiling for itself
+            info: dict[str, Any] = self._pool.submit(warm_probe).result()
         return info
 
     def _restart_pool(self, exc: BaseException) -> None:
