@@ -141,7 +141,7 @@ class Sweep(DesignRuns):
         if len(table) != self.total:  # every planned run is one row, or nothing is published
             raise SweepError(f"{len(table)} rows for {self.total} planned runs; nothing was "
                              "published")
-        files = write_tables(folder, table, curves, timings)
+        files = write_tables(folder, table, timings, curves)
         write_text(folder / "scenario.yaml", scenario_yaml(self.base))
         files.append("scenario.yaml")
         if self.figures:

@@ -66,10 +66,12 @@ def _column(values: list[Any]) -> Any:
     return pd.array(["" if v is None else str(v) for v in values], dtype=object)
 
 
-def write_tables(folder: Path, runs: Any, curves: Any, timings: Any) -> list[str]:
-    """runs.csv, runs.parquet (when pyarrow is there), curves.csv, timings.csv; their names."""
+def write_tables(folder: Path, runs: Any, timings: Any, curves: Any = None) -> list[str]:
+    """runs.csv, curves.csv (sweeps), timings.csv and runs.parquet (when pyarrow is there);
+    the names written."""
     files = []
-    for name, table in (("runs.csv", runs), ("curves.csv", curves), ("timings.csv", timings)):
+    named = (("runs.csv", runs), ("curves.csv", curves), ("timings.csv", timings))
+    for name, table in ((n, t) for n, t in named if t is not None):
         write_text(folder / name, table.to_csv(index=False, lineterminator="\n"))
         files.append(name)
     try:

@@ -26,6 +26,7 @@ from scrapsim.experiments.engine import RunFn, Task
 from scrapsim.experiments.exploration.study import Study, load_study, sample
 from scrapsim.experiments.lifecycle import Experiment, Runs, drive
 from scrapsim.experiments.sweep import base_scenario, scenario_yaml
+from scrapsim.experiments.tables import write_tables
 from scrapsim.results.folders import read_manifest, write_text
 from scrapsim.results.identity import (
     canonical_json,
@@ -211,7 +212,7 @@ class Exploration(Experiment):
         from scrapsim.experiments.exploration import robust as rb
 
         table, timings = self.table(runs.records)
-        files = _write_runs(folder, table, timings)
+        files = write_tables(folder, table, timings)
         write_text(folder / "study.yaml", self.study.text)
         write_text(folder / "scenario.yaml", scenario_yaml(self.base))
         files += ["study.yaml", "scenario.yaml"]
@@ -237,19 +238,6 @@ class Exploration(Experiment):
 
     def load(self, folder: Path) -> ExploreResult:
         return load(folder)
-
-
-def _write_runs(folder: Path, table: Any, timings: Any) -> list[str]:
-    files = []
-    for name, part in (("runs.csv", table), ("timings.csv", timings)):
-        write_text(folder / name, part.to_csv(index=False, lineterminator="\n"))
-        files.append(name)
-    try:
-        table.to_parquet(folder / "runs.parquet", index=False)
-        files.append("runs.parquet")
-    except ImportError:
-        pass  # pyarrow missing: pip install 'scrapsim[parquet]'
-    return files
 
 
 def load(folder: str | Path) -> ExploreResult:
