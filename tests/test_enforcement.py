@@ -200,3 +200,17 @@ def test_trace_without_verify_the_revisit_is_an_inspection() -> None:
                          (16, "", "reopen", 0.0), (16, "", "false_rectify", 0.0),
                          (17, "c", "inspection", 0.0), (17, "c", "violation", 0.0),
                          (17, "c", "verify_close", 0.0)]
+
+
+def test_unlicensed_halted_workshop_is_found_on_a_list_visit() -> None:
+    """A workshop halted at the announcement hides from a visit (``halted_detection`` 0) unless
+    the campaign's lists hold its class as unlicensed; a campaign without lists does not."""
+    halted = {"halt_share": 1.0, "halted_detection": 0.0, "announcement_days": 2}
+
+    def found(**kw: Any) -> bool:
+        return "violation" in [e for _, _, e, _ in trace(one_site("workshop", **halted, **kw))]
+
+    assert not found()
+    assert found(unlicensed_classes=["workshop"])
+    assert not found(unlicensed_classes=["small"])
+    assert not found(unlicensed_classes=["workshop"], lists=False)

@@ -254,6 +254,12 @@ class Campaign(_Base):
     """Extra detection from drone surveillance: p = 1 - (1-detection)(1-drones)."""
     halted_detection: Share = 0.3
     """Relative detection of a workshop that has halted before inspectors came."""
+    unlicensed_classes: list[Literal["large", "small", "workshop"]] = []
+    """Smelter classes the campaign's lists hold as unlicensed (no environmental permits or
+    approvals, as the lists of scattered enterprises): with ``lists``, a visit finds a halted
+    violator of these classes with the full detection, as it finds a running one, since the
+    violation is the missing permit, not only the smoke; halted violators of other classes, and
+    every halted one without ``lists``, are found at ``halted_detection``."""
     sanctions: Sanctions = Sanctions(close=0.3, suspend=0.5, upgrade=0.1, fine=0.1)
     """What a detected smelter gets (default: close 0.3, suspend 0.5, upgrade 0.1, fine 0.1)."""
     trader_sanctions: Sanctions = Sanctions(close=0.2, suspend=0.5, fine=0.3)

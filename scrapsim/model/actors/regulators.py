@@ -261,7 +261,11 @@ class Regulator:
         state = s.state[ids]
         live = (state == RUNNING) | (state == HALTED)
         eligible = s.violator[ids] & live & self._first_visits(ids)
-        factor = np.where(state == HALTED, c.halted_detection, 1.0)
+        hidden = state == HALTED
+        if c.lists and c.unlicensed_classes:
+            paper = [SMELTER_CLASSES.index(k) for k in c.unlicensed_classes]
+            hidden &= ~np.isin(s.klass[ids], paper)     # found on paper: no permits
+        factor = np.where(hidden, c.halted_detection, 1.0)
         hit = self._detect(c, ids, eligible, factor, rng)
         if hit.any():
             self._sanction(i, c, SMELTER, ids[hit], times[hit], reg[hit], c.sanctions, rng)
