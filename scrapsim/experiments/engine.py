@@ -13,26 +13,30 @@ Dask's nanny sets the same variables on its workers.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import itertools
 import multiprocessing
 import os
-import signal
 import socket
-import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from scrapsim.errors import SweepError
 from scrapsim.experiments.dask_engine import RETRIES, connect_dask, drive_dask
+from scrapsim.experiments.pool import (
+    BLAS_VARS,
+    bounded_drive,
+    init_worker,
+    single_threaded_env,
+    stop_pool,
+    stop_resource_tracker_at_exit,
+)
 
 __all__ = ["DEFAULT_RUN", "Engine", "RunFn", "SweepError", "Task", "baseline_for", "execute",
            "flatten_summary", "model_summary", "probe", "run_task"]
@@ -41,11 +45,9 @@ DEFAULT_RUN = "scrapsim.experiments.engine:model_summary"
 RunFn = str | tuple[str, dict[str, Any]]
 """``"module:function"``, or ``("module:function", {keyword: value})`` for a run function
 that needs settings (calibration's moment definitions); both pickle to any worker."""
-BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 IN_FLIGHT_PER_WORKER = 2
 CHUNK_RUNS = 32
 """Runs of one replication sent to a worker together: one message, one baseline run."""
-PARENT_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -195,56 +197,6 @@ def warm_probe() -> dict[str, Any]:
     return info
 
 
-def _die_with_parent() -> None:
-    """End this worker when its parent dies, whatever kills it (even SIGKILL): the kernel's
-    parent-death signal where there is one (Linux ``prctl``), and a thread that watches the
-    parent's pid everywhere."""
-    parent = os.getppid()
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    if os.getppid() != parent or parent == 1:
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="scrapsim-parent-watch", daemon=True).start()
-
-
-def _init_worker() -> None:
-    """Local pool worker: end with the parent, leave Ctrl-C to it, keep numerics
-    single-threaded."""
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for var in BLAS_VARS:
-        os.environ[var] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:
-        pass
-
-
-@contextmanager
-def _single_threaded_env() -> Iterator[None]:
-    """BLAS variables at 1 while the pool spawns its workers; restored afterwards."""
-    saved = {var: os.environ.get(var) for var in BLAS_VARS}
-    os.environ.update(dict.fromkeys(BLAS_VARS, "1"))
-    try:
-        yield
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-
-
 def execute(tasks: Iterable[Task], on_done: OnDone, *, run_fn: RunFn = DEFAULT_RUN,
             workers: int = 1, scheduler: str | None = None) -> dict[str, Any]:
     """Run every task, calling ``on_done(task, result)`` as each finishes; engine info back."""
@@ -290,10 +242,10 @@ class Engine:
     def _new_pool(self) -> dict[str, Any]:
         """(Re)start the local worker processes; a worker's probe back."""
         ctx = multiprocessing.get_context("spawn")
-        _stop_resource_tracker_at_exit()
-        with _single_threaded_env():
+        stop_resource_tracker_at_exit()
+        with single_threaded_env():
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                             initializer=_init_worker)
+                                             initializer=init_worker)
             # one worker compiles (or loads) the kernels and writes numba's disk cache before
             # any run is sent, so on a cold machine the others load it instead of each
             # compiling for itself
@@ -304,7 +256,7 @@ class Engine:
         """A worker process died: start new ones (at most :data:`RETRIES` times)."""
         self.restarts = getattr(self, "restarts", 0) + 1
         if self._pool is not None:
-            _stop_pool(self._pool, graceful=False)
+            stop_pool(self._pool, graceful=False)
         if self.restarts > RETRIES:
             raise SweepError(f"worker processes died {self.restarts} times ({exc}); the "
                              "finished runs are stored: run the same command again to "
@@ -318,7 +270,7 @@ class Engine:
     def __exit__(self, kind: type | None, *rest: object) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            _stop_pool(pool, graceful=kind is None)
+            stop_pool(pool, graceful=kind is None)
         if self._client is not None:
             from scrapsim.experiments.dask_engine import close_client
 
@@ -348,7 +300,7 @@ class Engine:
                        lambda batch: (run_chunk, _items(batch), run_fn),
                        IN_FLIGHT_PER_WORKER)
         elif self._pool is not None:
-            _bounded_drive(chunks(tasks, chunk), on_done, lambda b: self._submit(b, run_fn),
+            bounded_drive(chunks(tasks, chunk), on_done, lambda b: self._submit(b, run_fn),
                            self.workers * IN_FLIGHT_PER_WORKER, self._restart_pool)
         else:
             for task in tasks:
@@ -358,82 +310,3 @@ class Engine:
     def _submit(self, batch: list[Task], run_fn: RunFn) -> Future:
         assert self._pool is not None
         return self._pool.submit(run_chunk, _items(batch), run_fn)
-
-
-STOP_WAIT_S = 5.0
-"""How long a worker asked to stop (SIGTERM) has before it is killed."""
-
-
-def _stop_pool(pool: ProcessPoolExecutor, graceful: bool) -> None:
-    """End the pool's worker processes and wait for each (so none outlives the command, not
-    even as a zombie): after its work on a normal exit; at once on an error or an interrupt
-    (SIGTERM, then SIGKILL after :data:`STOP_WAIT_S`), the runs they held being lost, never
-    recorded, and run again on resume."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    if graceful:
-        pool.shutdown(wait=True)
-        return
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        with contextlib.suppress(OSError, ValueError):
-            proc.terminate()
-    deadline = time.monotonic() + STOP_WAIT_S
-    for proc in procs:
-        with contextlib.suppress(OSError, ValueError, AssertionError):
-            proc.join(max(0.0, deadline - time.monotonic()))
-            if proc.is_alive():
-                proc.kill()
-                proc.join(STOP_WAIT_S)
-
-
-_TRACKER_STOP: list[Any] = []
-
-
-def _stop_resource_tracker_at_exit() -> None:
-    """End multiprocessing's resource tracker (which ``spawn`` starts) as this process exits,
-    and wait for it. Otherwise it ends only after this process has, a process of the command's
-    group outliving it (and a zombie where nothing reaps orphans). It runs as the last of
-    multiprocessing's exit finalizers, after the pool's semaphores are unlinked, so the tracker
-    has nothing left to clean up."""
-    if _TRACKER_STOP:
-        return
-    from multiprocessing import resource_tracker, util
-
-    def stop() -> None:
-        tracker = getattr(resource_tracker, "_resource_tracker", None)
-        with contextlib.suppress(Exception):
-            tracker._stop()  # type: ignore[union-attr]  # closes its pipe, then waitpid
-
-    _TRACKER_STOP.append(util.Finalize(None, stop, exitpriority=-100))
-
-
-def _bounded_drive(batches: Iterable[list[Task]], on_done: OnDone,
-                   submit: Callable[[list[Task]], Future], limit: int,
-                   recover: Callable[[BaseException], None] | None = None) -> None:
-    """Keep at most ``limit`` batches in flight; hand each run's result over as its batch
-    completes. When the pool breaks (a worker died), ``recover`` restarts it and every batch
-    in flight is sent again: a lost run is retried, never recorded."""
-    source = iter(batches)
-    again: deque[list[Task]] = deque()
-    pending: dict[Future, list[Task]] = {}
-    while True:
-        while len(pending) < limit:
-            batch = again.popleft() if again else next(source, None)
-            if batch is None:
-                break
-            pending[submit(batch)] = batch
-        if not pending:
-            return
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            try:
-                results = future.result()
-            except BrokenProcessPool as exc:
-                if recover is None:
-                    raise
-                again.extend(pending.values())
-                pending.clear()
-                recover(exc)
-                break
-            for task, result in zip(pending.pop(future), results, strict=True):
-                on_done(task, result)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Rounds", "draw_uniform", "draw_weighted"]
+__all__ = ["Rounds", "allot", "draw_uniform", "draw_weighted", "escalate"]
 
 
 def draw_weighted(ids: np.ndarray, weights: np.ndarray, k: int,
@@ -82,3 +82,24 @@ class Rounds:
         first = ~self.ever[ids]
         self.ever[ids] = True
         return first
+
+
+def allot(counts: np.ndarray, weights: np.ndarray, sizes: np.ndarray,
+           rng: np.random.Generator) -> np.ndarray:
+    """Visits per list capped at the list's length (a site is visited at most once a day); the
+    visits over a cap go to the lists with room, by weight (a few passes, then dropped)."""
+    for _ in range(4):
+        over = np.maximum(counts - sizes, 0)
+        if not over.any():
+            break
+        counts = counts - over
+        room = weights * (counts < sizes)
+        if room.sum() <= 0:
+            break
+        counts = counts + rng.multinomial(int(over.sum()), room / room.sum())
+    return np.minimum(counts, sizes)
+
+
+def escalate(share: float, intensity: float) -> float:
+    """Probability ``1 − (1 − share)**intensity``: 0 at intensity 0, ``share`` at 1, rising."""
+    return 1.0 - (1.0 - share) ** intensity

@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import simpy
 
-from scrapsim.model.actors.lists import Rounds, draw_uniform
+from scrapsim.model.actors.lists import Rounds, allot, draw_uniform, escalate
 from scrapsim.model.actors.smelters import (
     CLOSED,
     HALTED,
@@ -31,31 +31,10 @@ from scrapsim.model.actors.traders import CLOSED as T_CLOSED
 from scrapsim.model.world import World
 from scrapsim.scenario import SMELTER_CLASSES, Campaign, Sanctions
 
-__all__ = ["Regulator", "escalate"]
+__all__ = ["Regulator", "escalate"]  # escalate: from lists, re-exported
 
 TRADER, SMELTER = 0, 1
 WORKSHOP = SMELTER_CLASSES.index("workshop")
-
-
-def _allot(counts: np.ndarray, weights: np.ndarray, sizes: np.ndarray,
-           rng: np.random.Generator) -> np.ndarray:
-    """Visits per list capped at the list's length (a site is visited at most once a day); the
-    visits over a cap go to the lists with room, by weight (a few passes, then dropped)."""
-    for _ in range(4):
-        over = np.maximum(counts - sizes, 0)
-        if not over.any():
-            break
-        counts = counts - over
-        room = weights * (counts < sizes)
-        if room.sum() <= 0:
-            break
-        counts = counts + rng.multinomial(int(over.sum()), room / room.sum())
-    return np.minimum(counts, sizes)
-
-
-def escalate(share: float, intensity: float) -> float:
-    """Probability ``1 − (1 − share)**intensity``: 0 at intensity 0, ``share`` at 1, rising."""
-    return 1.0 - (1.0 - share) ** intensity
 
 
 class Regulator:
@@ -156,7 +135,7 @@ class Regulator:
         counts = rng.multinomial(n, weights / weights.sum())
         if c.lists:
             sizes = np.array([p[0].size for p in pools] + [traders.size])
-            counts = _allot(counts, weights, sizes, rng)
+            counts = allot(counts, weights, sizes, rng)
             if c.list_order:
                 counts[:3] = self._in_order(i, c, pools, int(counts[:3].sum()))
         picked = [self._pick(i, c, ids, cum, int(k), rng, day)
