@@ -154,6 +154,7 @@ def test_collection_bounds_hold_for_any_input(data: st.DataObject) -> None:
 
 # ---- offer factor -----------------------------------------------------------------------------
 def factor(vol: float, gap: float, fast_out: float = 1.0, withhold: float = 7.0) -> float:
+    """The offer factor of one region (withhold 7: the target doubles at a 10% gap)."""
     return float(offer_factor(A([vol]), A([gap]), A([fast_out]), A([withhold]), 0.004)[0])
 
 

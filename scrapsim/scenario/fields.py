@@ -96,13 +96,15 @@ class TraderPopulation(_Base):
     faster, so a glut is sold as smelters take it rather than dumped. ASSUMPTION."""
     fast_out: NonNeg = 1.0
     """How much the target yard shrinks when prices are volatile ("fast in, fast out")."""
-    withhold: NonNeg = 7.0
+    withhold: NonNeg = 8.0
     """Elasticity of the target yard to the rally gap (holders withhold in a rally): the target
     grows by ``exp(withhold·gap)``, at most doubling, where ``gap`` is the log of primary −
-    discount today over the lagged reference, how far scrap should still rise. 7 (ln 2 / 0.1):
-    holders double their yard when primary has run 10% ahead of the reference (ASSUMPTION;
-    FACTS.md: in the Aug 2017 rally, SHFE +18% from July to September, holders stopped
-    quoting)."""
+    discount today over the lagged reference, how far scrap should still rise (FACTS.md: in
+    the Aug 2017 rally, SHFE +18% from July to September, holders stopped quoting). 8: yards
+    double when primary has run 9% ahead of the reference. ASSUMPTION, and not free: offers
+    fall by 5% in Aug-Sep 2017 (validate's withholding row) only from about 7, and above 8
+    national_2017's twin leaves Henan's mean price pressure above check's 0.05 (the shortage
+    held back scrap makes at the workshops' break-even price; docs/MODEL.md, issue 10)."""
     risk_tolerance: Annotated[float, Field(gt=0.0, le=2.0)] = 0.6
     """Mean perceived-risk level at which a trader stops collecting."""
     violator_share: Share = 0.5
