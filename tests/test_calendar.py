@@ -67,11 +67,13 @@ def test_cny_dips_collection_deeper_and_earlier_than_smelting(
 
 def test_summer_trough_and_autumn_peak(tiny_scenario: Callable[..., Scenario]) -> None:
     gen, coll, smelt = year_profiles(tiny_scenario)
-    assert smelt[day(7, 25)] == pytest.approx(1 - 0.94)        # the default, calibrated depth
+    assert smelt[day(7, 25)] == pytest.approx(1 - 0.29)        # the default, calibrated depth
     assert smelt[day(7, 25)] == smelt[day(5, 1):day(9, 1)].min()
     assert smelt[day(10, 20)] == pytest.approx(1.08)
     assert gen[day(10, 20)] == pytest.approx(1.08) and gen.argmax() == day(10, 20)
-    assert gen[day(7, 25)] == 1.0 and coll[day(7, 25)] == 1.0
+    # the summer off-season slows scrap arising as much as smelting (issue 10)
+    np.testing.assert_allclose(gen[day(5, 1):day(9, 1)], smelt[day(5, 1):day(9, 1)])
+    assert coll[day(7, 25)] == 1.0
     assert (coll[day(3, 1):] == 1.0).all()
 
 

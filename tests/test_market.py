@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scrapsim.model.inputs import ingot_paid
 from scrapsim.model.market import (
     adjust_price,
     clear,
@@ -17,7 +18,9 @@ from scrapsim.model.market import (
     offer_factor,
     price_pressure,
     smelter_margin,
+    withhold_factor,
 )
+from scrapsim.model.trader_kernels import offered_at
 
 A = np.array
 volumes = st.lists(st.floats(0.0, 1e6, allow_subnormal=False), min_size=1, max_size=6)
@@ -150,9 +153,9 @@ def test_collection_bounds_hold_for_any_input(data: st.DataObject) -> None:
 
 
 # ---- offer factor -----------------------------------------------------------------------------
-def factor(vol: float, trend: float, fast_out: float = 1.0, withhold: float = 1.5) -> float:
-    return float(offer_factor(A([vol]), A([trend]), A([fast_out]), A([withhold]), 0.004,
-                              0.004)[0])
+def factor(vol: float, gap: float, fast_out: float = 1.0, withhold: float = 7.0) -> float:
+    """The offer factor of one region (withhold 7: the target doubles at a 10% gap)."""
+    return float(offer_factor(A([vol]), A([gap]), A([fast_out]), A([withhold]), 0.004)[0])
 
 
 def test_offer_factor_is_one_in_a_calm_market() -> None:
@@ -167,12 +170,32 @@ def test_offer_factor_offers_more_when_prices_are_volatile() -> None:
     assert factor(0.006, 0.0, fast_out=0.0) == pytest.approx(1.0)
 
 
-def test_offer_factor_withholds_in_a_rally_only() -> None:
-    assert factor(0.004, 0.001) == pytest.approx(np.exp(-0.375), rel=1e-12)
-    assert factor(0.004, 0.0015) < factor(0.004, 0.001) < 1.0
-    assert factor(0.004, 0.04) == 0.5                    # a target yard at most doubles
-    assert factor(0.004, -0.01) == pytest.approx(1.0)    # a falling market does not withhold
-    assert factor(0.004, 0.004, withhold=0.0) == pytest.approx(1.0)
+def test_offer_factor_withholds_in_proportion_to_the_rally_gap() -> None:
+    assert factor(0.004, 0.05) == pytest.approx(np.exp(-0.35), rel=1e-12)
+    assert factor(0.004, 0.08) < factor(0.004, 0.05) < factor(0.004, 0.02) < 1.0  # gradual
+    assert factor(0.004, np.log(2) / 7) == pytest.approx(0.5)  # doubles at a 10% gap
+    assert factor(0.004, 0.3) == 0.5                     # a target yard at most doubles
+    assert factor(0.004, -0.05) == pytest.approx(1.0)    # primary below the reference: none
+    assert factor(0.004, 0.05, withhold=0.0) == pytest.approx(1.0)
+    assert withhold_factor(0.05, 7.0) == pytest.approx(np.exp(-0.35), rel=1e-12)
+
+
+# ---- reservation price and the ingot price smelters are paid ------------------------------------
+def test_a_holder_does_not_sell_below_what_it_paid_while_it_expects_more() -> None:
+    cost = A([8000.0, 9000.0, 10000.0])                  # sorted, as each region's traders are
+    offers = A([10.0, 20.0, 40.0])
+    cum = np.concatenate([[0.0], np.cumsum(offers)])
+    assert offered_at(0, 3, cost, cum, 9500.0, 11000.0) == pytest.approx(30.0)
+    assert offered_at(0, 3, cost, cum, 7000.0, 11000.0) == 0.0
+    assert offered_at(0, 3, cost, cum, 11000.0, 11000.0) == pytest.approx(70.0)
+    assert offered_at(0, 3, cost, cum, 8500.0, 8500.0) == pytest.approx(70.0)  # expects no more
+    assert offered_at(1, 3, cost, cum, 9500.0, 11000.0) == pytest.approx(20.0)  # one region
+
+
+def test_smelters_are_paid_the_mean_ingot_price_of_the_last_days() -> None:
+    spot = np.array([100.0, 100.0, 130.0, 130.0, 130.0])
+    np.testing.assert_allclose(ingot_paid(spot, 1), spot)
+    np.testing.assert_allclose(ingot_paid(spot, 3), [100.0, 100.0, 110.0, 120.0, 130.0])
 
 
 # ---- inter-regional flows ---------------------------------------------------------------------

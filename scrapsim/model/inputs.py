@@ -75,12 +75,13 @@ def seasonal_profiles(scenario: Scenario, days: np.ndarray) -> tuple[np.ndarray,
     summer = _offsets_to_nearest(days, [date(y, 7, 25) for y in years])
     autumn = _offsets_to_nearest(days, [date(y, 10, 20) for y in years])
     autumn_bump = s.autumn_peak * window_profile(autumn, 50, 50)
+    summer_dip = s.summer_trough * window_profile(summer, 40, 40)
     collection = 1.0 - s.cny_collection_dip * window_profile(cny, s.cny_before_days,
                                                              s.cny_after_days)
     smelting = (1.0 - s.cny_smelting_dip * window_profile(cny, s.cny_before_days / 3,
                                                           s.cny_after_days)
-                - s.summer_trough * window_profile(summer, 40, 40) + autumn_bump)
-    return 1.0 + autumn_bump, collection, smelting
+                - summer_dip + autumn_bump)
+    return 1.0 - summer_dip + autumn_bump, collection, smelting
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ class Inputs:
     dates: np.ndarray          # datetime64[D], [day]
     generation: np.ndarray     # t/day, [day, region], seasonality and noise included
     imports: np.ndarray        # t/day, [day, region]
-    ingot: np.ndarray          # CNY/t, [day]
+    ingot: np.ndarray          # CNY/t, [day]: the ADC12 spot price (scenario input)
+    ingot_paid: np.ndarray     # CNY/t, [day]: what smelters' orders pay, see ingot_paid()
     primary: np.ndarray        # CNY/t, [day]
     collection_season: np.ndarray  # multiplier, [day]
     smelting_season: np.ndarray    # multiplier, [day]
@@ -136,6 +138,17 @@ def smooth(x: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
+def ingot_paid(spot: np.ndarray, days: int) -> np.ndarray:
+    """The ingot price smelters' orders pay on each day: the mean spot price over the last
+    ``days`` days (before the start, the first day's), CNY/t. Alloy-ingot orders are priced at
+    an average of the spot price over the past month rather than at the day's quote
+    (ASSUMPTION, ``market.ingot_days``), so the margin that sets smelters' output, and with it
+    their demand for scrap, follows a move of ADC12 about ``days/2`` days late."""
+    k = max(int(days), 1)
+    c = np.cumsum(np.concatenate([np.full(k, spot[0]), spot]))
+    return (c[k:] - c[:-k]) / k
+
+
 def build_inputs(scenario: Scenario, rng: np.random.Generator) -> Inputs:
     """All daily inputs of ``scenario``; ``rng`` draws generation and price noise."""
     n, start = scenario.days, scenario.start
@@ -148,11 +161,13 @@ def build_inputs(scenario: Scenario, rng: np.random.Generator) -> Inputs:
     price_noise = rng.standard_normal((n, len(regions))) * scenario.market.price_noise
     target, cut, active = _campaign_arrays(scenario)
     risk = smooth(target, 1.0 - np.exp(-1.0 / scenario.behaviour.risk_memory_days))
+    ingot = series_values(scenario.market.ingot_price, start, n)
     return Inputs(
         dates=dates,
         generation=base_gen * gen_season[:, None] * noise,
         imports=np.column_stack([series_values(r.imports, start, n) for r in regions]),
-        ingot=series_values(scenario.market.ingot_price, start, n),
+        ingot=ingot,
+        ingot_paid=ingot_paid(ingot, scenario.market.ingot_days),
         primary=series_values(scenario.market.primary_price, start, n),
         collection_season=coll_season,
         smelting_season=smelt_season,

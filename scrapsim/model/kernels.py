@@ -30,6 +30,7 @@ from scrapsim.model.smelter_kernels import (
 from scrapsim.model.trader_kernels import (
     collect,
     offer,
+    offered_at,
     region_sums,
     scale_offers,
     sell,
@@ -42,21 +43,27 @@ from scrapsim.model.trader_kernels import (
 
 __all__ = [
     "BID_DAYS", "INPUT_FIELDS", "MARKET_FIELDS", "SMELTER_FIELDS", "TRADER_FIELDS", "clear_day",
-    "clearing_prices", "collect", "demand_at", "follow", "land", "market_day", "offer", "pack",
+    "clearing_prices", "collect", "demand_at", "follow", "land", "market_day", "offer",
+    "offered_at", "pack",
     "plan", "receive", "region_sums", "scale_offers", "sell", "ship", "ship_day", "smelt",
     "state_summary", "stock_up", "wanted", "yard_room",
 ]
 
 
 @njit(cache=True)
-def clearing_prices(supply, reference, hold, sm, ingot, season, cut, floor, cap,
+def clearing_prices(bounds, cost, offers, reference, hold, sm, ingot, season, cut, floor, cap,
                     out):  # pragma: no cover
-    """Per region, the price at which ``supply × hold_factor(p)`` meets smelters' demand at
-    ``p`` (bisection on log p, 40 steps: 1e-12 of the range), in [floor, cap]: ``floor`` when
-    supply exceeds demand even there, ``cap`` when demand exceeds supply even there."""
+    """Per region, the price at which traders' supply at ``p`` (the offers of those whose
+    reservation price is at most ``p``, :func:`offered_at`, times ``hold_factor(p)``) meets
+    smelters' demand at ``p`` (bisection on log p, 40 steps: 1e-12 of the range), in [floor,
+    cap]: ``floor`` when supply exceeds demand even there, ``cap`` when demand exceeds supply
+    even there."""
     region = sm[S_REGION]
+    cum = np.zeros(len(offers) + 1)
+    for i in range(len(offers)):
+        cum[i + 1] = cum[i] + offers[i]
     lo_j = 0
-    for r in range(len(supply)):
+    for r in range(len(reference)):
         hi_j = lo_j
         while hi_j < len(region) and region[hi_j] == r:
             hi_j += 1
@@ -67,7 +74,8 @@ def clearing_prices(supply, reference, hold, sm, ingot, season, cut, floor, cap,
             d = demand_at(lo_j, hi_j, p, ingot, season, cut[r], sm[S_CAPACITY], sm[S_YIELD],
                           sm[S_COST], sm[S_COVER], sm[S_RATE0], sm[S_RESPONSE], sm[S_MARGIN0],
                           sm[S_RUNNING], sm[S_STOCK])
-            if d > supply[r] * market.hold_factor(p, reference[r], hold[r]):
+            s = offered_at(bounds[r], bounds[r + 1], cost, cum, p, reference[r])
+            if d > s * market.hold_factor(p, reference[r], hold[r]):
                 a = mid
             else:
                 b = mid
@@ -76,29 +84,26 @@ def clearing_prices(supply, reference, hold, sm, ingot, season, cut, floor, cap,
 
 
 @njit(cache=True)
-def follow(old, new, volatility, trend, a_vol, a_trend, primary_change):  # pragma: no cover
-    """Update the moving volatility of each region's scrap price and the trend of the primary
-    price after a price step (in place). Holders watch the primary market for a rally (FACTS:
-    "SHFE above 16,000, scrap holders stopped quoting"); a trend fed by the scrap price itself
-    would make withholding feed its own rally, so scrap would lead primary."""
+def follow(old, new, volatility, a_vol):  # pragma: no cover
+    """Update the moving volatility of each region's scrap price after a price step (in
+    place)."""
     for r in range(len(old)):
-        change = math.log(new[r] / old[r])
-        volatility[r] += a_vol * (abs(change) - volatility[r])
-        trend[r] += a_trend * (primary_change - trend[r])
+        volatility[r] += a_vol * (abs(math.log(new[r] / old[r])) - volatility[r])
 
 
 @njit(cache=True)
-def clear_day(trade, tr, sm, mkt, shock, anchor, primary_change, ingot, season, cut,
-              out):  # pragma: no cover
+def clear_day(trade, tr, sm, mkt, shock, anchor, ingot, season, cut, out):  # pragma: no cover
     """Smelters plan; when ``trade``, the region clears at today's price: the price moves from
     yesterday's toward the price at which supply (:func:`offer` × :func:`market.hold_factor`)
     meets demand (:func:`demand_at`) by the partial adjustment :func:`market.adjust_price`;
-    trade is pro rata at that price; stocks move.
+    trade is pro rata at that price; stocks move. Holders withhold by the rally gap, the log of
+    the primary-implied value (today's anchor) over the lagged reference
+    (:func:`market.offer_factor`).
 
     Writes per region into ``out``: offered (supply), demanded, traded (t/day) and price
     pressure (NaN on a day without clearing).
     """
-    mk, price, volatility, trend = mkt[M_CONST], mkt[M_PRICE], mkt[M_VOL], mkt[M_TREND]
+    mk, price, volatility = mkt[M_CONST], mkt[M_PRICE], mkt[M_VOL]
     reference = mkt[M_REF]
     n = len(price)
     out[:, :] = 0.0
@@ -106,24 +111,25 @@ def clear_day(trade, tr, sm, mkt, shock, anchor, primary_change, ingot, season, 
     supply = np.zeros(n)
     if trade:
         market.lag_reference(reference, anchor, mk[1])
-        expected = np.empty(n)
+        expected, gap = np.empty(n), np.empty(n)
         for r in range(n):
             expected[r] = reference[r] * math.exp(mkt[M_DISCOUNT][r])
-        factor = market.offer_factor(volatility, trend, tr[T_FAST_OUT], tr[T_WITHHOLD], mk[4],
-                                     mk[5])
+            gap[r] = math.log(anchor[r] / reference[r])
+        factor = market.offer_factor(volatility, gap, tr[T_FAST_OUT], tr[T_WITHHOLD], mk[4])
         offer(tr[T_BOUNDS], tr[T_BASE], tr[T_TEMPER], tr[T_COLLECTED], tr[T_STOCK],
               tr[T_COVER], tr[T_SELL_DAYS], factor, tr[T_OFFERS], supply)
         target = np.empty(n)
-        clearing_prices(supply, expected, tr[T_HOLD], sm, ingot, season, cut, mk[2], mk[3],
-                        target)
+        clearing_prices(tr[T_BOUNDS], tr[T_COST], tr[T_OFFERS], expected, tr[T_HOLD], sm, ingot,
+                        season, cut, mk[2], mk[3], target)
         new = market.adjust_price(price, target, mk[0], shock, mk[2], mk[3])
-        follow(price, new, volatility, trend, mk[8], mk[9], primary_change)
+        follow(price, new, volatility, mk[7])
         price[:] = new
         hold = np.empty(n)
         for r in range(n):
             hold[r] = market.hold_factor(price[r], expected[r], tr[T_HOLD][r])
-        market.learn_discount(mkt[M_DISCOUNT], price, reference, mk[11])
-        scale_offers(tr[T_BOUNDS], hold, tr[T_OFFERS], tr[T_STOCK], supply)
+        market.learn_discount(mkt[M_DISCOUNT], price, reference, mk[9])
+        scale_offers(tr[T_BOUNDS], tr[T_COST], expected, price, hold, tr[T_OFFERS],
+                     tr[T_STOCK], supply)
     demand = np.zeros(n)
     plan(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER], sm[S_RATE0],
          sm[S_RESPONSE], sm[S_MARGIN0], sm[S_RUNNING], sm[S_STOCK], price, ingot, season, cut,
@@ -140,20 +146,19 @@ def clear_day(trade, tr, sm, mkt, shock, anchor, primary_change, ingot, season, 
 
 # ---- the day's arguments: four tuples of arrays (numba types a plain tuple of arrays as
 # fast as separate arguments; a namedtuple costs ~6 µs a call more). Fields by position:
-INPUT_FIELDS = ("collection_season", "smelting_season", "ingot", "primary_change", "risk",
-                "generation", "output_cut", "anchor", "price_noise", "imports")
+INPUT_FIELDS = ("collection_season", "smelting_season", "ingot_paid", "risk", "generation",
+                "output_cut", "anchor", "price_noise", "imports")
 """Whole-run input arrays, [day] or [day, region]: the kernel reads day ``d`` (and ``d + 1``
 for tomorrow's price)."""
-(I_CSEASON, I_SSEASON, I_INGOT, I_PRIMARY_CHANGE, I_RISK, I_GENERATION, I_CUT, I_ANCHOR,
- I_NOISE, I_IMPORTS) = range(10)
-MARKET_FIELDS = ("constants", "price", "price0", "uncollected", "volatility", "trend",
-                 "pressure", "reference", "discount")
+(I_CSEASON, I_SSEASON, I_INGOT, I_RISK, I_GENERATION, I_CUT, I_ANCHOR, I_NOISE,
+ I_IMPORTS) = range(9)
+MARKET_FIELDS = ("constants", "price", "price0", "uncollected", "volatility", "pressure",
+                 "reference", "discount")
 """Regional market state, [region], changed in place; ``constants`` see :func:`market_day`;
 ``reference``: the lagged primary anchor (:func:`market.lag_reference`); ``discount``: the log
 gap to it traders have learnt (:func:`market.learn_discount`); they expect
 ``reference·exp(discount)``."""
-M_CONST, M_PRICE, M_PRICE0, M_UNCOLLECTED, M_VOL, M_TREND, M_PRESSURE, M_REF, M_DISCOUNT = \
-    range(9)
+M_CONST, M_PRICE, M_PRICE0, M_UNCOLLECTED, M_VOL, M_PRESSURE, M_REF, M_DISCOUNT = range(8)
 TRADER_FIELDS = ("bounds", "cost", "base", "base_total", "active_count", "tolerance",
                  "temper_eff", "stock", "offers", "collected", "elasticity", "cover",
                  "sell_days", "fast_out", "withhold", "hold")
@@ -184,16 +189,15 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
     ``inp``, ``mkt``, ``tr``, ``sm``: the tuples of :data:`INPUT_FIELDS`, :data:`MARKET_FIELDS`,
     :data:`TRADER_FIELDS`, :data:`SMELTER_FIELDS`. ``mkt[M_CONST]`` holds the market
     constants: price_speed (share of the way to the clearing price per clearing), anchor_speed,
-    price_floor, price_cap, volatility_ref, trend_ref,
-    transport_cost, flow_rate, 1/volatility_days, 1/trend_days, clearing_days,
-    1/discount_days.
+    price_floor, price_cap, volatility_ref, transport_cost, flow_rate, 1/volatility_days,
+    clearing_days, 1/discount_days.
     """
     mk, price, pressure = mkt[M_CONST], mkt[M_PRICE], mkt[M_PRESSURE]
     uncollected = mkt[M_UNCOLLECTED]
     tb, tstock, tactive = tr[T_BOUNDS], tr[T_STOCK], tr[T_ACTIVE]
     region, sstock, counts, by_class = sm[S_REGION], sm[S_STOCK], sm[S_COUNTS], \
         sm[S_RUNNING_BY_CLASS]
-    trade = day % int(mk[10]) == 0
+    trade = day % int(mk[8]) == 0
     row = values[day]
     n = len(price)
     imports = np.zeros(n)
@@ -205,13 +209,12 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
     for r in range(n):
         uncollected[r] = available[r] - got[r]
     inflow, outflow = np.zeros(n), np.zeros(n)
-    if n > 1 and mk[7] > 0:
-        ship_day(price, tb, tr[T_BASE], tr[T_BASE_TOTAL], tactive, tstock, mk[6], mk[7],
+    if n > 1 and mk[6] > 0:
+        ship_day(price, tb, tr[T_BASE], tr[T_BASE_TOTAL], tactive, tstock, mk[5], mk[6],
                  inflow, outflow)
     cleared = np.empty((n, 4))
-    clear_day(trade, tr, sm, mkt, inp[I_NOISE][day], inp[I_ANCHOR][day],
-              inp[I_PRIMARY_CHANGE][day], inp[I_INGOT][day], inp[I_SSEASON][day],
-              inp[I_CUT][day], cleared)
+    clear_day(trade, tr, sm, mkt, inp[I_NOISE][day], inp[I_ANCHOR][day], inp[I_INGOT][day],
+              inp[I_SSEASON][day], inp[I_CUT][day], cleared)
     if trade:
         pressure[:] = cleared[:, 3]
     smelted_r, ingot_r, stock_r, by_group = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(3 * n)

@@ -19,7 +19,7 @@ from numba import njit
 
 __all__ = [
     "adjust_price", "clear", "collection", "hold_factor", "interregional_flows", "lag_reference",
-    "learn_discount", "offer_factor", "price_pressure", "smelter_margin",
+    "learn_discount", "offer_factor", "price_pressure", "smelter_margin", "withhold_factor",
 ]
 
 
@@ -117,20 +117,31 @@ def collection(available: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def offer_factor(volatility: np.ndarray, trend: np.ndarray, fast_out: np.ndarray,
-                 withhold: np.ndarray, volatility_ref: float, trend_ref: float) -> np.ndarray:
-    """Divisor of traders' target yard cover, per region (1 in a calm market).
+def offer_factor(volatility: np.ndarray, gap: np.ndarray, fast_out: np.ndarray,
+                 withhold: np.ndarray, volatility_ref: float) -> np.ndarray:
+    """Divisor of traders' target yard cover, per region (1 in a calm market), at least 0.5.
 
     Yards are run down when prices are volatile ("fast in, fast out"):
-    ``1 + fast_out·(v/v_ref − 1)`` kept in [0.5, 2]; built up when they rise fast (holders
-    withhold in a rally): ``exp(−withhold · max(trend, 0)/trend_ref)``. Supply moves with the
-    target: a factor above 1 sells stock down, below 1 holds scrap back.
+    ``1 + fast_out·(v/v_ref − 1)`` kept in [0.5, 2]; built up in a rally (holders withhold):
+    ``exp(−withhold · max(gap, 0))``, ``gap`` the log of the primary-implied value (primary −
+    discount today) over the reference traders price scrap against (that value lagged,
+    :func:`lag_reference`): how far scrap should still rise. The gap builds up as primary runs
+    ahead and closes as the reference catches up, after the peak, so holders build their yards
+    gradually in the rise and release them after it. Supply moves with the target: a factor
+    above 1 sells stock down, below 1 holds scrap back.
     """
     out = np.empty(len(volatility))
     for r in range(len(volatility)):
         fast = min(max(1.0 + fast_out[r] * (volatility[r] / volatility_ref - 1.0), 0.5), 2.0)
-        out[r] = max(fast * math.exp(-withhold[r] * max(trend[r], 0.0) / trend_ref), 0.5)
+        out[r] = max(fast * withhold_factor(gap[r], withhold[r]), 0.5)
     return out
+
+
+@njit(cache=True)
+def withhold_factor(gap: float, withhold: float) -> float:
+    """Divisor of the target yard from withholding alone: ``exp(−withhold·max(gap, 0))``, at
+    least 0.5 (the target at most doubles)."""
+    return max(math.exp(-withhold * max(gap, 0.0)), 0.5)
 
 
 @njit(cache=True)

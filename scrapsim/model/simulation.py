@@ -79,7 +79,6 @@ class Model:
         start_price = np.clip(inp.primary[0] - m.primary_discount, m.price_floor, m.price_cap)
         anchor = np.maximum(inp.primary - m.primary_discount, m.price_floor)
         self.anchor = np.repeat(anchor[:, None], self.n_regions, axis=1)
-        self.primary_change = np.diff(np.log(inp.primary), prepend=np.log(inp.primary[0]))
         self.price = np.full(self.n_regions, start_price)
         self.price0 = self.price.copy()
         s.margin0 = s.margins(inp.ingot[0], self.price)
@@ -90,21 +89,20 @@ class Model:
                           where=tr.base_total[tr.region] > 0)
         tr.stock = share * gen0[tr.region] * tr.cover[tr.region] * tr.temper
         self.volatility = np.full(self.n_regions, m.volatility_ref)
-        self.trend = np.zeros(self.n_regions)
         self.pressure = np.zeros(self.n_regions)
         self.reference = self.price.copy()
         self.discount = np.zeros(self.n_regions)
         self.constants = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
-                                   m.volatility_ref, m.trend_ref, m.transport_cost, m.flow_rate,
-                                   1.0 / m.volatility_days, 1.0 / m.trend_days,
-                                   float(m.clearing_days), 1.0 / m.discount_days])
+                                   m.volatility_ref, m.transport_cost, m.flow_rate,
+                                   1.0 / m.volatility_days, float(m.clearing_days),
+                                   1.0 / m.discount_days])
         self.initial = Table({
             "region": np.array([r.name for r in sc.regions]),
             "uncollected": self.uncollected.copy(),
             "trader_stock": tr.sums(tr.stock),
             "smelter_stock": np.bincount(s.region, weights=s.stock, minlength=self.n_regions),
         })
-        day_inputs = _DayInputs(inp, self.primary_change, self.anchor)
+        day_inputs = _DayInputs(inp, self.anchor)
         self._day_args = (kernels.pack(day_inputs, kernels.INPUT_FIELDS),
                           kernels.pack(self, kernels.MARKET_FIELDS),
                           kernels.pack(tr, kernels.TRADER_FIELDS),
@@ -210,12 +208,12 @@ class Model:
 class _DayInputs:
     """The inputs the market day reads, under the names of :data:`kernels.INPUT_FIELDS`."""
 
-    def __init__(self, inp: Inputs, primary_change: np.ndarray, anchor: np.ndarray) -> None:
+    def __init__(self, inp: Inputs, anchor: np.ndarray) -> None:
         self.collection_season, self.smelting_season = inp.collection_season, inp.smelting_season
-        self.ingot, self.risk, self.generation = inp.ingot, inp.risk, inp.generation
+        self.ingot_paid, self.risk, self.generation = inp.ingot_paid, inp.risk, inp.generation
         self.output_cut, self.price_noise, self.imports = inp.output_cut, inp.price_noise, \
             inp.imports
-        self.primary_change, self.anchor = primary_change, anchor
+        self.anchor = anchor
 
 
 def _check_inputs(scenario: Scenario) -> None:

@@ -10,8 +10,8 @@ from numba import njit
 
 from scrapsim.model import market
 
-__all__ = ["collect", "offer", "region_sums", "scale_offers", "sell", "ship", "ship_day",
-           "stock_up", "wanted", "yard_room"]
+__all__ = ["collect", "offer", "offered_at", "region_sums", "scale_offers", "sell", "ship",
+           "ship_day", "stock_up", "wanted", "yard_room"]
 
 
 @njit(cache=True)
@@ -46,7 +46,9 @@ def stock_up(bounds, cost, base, room, tolerance, price, risk, ratio, stock,
 def yard_room(bounds, base, temper_eff, stock, cover, room):  # pragma: no cover
     """Share of its capacity each trader still collects at: 1 while its yard is below its
     calm target (``cover × temper`` days of capacity), falling linearly to 0 at twice that:
-    holding scrap costs money, so a full yard stops buying and the glut waits at the sources."""
+    holding scrap costs money, so a full yard stops buying and the glut waits at the sources.
+    A trader who withholds in a rally (a larger target, :func:`offer`) fills its yard and so
+    buys less: the scrap waits at the sources, held back along the chain."""
     for r in range(len(bounds) - 1):
         for i in range(bounds[r], bounds[r + 1]):
             target = cover[r] * temper_eff[i] * base[i]
@@ -77,12 +79,28 @@ def offer(bounds, base, temper_eff, collected, stock, cover, sell_days, factor, 
 
 
 @njit(cache=True)
-def scale_offers(bounds, hold, offers, stock, out):  # pragma: no cover
-    """Offers at today's price: times ``hold[r]``, at most the yard; regional totals."""
+def offered_at(lo, hi, cost, cum, price, expected):  # pragma: no cover
+    """What traders ``lo..hi-1`` of one region offer at ``price`` before the hold factor (t):
+    the offers (prefix sums ``cum``) of those whose reservation price, ``min(cost, expected)``,
+    is at most ``price``. A holder does not sell below what it paid for its scrap (its cost)
+    while it expects the price back above that; traders are sorted by cost."""
+    if price >= expected:
+        return cum[hi] - cum[lo]
+    k = lo + np.searchsorted(cost[lo:hi], price, side="right")
+    return cum[k] - cum[lo]
+
+
+@njit(cache=True)
+def scale_offers(bounds, cost, expected, price, hold, offers, stock, out):  # pragma: no cover
+    """Offers at today's price: 0 from a trader whose reservation price (``min(cost,
+    expected)``, :func:`offered_at`) is above it, else times ``hold[r]``, at most the yard;
+    regional totals."""
     for r in range(len(hold)):
         total = 0.0
         for i in range(bounds[r], bounds[r + 1]):
-            o = min(offers[i] * hold[r], stock[i])
+            o = 0.0
+            if min(cost[i], expected[r]) <= price[r]:
+                o = min(offers[i] * hold[r], stock[i])
             offers[i] = o
             total += o
         out[r] = total

@@ -57,12 +57,13 @@ class Seasonality(_Base):
     """Days before Chinese New Year from which collection falls (smelting a third of that)."""
     cny_after_days: NonNeg = 20
     """Days after Chinese New Year until collection and smelting are back."""
-    summer_trough: Share = 0.94
-    """Depth of the July-August off-season dip in smelting demand. 0.94 is the calibrated value
-    under the flow clearing of issue 10 (targets/hebei.yaml: not identified, 95% interval 0.38
-    to the 0.95 bound; it was 0.41 when the price was pinned to primary): a market that clears
-    answers a dip in demand with a lower price, which makes smelters run fuller, so the dip in
-    demand must be deep to give July 2017's 56% operating rate against 65% normally."""
+    summer_trough: Share = 0.29
+    """Depth of the July-August off-season dip, in smelting demand and in scrap arising alike:
+    the whole chain slows (FACTS.md: "summer off-season", prices strong even then), so a
+    clearing price does not undo the dip (the same depth on both is an ASSUMPTION). 0.29 is
+    calibrated (targets/hebei.yaml: 95% interval 0.08-0.51, inside the 0-0.6 bound; 56% in July
+    against 65%). It acted on smelting only until issue 10's end, when the fit sat at its 0.95
+    bound (0.94): a clearing market answered the dip in demand alone with a lower price."""
     autumn_peak: Share = 0.08
     """Height of the September-November peak in generation and smelting."""
 
@@ -95,8 +96,15 @@ class TraderPopulation(_Base):
     faster, so a glut is sold as smelters take it rather than dumped. ASSUMPTION."""
     fast_out: NonNeg = 1.0
     """How much the target yard shrinks when prices are volatile ("fast in, fast out")."""
-    withhold: NonNeg = 1.5
-    """How much the target yard grows when prices rise fast (holders withhold in a rally)."""
+    withhold: NonNeg = 8.0
+    """Elasticity of the target yard to the rally gap (holders withhold in a rally): the target
+    grows by ``exp(withhold·gap)``, at most doubling, where ``gap`` is the log of primary −
+    discount today over the lagged reference, how far scrap should still rise (FACTS.md: in
+    the Aug 2017 rally, SHFE +18% from July to September, holders stopped quoting). 8: yards
+    double when primary has run 9% ahead of the reference. ASSUMPTION, and not free: offers
+    fall by 5% in Aug-Sep 2017 (validate's withholding row) only from about 7, and above 8
+    national_2017's twin leaves Henan's mean price pressure above check's 0.05 (the shortage
+    held back scrap makes at the workshops' break-even price; docs/MODEL.md, issue 10)."""
     risk_tolerance: Annotated[float, Field(gt=0.0, le=2.0)] = 0.6
     """Mean perceived-risk level at which a trader stops collecting."""
     violator_share: Share = 0.5
@@ -330,6 +338,11 @@ class Market(_Base):
     it."""
     ingot_price: Series = 14900.0
     """ADC12 alloy-ingot price, CNY/t (a number or a dated series)."""
+    ingot_days: int = Field(30, ge=1, le=120)
+    """Days over which smelters' ingot orders average the ADC12 price: the margin that sets
+    their output uses the mean price of the last ``ingot_days`` days (orders priced at the past
+    month's average; ASSUMPTION), so their demand follows a move of ADC12 about half that
+    late. No effect when ``ingot_price`` is constant."""
     primary_price: Series = 13500.0
     """Primary aluminium price, CNY/t (a number or a dated series)."""
     discount_days: Positive = 60.0
@@ -339,10 +352,6 @@ class Market(_Base):
     """Time scale of the moving mean of absolute daily log-price changes, days."""
     volatility_ref: Positive = 0.004
     """Mean absolute daily log-price change of a calm market (offers at their base share)."""
-    trend_days: Positive = 10.0
-    """Time scale of the moving mean of daily log-price changes (the trend), days."""
-    trend_ref: Positive = 0.004
-    """Daily log-price trend at which holders offer exp(-withhold) of their base share."""
     price_floor: Positive = 3000.0
     """Lowest scrap price the market can reach, CNY/t."""
     price_cap: Positive = 30000.0
