@@ -1,7 +1,7 @@
 """``scrapsim check SCENARIO``: is the scenario's market in balance without enforcement?
 
-Runs the intensity-0 twin (same seed) and prints, per region, mean generation, collection and
-smelting less imports (t/day), the mean price-pressure index, the trend of each stock over the
+Runs the intensity-0 twin (same seed) and prints, per region, mean generation, collection,
+smelting less imports and scrap shipped out, net (t/day), the mean price-pressure index, the trend of each stock over the
 run and a verdict (:mod:`scrapsim.model.balance` states the thresholds). Exit status 0 when
 every region is balanced, 1 when one is not, 2 on bad input. ``add_parser`` only declares
 options; ``main`` imports the model.
@@ -39,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
 def format_balance(title: str, rows: list[Any]) -> str:
     """The balance table of :func:`scrapsim.model.balance.balance` rows, one line a region."""
     head = (f"{'region':<18}{'generated':>10}{'collected':>10}{'smelted':>9}{'imports':>9}"
-            f"{'smelted-imports':>16}{'pressure':>9}  {'uncollected':>14}{'trader yards':>15}"
+            f"{'smelted-imports':>16}{'shipped out':>12}{'pressure':>9}  {'uncollected':>14}{'trader yards':>15}"
             f"{'smelter stock':>15}  verdict")
     lines = [title, "flows in t/day (means); stocks: change over the run, % of the mean "
              "level (days of smelting)", head]
@@ -47,7 +47,8 @@ def format_balance(title: str, rows: list[Any]) -> str:
         trends = "".join(f"{f'{b.trend[s]:+.0%} ({b.trend_days[s]:+.1f} d)':>15}"
                          for s in ("uncollected", "trader_stock", "smelter_stock"))
         lines.append(f"{b.region:<18}{b.generated:>10.0f}{b.collected:>10.0f}{b.smelted:>9.0f}"
-                     f"{b.imports:>9.0f}{b.smelted - b.imports:>16.0f}{b.pressure:>+9.3f} "
+                     f"{b.imports:>9.0f}{b.smelted - b.imports:>16.0f}{b.shipped_out:>12.0f}"
+                     f"{b.pressure:>+9.3f} "
                      f"{trends}  "
                      f"{'balanced' if b.balanced else 'OUT OF BALANCE'}")
     for b in rows:

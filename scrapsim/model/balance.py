@@ -1,7 +1,8 @@
 """Is a market left alone in balance? Flows, price pressure and stock trends per region.
 
 Read from the daily table of a run without enforcement (the intensity-0 twin): per region the
-mean flows (t/day) of generation, collection, smelting and imports; the mean price-pressure
+mean flows (t/day) of generation, collection, smelting, imports and the scrap shipped out (net,
+to other regions and the rest of the country); the mean price-pressure
 index; and the trend of each stock (uncollected scrap, trader yards, smelter stocks). A stock's
 trend is the change over the run of the least-squares line through its daily values, stated two
 ways: relative to the stock's mean level, and in days of the region's mean smelting. Seasonality
@@ -43,6 +44,9 @@ class RegionBalance:
     collected: float
     smelted: float
     imports: float
+    shipped_out: float
+    """Net scrap traders ship out a day: to other regions and the rest of the country
+    (``market.outside``), less what they receive."""
     pressure: float
     level: dict[str, float]
     trend: dict[str, float]
@@ -70,6 +74,7 @@ class RegionBalance:
         return {"region": self.region, "generated": self.generated, "collected": self.collected,
                 "smelted": self.smelted, "imports": self.imports,
                 "smelted_less_imports": self.smelted - self.imports,
+                "shipped_out": self.shipped_out,
                 "mean_price_pressure": self.pressure,
                 **{f"{s}_mean": self.level[s] for s in STOCKS},
                 **{f"{s}_trend": self.trend[s] for s in STOCKS},
@@ -94,6 +99,7 @@ def balance(daily: Table, regions: list[str]) -> list[RegionBalance]:
         return np.asarray(daily[name], float).reshape(-1, n)
 
     flows = {c: col(c) for c in ("generated", "collected", "smelted", "imports")}
+    shipped = col("outflow") + col("to_outside") - col("inflow") - col("from_outside")
     pressure = col("price_pressure")
     stocks = {s: col(s) for s in STOCKS}
     out = []
@@ -106,6 +112,7 @@ def balance(daily: Table, regions: list[str]) -> list[RegionBalance]:
             region=name, generated=float(flows["generated"][:, r].mean()),
             collected=float(flows["collected"][:, r].mean()), smelted=smelted,
             imports=float(flows["imports"][:, r].mean()),
+            shipped_out=float(shipped[:, r].mean()),
             pressure=float(np.nanmean(p)) if np.isfinite(p).any() else 0.0, level=level,
             trend={s: change[s] / level[s] if level[s] > 0 else 0.0 for s in STOCKS},
             trend_days={s: change[s] / smelted if smelted > 0 else 0.0 for s in STOCKS}))

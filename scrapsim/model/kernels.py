@@ -190,7 +190,7 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
     :data:`TRADER_FIELDS`, :data:`SMELTER_FIELDS`. ``mkt[M_CONST]`` holds the market
     constants: price_speed (share of the way to the clearing price per clearing), anchor_speed,
     price_floor, price_cap, volatility_ref, transport_cost, flow_rate, 1/volatility_days,
-    clearing_days, 1/discount_days.
+    clearing_days, 1/discount_days, outside (1: trade with the rest of the country).
     """
     mk, price, pressure = mkt[M_CONST], mkt[M_PRICE], mkt[M_PRESSURE]
     uncollected = mkt[M_UNCOLLECTED]
@@ -209,9 +209,11 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
     for r in range(n):
         uncollected[r] = available[r] - got[r]
     inflow, outflow = np.zeros(n), np.zeros(n)
-    if n > 1 and mk[6] > 0:
+    to_outside, from_outside = np.zeros(n), np.zeros(n)
+    outside = mk[10] > 0
+    if (n > 1 or outside) and mk[6] > 0:
         ship_day(price, tb, tr[T_BASE], tr[T_BASE_TOTAL], tactive, tstock, mk[5], mk[6],
-                 inflow, outflow)
+                 mkt[M_REF], outside, inflow, outflow, to_outside, from_outside)
     cleared = np.empty((n, 4))
     clear_day(trade, tr, sm, mkt, inp[I_NOISE][day], inp[I_ANCHOR][day], inp[I_INGOT][day],
               inp[I_SSEASON][day], inp[I_CUT][day], cleared)
@@ -230,6 +232,7 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
                     by_group[3 * r + 1], by_group[3 * r + 2], imports[r], tactive[r],
                     float(counts[r, 0]), float(counts[r, 1]), float(counts[r, 2]),
                     float(counts[r, 3]), float(counts[r, 4]), by_class[r, 0],
-                    by_class[r, 1], by_class[r, 2], violating_r[r])
+                    by_class[r, 1], by_class[r, 2], violating_r[r], to_outside[r],
+                    from_outside[r])
         for k in range(len(cols)):
             row[r, cols[k]] = values_r[k]

@@ -19,7 +19,7 @@ from numba import njit
 
 __all__ = [
     "adjust_price", "clear", "collection", "hold_factor", "interregional_flows", "lag_reference",
-    "learn_discount", "offer_factor", "price_pressure", "smelter_margin", "withhold_factor",
+    "learn_discount", "offer_factor", "outside_flows", "price_pressure", "smelter_margin", "withhold_factor",
 ]
 
 
@@ -142,6 +142,23 @@ def withhold_factor(gap: float, withhold: float) -> float:
     """Divisor of the target yard from withholding alone: ``exp(−withhold·max(gap, 0))``, at
     least 0.5 (the target at most doubles)."""
     return max(math.exp(-withhold * max(gap, 0.0)), 0.5)
+
+
+@njit(cache=True)
+def outside_flows(price: np.ndarray, stock: np.ndarray, reference: np.ndarray,
+                  transport_cost: float, rate: float, out: np.ndarray,
+                  into: np.ndarray) -> None:
+    """Tonnes each region's traders ship to the rest of the country (``out``) and it ships in
+    (``into``), by :func:`interregional_flows`' rule with the rest of the country as one more
+    region at the ``reference`` price, holding as much as the region's own yards: ``rate ·
+    (gap − cost)/cost`` of the yards a day where the gap exceeds the transport cost, at most
+    half of them."""
+    unit = max(transport_cost, 1.0)
+    for r in range(len(price)):
+        below = rate * max(reference[r] - price[r] - transport_cost, 0.0) / unit
+        above = rate * max(price[r] - reference[r] - transport_cost, 0.0) / unit
+        out[r] = min(below, 0.5) * stock[r]
+        into[r] = min(above, 0.5) * stock[r]
 
 
 @njit(cache=True)

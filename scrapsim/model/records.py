@@ -33,7 +33,8 @@ DAILY_COLUMNS = (
 EXTRA_COLUMNS = (
     "primary_price", "risk", "smelted_large", "smelted_small", "smelted_workshop",
     "running_large", "running_small", "running_workshop", "traders_active",
-    "smelted_violating", "first_visits", "verifications", "audits", "violation_rate",
+    "smelted_violating", "to_outside", "from_outside", "first_visits", "verifications",
+    "audits", "violation_rate",
 )
 ACTORS = ("trader", "smelter")
 
@@ -154,7 +155,7 @@ def check_balance(daily: Table, initial: Table, tol: float = 1e-9) -> None:
     n_reg = len(regions)
     d = {k: np.asarray(daily[k], float).reshape(-1, n_reg) for k in
          ("generated", "uncollected", "collected", "inflow", "outflow", "trader_stock", "traded",
-          "seized_traders", "imports", "smelter_stock", "smelted", "seized_smelters", "ingot")}
+          "to_outside", "from_outside", "seized_traders", "imports", "smelter_stock", "smelted", "seized_smelters", "ingot")}
     _check_finite(daily, regions)
     prev = {k: np.vstack([np.asarray(initial[k], float)[None, :], d[k][:-1]])
             for k in ("uncollected", "trader_stock", "smelter_stock")}
@@ -162,8 +163,10 @@ def check_balance(daily: Table, initial: Table, tol: float = 1e-9) -> None:
         "uncollected": (d["uncollected"], prev["uncollected"] + d["generated"] - d["collected"],
                         prev["uncollected"] + d["generated"]),
         "trader_stock": (d["trader_stock"], prev["trader_stock"] + d["collected"] + d["inflow"]
-                         - d["outflow"] - d["traded"] - d["seized_traders"],
-                         prev["trader_stock"] + d["collected"] + d["inflow"] + d["outflow"]),
+                         + d["from_outside"] - d["outflow"] - d["to_outside"] - d["traded"]
+                         - d["seized_traders"],
+                         prev["trader_stock"] + d["collected"] + d["inflow"] + d["outflow"]
+                         + d["from_outside"] + d["to_outside"]),
         "smelter_stock": (d["smelter_stock"], prev["smelter_stock"] + d["traded"] + d["imports"]
                           - d["smelted"] - d["seized_smelters"],
                           prev["smelter_stock"] + d["traded"] + d["imports"]),

@@ -36,7 +36,7 @@ KERNEL_COLUMNS = ("uncollected", "collected", "inflow", "outflow", "trader_stock
                   "price_pressure", "smelted_large", "smelted_small", "smelted_workshop",
                   "imports", "traders_active", "running", "halted", "suspended", "rectifying",
                   "closed", "running_large", "running_small", "running_workshop",
-                  "smelted_violating")
+                  "smelted_violating", "to_outside", "from_outside")
 """Columns :func:`kernels.market_day` writes, in its order."""
 NEVER = 1e18
 """Relapse day of a closed site whose clock runs past the end of the run."""
@@ -95,7 +95,7 @@ class Model:
         self.constants = np.array([m.price_speed, m.anchor_speed, m.price_floor, m.price_cap,
                                    m.volatility_ref, m.transport_cost, m.flow_rate,
                                    1.0 / m.volatility_days, float(m.clearing_days),
-                                   1.0 / m.discount_days])
+                                   1.0 / m.discount_days, float(m.outside)])
         self.initial = Table({
             "region": np.array([r.name for r in sc.regions]),
             "uncollected": self.uncollected.copy(),

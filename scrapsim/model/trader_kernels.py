@@ -162,24 +162,45 @@ def collect(bounds, cost, base, tolerance, price, price0, elasticity, risk, seas
 
 @njit(cache=True)
 def ship_day(price, bounds, base, base_total, active_count, stock, transport_cost, rate,
-             inflow, outflow):  # pragma: no cover
+             reference, outside, inflow, outflow, to_outside, from_outside):  # pragma: no cover
     """Traders ship scrap to regions whose price exceeds theirs by more than the transport
-    cost (none into a region without active traders); fills ``inflow`` and ``outflow``."""
+    cost (none into a region without active traders); fills ``inflow`` and ``outflow``. With
+    ``outside``, the rest of the country is one more region, at the ``reference`` price and
+    holding as much as each region's own yards (:func:`market.outside_flows`); its flows go to
+    ``to_outside`` and ``from_outside``."""
     n = len(price)
     held = np.zeros(n)
     region_sums(bounds, stock, held)
-    flows = market.interregional_flows(price, held, transport_cost, rate)
     inflow[:] = 0.0
     outflow[:] = 0.0
-    for i in range(n):
-        for j in range(n):
-            if active_count[j] > 0:
-                outflow[i] += flows[i, j]
-                inflow[j] += flows[i, j]
+    to_outside[:] = 0.0
+    from_outside[:] = 0.0
+    if outside:
+        market.outside_flows(price, held, reference, transport_cost, rate, to_outside,
+                             from_outside)
+        for r in range(n):
+            if active_count[r] == 0:
+                from_outside[r] = 0.0
+    if n > 1:
+        flows = market.interregional_flows(price, held, transport_cost, rate)
+        for i in range(n):
+            for j in range(n):
+                if active_count[j] > 0:
+                    outflow[i] += flows[i, j]
+                    inflow[j] += flows[i, j]
+        for r in range(n if outside else 0):  # to regions and outside: at most half a yard
+            total = outflow[r] + to_outside[r]
+            if total > 0.5 * held[r]:
+                scale = 0.5 * held[r] / total
+                to_outside[r] *= scale
+                for j in range(n):
+                    if active_count[j] > 0:
+                        inflow[j] -= (1.0 - scale) * flows[r, j]
+                outflow[r] *= scale
     keep, spread = np.ones(n), np.zeros(n)
     for r in range(n):
         if held[r] > 0:
-            keep[r] = 1.0 - outflow[r] / held[r]
+            keep[r] = 1.0 - (outflow[r] + to_outside[r]) / held[r]
         if base_total[r] > 0:
-            spread[r] = inflow[r] / base_total[r]
+            spread[r] = (inflow[r] + from_outside[r]) / base_total[r]
     ship(bounds, keep, spread, base, stock)

@@ -336,6 +336,13 @@ class Market(_Base):
     flow_rate: Share = 0.05
     """Share of a region's trader stock shipped per day per transport cost of price gap above
     it."""
+    outside: bool = False
+    """Whether the regions trade scrap with the rest of the country, a market at the reference
+    price (primary − discount, followed with the lag of ``anchor_speed``): by the rule between
+    regions, traders ship out ``flow_rate·(gap − cost)/cost`` of their yards a day when their
+    price is below it by more than ``transport_cost``, and the rest of the country ships in at
+    the same rate, as deep as the region's own yards, when their price is above it by more.
+    Off: the scenario's regions are a closed market."""
     ingot_price: Series = 14900.0
     """ADC12 alloy-ingot price, CNY/t (a number or a dated series)."""
     ingot_days: int = Field(30, ge=1, le=120)
