@@ -17,6 +17,7 @@ process uses.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -87,10 +88,10 @@ def _ahead_of_time() -> Any:
     if os.environ.get("SCRAPSIM_JIT", "") not in ("", "0"):
         return None
     try:
-        from scrapsim.model import _loops
+        built = importlib.import_module("scrapsim.model._loops")
     except ImportError:
         return None
-    return _loops if _loops.stamp() == source_stamp() else None
+    return built if built.stamp() == source_stamp() else None
 
 
 def _checked(name: str, loop: Any) -> Any:
