@@ -10,7 +10,7 @@ the model passes them (the functions they call are compiled into them), plus ``s
 :func:`~scrapsim.model.loops.source_stamp` of the sources it was built from. ``numba.pycc`` is
 deprecated (pending removal since numba 0.57) but works up to at least 0.68; the code is for
 the CPU family (e.g. x86-64), not this machine's model, so a wheel runs on another machine.
-Needs numpy, numba and a C compiler; about 20 s.
+Needs numpy, numba and a C compiler; 20-30 s on the 2-core machine.
 """
 
 from __future__ import annotations
