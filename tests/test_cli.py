@@ -86,6 +86,32 @@ def test_help_lists_commands_and_imports_nothing_heavy(tmp_path: Path) -> None:
     assert tree(tmp_path) == set()
 
 
+def backend(cwd: Path) -> str:
+    """The build of the loops a run of this checkout uses (scrapsim.model.loops.BACKEND)."""
+    proc = subprocess.run([sys.executable, "-c", "from scrapsim.model import loops; "
+                           "print(loops.BACKEND)"], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
+    return proc.stdout.strip()
+
+
+def test_run_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """A run loads no pandas, pyplot or tqdm; without its figure no matplotlib; numba (and the
+    scipy it loads) only when the loops were not built ahead of time (scrapsim.model.loops)."""
+    scenario = write(tmp_path, MINIMAL)
+    for extra, out in (((), "plot"), (("--no-plot",), "noplot")):
+        proc = scrapsim(str(scenario), "--out", out, "-q", *extra, cwd=tmp_path,
+                        flags=("-X", "importtime"))
+        assert proc.returncode == 0, proc.stderr
+        imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
+        assert "scrapsim.model.loops" in imported
+        for heavy in ("pandas", "matplotlib.pyplot", "tqdm", "pyarrow"):
+            assert heavy not in imported, f"run {out} imported {heavy}"
+        assert ("matplotlib" in imported) == (out == "plot")
+        jit = backend(tmp_path) == "just-in-time"
+        assert ("numba" in imported) == jit == ("scrapsim.model.kernels" in imported)
+        assert ("scipy" in imported) <= jit  # numba's own import of scipy.linalg
+
+
 def test_sweep_is_registered_and_loads_its_own_parser(tmp_path: Path) -> None:
     top = scrapsim("--help", cwd=tmp_path)
     assert re.search(r"^ +sweep +vary scenario fields", top.stdout, re.M)

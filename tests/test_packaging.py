@@ -125,3 +125,32 @@ def test_a_checkout_records_its_commit(tmp_path: Path) -> None:
                           text=True, check=True).stdout.strip()
     assert prov["git_commit"] == head and isinstance(prov["git_dirty"], bool)
     assert Path(prov["path"]) == REPO / "scrapsim"
+
+
+def test_an_installed_run_uses_the_loops_built_at_install(site: Path, tmp_path: Path) -> None:
+    """pip built the loops ahead of time: the installed run compiles nothing and imports no
+    numba (nor scipy, nor pandas), and its tables and summary have the bytes of a run of the
+    checkout on numba's just-in-time build."""
+    assert list((site / "scrapsim" / "model").glob("_loops*")), "no extension in the wheel"
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "scrapsim", "hebei",
+                           "--out", "aot", "-q"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
+    backend = subprocess.run([sys.executable, "-c", "from scrapsim.model import loops; "
+                              "print(loops.BACKEND)"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert backend == "ahead-of-time"
+    for heavy in ("numba", "llvmlite", "scipy", "pandas", "scrapsim.model.kernels"):
+        assert heavy not in imported, heavy
+    jit = {**os.environ, "PYTHONPATH": str(REPO), "SCRAPSIM_JIT": "1"}
+    proc = subprocess.run([sys.executable, "-m", "scrapsim", "hebei", "--out", "jit",
+                           "--no-plot", "-q"], cwd=tmp_path, env=jit, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("daily.csv", "baseline_daily.csv", "events.csv", "initial.csv",
+                 "summary.json"):
+        assert (tmp_path / "aot" / name).read_bytes() == (tmp_path / "jit" / name).read_bytes()
+    manifest = json.loads((tmp_path / "aot" / "manifest.json").read_text())
+    assert manifest["loops"] == "ahead-of-time" and manifest["compile_s"] < 0.5

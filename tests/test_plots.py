@@ -362,3 +362,36 @@ def test_quantities_start_at_zero_prices_do_not(daily: Table) -> None:
         assert all(a.get_ylim()[0] == 0.0 for a in all_axes(ax)), plot.__name__
     low = plots.plot_prices(daily).get_ylim()[0]
     assert 10_000 < low < expected(daily, "scrap_price", None).min()
+
+
+@pytest.mark.parametrize("scale", [1.0, 1000.0])
+def test_run_figure_lays_itself_out(tmp_path: Path, scale: float) -> None:
+    """No layout engine (one draw when saving), yet nothing spills off the page or overlaps:
+    tick labels as wide as millions, window names stacked in three rows under a two-line
+    title."""
+    stacked = [(f"campaign {i}", ["Hebei"], date(2017, 2, 10 + i), date(2017, 3, 1))
+               for i in range(3)]
+    result = fake_result(synthetic_daily(scale=scale))
+    result.windows = stacked
+    fig = plots.plot_run(result)
+    assert fig.get_layout_engine() is None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    page = fig.bbox
+    panels = fig.axes[:5]
+    boxes = []
+    for ax in panels:
+        parts = [ax.get_tightbbox(renderer)] + [a.get_tightbbox(renderer) for a in fig.axes[5:]
+                                               if a.bbox.y0 == ax.bbox.y0]
+        box = parts[0].union(parts)
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, ax.get_ylabel()
+        boxes.append(box)
+    for upper, lower in zip(boxes, boxes[1:]):
+        assert lower.y1 <= upper.y0 + 1.0  # the top panel's box includes the names above it
+    names = [t.get_window_extent(renderer) for a in panels[0].child_axes
+             for t in a.get_xticklabels()]
+    assert len({round(b.y0) for b in names}) == 3
+    title = fig._suptitle.get_window_extent(renderer)
+    assert title.y1 <= page.y1 and title.y0 >= max(b.y1 for b in names)

@@ -301,7 +301,12 @@ def format_summary(result: Any, folder: Path | None = None) -> str:
 
 def _compile_note() -> list[str]:
     """A line on the start-up cost, saying "compiling" only when numba compiled a loop in
-    this process (a cache miss), not when it loaded them from its disk cache."""
+    this process (a cache miss), not when it loaded them from its disk cache; nothing for the
+    loops built ahead of time (:mod:`scrapsim.model.loops`), which need neither."""
+    from scrapsim.model import loops
+
+    if loops.BACKEND == "ahead-of-time":
+        return []
     from numba.core.registry import CPUDispatcher
 
     from scrapsim.model import kernels, market

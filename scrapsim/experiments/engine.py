@@ -189,11 +189,14 @@ def probe() -> dict[str, Any]:
 
 
 def warm_probe() -> dict[str, Any]:
-    """:func:`probe`, after compiling the model's loops (or loading them from the disk cache)."""
+    """:func:`probe`, after compiling the model's loops (or loading them from the disk cache;
+    nothing to do when they were built ahead of time, ``loops``)."""
+    from scrapsim.model.loops import BACKEND
     from scrapsim.model.simulation import compile_time
 
     info = probe()
     info["compile_s"] = round(compile_time(), 3)
+    info["loops"] = BACKEND
     return info
 
 
@@ -246,9 +249,9 @@ class Engine:
         with single_threaded_env():
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
                                              initializer=init_worker)
-            # one worker compiles (or loads) the kernels and writes numba's disk cache before
-            # any run is sent, so on a cold machine the others load it instead of each
-            # compiling for itself
+            # with numba's JIT build (no loops built ahead of time), one worker compiles (or
+            # loads) the kernels and writes numba's disk cache before any run is sent, so on
+            # a cold machine the others load it instead of each compiling for itself
             info: dict[str, Any] = self._pool.submit(warm_probe).result()
         return info
 

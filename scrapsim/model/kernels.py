@@ -5,9 +5,12 @@ small array calls, each paying ~1 µs of dispatch whatever its length; here each
 compiled loop, and :func:`market_day` runs a whole market day in one call, composed of the
 population passes (:mod:`~scrapsim.model.trader_kernels`, :mod:`~scrapsim.model.smelter_kernels`)
 and of the pure functions of :mod:`scrapsim.model.market` (compiled too), so every economic
-rule is written once. The day's arguments are four tuples of arrays named below.
+rule is written once. The day's arguments are four tuples of arrays named in
+:mod:`~scrapsim.model.packing`.
 Compiled code is cached on disk (``cache=True``): only the first run on a machine compiles
-(about 9 s on the reference machine).
+(13-35 s on the 2-core reference machine). An installed scrapsim uses none of this at run time:
+``pip install`` compiles the loops Python calls ahead of time (:mod:`scrapsim.model.aot`,
+:mod:`scrapsim.model.loops`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,65 @@ import numpy as np
 from numba import njit
 
 from scrapsim.model import market
+from scrapsim.model.packing import (
+    I_ANCHOR,
+    I_CSEASON,
+    I_CUT,
+    I_GENERATION,
+    I_IMPORTS,
+    I_INGOT,
+    I_NOISE,
+    I_RISK,
+    I_SSEASON,
+    INPUT_FIELDS,
+    M_CONST,
+    M_DISCOUNT,
+    M_PRESSURE,
+    M_PRICE,
+    M_PRICE0,
+    M_REF,
+    M_UNCOLLECTED,
+    M_VOL,
+    MARKET_FIELDS,
+    S_BID,
+    S_CAPACITY,
+    S_COST,
+    S_COUNTS,
+    S_COVER,
+    S_GROUP,
+    S_IMPORT_REGIONS,
+    S_IMPORT_SHARE,
+    S_MARGIN0,
+    S_RATE0,
+    S_REGION,
+    S_RESPONSE,
+    S_RUNNING,
+    S_RUNNING_BY_CLASS,
+    S_SMELTED,
+    S_STOCK,
+    S_USE,
+    S_VIOLATOR,
+    S_YIELD,
+    SMELTER_FIELDS,
+    T_ACTIVE,
+    T_BASE,
+    T_BASE_TOTAL,
+    T_BOUNDS,
+    T_COLLECTED,
+    T_COST,
+    T_COVER,
+    T_ELASTICITY,
+    T_FAST_OUT,
+    T_HOLD,
+    T_OFFERS,
+    T_SELL_DAYS,
+    T_STOCK,
+    T_TEMPER,
+    T_TOL,
+    T_WITHHOLD,
+    TRADER_FIELDS,
+    pack,
+)
 from scrapsim.model.smelter_kernels import (
     BID_DAYS,
     demand_at,
@@ -142,42 +204,6 @@ def clear_day(trade, tr, sm, mkt, shock, anchor, ingot, season, cut, out):  # pr
     pressure = market.price_pressure(demand, supply)
     for r in range(n):
         out[r, 0], out[r, 1], out[r, 2], out[r, 3] = supply[r], demand[r], traded[r], pressure[r]
-
-
-# ---- the day's arguments: four tuples of arrays (numba types a plain tuple of arrays as
-# fast as separate arguments; a namedtuple costs ~6 µs a call more). Fields by position:
-INPUT_FIELDS = ("collection_season", "smelting_season", "ingot_paid", "risk", "generation",
-                "output_cut", "anchor", "price_noise", "imports")
-"""Whole-run input arrays, [day] or [day, region]: the kernel reads day ``d`` (and ``d + 1``
-for tomorrow's price)."""
-(I_CSEASON, I_SSEASON, I_INGOT, I_RISK, I_GENERATION, I_CUT, I_ANCHOR, I_NOISE,
- I_IMPORTS) = range(9)
-MARKET_FIELDS = ("constants", "price", "price0", "uncollected", "volatility", "pressure",
-                 "reference", "discount")
-"""Regional market state, [region], changed in place; ``constants`` see :func:`market_day`;
-``reference``: the lagged primary anchor (:func:`market.lag_reference`); ``discount``: the log
-gap to it traders have learnt (:func:`market.learn_discount`); they expect
-``reference·exp(discount)``."""
-M_CONST, M_PRICE, M_PRICE0, M_UNCOLLECTED, M_VOL, M_PRESSURE, M_REF, M_DISCOUNT = range(8)
-TRADER_FIELDS = ("bounds", "cost", "base", "base_total", "active_count", "tolerance",
-                 "temper_eff", "stock", "offers", "collected", "elasticity", "cover",
-                 "sell_days", "fast_out", "withhold", "hold")
-"""Trader arrays ([trader], or [region] for totals and regional behaviour)."""
-(T_BOUNDS, T_COST, T_BASE, T_BASE_TOTAL, T_ACTIVE, T_TOL, T_TEMPER, T_STOCK, T_OFFERS,
- T_COLLECTED, T_ELASTICITY, T_COVER, T_SELL_DAYS, T_FAST_OUT, T_WITHHOLD, T_HOLD) = range(16)
-SMELTER_FIELDS = ("region", "group", "capacity", "metal_yield", "cost", "cover", "rate0",
-                  "response", "margin0", "running", "stock", "use", "bid", "smelted",
-                  "import_share", "import_regions", "counts", "running_by_class", "violator")
-"""Smelter arrays ([smelter]; ``import_regions`` [region], ``counts`` [region, state],
-``running_by_class`` [region, class]; ``violator`` [smelter] bool, changed in place)."""
-(S_REGION, S_GROUP, S_CAPACITY, S_YIELD, S_COST, S_COVER, S_RATE0, S_RESPONSE, S_MARGIN0,
- S_RUNNING, S_STOCK, S_USE, S_BID, S_SMELTED, S_IMPORT_SHARE, S_IMPORT_REGIONS, S_COUNTS,
- S_RUNNING_BY_CLASS, S_VIOLATOR) = range(19)
-
-
-def pack(obj: object, fields: tuple[str, ...]) -> tuple:
-    """The tuple of ``obj``'s arrays named by ``fields`` (the arrays, not copies)."""
-    return tuple(getattr(obj, f) for f in fields)
 
 
 @njit(cache=True)

@@ -15,7 +15,7 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from scrapsim.model import kernels
+from scrapsim.model import loops, packing
 from scrapsim.model.actors.regulators import Regulator
 from scrapsim.model.actors.smelters import CLOSED, Smelters
 from scrapsim.model.actors.traders import Traders
@@ -103,10 +103,11 @@ class Model:
             "smelter_stock": np.bincount(s.region, weights=s.stock, minlength=self.n_regions),
         })
         day_inputs = _DayInputs(inp, self.anchor)
-        self._day_args = (kernels.pack(day_inputs, kernels.INPUT_FIELDS),
-                          kernels.pack(self, kernels.MARKET_FIELDS),
-                          kernels.pack(tr, kernels.TRADER_FIELDS),
-                          kernels.pack(s, kernels.SMELTER_FIELDS))
+        self._day_args = (packing.pack(day_inputs, packing.INPUT_FIELDS),
+                          packing.pack(self, packing.MARKET_FIELDS),
+                          packing.pack(tr, packing.TRADER_FIELDS),
+                          packing.pack(s, packing.SMELTER_FIELDS))
+        loops.check("market_day", 0, *self._day_args, self.recorder.values, self._cols)
 
     # ---- timeline -----------------------------------------------------------------------------
     def world(self) -> World:
@@ -153,7 +154,7 @@ class Model:
         the day's row and tomorrow's price in one compiled pass (:func:`kernels.market_day`)."""
         self._deadlines(day)
         self.smelters.refresh()
-        kernels.market_day(day, *self._day_args, self.recorder.values, self._cols)
+        loops.market_day(day, *self._day_args, self.recorder.values, self._cols)
 
     def _deadlines(self, day: int) -> None:
         """Suspensions and rectifications ending today, traders' suspensions ending, relapses."""
@@ -206,7 +207,7 @@ class Model:
 
 
 class _DayInputs:
-    """The inputs the market day reads, under the names of :data:`kernels.INPUT_FIELDS`."""
+    """The inputs the market day reads, under the names of :data:`packing.INPUT_FIELDS`."""
 
     def __init__(self, inp: Inputs, anchor: np.ndarray) -> None:
         self.collection_season, self.smelting_season = inp.collection_season, inp.smelting_season
@@ -238,8 +239,9 @@ def campaign_windows(scenario: Scenario) -> list[Window]:
 @functools.cache
 def compile_time() -> float:
     """Compile (or load from the disk cache) the model's loops once per process by running a
-    two-day model; returns the seconds it took, so run wall times exclude it (about 9 s the
-    first time on a machine, 0.4 s from the cache)."""
+    two-day model; returns the seconds it took, so run wall times exclude it (13-35 s the
+    first time on a machine, about 1 s from numba's cache, a few ms with the loops built
+    ahead of time, :mod:`scrapsim.model.loops`)."""
     start = time.perf_counter()
     tiny = Scenario.model_validate({
         "name": "warm-up", "start": "2017-01-01", "end": "2017-01-02",

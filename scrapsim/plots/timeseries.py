@@ -50,6 +50,8 @@ __all__ = [
 
 FORMATS = ("png", "svg", "pdf")
 _NO_DATE = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+_FAST: dict[str, dict[str, Any]] = {"png": {"pil_kwargs": {"compress_level": 3}}}
+"""zlib level 3, not PIL's 6: a third less time encoding the run figure, 3% more bytes."""
 _OFFSETS = ["", "%Y", "%Y", "%Y-%b-%d", "%Y-%b-%d", "%Y-%b-%d %H:%M"]
 
 
@@ -305,7 +307,8 @@ def plot_run(result: Any, path: str | Path | None = None,
     daily = result.daily
     base = getattr(getattr(result, "baseline", None), "daily", None)
     windows = list(getattr(result, "windows", None) or [])
-    fig = Figure(figsize=(9.0, 12.5), layout="constrained")
+    fig = Figure(figsize=(9.0, 12.5))  # laid out by _fit: no layout engine, one draw
+    fig.subplots_adjust(**_MARGINS)
     axes = fig.subplots(5, 1, sharex=True, height_ratios=(1, 1, 0.9, 0.9, 0.8))
     plot_collection(daily, axes[0], baseline=base)
     plot_smelting(daily, axes[1], baseline=base)
@@ -315,10 +318,55 @@ def plot_run(result: Any, path: str | Path | None = None,
     for i, ax in enumerate(axes):
         shade_windows(ax, windows, label=i == 0)
         ax.label_outer()
-    fig.suptitle(_title(result))
+    _fit(fig, axes, _title(result))
     if path is not None:
         save(fig, path, formats)
     return fig
+
+
+_MARGINS = {"left": 0.14, "right": 0.88, "top": 0.92, "bottom": 0.04, "hspace": 0.12}
+"""Where the run figure's panels start: narrower than :func:`_fit` makes them, so legends sized
+before the fit still fit."""
+
+
+def _tick_width(ax: Axes) -> float:
+    """Width (pt) of the widest y tick label ``ax`` will draw."""
+    axis = ax.yaxis
+    lo, hi = sorted(axis.get_view_interval())
+    locs = [v for v in axis.get_major_locator()() if lo <= v <= hi]
+    formatter = axis.get_major_formatter()
+    formatter.set_locs(locs)
+    size = STYLE["ytick.labelsize"]
+    return max((text_pt(formatter(v, i), size) for i, v in enumerate(locs)), default=0.0)
+
+
+def _x_lines(ax: Axes) -> int:
+    """Lines of date labels under ``ax``: the ticks, and the offset (the year) if shown."""
+    formatter = ax.xaxis.get_major_formatter()
+    formatter.format_ticks(list(ax.xaxis.get_major_locator()()))
+    return 2 if formatter.get_offset() else 1
+
+
+def _fit(fig: Figure, axes: Sequence[Axes], title: str) -> None:
+    """Place the title and the panels from what they hold, measured before drawing (tick labels,
+    window-name rows): what constrained layout did, without its second draw."""
+    width, height = (72.0 * x for x in fig.get_size_inches())
+    label = 1.25 * STYLE["axes.labelsize"]
+    side = 3.5 + 3.5 + 4.0 + label + 6.0  # tick, pad, label pad, label, edge
+    left = side + max(_tick_width(ax) for ax in axes)
+    twins = [a for a in fig.axes if a not in axes]
+    right = max([side + _tick_width(t) for t in twins] + [0.02 * width + 16.0])
+    size = STYLE["legend.fontsize"]
+    rows = sum((a.get_gid() or "").startswith("window names") for a in axes[0].child_axes)
+    lines = title.count("\n") + 1
+    title_pt = lines * 1.2 * STYLE["figure.titlesize"]
+    top = 6.0 + title_pt + 4.0 + rows * (size + 3.0) + (4.0 if rows else 0.0)
+    bottom = 3.5 + 3.5 + _x_lines(axes[-1]) * 1.3 * STYLE["xtick.labelsize"] + 6.0
+    gap = 16.0  # between panels (inner ones have no tick labels on x)
+    mean = (height - top - bottom - gap * (len(axes) - 1)) / len(axes)
+    fig.subplots_adjust(left=left / width, right=1.0 - right / width, top=1.0 - top / height,
+                        bottom=bottom / height, hspace=gap / mean)
+    fig.suptitle(title, y=1.0 - 6.0 / height, va="top")
 
 
 def _targets(path: Path, formats: Sequence[str]) -> list[Path]:
@@ -343,5 +391,5 @@ def save(fig: Figure, path: str | Path, formats: Sequence[str] = ("png",)) -> li
     for target in targets:
         target.parent.mkdir(parents=True, exist_ok=True)
         kind = target.suffix[1:]
-        fig.savefig(target, format=kind, metadata=_NO_DATE[kind])
+        fig.savefig(target, format=kind, metadata=_NO_DATE[kind], **_FAST.get(kind, {}))
     return targets

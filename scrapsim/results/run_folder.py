@@ -170,6 +170,7 @@ def _manifest(result: Any, digest: str, now: Any, files: list[str],
         "baseline": result.baseline is not None,
         "wall_time_s": wall,
         "compile_s": _compile_seconds(),
+        "loops": _loops_backend(),
         "baseline_wall_time_s": (float(result.baseline.wall_time)
                                  if result.baseline is not None else None),
         "n_events": n_events,
@@ -180,6 +181,13 @@ def _manifest(result: Any, digest: str, now: Any, files: list[str],
         "numpy": np.__version__,
         "resolved_scenario": scenario.model_dump(mode="json"),
     })
+
+
+def _loops_backend() -> str:
+    """Which build of the compiled loops ran (:data:`scrapsim.model.loops.BACKEND`)."""
+    from scrapsim.model.loops import BACKEND
+
+    return BACKEND
 
 
 def _compile_seconds() -> float:

@@ -95,6 +95,9 @@ def field_reference() -> str:
 
 def _note(model: Any, field: str) -> str:
     """The first sentence of a field's description, as a YAML comment."""
+    from scrapsim.scenario.described import describe
+
+    describe()
     text = " ".join((model.model_fields[field].description or "").split())
     first = text.split(". ")[0].rstrip(".")
     return f"  # {first}" if first else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,8 +32,15 @@ its ends."""
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
-                              use_attribute_docstrings=True)
+    # field descriptions (the docstrings) are set on first need: scrapsim.scenario.described
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from scrapsim.scenario.described import describe
+
+        describe()
+        return super().model_json_schema(*args, **kwargs)
 
 
 def _check_series(value: Series, lo: float = 0.0) -> Series:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scrapsim.model import kernels
+from scrapsim.model import loops
 from scrapsim.model.actors.traders import _lognormal
-from scrapsim.model.market import smelter_margin
 from scrapsim.model.records import EventLog
 from scrapsim.scenario import SMELTER_CLASSES, Scenario
 
@@ -85,7 +84,7 @@ class Smelters:
         self.running_by_class[:] = 0.0
         self.import_share[:] = 0.0
         totals = np.zeros(self.n_regions)
-        self.next_due = kernels.state_summary(
+        self.next_due = loops.state_summary(
             self.region, self.group, self.klass, self.state, self.running, self.capacity,
             self.until, self.counts, self.running_by_class.reshape(-1), self.import_share, totals)
         self.import_regions[:] = totals > 0
@@ -108,7 +107,7 @@ class Smelters:
     # ---- daily economics -------------------------------------------------------------------
     def margins(self, ingot: float, price: np.ndarray) -> np.ndarray:
         """Margin per tonne of scrap (CNY/t) at the regional scrap ``price``."""
-        return smelter_margin(ingot, self.metal_yield, price[self.region], self.cost)
+        return loops.smelter_margin(ingot, self.metal_yield, price[self.region], self.cost)
 
     # ---- state machine ---------------------------------------------------------------------
     def _set(self, ids: np.ndarray, state: int) -> None:

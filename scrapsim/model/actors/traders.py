@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scrapsim.model import kernels
+from scrapsim.model import loops
 from scrapsim.model.records import EventLog
 from scrapsim.scenario import Scenario
 
@@ -118,7 +118,7 @@ class Traders:
 
     def _per_region(self, x: np.ndarray) -> np.ndarray:
         out = np.zeros(len(self.bounds) - 1)
-        kernels.region_sums(self.bounds, np.ascontiguousarray(x, dtype=float), out)
+        loops.region_sums(self.bounds, np.ascontiguousarray(x, dtype=float), out)
         return out
 
     def sums(self, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,87 @@
+"""Build the model's loops ahead of time: the extension ``scrapsim.model._loops``.
+
+``pip install`` runs this through ``setup.py`` (its ``build_ext``), so an installed scrapsim
+starts with nothing to compile; by hand, in a checkout::
+
+    python -m scrapsim.model.aot            # writes scrapsim/model/_loops.<platform>.so
+
+It compiles :data:`~scrapsim.model.loops.EXPORTED` with numba's ``numba.pycc`` for the types
+the model passes them (the functions they call are compiled into them), plus ``stamp()``, the
+:func:`~scrapsim.model.loops.source_stamp` of the sources it was built from. ``numba.pycc`` is
+deprecated (pending removal since numba 0.57) but works up to at least 0.68; the code is for
+the CPU family (e.g. x86-64), not this machine's model, so a wheel runs on another machine.
+Needs numpy, numba and a C compiler; 20-30 s on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build", "signatures"]
+
+
+def signatures() -> dict[str, object]:
+    """numba signatures of :data:`scrapsim.model.loops.SIGNATURES`."""
+    from numba import types as t
+
+    from scrapsim.model.loops import SIGNATURES
+
+    def typed(spec: Any) -> Any:
+        if spec is None:
+            return t.void
+        if isinstance(spec, str):
+            return getattr(t, "boolean" if spec == "bool" else spec)
+        assert isinstance(spec, tuple)
+        if isinstance(spec[0], str):
+            return t.Array(typed(spec[0]), spec[1], "C")
+        return t.Tuple(tuple(typed(s) for s in spec))
+
+    return {name: typed(result)(*(typed(a) for a in args))
+            for name, (result, args) in SIGNATURES.items()}
+
+
+def build(target: str | Path, verbose: bool = False) -> Path:
+    """Compile the extension to ``target`` (a path ending in the platform's extension suffix);
+    returns it."""
+    from scrapsim.model import kernels, loops, market
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation notice
+        from numba.pycc import CC
+
+    target = Path(target)
+    cc = CC("_loops", __name__)
+    cc.output_dir = str(target.parent)
+    cc.output_file = target.name
+    cc.verbose = verbose
+    namespace = {"__name__": __name__}
+    exec(f"def stamp():\n    return {loops.source_stamp()}\n", namespace)
+    cc.export("stamp", "int64()")(namespace["stamp"])
+    functions: dict[str, Any] = {
+        "market_day": kernels.market_day, "state_summary": kernels.state_summary,
+        "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin}
+    assert set(functions) == set(loops.EXPORTED), "loops.EXPORTED and the build disagree"
+    for name, signature in signatures().items():
+        cc.export(name, signature)(functions[name].py_func)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cc.compile()
+    return target
+
+
+def main() -> int:
+    """Build into this source tree (next to :mod:`scrapsim.model.loops`)."""
+    import sysconfig
+
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    start = time.perf_counter()
+    path = build(Path(__file__).with_name("_loops" + suffix))
+    print(f"built {path} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

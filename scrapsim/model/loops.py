@@ -1,0 +1,119 @@
+"""The compiled loops the model calls from Python, from one of two builds of the same source.
+
+- **Ahead of time** (``scrapsim.model._loops``, an extension module that ``pip install``
+  builds with :mod:`scrapsim.model.aot`): nothing to compile or load at run time, and numba is
+  not imported at all.
+- **Just in time**: numba compiles the kernels of :mod:`scrapsim.model.kernels` on first use
+  and caches them on disk (the first run on a machine pays about half a minute). Used when
+  the extension is missing (a source checkout, or an install without a C compiler), when it
+  was built from other sources than these (its :func:`source_stamp` differs: the kernels were
+  edited since), or when ``SCRAPSIM_JIT=1``.
+
+Both compile the same functions with the same numba, so a run gives the same bytes on
+either (``tests/test_packaging.py`` compares them). :data:`BACKEND` says which one this
+process uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "check", "market_day", "region_sums",
+           "smelter_margin", "source_stamp", "state_summary"]
+
+SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py")
+"""The modules the compiled loops are built from (in :mod:`scrapsim.model`)."""
+
+Spec = Any
+"""An argument's type: a scalar's dtype name, ``(dtype, ndim)`` for a C-contiguous array, or
+a tuple of specs for a tuple of arrays."""
+_F1, _F2, _F3 = ("float64", 1), ("float64", 2), ("float64", 3)
+_I1, _I2, _B1 = ("int64", 1), ("int64", 2), ("bool", 1)
+SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
+    "market_day": (None, (
+        "int64",
+        (_F1, _F1, _F1, _F2, _F2, _F2, _F2, _F2, _F2),    # packing.INPUT_FIELDS
+        (_F1,) * 8,                                      # MARKET_FIELDS
+        (_I1,) + (_F1,) * 15,                            # TRADER_FIELDS
+        (_I1, _I1) + (_F1,) * 13 + (_B1, _I2, _F2, _B1),  # SMELTER_FIELDS
+        _F3, _I1)),
+    "state_summary": ("float64", (_I1, _I1, _I1, _I1, _F1, _F1, _F1, _I2, _F1, _F1, _F1)),
+    "region_sums": (None, (_I1, _F1, _F1)),
+    "smelter_margin": (_F1, ("float64", _F1, _F1, _F1)),
+}
+"""(result, arguments) of each loop Python calls, the types the model passes; the extension
+is compiled for exactly these (:mod:`scrapsim.model.aot`), the others are compiled into them."""
+EXPORTED = tuple(SIGNATURES)
+
+
+def _conforms(value: Any, spec: Spec) -> bool:
+    if isinstance(spec, str):
+        return isinstance(value, float | int) and not isinstance(value, bool) \
+            if spec != "bool" else isinstance(value, bool)
+    if isinstance(spec[0], str):
+        return (isinstance(value, np.ndarray) and value.dtype == spec[0]
+                and value.ndim == spec[1] and value.flags.c_contiguous)
+    return (isinstance(value, tuple) and len(value) == len(spec)
+            and all(_conforms(v, s) for v, s in zip(value, spec, strict=True)))
+
+
+def check(name: str, *args: Any) -> None:
+    """Raise TypeError unless ``args`` have the types of loop ``name``'s :data:`SIGNATURES`:
+    the extension's loops take them unchecked (a float array passed as int64 is read as
+    garbage). The model checks :func:`market_day`'s arguments once when it packs them; the
+    other loops check each call."""
+    specs = SIGNATURES[name][1]
+    for i, (value, spec) in enumerate(zip(args, specs, strict=True)):
+        if not _conforms(value, spec):
+            raise TypeError(f"{name}: argument {i} is not {spec} (C-contiguous)")
+
+
+def source_stamp() -> int:
+    """A 56-bit digest of :data:`SOURCES`, built into the extension to recognise a stale one."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in SOURCES:
+        digest.update((here / name).read_bytes())
+    return int.from_bytes(digest.digest()[:7], "big")
+
+
+def _ahead_of_time() -> Any:
+    """The extension module, if built from these sources and not switched off; else None."""
+    if os.environ.get("SCRAPSIM_JIT", "") not in ("", "0"):
+        return None
+    try:
+        built = importlib.import_module("scrapsim.model._loops")
+    except ImportError:
+        return None
+    return built if built.stamp() == source_stamp() else None
+
+
+def _checked(name: str, loop: Any) -> Any:
+    def call(*args: Any) -> Any:
+        check(name, *args)
+        return loop(*args)
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+_built = _ahead_of_time()
+BACKEND = "just-in-time" if _built is None else "ahead-of-time"
+"""Which build this process runs: ``"ahead-of-time"`` or ``"just-in-time"``."""
+if _built is None:
+    from scrapsim.model import kernels, market
+
+    market_day: Any = kernels.market_day
+    state_summary: Any = kernels.state_summary
+    region_sums: Any = kernels.region_sums
+    smelter_margin: Any = market.smelter_margin
+else:
+    market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
+    state_summary = _checked("state_summary", _built.state_summary)
+    region_sums = _checked("region_sums", _built.region_sums)
+    smelter_margin = _checked("smelter_margin", _built.smelter_margin)

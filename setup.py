@@ -1,0 +1,34 @@
+"""Build hook: the model's loops compiled ahead of time into ``scrapsim.model._loops``
+(:mod:`scrapsim.model.aot`), so an installed scrapsim has nothing to compile on its first run.
+
+Everything else is in pyproject.toml. Without a C compiler (or with numba unable to build)
+the install still succeeds, says so, and numba compiles the loops on first use instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class BuildLoops(build_ext):
+    """``build_ext`` whose one extension is compiled by numba.pycc, not from C sources."""
+
+    def build_extension(self, ext: Extension) -> None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        try:
+            from scrapsim.model.aot import build
+
+            build(self.get_ext_fullpath(ext.name), verbose=bool(self.verbose > 1))
+        except Exception as exc:  # the JIT build is the fallback, never a failed install
+            print(f"scrapsim: the model's loops were not compiled ahead of time ({exc!r}); "
+                  "numba compiles them on the first run instead", file=sys.stderr)
+        finally:
+            sys.path.pop(0)
+
+
+setup(ext_modules=[Extension("scrapsim.model._loops", sources=[])],
+      cmdclass={"build_ext": BuildLoops})

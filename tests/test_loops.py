@@ -1,0 +1,87 @@
+"""The loops Python calls (scrapsim.model.loops): the types the extension built at install is
+compiled for are those the model passes, arguments of other types are refused (the extension
+would read them as garbage), and a stale or switched-off extension is not used."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from scrapsim.model import loops
+from scrapsim.model.simulation import Model
+from scrapsim.scenario import Scenario
+
+TINY = {"name": "tiny", "start": "2017-01-01", "end": "2017-01-10",
+        "regions": [{"name": "a", "generation": 10.0, "imports": 1.0,
+                     "traders": {"count": 3, "capacity": 10.0},
+                     "smelters": {"large": {"count": 1, "capacity": 20.0},
+                                  "workshop": {"count": 2, "capacity": 5.0}}}]}
+
+
+@pytest.fixture(scope="module")
+def model() -> Model:
+    return Model(Scenario.model_validate(TINY), 1)
+
+
+def test_the_build_is_typed_as_the_model_calls(model: Model) -> None:
+    numba = pytest.importorskip("numba")
+    from scrapsim.model.aot import signatures
+
+    built = signatures()["market_day"]
+    passed = tuple(numba.typeof(a) for a in (0, *model._day_args, model.recorder.values,
+                                            model._cols))
+    assert tuple(built.args) == passed  # type: ignore[attr-defined]
+    s = model.smelters
+    margin = signatures()["smelter_margin"]
+    assert tuple(margin.args)[1:] == tuple(numba.typeof(a) for a in  # type: ignore[attr-defined]
+                                           (s.metal_yield, s.cost, s.cost))
+
+
+def test_arguments_of_other_types_are_refused(model: Model) -> None:
+    args = (0, *model._day_args, model.recorder.values, model._cols)
+    loops.check("market_day", *args)
+    traders = list(args[3])
+    for bad in (traders[1].astype(np.float32), traders[1][::-1], traders[1][:, None]):
+        wrong = list(args)
+        wrong[3] = (traders[0], bad, *traders[2:])
+        with pytest.raises(TypeError, match="market_day: argument 3"):
+            loops.check("market_day", *wrong)
+    with pytest.raises(TypeError, match="argument 3"):
+        loops.check("market_day", *args[:3], tuple(traders[:-1]), *args[4:])
+    with pytest.raises(TypeError, match="region_sums: argument 1"):
+        loops.check("region_sums", np.array([0, 3]), np.arange(3), np.zeros(1))
+
+
+def test_a_stale_or_switched_off_extension_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("scrapsim.model._loops")
+    fake.stamp = lambda: loops.source_stamp()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "scrapsim.model._loops", fake)
+    monkeypatch.delenv("SCRAPSIM_JIT", raising=False)
+    assert loops._ahead_of_time() is fake
+    monkeypatch.setenv("SCRAPSIM_JIT", "1")
+    assert loops._ahead_of_time() is None
+    monkeypatch.delenv("SCRAPSIM_JIT")
+    fake.stamp = lambda: loops.source_stamp() ^ 1  # type: ignore[attr-defined]
+    assert loops._ahead_of_time() is None
+
+
+def test_both_builds_give_the_same_numbers(model: Model) -> None:
+    """The extension (when built here) and numba's JIT agree on a whole run, bit for bit."""
+    if loops.BACKEND != "ahead-of-time":
+        pytest.skip("no extension built in this checkout (python -m scrapsim.model.aot)")
+    from scrapsim.model import kernels
+
+    def daily(day_loop: object) -> np.ndarray:
+        m = Model(Scenario.model_validate(TINY), 1)
+        original = loops.market_day
+        loops.market_day = day_loop
+        try:
+            m.run()
+        finally:
+            loops.market_day = original
+        return m.recorder.values
+
+    np.testing.assert_array_equal(daily(loops.market_day), daily(kernels.market_day))
