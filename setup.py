@@ -7,11 +7,24 @@ the install still succeeds, says so, and numba compiles the loops on first use i
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sys
 from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+
+
+def _copy_into_source_tree(built: Path) -> None:
+    """Also leave the extension beside the sources being built (a clone, for ``pip install .``),
+    so ``python -m scrapsim`` run there, which imports the clone rather than the installed copy,
+    has nothing to compile either; :mod:`scrapsim.model.loops` ignores it once the kernels'
+    sources change. Not copied where the folder is not writable."""
+    here = Path(__file__).resolve().parent / "scrapsim" / "model" / built.name
+    if built.exists() and here.resolve() != built.resolve():
+        with contextlib.suppress(OSError):
+            shutil.copy2(built, here)
 
 
 class BuildLoops(build_ext):
@@ -22,7 +35,9 @@ class BuildLoops(build_ext):
         try:
             from scrapsim.model.aot import build
 
-            build(self.get_ext_fullpath(ext.name), verbose=bool(self.verbose > 1))
+            target = Path(self.get_ext_fullpath(ext.name))
+            build(str(target), verbose=bool(self.verbose > 1))
+            _copy_into_source_tree(target)
         except Exception as exc:  # the JIT build is the fallback, never a failed install
             print(f"scrapsim: the model's loops were not compiled ahead of time ({exc!r}); "
                   "numba compiles them on the first run instead", file=sys.stderr)

@@ -1,9 +1,9 @@
 """``scrapsim check SCENARIO``: is the scenario's market in balance without enforcement?
 
 Runs the intensity-0 twin (same seed) and prints, per region, mean generation, collection,
-smelting less imports and scrap shipped out, net (t/day), the mean price-pressure index, the trend of each stock over the
-run and a verdict (:mod:`scrapsim.model.balance` states the thresholds). Exit status 0 when
-every region is balanced, 1 when one is not, 2 on bad input. ``add_parser`` only declares
+smelting less imports and scrap shipped out, net (t/day), the mean price-pressure index, the
+trend of each stock over the run and a verdict (:mod:`scrapsim.model.balance` states the
+thresholds). Exit status 0 when every region is balanced, 1 when one is not, 2 on bad input. ``add_parser`` only declares
 options; ``main`` imports the model.
 """
 
@@ -39,7 +39,8 @@ def add_parser(subparsers: Any) -> None:
 def format_balance(title: str, rows: list[Any]) -> str:
     """The balance table of :func:`scrapsim.model.balance.balance` rows, one line a region."""
     head = (f"{'region':<18}{'generated':>10}{'collected':>10}{'smelted':>9}{'imports':>9}"
-            f"{'smelted-imports':>16}{'shipped out':>12}{'pressure':>9}  {'uncollected':>14}{'trader yards':>15}"
+            f"{'smelted-imports':>16}{'shipped out':>12}{'pressure':>9}  {'uncollected':>14}"
+            f"{'trader yards':>15}"
             f"{'smelter stock':>15}  verdict")
     lines = [title, "flows in t/day (means); stocks: change over the run, % of the mean "
              "level (days of smelting)", head]

@@ -19,7 +19,8 @@ from numba import njit
 
 __all__ = [
     "adjust_price", "clear", "collection", "hold_factor", "interregional_flows", "lag_reference",
-    "learn_discount", "offer_factor", "outside_flows", "price_pressure", "smelter_margin", "withhold_factor",
+    "learn_discount", "offer_factor", "outside_flows", "price_pressure", "smelter_margin",
+    "withhold_factor",
 ]
 
 

@@ -155,7 +155,8 @@ def check_balance(daily: Table, initial: Table, tol: float = 1e-9) -> None:
     n_reg = len(regions)
     d = {k: np.asarray(daily[k], float).reshape(-1, n_reg) for k in
          ("generated", "uncollected", "collected", "inflow", "outflow", "trader_stock", "traded",
-          "to_outside", "from_outside", "seized_traders", "imports", "smelter_stock", "smelted", "seized_smelters", "ingot")}
+          "to_outside", "from_outside", "seized_traders", "imports", "smelter_stock", "smelted",
+          "seized_smelters", "ingot")}
     _check_finite(daily, regions)
     prev = {k: np.vstack([np.asarray(initial[k], float)[None, :], d[k][:-1]])
             for k in ("uncollected", "trader_stock", "smelter_stock")}
