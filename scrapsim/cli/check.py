@@ -3,8 +3,8 @@
 Runs the intensity-0 twin (same seed) and prints, per region, mean generation, collection,
 smelting less imports and scrap shipped out, net (t/day), the mean price-pressure index, the
 trend of each stock over the run and a verdict (:mod:`scrapsim.model.balance` states the
-thresholds). Exit status 0 when every region is balanced, 1 when one is not, 2 on bad input. ``add_parser`` only declares
-options; ``main`` imports the model.
+thresholds). Exit status 0 when every region is balanced, 1 when one is not, 2 on bad input.
+``add_parser`` only declares options; ``main`` imports the model.
 """
 
 from __future__ import annotations
