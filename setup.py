@@ -8,7 +8,7 @@ the install still succeeds, says so, and numba compiles the loops on first use i
 from __future__ import annotations
 
 import contextlib
-import shutil
+import os
 import sys
 from pathlib import Path
 
@@ -23,8 +23,10 @@ def _copy_into_source_tree(built: Path) -> None:
     sources change. Not copied where the folder is not writable."""
     here = Path(__file__).resolve().parent / "scrapsim" / "model" / built.name
     if built.exists() and here.resolve() != built.resolve():
+        from scrapsim.model.aot import replace_file
+
         with contextlib.suppress(OSError):
-            shutil.copy2(built, here)
+            replace_file(built, here)
 
 
 class BuildLoops(build_ext):
@@ -32,6 +34,9 @@ class BuildLoops(build_ext):
 
     def build_extension(self, ext: Extension) -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
+        # The build must not load an extension an earlier build left in the tree: it may be
+        # the file this build replaces.
+        os.environ["SCRAPSIM_JIT"] = "1"
         try:
             from scrapsim.model.aot import build
 

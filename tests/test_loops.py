@@ -4,8 +4,12 @@ would read them as garbage), and a stale or switched-off extension is not used."
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+import textwrap
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,14 +78,48 @@ def test_both_builds_give_the_same_numbers(model: Model) -> None:
         pytest.skip("no extension built in this checkout (python -m scrapsim.model.aot)")
     from scrapsim.model import kernels
 
-    def daily(day_loop: object) -> np.ndarray:
+    def daily(day_loop: object, days_loop: object) -> np.ndarray:
         m = Model(Scenario.model_validate(TINY), 1)
-        original = loops.market_day
-        loops.market_day = day_loop
+        original = loops.market_day, loops.market_days
+        loops.market_day, loops.market_days = day_loop, days_loop
         try:
             m.run()
         finally:
-            loops.market_day = original
+            loops.market_day, loops.market_days = original
         return m.recorder.values
 
-    np.testing.assert_array_equal(daily(loops.market_day), daily(kernels.market_day))
+    np.testing.assert_array_equal(daily(loops.market_day, loops.market_days),
+                                  daily(kernels.market_day, kernels.market_days))
+
+
+def test_a_loaded_extension_is_replaced_not_overwritten(tmp_path: Path) -> None:
+    """Installing again from a clone replaces the extension an earlier install left there; a
+    process that has it loaded (the build itself once did) must keep working: writing into a
+    loaded shared object crashes it (the second ``pip install .`` died of SIGSEGV)."""
+    if loops.BACKEND != "ahead-of-time":
+        pytest.skip("no extension built in this checkout (python -m scrapsim.model.aot)")
+    from scrapsim.model import _loops  # type: ignore[attr-defined]
+    from scrapsim.model.aot import replace_file
+
+    built = Path(_loops.__file__)
+    loaded = tmp_path / built.name
+    shutil.copy2(built, loaded)
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import importlib.util, sys
+            spec = importlib.util.spec_from_file_location("scrapsim.model._loops", {str(loaded)!r})
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            print(mod.stamp(), flush=True)
+            sys.stdin.readline()
+            print(mod.stamp(), flush=True)
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdin is not None
+    first = child.stdout.readline()
+    scrambled = tmp_path / "other.so"
+    scrambled.write_bytes(bytes(reversed(built.read_bytes())))  # what a changed build writes
+    replace_file(scrambled, loaded)
+    out, _ = child.communicate("go\n", timeout=60)
+    assert child.returncode == 0 and out.strip() == first.strip()
+    assert loaded.read_bytes() == scrambled.read_bytes()
+    assert not list(tmp_path.glob("*.partial"))

@@ -39,10 +39,14 @@ PLENTY = np.full(2, 1e15)
 
 def collect(t: Traders, price: np.ndarray, price0: np.ndarray, risk: np.ndarray,
             season: float, available: np.ndarray) -> np.ndarray:
-    """The model's collection kernel on a population; t collected per region."""
-    return kernels.collect(t.bounds, t.cost, t.base, t.tolerance, price, price0, t.elasticity,
-                           risk, float(season), available, t.stock, t.collected, t.temper_eff,
-                           t.cover)
+    """The model's collection kernel on a population; t collected per region (and the yards
+    after it, summed by the same pass, checked against the population's own sums)."""
+    held = np.zeros(len(price))
+    got = kernels.collect(t.bounds, t.cost, t.base, t.tolerance, price, price0, t.elasticity,
+                          risk, float(season), available, t.stock, t.collected, t.temper_eff,
+                          t.cover, np.zeros(t.n), held)
+    np.testing.assert_array_equal(held, t.sums(t.stock))
+    return got
 
 
 def test_population_is_grouped_by_region_and_sorted_by_cost(traders: Traders) -> None:

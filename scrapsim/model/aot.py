@@ -15,6 +15,8 @@ Needs numpy, numba and a C compiler; 20-30 s on the 2-core machine.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
 import warnings
@@ -46,7 +48,8 @@ def signatures() -> dict[str, object]:
 
 def build(target: str | Path, verbose: bool = False) -> Path:
     """Compile the extension to ``target`` (a path ending in the platform's extension suffix);
-    returns it."""
+    returns it. The new file replaces an old one by a rename, so a process that has the old
+    one loaded keeps it (writing into a loaded shared object crashes that process)."""
     from scrapsim.model import kernels, loops, market
 
     with warnings.catch_warnings():
@@ -56,20 +59,30 @@ def build(target: str | Path, verbose: bool = False) -> Path:
     target = Path(target)
     cc = CC("_loops", __name__)
     cc.output_dir = str(target.parent)
-    cc.output_file = target.name
+    cc.output_file = target.name + ".partial"
     cc.verbose = verbose
     namespace = {"__name__": __name__}
     exec(f"def stamp():\n    return {loops.source_stamp()}\n", namespace)
     cc.export("stamp", "int64()")(namespace["stamp"])
     functions: dict[str, Any] = {
-        "market_day": kernels.market_day, "state_summary": kernels.state_summary,
+        "market_day": kernels.market_day, "market_days": kernels.market_days,
+        "state_summary": kernels.state_summary,
         "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin}
     assert set(functions) == set(loops.EXPORTED), "loops.EXPORTED and the build disagree"
     for name, signature in signatures().items():
         cc.export(name, signature)(functions[name].py_func)
     target.parent.mkdir(parents=True, exist_ok=True)
     cc.compile()
+    os.replace(target.parent / cc.output_file, target)
     return target
+
+
+def replace_file(source: Path, target: Path) -> None:
+    """Copy ``source`` over ``target`` by a rename: a process that has the old extension
+    loaded keeps the old file (writing into a loaded shared object crashes that process)."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.copy2(source, partial)
+    os.replace(partial, target)
 
 
 def main() -> int:

@@ -68,10 +68,12 @@ from scrapsim.model.packing import (
     T_COLLECTED,
     T_COST,
     T_COVER,
+    T_CUM,
     T_ELASTICITY,
     T_FAST_OUT,
     T_HOLD,
     T_OFFERS,
+    T_ROOM,
     T_SELL_DAYS,
     T_STOCK,
     T_TEMPER,
@@ -82,7 +84,8 @@ from scrapsim.model.packing import (
 )
 from scrapsim.model.smelter_kernels import (
     BID_DAYS,
-    demand_at,
+    bid_terms,
+    demand_of,
     land,
     plan,
     receive,
@@ -91,58 +94,53 @@ from scrapsim.model.smelter_kernels import (
 )
 from scrapsim.model.trader_kernels import (
     collect,
-    offer,
     offered_at,
     region_sums,
+    room_at,
     scale_offers,
-    sell,
+    sell_and_sum,
     ship,
-    ship_day,
+    ship_and_offer,
+    ship_plan,
     stock_up,
     wanted,
-    yard_room,
 )
 
 __all__ = [
-    "BID_DAYS", "INPUT_FIELDS", "MARKET_FIELDS", "SMELTER_FIELDS", "TRADER_FIELDS", "clear_day",
-    "clearing_prices", "collect", "demand_at", "follow", "land", "market_day", "offer",
-    "offered_at", "pack",
-    "plan", "receive", "region_sums", "scale_offers", "sell", "ship", "ship_day", "smelt",
-    "state_summary", "stock_up", "wanted", "yard_room",
+    "BID_DAYS", "INPUT_FIELDS", "MARKET_FIELDS", "SMELTER_FIELDS", "TRADER_FIELDS", "bid_terms",
+    "clear_day", "clearing_prices", "collect", "demand_of", "follow", "land", "market_day",
+    "market_days",
+    "offered_at", "pack", "plan", "receive", "region_sums", "room_at", "scale_offers",
+    "sell_and_sum", "ship", "ship_and_offer", "ship_plan", "smelt", "state_summary", "stock_up",
+    "wanted",
 ]
 
 
 @njit(cache=True)
-def clearing_prices(bounds, cost, offers, reference, hold, sm, ingot, season, cut, floor, cap,
+def clearing_prices(bounds, cost, cum, reference, hold, sm, ingot, season, cut, floor, cap,
                     out):  # pragma: no cover
     """Per region, the price at which traders' supply at ``p`` (the offers of those whose
-    reservation price is at most ``p``, :func:`offered_at`, times ``hold_factor(p)``) meets
-    smelters' demand at ``p`` (bisection on log p, 40 steps: 1e-12 of the range), in [floor,
-    cap]: ``floor`` when supply exceeds demand even there, ``cap`` when demand exceeds supply
-    even there."""
-    region = sm[S_REGION]
-    cum = np.zeros(len(offers) + 1)
-    for i in range(len(offers)):
-        cum[i + 1] = cum[i] + offers[i]
-    lo_j = 0
-    for r in range(len(reference)):
-        hi_j = lo_j
-        while hi_j < len(region) and region[hi_j] == r:
-            hi_j += 1
+    reservation price is at most ``p``, :func:`offered_at` on the offers' prefix sums ``cum``,
+    times ``hold_factor(p)``) meets smelters' demand at ``p`` (:func:`demand_of`; bisection on
+    log p, 40 steps: 1e-12 of the range), in [floor, cap]: ``floor`` when supply exceeds
+    demand even there, ``cap`` when demand exceeds supply even there."""
+    n = len(reference)
+    terms, starts = np.empty((len(sm[S_REGION]), 7)), np.empty(n + 1, dtype=np.int64)
+    bid_terms(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER], sm[S_RATE0],
+              sm[S_RESPONSE], sm[S_MARGIN0], sm[S_RUNNING], sm[S_STOCK], ingot, season, n,
+              terms, starts)
+    for r in range(n):
         a, b = math.log(floor), math.log(cap)
         for _ in range(40):
             mid = 0.5 * (a + b)
             p = math.exp(mid)
-            d = demand_at(lo_j, hi_j, p, ingot, season, cut[r], sm[S_CAPACITY], sm[S_YIELD],
-                          sm[S_COST], sm[S_COVER], sm[S_RATE0], sm[S_RESPONSE], sm[S_MARGIN0],
-                          sm[S_RUNNING], sm[S_STOCK])
+            d = demand_of(terms, starts[r], starts[r + 1], p, ingot, cut[r])
             s = offered_at(bounds[r], bounds[r + 1], cost, cum, p, reference[r])
             if d > s * market.hold_factor(p, reference[r], hold[r]):
                 a = mid
             else:
                 b = mid
         out[r] = math.exp(0.5 * (a + b))
-        lo_j = hi_j
 
 
 @njit(cache=True)
@@ -154,19 +152,22 @@ def follow(old, new, volatility, a_vol):  # pragma: no cover
 
 
 @njit(cache=True)
-def clear_day(trade, tr, sm, mkt, shock, anchor, ingot, season, cut, out):  # pragma: no cover
-    """Smelters plan; when ``trade``, the region clears at today's price: the price moves from
-    yesterday's toward the price at which supply (:func:`offer` × :func:`market.hold_factor`)
-    meets demand (:func:`demand_at`) by the partial adjustment :func:`market.adjust_price`;
-    trade is pro rata at that price; stocks move. Holders withhold by the rally gap, the log of
-    the primary-implied value (today's anchor) over the lagged reference
-    (:func:`market.offer_factor`).
+def clear_day(trade, shipping, keep, spread, tr, sm, mkt, shock, anchor, ingot, season, cut,
+              out, held):  # pragma: no cover
+    """Yards ship (when ``shipping``, by ``keep`` and ``spread``, :func:`ship_plan`); smelters
+    plan; when ``trade``, the region clears at today's price: the price moves from
+    yesterday's toward the price at which supply (:func:`ship_and_offer` ×
+    :func:`market.hold_factor`) meets demand (:func:`demand_of`) by the partial adjustment
+    :func:`market.adjust_price`; trade is pro rata at that price; stocks move. Holders
+    withhold by the rally gap, the log of the primary-implied value (today's anchor) over the
+    lagged reference (:func:`market.offer_factor`).
 
     Writes per region into ``out``: offered (supply), demanded, traded (t/day) and price
-    pressure (NaN on a day without clearing).
+    pressure (NaN on a day without clearing); into ``held`` the traders' yards at the end.
     """
     mk, price, volatility = mkt[M_CONST], mkt[M_PRICE], mkt[M_VOL]
     reference = mkt[M_REF]
+    tb, tstock = tr[T_BOUNDS], tr[T_STOCK]
     n = len(price)
     out[:, :] = 0.0
     out[:, 3] = np.nan
@@ -178,11 +179,11 @@ def clear_day(trade, tr, sm, mkt, shock, anchor, ingot, season, cut, out):  # pr
             expected[r] = reference[r] * math.exp(mkt[M_DISCOUNT][r])
             gap[r] = math.log(anchor[r] / reference[r])
         factor = market.offer_factor(volatility, gap, tr[T_FAST_OUT], tr[T_WITHHOLD], mk[4])
-        offer(tr[T_BOUNDS], tr[T_BASE], tr[T_TEMPER], tr[T_COLLECTED], tr[T_STOCK],
-              tr[T_COVER], tr[T_SELL_DAYS], factor, tr[T_OFFERS], supply)
+        ship_and_offer(tb, shipping, keep, spread, tr[T_BASE], tr[T_TEMPER], tr[T_COLLECTED],
+                       tstock, tr[T_COVER], tr[T_SELL_DAYS], factor, tr[T_OFFERS], tr[T_CUM])
         target = np.empty(n)
-        clearing_prices(tr[T_BOUNDS], tr[T_COST], tr[T_OFFERS], expected, tr[T_HOLD], sm, ingot,
-                        season, cut, mk[2], mk[3], target)
+        clearing_prices(tb, tr[T_COST], tr[T_CUM], expected, tr[T_HOLD], sm, ingot, season,
+                        cut, mk[2], mk[3], target)
         new = market.adjust_price(price, target, mk[0], shock, mk[2], mk[3])
         follow(price, new, volatility, mk[7])
         price[:] = new
@@ -190,16 +191,18 @@ def clear_day(trade, tr, sm, mkt, shock, anchor, ingot, season, cut, out):  # pr
         for r in range(n):
             hold[r] = market.hold_factor(price[r], expected[r], tr[T_HOLD][r])
         market.learn_discount(mkt[M_DISCOUNT], price, reference, mk[9])
-        scale_offers(tr[T_BOUNDS], tr[T_COST], expected, price, hold, tr[T_OFFERS],
-                     tr[T_STOCK], supply)
+        scale_offers(tb, tr[T_COST], expected, price, hold, tr[T_OFFERS], tstock, supply)
+    elif shipping:
+        ship(tb, keep, spread, tr[T_BASE], tstock)
     demand = np.zeros(n)
     plan(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER], sm[S_RATE0],
          sm[S_RESPONSE], sm[S_MARGIN0], sm[S_RUNNING], sm[S_STOCK], price, ingot, season, cut,
          sm[S_USE], sm[S_BID], demand)
     if not trade:
+        region_sums(tb, tstock, held)
         return
     traded, sold, filled = market.clear(supply, demand)
-    sell(tr[T_BOUNDS], sold, tr[T_OFFERS], tr[T_STOCK])
+    sell_and_sum(tb, sold, tr[T_OFFERS], tstock, held)
     receive(sm[S_REGION], sm[S_BID], filled, sm[S_STOCK])
     pressure = market.price_pressure(demand, supply)
     for r in range(n):
@@ -229,28 +232,29 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
     imports = np.zeros(n)
     land(region, sm[S_IMPORT_SHARE], sm[S_IMPORT_REGIONS], inp[I_IMPORTS][day], sstock, imports)
     available = uncollected + inp[I_GENERATION][day]
+    held = np.zeros(n)
     got = collect(tb, tr[T_COST], tr[T_BASE], tr[T_TOL], price, mkt[M_PRICE0],
                   tr[T_ELASTICITY], inp[I_RISK][day], inp[I_CSEASON][day], available, tstock,
-                  tr[T_COLLECTED], tr[T_TEMPER], tr[T_COVER])
+                  tr[T_COLLECTED], tr[T_TEMPER], tr[T_COVER], tr[T_ROOM], held)
     for r in range(n):
         uncollected[r] = available[r] - got[r]
     inflow, outflow = np.zeros(n), np.zeros(n)
     to_outside, from_outside = np.zeros(n), np.zeros(n)
+    keep, spread = np.ones(n), np.zeros(n)
     outside = mk[10] > 0
-    if (n > 1 or outside) and mk[6] > 0:
-        ship_day(price, tb, tr[T_BASE], tr[T_BASE_TOTAL], tactive, tstock, mk[5], mk[6],
-                 mkt[M_REF], outside, inflow, outflow, to_outside, from_outside)
+    shipping = (n > 1 or outside) and mk[6] > 0
+    if shipping:
+        ship_plan(price, tr[T_BASE_TOTAL], tactive, held, mk[5], mk[6], mkt[M_REF], outside,
+                  inflow, outflow, to_outside, from_outside, keep, spread)
     cleared = np.empty((n, 4))
-    clear_day(trade, tr, sm, mkt, inp[I_NOISE][day], inp[I_ANCHOR][day], inp[I_INGOT][day],
-              inp[I_SSEASON][day], inp[I_CUT][day], cleared)
+    clear_day(trade, shipping, keep, spread, tr, sm, mkt, inp[I_NOISE][day], inp[I_ANCHOR][day],
+              inp[I_INGOT][day], inp[I_SSEASON][day], inp[I_CUT][day], cleared, held)
     if trade:
         pressure[:] = cleared[:, 3]
     smelted_r, ingot_r, stock_r, by_group = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(3 * n)
     violating_r = np.zeros(n)
     smelt(region, sm[S_GROUP], sm[S_YIELD], sm[S_USE], sstock, sm[S_SMELTED], smelted_r,
           ingot_r, by_group, stock_r, sm[S_VIOLATOR], violating_r)
-    held = np.zeros(n)
-    region_sums(tb, tstock, held)
     for r in range(n):
         values_r = (uncollected[r], got[r], inflow[r], outflow[r], held[r], cleared[r, 0],
                     cleared[r, 1], cleared[r, 2], stock_r[r], smelted_r[r],
@@ -262,3 +266,11 @@ def market_day(day, inp, mkt, tr, sm, values, cols):  # pragma: no cover
                     from_outside[r])
         for k in range(len(cols)):
             row[r, cols[k]] = values_r[k]
+
+
+@njit(cache=True)
+def market_days(first, last, inp, mkt, tr, sm, values, cols):  # pragma: no cover
+    """Market days ``first..last-1`` in one call (:func:`market_day` each): the days between
+    two events of the timeline, on which nothing else happens."""
+    for day in range(first, last):
+        market_day(day, inp, mkt, tr, sm, values, cols)

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "check", "market_day", "region_sums",
-           "smelter_margin", "source_stamp", "state_summary"]
+__all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "check", "market_day", "market_days",
+           "region_sums", "smelter_margin", "source_stamp", "state_summary"]
 
 SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py")
 """The modules the compiled loops are built from (in :mod:`scrapsim.model`)."""
@@ -35,14 +35,15 @@ Spec = Any
 a tuple of specs for a tuple of arrays."""
 _F1, _F2, _F3 = ("float64", 1), ("float64", 2), ("float64", 3)
 _I1, _I2, _B1 = ("int64", 1), ("int64", 2), ("bool", 1)
+_DAY: tuple[Spec, ...] = (
+    (_F1, _F1, _F1, _F2, _F2, _F2, _F2, _F2, _F2),    # packing.INPUT_FIELDS
+    (_F1,) * 8,                                      # MARKET_FIELDS
+    (_I1,) + (_F1,) * 17,                            # TRADER_FIELDS
+    (_I1, _I1) + (_F1,) * 13 + (_B1, _I2, _F2, _B1),  # SMELTER_FIELDS
+    _F3, _I1)
 SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
-    "market_day": (None, (
-        "int64",
-        (_F1, _F1, _F1, _F2, _F2, _F2, _F2, _F2, _F2),    # packing.INPUT_FIELDS
-        (_F1,) * 8,                                      # MARKET_FIELDS
-        (_I1,) + (_F1,) * 15,                            # TRADER_FIELDS
-        (_I1, _I1) + (_F1,) * 13 + (_B1, _I2, _F2, _B1),  # SMELTER_FIELDS
-        _F3, _I1)),
+    "market_day": (None, ("int64", *_DAY)),
+    "market_days": (None, ("int64", "int64", *_DAY)),
     "state_summary": ("float64", (_I1, _I1, _I1, _I1, _F1, _F1, _F1, _I2, _F1, _F1, _F1)),
     "region_sums": (None, (_I1, _F1, _F1)),
     "smelter_margin": (_F1, ("float64", _F1, _F1, _F1)),
@@ -109,11 +110,13 @@ if _built is None:
     from scrapsim.model import kernels, market
 
     market_day: Any = kernels.market_day
+    market_days: Any = kernels.market_days
     state_summary: Any = kernels.state_summary
     region_sums: Any = kernels.region_sums
     smelter_margin: Any = market.smelter_margin
 else:
     market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
+    market_days = _built.market_days
     state_summary = _checked("state_summary", _built.state_summary)
     region_sums = _checked("region_sums", _built.region_sums)
     smelter_margin = _checked("smelter_margin", _built.smelter_margin)

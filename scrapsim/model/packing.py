@@ -24,10 +24,13 @@ gap to it traders have learnt (:func:`market.learn_discount`); they expect
 M_CONST, M_PRICE, M_PRICE0, M_UNCOLLECTED, M_VOL, M_PRESSURE, M_REF, M_DISCOUNT = range(8)
 TRADER_FIELDS = ("bounds", "cost", "base", "base_total", "active_count", "tolerance",
                  "temper_eff", "stock", "offers", "collected", "elasticity", "cover",
-                 "sell_days", "fast_out", "withhold", "hold")
-"""Trader arrays ([trader], or [region] for totals and regional behaviour)."""
+                 "sell_days", "fast_out", "withhold", "hold", "cum", "room")
+"""Trader arrays ([trader], or [region] for totals and regional behaviour; ``cum``
+[trader + 1] and ``room``: buffers the day reuses, the offers' prefix sums and the room left
+in each yard)."""
 (T_BOUNDS, T_COST, T_BASE, T_BASE_TOTAL, T_ACTIVE, T_TOL, T_TEMPER, T_STOCK, T_OFFERS,
- T_COLLECTED, T_ELASTICITY, T_COVER, T_SELL_DAYS, T_FAST_OUT, T_WITHHOLD, T_HOLD) = range(16)
+ T_COLLECTED, T_ELASTICITY, T_COVER, T_SELL_DAYS, T_FAST_OUT, T_WITHHOLD, T_HOLD,
+ T_CUM, T_ROOM) = range(18)
 SMELTER_FIELDS = ("region", "group", "capacity", "metal_yield", "cost", "cover", "rate0",
                   "response", "margin0", "running", "stock", "use", "bid", "smelted",
                   "import_share", "import_regions", "counts", "running_by_class", "violator")

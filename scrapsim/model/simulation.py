@@ -9,6 +9,7 @@ one compiled call per market day (:func:`scrapsim.model.kernels.market_day`).
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Generator
 
@@ -143,11 +144,35 @@ class Model:
         return result
 
     def _days(self, env: simpy.Environment) -> Generator:
+        """Market days at midday; the days up to the next thing on the calendar (an event of
+        the timeline, a deadline or relapse falling due) run in one compiled call, since on
+        them nothing but the market day happens."""
         yield env.timeout(0.5)
-        for day in range(self.n_days):
+        day = 0
+        while True:
             self.step(day)
-            if day + 1 < self.n_days:
-                yield env.timeout(1.0)
+            until = self._quiet_until(env, day)
+            if until > day + 1:
+                loops.market_days(day + 1, until, *self._day_args, self.recorder.values,
+                                  self._cols)
+            if until >= self.n_days:
+                return
+            yield env.timeout(until - day)
+            day = until
+
+    def _quiet_until(self, env: simpy.Environment, day: int) -> int:
+        """The first day after ``day`` that needs more than its market day (at most the run's
+        length): the day of the next timeline event (it comes before that day's market at
+        midday), of the next suspension, rectification or trader suspension ending, or of the
+        next relapse."""
+        s, tr = self.smelters, self.traders
+        due = [env.peek() - 0.5, s.next_due, tr.next_due]
+        if self.relapse_hazard > 0:
+            due.append(self._next_relapse if s.closed_version == self._clock_version
+                       else day + 1)
+        first = min(due)
+        return max(day + 1, min(self.n_days, math.ceil(first))) if first < self.n_days \
+            else self.n_days
 
     def step(self, day: int) -> None:
         """One market day: deadlines, then imports, collection, shipping, clearing, smelting,

@@ -10,7 +10,8 @@ from numba import njit
 
 from scrapsim.model import market
 
-__all__ = ["BID_DAYS", "demand_at", "land", "plan", "receive", "smelt", "state_summary"]
+__all__ = ["BID_DAYS", "bid_terms", "demand_of", "land", "plan", "receive", "smelt",
+           "state_summary"]
 
 BID_DAYS = 5.0
 """Days over which a smelter closes the gap between its scrap stock and its target cover."""
@@ -40,20 +41,46 @@ def plan(region, capacity, metal_yield, cost, cover, rate0, response, margin0, r
 
 
 @njit(cache=True)
-def demand_at(lo, hi, price, ingot, season, cut, capacity, metal_yield, cost, cover, rate0,
-              response, margin0, running, stock):  # pragma: no cover
-    """The bids (t) smelters ``lo..hi-1`` of one region would make at ``price``, by the rule of
-    :func:`plan` (written with it: ``plan`` records each bid at the day's price)."""
+def bid_terms(region, capacity, metal_yield, cost, cover, rate0, response, margin0, running,
+              stock, ingot, season, n_regions, terms, starts):  # pragma: no cover
+    """What a running smelter's bid depends on that does not change with the price, one row
+    per running smelter (``terms``, rows of a region contiguous from ``starts[r]``): ingot ×
+    yield, processing cost, rate0 × season, response, margin0, capacity, and ``1/BID_DAYS``
+    of its gap to target cover. Returns the number of rows. The clearing evaluates demand at
+    forty prices a day (:func:`demand_of`), so this is worked out once."""
+    k, j = 0, 0
+    for r in range(n_regions):
+        starts[r] = k
+        while j < len(capacity) and region[j] == r:  # smelters are sorted by region
+            i, j = j, j + 1
+            if running[i] <= 0.0:
+                continue
+            terms[k, 0] = ingot * metal_yield[i]
+            terms[k, 1] = cost[i]
+            terms[k, 2] = rate0[i] * season
+            terms[k, 3] = response[i]
+            terms[k, 4] = margin0[i]
+            terms[k, 5] = capacity[i]
+            terms[k, 6] = (cover[i] * capacity[i] * rate0[i] - stock[i]) / BID_DAYS
+            k += 1
+    starts[n_regions] = k
+    return k
+
+
+@njit(cache=True)
+def demand_of(terms, lo, hi, price, ingot, cut):  # pragma: no cover
+    """The bids (t) the running smelters in rows ``lo..hi-1`` of :func:`bid_terms` would make
+    at ``price``, by the rule of :func:`plan`: none at a margin of 0 or less, else use at the
+    operating rate ``clip(rate0·season + response·(margin − margin0)/ingot, 0, 1)·(1 − cut)``
+    plus the gap term, at least 0."""
     total = 0.0
-    for j in range(lo, hi):
-        if running[j] <= 0.0:
-            continue
-        margin = market.smelter_margin(ingot, metal_yield[j], price, cost[j])
+    for k in range(lo, hi):
+        margin = terms[k, 0] - price - terms[k, 1]
         if margin <= 0.0:
             continue
-        rate = rate0[j] * season + response[j] * (margin - margin0[j]) / ingot
-        use = capacity[j] * min(max(rate, 0.0), 1.0) * (1.0 - cut)
-        total += max(use + (cover[j] * capacity[j] * rate0[j] - stock[j]) / BID_DAYS, 0.0)
+        rate = terms[k, 2] + terms[k, 3] * (margin - terms[k, 4]) / ingot
+        use = terms[k, 5] * min(max(rate, 0.0), 1.0) * (1.0 - cut)
+        total += max(use + terms[k, 6], 0.0)
     return total
 
 

@@ -10,72 +10,87 @@ from numba import njit
 
 from scrapsim.model import market
 
-__all__ = ["collect", "offer", "offered_at", "region_sums", "scale_offers", "sell", "ship",
-           "ship_day", "stock_up", "wanted", "yard_room"]
+__all__ = ["collect", "offered_at", "region_sums", "room_at", "scale_offers", "sell_and_sum",
+           "ship", "ship_and_offer", "ship_plan", "stock_up", "wanted"]
+
+# Each pass over the traders does all that can be done with what is known when it starts, so a
+# day reads and writes each trader array as few times as the rules allow (four passes on a
+# trading day: what traders want, collection, shipping with offers, sales; the clearing in
+# between reads a prefix sum and the cost order). Sums run in trader order, as the rules did
+# when each was its own pass, so the bytes are the same.
+
+
+@njit(cache=True, inline="always")
+def room_at(stock, target):  # pragma: no cover
+    """Share of its capacity a trader still collects at: 1 while its yard is below its calm
+    target (``cover × temper`` days of capacity), falling linearly to 0 at twice that:
+    holding scrap costs money, so a full yard stops buying and the glut waits at the sources.
+    A trader who withholds in a rally (a larger target, :func:`ship_and_offer`) fills its yard
+    and so buys less: the scrap waits at the sources, held back along the chain."""
+    return min(max(2.0 - stock / target, 0.0), 1.0) if target > 0.0 else 1.0
 
 
 @njit(cache=True)
-def wanted(bounds, cost, base, room, tolerance, price, risk, factor, out):  # pragma: no cover
+def wanted(bounds, cost, base, tolerance, temper_eff, stock, cover, price, risk, factor, room,
+           out):  # pragma: no cover
     """Per region: t/day traders want to collect: those with a cost below ``price`` and a
-    tolerance above the risk, at ``base × room`` each, times ``factor[r]``."""
+    tolerance above the risk, at ``base × room`` each (:func:`room_at`, kept in ``room`` for
+    :func:`stock_up`), times ``factor[r]``. Traders are sorted by cost within their region,
+    so the pass stops at the first one who cannot collect at the price."""
     for r in range(len(price)):
         total = 0.0
         for i in range(bounds[r], bounds[r + 1]):
             if cost[i] >= price[r]:
-                break  # traders are sorted by cost within their region
+                break
             if tolerance[i] > risk[r]:
+                room[i] = room_at(stock[i], cover[r] * temper_eff[i] * base[i])
                 total += base[i] * room[i]
         out[r] = total * factor[r]
 
 
 @njit(cache=True)
-def stock_up(bounds, cost, base, room, tolerance, price, risk, ratio, stock,
-             collected):  # pragma: no cover
-    """Add each collecting trader's share (``base × room × ratio``) of the regional collection
-    to its yard; ``collected`` holds each trader's t of the day (0 for those who did not)."""
+def stock_up(bounds, cost, base, tolerance, price, risk, ratio, room, stock, collected,
+             held):  # pragma: no cover
+    """Add each collecting trader's share (``base × room × ratio``, ``room`` as
+    :func:`wanted` left it) of the regional collection to its yard; ``collected`` holds each
+    trader's t of the day (0 for those who did not), ``held`` each region's yards after it."""
     for r in range(len(price)):
+        total = 0.0
         for i in range(bounds[r], bounds[r + 1]):
             c = 0.0
             if ratio[r] > 0.0 and cost[i] < price[r] and tolerance[i] > risk[r]:
                 c = base[i] * room[i] * ratio[r]
             collected[i] = c
             stock[i] += c
+            total += stock[i]
+        held[r] = total
 
 
 @njit(cache=True)
-def yard_room(bounds, base, temper_eff, stock, cover, room):  # pragma: no cover
-    """Share of its capacity each trader still collects at: 1 while its yard is below its
-    calm target (``cover × temper`` days of capacity), falling linearly to 0 at twice that:
-    holding scrap costs money, so a full yard stops buying and the glut waits at the sources.
-    A trader who withholds in a rally (a larger target, :func:`offer`) fills its yard and so
-    buys less: the scrap waits at the sources, held back along the chain."""
-    for r in range(len(bounds) - 1):
-        for i in range(bounds[r], bounds[r + 1]):
-            target = cover[r] * temper_eff[i] * base[i]
-            room[i] = min(max(2.0 - stock[i] / target, 0.0), 1.0) if target > 0.0 else 1.0
-
-
-@njit(cache=True)
-def offer(bounds, base, temper_eff, collected, stock, cover, sell_days, factor, offers,
-          out):  # pragma: no cover
-    """What each active trader wants to sell today at the reference price (t), a flow: what it
-    collected plus a share ``1/sell_days`` of the gap between yesterday's yard and its target
-    yard, at least 0. The target is ``cover × temper / factor`` days of its collection
-    (``factor``: :func:`market.offer_factor`, above 1 when prices are volatile, below 1 in a
-    rally). A trader who collects nothing has no target and sells its yard down; a suspended or
-    closed one (``base`` 0) offers nothing. Regional totals in ``out``; the price scales both
+def ship_and_offer(bounds, shipping, keep, spread, base, temper_eff, collected, stock, cover,
+                   sell_days, factor, offers, cum):  # pragma: no cover
+    """Yards ship (when ``shipping``: keep ``keep[r]`` of their stock and receive ``base ×
+    spread[r]`` of inflows, :func:`ship_plan`), then each active trader says what it wants to
+    sell today at the reference price (t), a flow: what it collected plus a share
+    ``1/sell_days`` of the gap between its yard and its target yard, at least 0. The target is
+    ``cover × temper / factor`` days of its collection (``factor``:
+    :func:`market.offer_factor`, above 1 when prices are volatile, below 1 in a rally). A
+    trader who collects nothing has no target and sells its yard down; a suspended or closed
+    one (``base`` 0) offers nothing. ``cum``: prefix sums of the offers over all traders, for
+    the clearing (:func:`offered_at`); the price scales the offers afterwards
     (:func:`market.hold_factor`, :func:`scale_offers`)."""
+    cum[0] = 0.0
     for r in range(len(factor)):
-        total = 0.0
         days = max(sell_days[r], 1.0)
         for i in range(bounds[r], bounds[r + 1]):
+            if shipping:
+                stock[i] = stock[i] * keep[r] + base[i] * spread[r]
             o = 0.0
             if base[i] > 0.0:
                 target = cover[r] * temper_eff[i] / factor[r] * collected[i]
                 o = max(collected[i] + (stock[i] - collected[i] - target) / days, 0.0)
             offers[i] = o
-            total += o
-        out[r] = total
+            cum[i + 1] = cum[i] + o
 
 
 @njit(cache=True)
@@ -107,13 +122,15 @@ def scale_offers(bounds, cost, expected, price, hold, offers, stock, out):  # pr
 
 
 @njit(cache=True)
-def sell(bounds, sold, offers, stock):  # pragma: no cover
-    """Remove the sold share of each offer from its yard."""
+def sell_and_sum(bounds, sold, offers, stock, held):  # pragma: no cover
+    """Remove the sold share of each offer from its yard; ``held``: each region's yards after."""
     for r in range(len(sold)):
-        if sold[r] <= 0.0:
-            continue
+        total = 0.0
         for i in range(bounds[r], bounds[r + 1]):
-            stock[i] -= offers[i] * sold[r]
+            if sold[r] > 0.0:
+                stock[i] -= offers[i] * sold[r]
+            total += stock[i]
+        held[r] = total
 
 
 @njit(cache=True)
@@ -136,41 +153,40 @@ def region_sums(bounds, x, out):  # pragma: no cover
 
 @njit(cache=True)
 def collect(bounds, cost, base, tolerance, price, price0, elasticity, risk, season, available,
-            stock, collected, temper_eff, cover):  # pragma: no cover
-    """One day's collection; returns t collected per region.
+            stock, collected, temper_eff, cover, room, held):  # pragma: no cover
+    """One day's collection; returns t collected per region, ``held`` the yards after it.
 
     A trader collects if its cost is below the price and its risk tolerance above the
     perceived enforcement risk, at capacity scaled by ``season·(price/price0)**elasticity``
-    and by the room left in its yard (:func:`yard_room`); :func:`market.collection` says how
-    much of what waits at the sources the region gets, and each trader gets its share of it."""
+    and by the room left in its yard (:func:`room_at`; ``room`` a buffer);
+    :func:`market.collection` says how much of what waits at the sources the region gets, and
+    each trader gets its share of it."""
     n = len(price)
     factor = np.empty(n)
     for r in range(n):
         factor[r] = season * (price[r] / price0[r]) ** elasticity[r]
-    room = np.empty(len(stock))
-    yard_room(bounds, base, temper_eff, stock, cover, room)
     want = np.zeros(n)
-    wanted(bounds, cost, base, room, tolerance, price, risk, factor, want)
+    wanted(bounds, cost, base, tolerance, temper_eff, stock, cover, price, risk, factor, room,
+           want)
     got = market.collection(available, want)
     ratio = np.zeros(n)
     for r in range(n):
         if want[r] > 0:
             ratio[r] = got[r] / want[r] * factor[r]
-    stock_up(bounds, cost, base, room, tolerance, price, risk, ratio, stock, collected)
+    stock_up(bounds, cost, base, tolerance, price, risk, ratio, room, stock, collected, held)
     return got
 
 
 @njit(cache=True)
-def ship_day(price, bounds, base, base_total, active_count, stock, transport_cost, rate,
-             reference, outside, inflow, outflow, to_outside, from_outside):  # pragma: no cover
+def ship_plan(price, base_total, active_count, held, transport_cost, rate, reference, outside,
+              inflow, outflow, to_outside, from_outside, keep, spread):  # pragma: no cover
     """Traders ship scrap to regions whose price exceeds theirs by more than the transport
     cost (none into a region without active traders); fills ``inflow`` and ``outflow``. With
     ``outside``, the rest of the country is one more region, at the ``reference`` price and
     holding as much as each region's own yards (:func:`market.outside_flows`); its flows go to
-    ``to_outside`` and ``from_outside``."""
+    ``to_outside`` and ``from_outside``. ``held``: each region's yards; ``keep`` and
+    ``spread`` say how the yards move (:func:`ship`, :func:`ship_and_offer` apply it)."""
     n = len(price)
-    held = np.zeros(n)
-    region_sums(bounds, stock, held)
     inflow[:] = 0.0
     outflow[:] = 0.0
     to_outside[:] = 0.0
@@ -197,10 +213,10 @@ def ship_day(price, bounds, base, base_total, active_count, stock, transport_cos
                     if active_count[j] > 0:
                         inflow[j] -= (1.0 - scale) * flows[r, j]
                 outflow[r] *= scale
-    keep, spread = np.ones(n), np.zeros(n)
+    keep[:] = 1.0
+    spread[:] = 0.0
     for r in range(n):
         if held[r] > 0:
             keep[r] = 1.0 - (outflow[r] + to_outside[r]) / held[r]
         if base_total[r] > 0:
             spread[r] = (inflow[r] + from_outside[r]) / base_total[r]
-    ship(bounds, keep, spread, base, stock)

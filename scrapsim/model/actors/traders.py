@@ -58,6 +58,8 @@ class Traders:
         self.elasticity = np.array([r.traders.elasticity for r in scenario.regions])
         self.offers = np.zeros(self.n)
         self.collected = np.zeros(self.n)
+        self.cum = np.zeros(self.n + 1)  # prefix sums of the offers (the clearing's buffer)
+        self.room = np.zeros(self.n)  # room left in each yard today (collection's buffer)
         self.refresh()
 
     @staticmethod
