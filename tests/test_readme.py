@@ -11,6 +11,10 @@ path stands for the folder an earlier command made there last. What is not run, 
 - a block after ``<!-- readme: dask -->`` runs against a real Dask scheduler and two workers on
   127.0.0.1 (the suite's cluster fixture), its ``tcp://127.0.0.1:8786`` replaced by the
   fixture's address.
+
+The blocks run in two halves, each in its own scratch folder and test module (this one up to
+the Reports section, ``test_readme_later.py`` from :data:`SPLIT` on), so the suite's two
+workers share them; no block reads what a block of the other half wrote.
 """
 
 from __future__ import annotations
@@ -29,11 +33,19 @@ BLOCK = re.compile(r"(<!-- readme: (\w+) -->\s*\n)?```(?:sh|bash)\n(.*?)```", re
 LIBRARY = ("scenarios", "targets", "params", "studies")
 
 
-def blocks() -> list[tuple[int, str, list[str]]]:
-    """(line, marker, commands) of every shell block, in order."""
+SPLIT = "\n## Calibration\n"
+"""The heading the README's second half starts at (its blocks run in test_readme_later.py)."""
+
+
+def blocks(half: int | None = None) -> list[tuple[int, str, list[str]]]:
+    """(line, marker, commands) of every shell block, in order; ``half`` 0 or 1: those before
+    or from :data:`SPLIT`."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
+    split = text.index(SPLIT)
     out = []
     for m in BLOCK.finditer(text):
+        if half is not None and (m.start() >= split) != bool(half):
+            continue
         commands = []
         for raw in m.group(3).splitlines():
             line = raw.split("  #")[0].strip()
@@ -82,10 +94,20 @@ def test_the_readme_has_shell_blocks() -> None:
                      "pip install '.[test]' && python -m pytest"]
 
 
-@pytest.mark.parametrize("line, marker, commands", blocks(),
-                         ids=[f"README.md:{b[0]}" for b in blocks()])
+def test_the_halves_hold_every_block_once() -> None:
+    assert blocks(0) + blocks(1) == blocks() and blocks(0) and blocks(1)
+
+
+@pytest.mark.parametrize("line, marker, commands", blocks(0),
+                         ids=[f"README.md:{b[0]}" for b in blocks(0)])
 def test_block_runs(line: int, marker: str, commands: list[str],
                     scratch: tuple[Path, dict[str, str]], request: pytest.FixtureRequest) -> None:
+    run_block(line, marker, commands, scratch, request)
+
+
+def run_block(line: int, marker: str, commands: list[str], scratch: tuple[Path, dict[str, str]],
+              request: pytest.FixtureRequest) -> None:
+    """Run one block's commands in the scratch folder; each must exit 0 without a traceback."""
     cwd, env = scratch
     address = request.getfixturevalue("dask_cluster") if marker == "dask" else None
     for command in commands:

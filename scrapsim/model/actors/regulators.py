@@ -49,6 +49,9 @@ class Regulator:
         self.smelters_in = [np.isin(model.smelters.region, r) for r in self.region_sets]
         self.traders_in = [np.isin(model.traders.region, r) for r in self.region_sets]
         self._pool_cache: dict[int, tuple] = {}
+        self._smelter_pools: dict[int, tuple] = {}
+        self.verify_version = 0
+        """Counts changes of :attr:`verify_by` (the smelter lists depend on it)."""
         n_c = len(model.scenario.campaigns)
         self.smelter_rounds = [Rounds(model.smelters.n) for _ in range(n_c)]
         self.trader_rounds = [Rounds(model.traders.n) for _ in range(n_c)]
@@ -112,7 +115,7 @@ class Regulator:
         quiet = ~self.m.inputs.campaign_active[day]
         ids = np.flatnonzero(self._smelters_in(i) & (s.state == HALTED) & quiet[s.region])
         s.restart(ids, self.m.log, float(day), i)
-        self.verify_by[self.verify_by == i] = -1        # left unverified
+        self._order(self.verify_by == i, -1)        # left unverified
 
     # ---- inspections -----------------------------------------------------------------------
     def _inspect_day(self, i: int, c: Campaign, day: int) -> None:
@@ -138,8 +141,8 @@ class Regulator:
             counts = allot(counts, weights, sizes, rng)
             if c.list_order:
                 counts[:3] = self._in_order(i, c, pools, int(counts[:3].sum()))
-        picked = [self._pick(i, c, ids, cum, int(k), rng, day)
-                  for k, (ids, cum) in zip(counts[:3], pools, strict=True) if k]
+        picked = [self._pick(i, c, ids, cum, w, int(k), rng, day)
+                  for k, (ids, cum, w) in zip(counts[:3], pools, strict=True) if k]
         if picked:
             ids = np.concatenate(picked)
             self._inspect_smelters(i, c, ids, day + 0.5 * np.sort(rng.random(ids.size)), rng)
@@ -166,12 +169,12 @@ class Regulator:
             out[j], k = out[j] + take, k - take
         return out
 
-    def _pick(self, i: int, c: Campaign, ids: np.ndarray, cum: np.ndarray, k: int,
-              rng: np.random.Generator, day: int) -> np.ndarray:
+    def _pick(self, i: int, c: Campaign, ids: np.ndarray, cum: np.ndarray, w: np.ndarray,
+              k: int, rng: np.random.Generator, day: int) -> np.ndarray:
         """``k`` smelters of one list: the next of the round (weights capacity**size_bias), or
         drawn with replacement when the campaign keeps no lists."""
         if c.lists:
-            return self.smelter_rounds[i].pick(ids, k, rng, np.diff(cum, prepend=0.0), day)
+            return self.smelter_rounds[i].pick(ids, k, rng, w, day)
         return ids[np.searchsorted(cum, rng.random(k) * cum[-1], side="right")]
 
     @staticmethod
@@ -186,24 +189,31 @@ class Regulator:
         return np.append(w, t.traders if traders.size else 0.0)
 
     def _pools(self, i: int, c: Campaign) -> tuple[list, np.ndarray]:
-        """The lists: open smelters of each class (ids, cumulative weights) and traders in the
-        campaign's regions; with lists, sites awaiting verification and suspended or rectifying
-        plants (under a sanction) are off the lists, as are suspended traders."""
+        """The lists: open smelters of each class (ids, cumulative weights, weights: the
+        differences of the cumulative ones) and traders in the campaign's regions; with lists,
+        sites awaiting verification and suspended or rectifying plants (under a sanction) are
+        off the lists, as are suspended traders. Kept until a state or an order changes."""
         s, tr = self.m.smelters, self.m.traders
-        here = self._smelters_in(i) & (s.state != CLOSED)
-        if c.lists:
-            here &= (self.verify_by < 0) & (s.state != SUSPENDED) & (s.state != RECTIFYING)
-        pools = []
-        for k in range(3):
-            ids = np.flatnonzero(here & (s.klass == k))
-            pools.append((ids, np.cumsum(s.capacity[ids] ** c.size_bias)))
-        key = tr.version
-        cached = self._pool_cache.get(i)
+        key = (s.version, self.verify_version)
+        cached = self._smelter_pools.get(i)
         if cached is not None and cached[0] == key:
+            pools = cached[1]
+        else:
+            here = self._smelters_in(i) & (s.state != CLOSED)
+            if c.lists:
+                here &= (self.verify_by < 0) & (s.state != SUSPENDED) & (s.state != RECTIFYING)
+            pools = []
+            for k in range(3):
+                ids = np.flatnonzero(here & (s.klass == k))
+                cum = np.cumsum(s.capacity[ids] ** c.size_bias)
+                pools.append((ids, cum, np.diff(cum, prepend=0.0)))
+            self._smelter_pools[i] = (key, pools)
+        cached = self._pool_cache.get(i)
+        if cached is not None and cached[0] == tr.version:
             return pools, cached[1]
         open_ = (tr.state == ACTIVE) if c.lists else (tr.state != T_CLOSED)
         traders = np.flatnonzero(self.traders_in[i] & open_)
-        self._pool_cache[i] = (key, traders)
+        self._pool_cache[i] = (tr.version, traders)
         return pools, traders
 
     def _p_detect(self, c: Campaign) -> float:
@@ -269,12 +279,12 @@ class Regulator:
         would count them (the dynamics are the same). Returns the number of visits made."""
         s = self.m.smelters
         mine = self.verify_by == i
-        self.verify_by[mine & (s.state == CLOSED)] = -1          # closed at its deadline
+        self._order(mine & (s.state == CLOSED), -1)          # closed at its deadline
         due = np.flatnonzero(mine & (s.state == RUNNING))
         if due.size == 0:
             return 0
         ids = draw_uniform(due, n, rng)
-        self.verify_by[ids] = -1
+        self._order(ids, -1)
         self.smelter_rounds[i].mark(ids, day)             # visited in this round
         times = day + 0.5 * np.sort(rng.random(ids.size))
         found = s.violator[ids] & (rng.random(ids.size) < self._p_detect(c))
@@ -314,10 +324,10 @@ class Regulator:
             m.count(int(times[0]), "seized_smelters", s.close(ids, m.log, times, i))
         elif kind == 1:
             s.suspend(ids, m.log, times, i, c.suspend_days, c.rectify_days, c.rectify_failure)
-            self.verify_by[ids] = i
+            self._order(ids, i)
         elif kind == 2:
             s.upgrade(ids, m.log, times, i, c.rectify_days)
-            self.verify_by[ids] = i
+            self._order(ids, i)
         else:
             self._fine(i, c, SMELTER, ids, times, reg)
 
@@ -331,6 +341,12 @@ class Regulator:
             tr.suspend(ids, m.log, times, i, c.suspend_days)
         else:
             self._fine(i, c, TRADER, ids, times, reg)
+
+    def _order(self, which: np.ndarray, campaign: int) -> None:
+        """Set :attr:`verify_by` of ``which`` (ids or a mask) to ``campaign`` (-1: none)."""
+        if (self.verify_by[which] != campaign).any():
+            self.verify_by[which] = campaign
+            self.verify_version += 1
 
     def _add(self, day: int, column: str, reg: np.ndarray,
              value: float | np.ndarray = 1.0) -> None:

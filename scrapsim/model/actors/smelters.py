@@ -59,6 +59,8 @@ class Smelters:
         self.running = np.ones(self.n)
         self.group = self.region * 3 + self.klass
         self.closed_version = 0
+        self.version = 0
+        """Counts state changes (what depends on states may be kept until it moves)."""
         self.relapse_day = np.full(self.n, np.inf)
         self.false_closed = np.zeros(self.n, dtype=bool)
         self.rectifiable = np.isin(self.klass, [SMELTER_CLASSES.index(k)
@@ -114,6 +116,7 @@ class Smelters:
         if ids.size == 0:
             return
         self._dirty = True
+        self.version += 1
         if state == CLOSED or (self.state[ids] == CLOSED).any():
             self.closed_version += 1
         self.state[ids] = state
