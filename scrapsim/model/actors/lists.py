@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Rounds", "allot", "draw_uniform", "draw_weighted", "escalate"]
+__all__ = ["Rounds", "allot", "class_lists", "draw_uniform", "draw_weighted", "escalate"]
 
 
 def draw_weighted(ids: np.ndarray, weights: np.ndarray, k: int,
@@ -82,6 +82,18 @@ class Rounds:
         first = ~self.ever[ids]
         self.ever[ids] = True
         return first
+
+
+def class_lists(here: np.ndarray, klass: np.ndarray, capacity: np.ndarray,
+                size_bias: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The smelter lists of the three classes among the sites ``here`` (a mask): each as ids,
+    cumulative weights ``capacity**size_bias`` and the weights taken back from them."""
+    out = []
+    for k in range(3):
+        ids = np.flatnonzero(here & (klass == k))
+        cum = np.cumsum(capacity[ids] ** size_bias)
+        out.append((ids, cum, np.diff(cum, prepend=0.0)))
+    return out
 
 
 def allot(counts: np.ndarray, weights: np.ndarray, sizes: np.ndarray,

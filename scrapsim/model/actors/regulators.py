@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import simpy
 
-from scrapsim.model.actors.lists import Rounds, allot, draw_uniform, escalate
+from scrapsim.model.actors.lists import Rounds, allot, class_lists, draw_uniform, escalate
 from scrapsim.model.actors.smelters import (
     CLOSED,
     HALTED,
@@ -202,11 +202,7 @@ class Regulator:
             here = self._smelters_in(i) & (s.state != CLOSED)
             if c.lists:
                 here &= (self.verify_by < 0) & (s.state != SUSPENDED) & (s.state != RECTIFYING)
-            pools = []
-            for k in range(3):
-                ids = np.flatnonzero(here & (s.klass == k))
-                cum = np.cumsum(s.capacity[ids] ** c.size_bias)
-                pools.append((ids, cum, np.diff(cum, prepend=0.0)))
+            pools = class_lists(here, s.klass, s.capacity, c.size_bias)
             self._smelter_pools[i] = (key, pools)
         cached = self._pool_cache.get(i)
         if cached is not None and cached[0] == tr.version:
