@@ -75,6 +75,20 @@ def test_list_names_the_installed_library(site: Path, tmp_path: Path) -> None:
         assert f"\n  {name} " in proc.stdout
 
 
+def test_the_scrapsim_command_installed_with_the_package_runs(site: Path, tmp_path: Path) -> None:
+    """The console script pip installs (``scrapsim``, not ``python -m scrapsim``) runs a
+    library scenario and answers --help (it pointed at a module, not a function, after the
+    package was split into sub-packages)."""
+    script = site / "bin" / "scrapsim"
+    assert script.exists(), sorted(p.name for p in (site / "bin").iterdir())
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    for args in (["--help"], ["hebei", "--no-plot", "-q", "--out", "run"]):
+        proc = subprocess.run([sys.executable, str(script), *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=600, check=False)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert (tmp_path / "run" / "daily.csv").exists()
+
+
 def test_validate_runs_from_any_folder(site: Path, tmp_path: Path) -> None:
     proc = installed(site, "validate", "--check", "relapse", "--reps", "1", cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr             # 1: a check failed, not input
