@@ -199,27 +199,41 @@ def test_smelters_are_paid_the_mean_ingot_price_of_the_last_days() -> None:
 
 
 # ---- inter-regional flows ---------------------------------------------------------------------
+ALL3 = np.ones(3)
+"""Active traders in each of three regions (every region can receive)."""
+
+
 def test_flows_only_above_transport_cost_and_toward_the_dearer_region() -> None:
     flows = interregional_flows(A([10000.0, 10500.0, 10250.0]), A([1000.0, 1000.0, 1000.0]),
-                                300.0, 0.05)
+                                300.0, 0.05, ALL3)
     want = np.zeros((3, 3))
     want[0, 1] = 0.05 * (500 - 300) / 300 * 1000      # gap 500 > 300: north ships to south
     np.testing.assert_allclose(flows, want, rtol=1e-12)  # gaps of 250 and 250 stay below cost
 
 
 def test_flows_at_exactly_the_transport_cost_are_zero() -> None:
-    flows = interregional_flows(A([10000.0, 10300.0]), A([500.0, 500.0]), 300.0, 0.05)
+    flows = interregional_flows(A([10000.0, 10300.0]), A([500.0, 500.0]), 300.0, 0.05,
+                                A([1.0, 1.0]))
     np.testing.assert_array_equal(flows, np.zeros((2, 2)))
 
 
 def test_flows_ship_at_most_half_a_regions_stock() -> None:
-    flows = interregional_flows(A([5000.0, 20000.0, 25000.0]), A([800.0, 100.0, 0.0]), 300.0, 0.5)
+    flows = interregional_flows(A([5000.0, 20000.0, 25000.0]), A([800.0, 100.0, 0.0]), 300.0, 0.5,
+                                ALL3)
     out = flows.sum(axis=1)
     assert out[0] == pytest.approx(400.0, rel=1e-12)   # capped at half of 800
     assert out[1] == pytest.approx(50.0, rel=1e-12)    # region 1 ships to 2, capped too
     assert out[2] == 0.0                               # dearest region ships nothing
     # the cap keeps the split between destinations in proportion to their gaps
     assert flows[0, 2] / flows[0, 1] == pytest.approx((20000 - 300) / (15000 - 300), rel=1e-12)
+
+
+def test_a_region_without_buyers_gets_nothing_and_takes_no_share_of_the_half() -> None:
+    price, stock = A([5000.0, 20000.0, 25000.0]), A([800.0, 100.0, 0.0])
+    flows = interregional_flows(price, stock, 300.0, 0.5, A([1.0, 1.0, 0.0]))
+    assert flows[0, 2] == 0.0 and flows[1, 2] == 0.0
+    assert flows[0, 1] == pytest.approx(400.0, rel=1e-12)  # the whole half goes where it can
+    assert flows[1].sum() == 0.0                           # region 1's only outlet has no buyer
 
 
 @settings(max_examples=40, deadline=None)
@@ -230,7 +244,7 @@ def test_flows_are_non_negative_bounded_and_consistent(data: st.DataObject) -> N
     stock = A(data.draw(st.lists(st.floats(0, 1e5), min_size=n, max_size=n)))
     cost = data.draw(st.floats(0.0, 2000.0))
     rate = data.draw(st.floats(0.0, 1.0))
-    flows = interregional_flows(price, stock, cost, rate)
+    flows = interregional_flows(price, stock, cost, rate, np.ones(n))
     assert flows.shape == (n, n)
     assert (flows >= 0).all()
     assert (np.diag(flows) == 0).all()

@@ -164,12 +164,13 @@ def outside_flows(price: np.ndarray, stock: np.ndarray, reference: np.ndarray,
 
 @njit(cache=True)
 def interregional_flows(price: np.ndarray, stock: np.ndarray, transport_cost: float,
-                        rate: float) -> np.ndarray:
+                        rate: float, buyers: np.ndarray) -> np.ndarray:
     """Tonnes shipped from region i (row) to j (column) by traders, [region, region].
 
     Where ``price[j] − price[i]`` exceeds the transport cost, a share
     ``rate · (gap − cost)/cost`` of region i's trader stock moves to j; a region ships out at
-    most half its stock a day.
+    most half its stock a day. Nothing goes to a region whose ``buyers`` is 0 (no active
+    trader to receive it), and that region takes no share of the half.
     """
     n = len(price)
     flows = np.zeros((n, n))
@@ -177,7 +178,8 @@ def interregional_flows(price: np.ndarray, stock: np.ndarray, transport_cost: fl
     for i in range(n):
         total = 0.0
         for j in range(n):
-            flows[i, j] = rate * max(price[j] - price[i] - transport_cost, 0.0) / unit
+            if buyers[j] > 0:
+                flows[i, j] = rate * max(price[j] - price[i] - transport_cost, 0.0) / unit
             total += flows[i, j]
         scale = 0.5 / total if total > 0.5 else 1.0
         for j in range(n):

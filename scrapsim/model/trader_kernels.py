@@ -181,7 +181,8 @@ def collect(bounds, cost, base, tolerance, price, price0, elasticity, risk, seas
 def ship_plan(price, base_total, active_count, held, transport_cost, rate, reference, outside,
               inflow, outflow, to_outside, from_outside, keep, spread):  # pragma: no cover
     """Traders ship scrap to regions whose price exceeds theirs by more than the transport
-    cost (none into a region without active traders); fills ``inflow`` and ``outflow``. With
+    cost (none into a region without active traders, which takes no share of the half a yard
+    a region ships at most); fills ``inflow`` and ``outflow``. With
     ``outside``, the rest of the country is one more region, at the ``reference`` price and
     holding as much as each region's own yards (:func:`market.outside_flows`); its flows go to
     ``to_outside`` and ``from_outside``. ``held``: each region's yards; ``keep`` and
@@ -198,7 +199,7 @@ def ship_plan(price, base_total, active_count, held, transport_cost, rate, refer
             if active_count[r] == 0:
                 from_outside[r] = 0.0
     if n > 1:
-        flows = market.interregional_flows(price, held, transport_cost, rate)
+        flows = market.interregional_flows(price, held, transport_cost, rate, active_count)
         for i in range(n):
             for j in range(n):
                 if active_count[j] > 0:
@@ -210,8 +211,7 @@ def ship_plan(price, base_total, active_count, held, transport_cost, rate, refer
                 scale = 0.5 * held[r] / total
                 to_outside[r] *= scale
                 for j in range(n):
-                    if active_count[j] > 0:
-                        inflow[j] -= (1.0 - scale) * flows[r, j]
+                    inflow[j] -= (1.0 - scale) * flows[r, j]
                 outflow[r] *= scale
     keep[:] = 1.0
     spread[:] = 0.0
