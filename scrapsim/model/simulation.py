@@ -3,7 +3,8 @@
 The SimPy environment carries what is discrete in time: one market day per day (at midday:
 deadlines falling due, collection, inter-regional shipping, clearing, smelting, the day's row),
 and the regulators' campaigns, deadlines and audits. Populations are numpy arrays advanced by
-one compiled call per market day (:func:`scrapsim.model.kernels.market_day`).
+one compiled call per market day (:func:`scrapsim.model.kernels.market_day`), or one for all
+the days until the next thing on the calendar (:func:`scrapsim.model.kernels.market_days`).
 """
 
 from __future__ import annotations
