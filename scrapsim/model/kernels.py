@@ -109,10 +109,9 @@ from scrapsim.model.trader_kernels import (
 __all__ = [
     "BID_DAYS", "INPUT_FIELDS", "MARKET_FIELDS", "SMELTER_FIELDS", "TRADER_FIELDS", "bid_terms",
     "clear_day", "clearing_prices", "collect", "demand_of", "follow", "land", "market_day",
-    "market_days",
-    "offered_at", "pack", "plan", "receive", "region_sums", "room_at", "scale_offers",
-    "sell_and_sum", "ship", "ship_and_offer", "ship_plan", "smelt", "state_summary", "stock_up",
-    "wanted",
+    "market_days", "offered_at", "pack", "plan", "receive", "region_sums", "room_at",
+    "scale_offers", "sell_and_sum", "ship", "ship_and_offer", "ship_plan", "smelt",
+    "state_summary", "stock_up", "wanted",
 ]
 
 
