@@ -14,10 +14,10 @@ __all__ = ["collect", "offered_at", "region_sums", "room_at", "scale_offers", "s
            "ship", "ship_and_offer", "ship_plan", "stock_up", "wanted"]
 
 # Each pass over the traders does all that can be done with what is known when it starts, so a
-# day reads and writes each trader array as few times as the rules allow (four passes on a
-# trading day: what traders want, collection, shipping with offers, sales; the clearing in
-# between reads a prefix sum and the cost order). Sums run in trader order, as the rules did
-# when each was its own pass, so the bytes are the same.
+# day reads and writes each trader array as few times as the rules allow (five passes on a
+# trading day: what traders want, collection, shipping with offers, offers at the price, sales;
+# the clearing reads the offers' prefix sums and the cost order). Sums run in trader order, as
+# the rules did when each was its own pass, so the bytes are the same.
 
 
 @njit(cache=True, inline="always")
@@ -200,11 +200,10 @@ def ship_plan(price, base_total, active_count, held, transport_cost, rate, refer
                 from_outside[r] = 0.0
     if n > 1:
         flows = market.interregional_flows(price, held, transport_cost, rate, active_count)
-        for i in range(n):
+        for i in range(n):  # nothing flows to a region without active traders
             for j in range(n):
-                if active_count[j] > 0:
-                    outflow[i] += flows[i, j]
-                    inflow[j] += flows[i, j]
+                outflow[i] += flows[i, j]
+                inflow[j] += flows[i, j]
         for r in range(n if outside else 0):  # to regions and outside: at most half a yard
             total = outflow[r] + to_outside[r]
             if total > 0.5 * held[r]:
