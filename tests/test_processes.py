@@ -35,7 +35,7 @@ def _session(sid: int) -> list[str]:
         except OSError:
             continue
         fields = stat.rpartition(")")[2].split()
-        if int(fields[4]) == sid:  # state ppid pgrp session
+        if int(fields[3]) == sid:  # state ppid pgrp session
             found.append(f"{entry.name} {fields[0]} {cmd}")
     return found
 
