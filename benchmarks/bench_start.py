@@ -1,7 +1,7 @@
 """Start-up: a first run after ``pip install`` against a warm one, and where a warm run goes.
 
-    python benchmarks/bench_start.py            # about 4 minutes on the 2-core machine
-    python benchmarks/bench_start.py --no-jit   # skip the just-in-time copy (about 2 minutes)
+    python benchmarks/bench_start.py            # about 4.5 minutes on the 2-core machine
+    python benchmarks/bench_start.py --no-jit   # skip the just-in-time copy (about 2.5 minutes)
 
 The command timed is ``python -m scrapsim scenarios/hebei.yaml -q`` (writes the run folder and
 its timeseries.png), each in a fresh process:
@@ -13,6 +13,9 @@ its timeseries.png), each in a fresh process:
 - *Just in time* (skipped with ``--no-jit``): the package copied without ``__pycache__`` and
   without the extension, as a source checkout is: the first run compiles with numba and fills
   its disk cache, the warm ones load it.
+- *Helper on and off*: warm installed runs taking turns with the figure drawn by the
+  command's forked helper (the default, :mod:`scrapsim.cli.figure`) and in-process
+  (``SCRAPSIM_FIGURE_PROCESS=0``, the implementation before it).
 - *Parts*: a warm installed run's steps measured in one process.
 
 Every figure is also printed as a ratio to a *reference* measured in the same run: the median
@@ -89,6 +92,17 @@ def first_and_warm(cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     return first, warm
 
 
+def helper_on_off(cwd: Path, env: dict[str, str], rounds: int = 7) -> tuple[float, float]:
+    """Warm runs with the figure helper (scrapsim.cli.figure) and without it, taking turns:
+    the medians."""
+    run = [sys.executable, "-m", "scrapsim", SCENARIO, "-q"]
+    on, off = [], []
+    for i in range(rounds):
+        on.append(timed([*run, "--out", f"on{i}"], cwd, env))
+        off.append(timed([*run, "--out", f"off{i}"], cwd, {**env, "SCRAPSIM_FIGURE_PROCESS": "0"}))
+    return statistics.median(on), statistics.median(off)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-jit", action="store_true", help="skip the just-in-time copy")
@@ -102,6 +116,7 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": str(site)}
         env.pop("SCRAPSIM_JIT", None)
         first, warm = first_and_warm(work, env)
+        on, off = helper_on_off(work, env)
         out = subprocess.run([sys.executable, "-c", PARTS], cwd=work, env=env, check=True,
                              capture_output=True, text=True).stdout.split()
         backend, parts = out[0], [float(x) for x in out[1:]]
@@ -124,6 +139,10 @@ def main() -> None:
     print(line("first run after the install", first))
     print(line("warm run (median of 3)", warm))
     print(f"  ratio first/warm                   {first / warm:6.2f}  (target <= 1.5)")
+    print("  warm runs taking turns, median of 7:")
+    print(line("  figure drawn by the helper", on))
+    print(line("  figure drawn in-process", off))
+    print(f"    helper / in-process              {on / off:6.2f}")
     print("  a warm run's parts, in one process:")
     for part, seconds in zip(PART_NAMES, parts, strict=True):
         print(line("  " + part, seconds))

@@ -142,3 +142,51 @@ def test_a_pdf_report_leaves_no_browser_process(tiny: Path, tmp_path: Path) -> N
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert _left_after(proc, settle=5.0) == []
+
+
+# ---------------------------------------------------------------- a run and its figure helper
+
+def _run(*args: str, out: str = "r") -> list[str]:
+    return [sys.executable, "-m", "scrapsim", *args, "--out", out, "-q"]
+
+
+def _wait_helper(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Until the run has forked its figure helper (two processes in the session)."""
+    deadline = time.monotonic() + timeout
+    while len(_session(proc.pid)) < 2:
+        assert proc.poll() is None, f"ended before the signal: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no figure helper started"
+        time.sleep(0.01)
+
+
+def test_a_run_and_its_figure_helper_leave_no_process(tmp_path: Path) -> None:
+    proc = _start(_run(str(HEBEI)), tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "r" / "timeseries.png").stat().st_size > 10_000
+    assert _left_after(proc) == []
+
+
+def test_a_run_with_bad_input_stops_its_figure_helper(tmp_path: Path) -> None:
+    """The helper forks before the scenario is read; the error (exit 2) ends it too."""
+    proc = _start(_run(str(HEBEI), "--set", "enforcement.intensity=-1"), tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "enforcement.intensity" in err, err
+    assert _left_after(proc) == []
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_an_interrupted_run_stops_its_figure_helper(tmp_path: Path, sig) -> None:
+    """national_2017 takes seconds: the signal lands while it runs and the helper waits."""
+    proc = _start(_run(str(REPO / "scenarios" / "national_2017.yaml")), tmp_path)
+    _wait_helper(proc)
+    time.sleep(0.5)
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert _left_after(proc) == []
+    assert not (tmp_path / "r").exists()

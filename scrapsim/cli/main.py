@@ -143,14 +143,18 @@ def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
             and not first.endswith((".yaml", ".yml")):
         import difflib
 
-        from scrapsim.scenario.library import find_scenario
-
         hint = difflib.get_close_matches(first, sorted(commands), n=1, cutoff=0.7)
-        if hint and find_scenario(first) is None:
+        if hint and _not_in_library(first):
             print(f"{PROG}: error: unknown command {first!r} (did you mean {hint[0]!r}?); "
                   f"commands: {', '.join(sorted(commands))}", file=sys.stderr)
             raise SystemExit(EXIT_BAD_INPUT)
     return ["run", *argv]
+
+
+def _not_in_library(name: str) -> bool:
+    from scrapsim.scenario.library import find_scenario
+
+    return find_scenario(name) is None
 
 
 def _commands() -> set[str]:
@@ -166,11 +170,31 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     args = parser.parse_args(argv)
+    helper = _figure_helper(args)
+    try:
+        return _main(args, argv, helper)
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _figure_helper(args: argparse.Namespace) -> Any:
+    """A run that draws its figure starts the figure's helper process first, before anything
+    heavier is imported, so matplotlib imports on the other core meanwhile
+    (:mod:`scrapsim.cli.figure`)."""
+    if args.command != "run" or args.no_plot:
+        return None
+    from scrapsim.cli.figure import FigureProcess
+
+    return FigureProcess.start()
+
+
+def _main(args: argparse.Namespace, argv: list[str], helper: Any) -> int:
     from scrapsim.errors import MissingExtraError, ScenarioError
 
     try:
         with _terminate_as_interrupt():
-            return _dispatch(args, argv)
+            return _dispatch(args, argv, helper)
     except (ScenarioError, MissingExtraError, OSError) as exc:
         print(f"{PROG}: error: {_located(exc, getattr(args, 'scenario', None))}",
               file=sys.stderr)
@@ -207,7 +231,7 @@ def _located(exc: BaseException, file: Path | None) -> str:
     return text
 
 
-def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+def _dispatch(args: argparse.Namespace, argv: list[str], helper: Any = None) -> int:
     if args.command == "report":
         import scrapsim.cli.report as report_cli
 
@@ -216,7 +240,7 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
         return _schema(args.markdown)
     if args.command in LAZY:
         return int(_module(LAZY[args.command][0]).main(args))
-    return _run(args, argv)
+    return _run(args, argv, helper)
 
 
 def _schema(markdown: bool = False) -> int:
@@ -233,8 +257,9 @@ def _schema(markdown: bool = False) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, argv: list[str]) -> int:
-    """Load, check the output place, run, write, report."""
+def _run(args: argparse.Namespace, argv: list[str], helper: Any = None) -> int:
+    """Load, check the output place, run, write, report; ``helper`` (a
+    :class:`~scrapsim.cli.figure.FigureProcess`) draws the figure when there is one."""
     from scrapsim.results import run_folder as io
     from scrapsim.scenario import load_scenario
 
@@ -255,7 +280,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from scrapsim.model.simulation import run
 
     result = run(scenario, baseline=not args.no_baseline)
-    folder = io.write_run(result, args.out, plot=not args.no_plot, command=[PROG, *argv])
+    folder = io.write_run(result, args.out, plot=not args.no_plot, command=[PROG, *argv],
+                          draw=None if helper is None else helper.draw)
     if not args.quiet:
         print(format_summary(result, folder))
     return 0

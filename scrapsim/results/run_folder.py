@@ -26,6 +26,7 @@ import errno
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ from scrapsim.results.identity import canonical_json, jsonable, package_version,
 from scrapsim.results.manifest import header, utc_now
 from scrapsim.scenario import Scenario, ScenarioError, safe_name
 
-__all__ = ["MANIFEST", "RESULTS_ROOT", "check_out_dir", "run_dir", "run_id", "write_run"]
+__all__ = ["MANIFEST", "RESULTS_ROOT", "check_out_dir", "draw_figure", "run_dir", "run_id",
+           "write_run"]
 
 RESULTS_ROOT = Path("results")
 MANIFEST = folders.MANIFEST
@@ -79,13 +81,16 @@ def check_out_dir(out_dir: Path, scenario: Scenario | None = None,
 
 
 def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RESULTS_ROOT,
-              plot: bool = True, command: list[str] | None = None) -> Path:
+              plot: bool = True, command: list[str] | None = None,
+              draw: Callable[[Any, Path], None] | None = None) -> Path:
     """Write ``result`` (a :class:`scrapsim.model.simulation.Result`) as a run folder and
     return its path.
 
     ``out_dir`` None → ``results_root/<scenario.name>/<run-id>/`` with run-id
     ``<UTC time>-s<seed>-<first 8 hex of the scenario hash>`` (``-2``, ``-3``… if taken);
-    otherwise exactly ``out_dir``. ``command`` defaults to ``sys.argv``.
+    otherwise exactly ``out_dir``. ``command`` defaults to ``sys.argv``. ``draw(result, folder)``
+    draws ``timeseries.png`` into the temporary folder when ``plot`` (default: in this process;
+    the command line passes :meth:`scrapsim.cli.figure.FigureProcess.draw`).
     """
     scenario = result.scenario
     digest = scenario_hash(scenario)
@@ -101,7 +106,7 @@ def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RES
     tmp = folders.work_path(final)
     try:
         tmp.mkdir()
-        files = _write_files(result, tmp, plot)
+        files = _write_files(result, tmp, plot, draw)
         folders.write_json(tmp / MANIFEST, _manifest(result, digest, now, files, command))
         if out_dir is not None:
             return folders.publish(tmp, final, replace=True)
@@ -112,7 +117,8 @@ def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RES
         raise
 
 
-def _write_files(result: Any, folder: Path, plot: bool) -> list[str]:
+def _write_files(result: Any, folder: Path, plot: bool,
+                 draw: Callable[[Any, Path], None] | None = None) -> list[str]:
     """The data files and the figure, in ``folder``; returns their names."""
     result.daily.to_csv(folder / "daily.csv")
     result.initial.to_csv(folder / "initial.csv")
@@ -126,11 +132,16 @@ def _write_files(result: Any, folder: Path, plot: bool) -> list[str]:
         (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
         files.append("summary.json")
     if plot:
-        from scrapsim.plots.timeseries import plot_run
-
-        plot_run(result, folder / "timeseries.png")
+        (draw or draw_figure)(result, folder)
         files.append("timeseries.png")
     return files
+
+
+def draw_figure(result: Any, folder: Path) -> None:
+    """Draw ``timeseries.png`` of ``result`` into ``folder``, in this process."""
+    from scrapsim.plots.timeseries import plot_run
+
+    plot_run(result, folder / "timeseries.png")
 
 
 def _publish_new(tmp: Path, final: Path) -> Path:
