@@ -35,6 +35,8 @@ def signatures() -> dict[str, object]:
     def typed(spec: Any) -> Any:
         if spec is None:
             return t.void
+        if spec == "generator":
+            return t.NumPyRandomGeneratorType("NumPyRandomGeneratorType")
         if isinstance(spec, str):
             return getattr(t, "boolean" if spec == "bool" else spec)
         assert isinstance(spec, tuple)
@@ -50,7 +52,7 @@ def build(target: str | Path, verbose: bool = False) -> Path:
     """Compile the extension to ``target`` (a path ending in the platform's extension suffix);
     returns it. The new file replaces an old one by a rename, so a process that has the old
     one loaded keeps it (writing into a loaded shared object crashes that process)."""
-    from scrapsim.model import kernels, loops, market
+    from scrapsim.model import draws, kernels, loops, market
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation notice
@@ -67,7 +69,8 @@ def build(target: str | Path, verbose: bool = False) -> Path:
     functions: dict[str, Any] = {
         "market_day": kernels.market_day, "market_days": kernels.market_days,
         "state_summary": kernels.state_summary,
-        "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin}
+        "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin,
+        "pick_round": draws.pick_round}
     assert set(functions) == set(loops.EXPORTED), "loops.EXPORTED and the build disagree"
     for name, signature in signatures().items():
         cc.export(name, signature)(functions[name].py_func)

@@ -25,14 +25,15 @@ from typing import Any
 import numpy as np
 
 __all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "check", "market_day", "market_days",
-           "region_sums", "smelter_margin", "source_stamp", "state_summary"]
+           "pick_round", "region_sums", "smelter_margin", "source_stamp", "state_summary"]
 
-SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py")
+SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py",
+           "draws.py")
 """The modules the compiled loops are built from (in :mod:`scrapsim.model`)."""
 
 Spec = Any
-"""An argument's type: a scalar's dtype name, ``(dtype, ndim)`` for a C-contiguous array, or
-a tuple of specs for a tuple of arrays."""
+"""An argument's type: a scalar's dtype name, ``"generator"`` for a ``numpy.random.Generator``,
+``(dtype, ndim)`` for a C-contiguous array, or a tuple of specs for a tuple of arrays."""
 _F1, _F2, _F3 = ("float64", 1), ("float64", 2), ("float64", 3)
 _I1, _I2, _B1 = ("int64", 1), ("int64", 2), ("bool", 1)
 _DAY: tuple[Spec, ...] = (
@@ -47,6 +48,7 @@ SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
     "state_summary": ("float64", (_I1, _I1, _I1, _I1, _F1, _F1, _F1, _I2, _F1, _F1, _F1)),
     "region_sums": (None, (_I1, _F1, _F1)),
     "smelter_margin": (_F1, ("float64", _F1, _F1, _F1)),
+    "pick_round": (_I1, (_I1, _F1, "bool", "int64", _B1, _I1, "int64", "generator")),
 }
 """(result, arguments) of each loop Python calls, the types the model passes; the extension
 is compiled for exactly these (:mod:`scrapsim.model.aot`), the others are compiled into them."""
@@ -54,6 +56,8 @@ EXPORTED = tuple(SIGNATURES)
 
 
 def _conforms(value: Any, spec: Spec) -> bool:
+    if spec == "generator":
+        return isinstance(value, np.random.Generator)
     if isinstance(spec, str):
         return isinstance(value, float | int) and not isinstance(value, bool) \
             if spec != "bool" else isinstance(value, bool)
@@ -107,16 +111,18 @@ _built = _ahead_of_time()
 BACKEND = "just-in-time" if _built is None else "ahead-of-time"
 """Which build this process runs: ``"ahead-of-time"`` or ``"just-in-time"``."""
 if _built is None:
-    from scrapsim.model import kernels, market
+    from scrapsim.model import draws, kernels, market
 
     market_day: Any = kernels.market_day
     market_days: Any = kernels.market_days
     state_summary: Any = kernels.state_summary
     region_sums: Any = kernels.region_sums
     smelter_margin: Any = market.smelter_margin
+    pick_round: Any = draws.pick_round
 else:
     market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
     market_days = _built.market_days
     state_summary = _checked("state_summary", _built.state_summary)
     region_sums = _checked("region_sums", _built.region_sums)
     smelter_margin = _checked("smelter_margin", _built.smelter_margin)
+    pick_round = _checked("pick_round", _built.pick_round)

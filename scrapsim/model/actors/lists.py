@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scrapsim.model import loops
+
 __all__ = ["Rounds", "allot", "class_lists", "draw_uniform", "draw_weighted", "escalate"]
 
 
@@ -34,6 +36,10 @@ def draw_uniform(ids: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarra
     return rng.choice(ids, size=k, replace=False)
 
 
+_UNIFORM = np.zeros(0)
+"""The weights :meth:`Rounds.pick` passes for a list drawn uniformly (not read)."""
+
+
 class Rounds:
     """One campaign's rounds over its lists: ``seen`` (visited this round), ``ever`` (visited
     at least once: a first visit) and ``last`` (day of the last visit, -1 never) per actor."""
@@ -53,29 +59,12 @@ class Rounds:
         """``k`` sites of ``pool`` (a list: ids, each at most once per round, with their
         ``weights``, None for uniform) on ``day``: the unvisited first; when they run out the
         list's round ends and the rest come from a new round (no site is visited twice on one
-        day)."""
+        day). One compiled call (:func:`scrapsim.model.draws.pick_round`), drawing on ``rng``
+        as :func:`draw_uniform` and :func:`draw_weighted` do."""
         if k <= 0 or pool.size == 0:
             return np.zeros(0, dtype=np.int64)
-        fresh = ~self.seen[pool]
-        first = self._draw(pool[fresh], None if weights is None else weights[fresh], k, rng)
-        if first.size < k:                          # the round is over for this list
-            self.seen[pool] = False
-            self.seen[first] = True
-            rest = ~self.seen[pool] & (self.last[pool] != day)
-            more = self._draw(pool[rest], None if weights is None else weights[rest],
-                              min(k - first.size, int(rest.sum())), rng)
-            first = np.concatenate([first, more])
-        self.mark(first, day)
-        return first
-
-    @staticmethod
-    def _draw(ids: np.ndarray, weights: np.ndarray | None, k: int,
-              rng: np.random.Generator) -> np.ndarray:
-        if ids.size == 0 or k <= 0:
-            return np.zeros(0, dtype=np.int64)
-        if weights is None:
-            return draw_uniform(ids, k, rng)
-        return draw_weighted(ids, weights, k, rng)
+        return loops.pick_round(pool, _UNIFORM if weights is None else weights,
+                                weights is not None, int(k), self.seen, self.last, int(day), rng)
 
     def first_visits(self, ids: np.ndarray) -> np.ndarray:
         """True where this is the actor's first visit by the campaign (and mark them visited)."""
