@@ -176,7 +176,7 @@ def _one_error(err: Any, data: Any, file: str | None, root: yaml.Node | None,
         loc = loc + tuple(int(p) if p.isdigit() else p for p in head.group(1).split("."))
         msg = head.group(2)
     path = _loc_to_path(loc)
-    line = line_of(root, loc)
+    line = line_of(root, loc, data)
     if err["type"] == "extra_forbidden":
         known = _fields_at(loc[:-1], model)
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
@@ -244,11 +244,19 @@ def _fields_at(loc: tuple, model: Any) -> list[str]:
     return list(model.model_fields)
 
 
-def line_of(root: yaml.Node | None, loc: tuple) -> int | None:
+def line_of(root: yaml.Node | None, loc: tuple, data: Any = None) -> int | None:
+    """The line of the deepest part of ``loc`` found in the node tree ``root``. With ``data``
+    (what the tree became, ``extends:`` resolved), a list index that the file writes as a
+    mapping of items by ``name`` (``campaigns: {hebei-inspection-2017: {...}}``) is found
+    under that name."""
     node, line = root, None
     for p in loc:
         if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == str(p)]
+            key = p
+            if isinstance(p, int) and isinstance(data, list) and p < len(data) \
+                    and isinstance(data[p], dict) and "name" in data[p]:
+                key = data[p]["name"]
+            match = [(k, v) for k, v in node.value if k.value == str(key)]
             if not match:
                 break
             line, node = match[0][0].start_mark.line + 1, match[0][1]
@@ -257,7 +265,16 @@ def line_of(root: yaml.Node | None, loc: tuple) -> int | None:
             line = node.start_mark.line + 1
         else:
             break
+        data = _step(data, p)
     return line
+
+
+def _step(data: Any, part: Any) -> Any:
+    if isinstance(data, dict):
+        return data.get(part)
+    if isinstance(data, list) and isinstance(part, int) and part < len(data):
+        return data[part]
+    return None
 
 
 class UniqueKeyLoader(yaml.SafeLoader):

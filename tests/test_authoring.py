@@ -92,6 +92,33 @@ def test_extends_errors_name_the_extending_file(tmp_path: Path) -> None:
         load_scenario(bad)
 
 
+def test_extends_errors_in_items_written_by_name_give_their_own_line(tmp_path: Path) -> None:
+    """A campaign or region addressed by name: the error names the line of the bad value, not
+    the line of ``campaigns:``."""
+    camp = write(tmp_path, "camp.yaml", "extends: hebei\ncampaigns:\n"
+                 "  hebei-inspection-2017:\n    rectify_days: 30\n    teams: -1\n")
+    with pytest.raises(ScenarioError, match=r"camp.yaml:5: campaigns.0.teams: "):
+        load_scenario(camp)
+    reg = write(tmp_path, "reg.yaml", "extends: hebei\nregions:\n  hebei:\n    traders:\n"
+                "      count: 1.5\n")
+    with pytest.raises(ScenarioError, match=r"reg.yaml:5: regions.0.traders.count: "):
+        load_scenario(reg)
+
+
+def test_extends_replaces_sanction_shares_whole(tmp_path: Path) -> None:
+    """Shares left out are 0 in an extending file too: ``{suspend: 1}`` is all suspended and
+    ``{}`` an error, as the README says, not a merge with the parent's shares."""
+    path = write(tmp_path, "susp.yaml", "extends: hebei\ncampaigns:\n"
+                 "  hebei-inspection-2017:\n    sanctions: {suspend: 1}\n")
+    shares = load_scenario(path).campaigns[0].sanctions
+    assert (shares.close, shares.suspend, shares.upgrade, shares.fine) == (0, 1, 0, 0)
+    empty = write(tmp_path, "none.yaml", "extends: hebei\ncampaigns:\n"
+                  "  hebei-inspection-2017:\n    sanctions: {}\n")
+    with pytest.raises(ScenarioError, match=r"none.yaml:4: campaigns.0.sanctions: sanction "
+                       "shares must sum to 1"):
+        load_scenario(empty)
+
+
 def test_yaml_merge_keys_are_accepted_and_explicit_keys_win(tmp_path: Path) -> None:
     text = HEBEI.read_text(encoding="utf-8")
     text = text.replace("      large:\n        count: 8 ", "      large: &plant\n        count: 8 ")

@@ -9,7 +9,9 @@ the file, the line, the dotted path, the value and what was expected.
 scenario library's) starts from another scenario: mappings are merged field by field, a list
 written as a list replaces the parent's, and a list written as a mapping addresses the
 parent's items by ``name`` (``regions: {hebei: {traders: {count: 1500}}}``); a name the
-parent does not have adds an item.
+parent does not have adds an item. Sanction shares (``sanctions``, ``trader_sanctions``) are
+replaced whole, not merged: shares left out are 0, as in any scenario, so ``sanctions:
+{suspend: 1}`` means all suspended whatever the parent's shares were.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ __all__ = ["APPEND", "changes", "child", "compose", "edit_text", "load_data", "p
 
 APPEND = "+"
 """The last part of a dotted key that appends to a list: ``--set campaigns.+={...}``."""
+WHOLE = frozenset({"sanctions", "trader_sanctions"})
+"""Fields an ``extends:`` file replaces whole (shares that must sum to 1 by themselves)."""
 MAX_DEPTH = 8
 """Longest chain of ``extends:`` followed (a loop is refused before that)."""
 
@@ -98,7 +102,8 @@ def merge(base: Any, over: Any, file: str, where: str) -> Any:
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for key, value in over.items():
-            out[key] = merge(base[key], value, file, f"{where}{key}.") if key in base else value
+            out[key] = merge(base[key], value, file, f"{where}{key}.") \
+                if key in base and key not in WHOLE else value
         return out
     if isinstance(base, list) and isinstance(over, dict):
         items = copy.deepcopy(base)
