@@ -342,3 +342,27 @@ def test_a_corrupt_manifest_of_a_finished_sweep_is_exit_2(base: Scenario, tmp_pa
         (tmp_path / "s" / "manifest.json").write_text(broken)
         status, err = _cli(capsys, *argv)
         assert status == 2 and ("manifest.json" in err or "damaged sweep" in err), err
+
+
+def test_a_finished_sweep_read_back_is_checked_against_its_digests(tiny_file: Path,
+                                                                   tmp_path: Path,
+                                                                   capsys) -> None:
+    """The same command again reads the finished folder back; a table edited since it was
+    written, or a file of the user's put in the folder, is exit 2 naming it, nothing changed."""
+    out = tmp_path / "s"
+    argv = ["sweep", str(tiny_file), "--vary", "enforcement.intensity=0,1", "--reps", "1",
+            "--workers", "1", "--no-plot", "-q", "--out", str(out)]
+    assert _cli(capsys, *argv)[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["digests"]) == set(manifest["files"]) - {"manifest.json", "runs.jsonl"}
+    assert _cli(capsys, *argv)[0] == 0                      # read back as it was
+    (out / "notes.txt").write_text("mine")
+    status, err = _cli(capsys, *argv)
+    assert status == 2 and "files scrapsim did not write (notes.txt)" in err, err
+    assert (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    runs = (out / "runs.csv").read_bytes()
+    (out / "runs.csv").write_bytes(runs + b"junk\n")
+    status, err = _cli(capsys, *argv)
+    assert status == 2 and "runs.csv changed since it was written" in err, err
+    assert (out / "runs.csv").read_bytes() == runs + b"junk\n"

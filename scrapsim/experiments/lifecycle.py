@@ -216,8 +216,9 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
                                command=command)
         kept = {folders.MANIFEST, JOURNAL} | ({REJECTED} if (partial / REJECTED).exists()
                                               else set())
+        listed = sorted({*files, *kept})
         found = {**head, **body, "session": {**session, **body.get("session", {})},
-                 "files": sorted({*files, *kept})}
+                 "files": listed, "digests": folders.digests(partial, listed)}
         folders.write_json(partial / folders.MANIFEST, found)
         folders.publish(partial, exp.final)  # still locked: no other command enters finish
     return exp.outcome(exp.final, found)
@@ -225,7 +226,8 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
 
 def _read_back(exp: Experiment) -> Any:
     """The finished folder read back; a damaged one (a manifest without the header or the
-    fields the kind needs, a listed file missing) is an input error naming it."""
+    fields the kind needs, a listed file missing, or changed since its digest was recorded)
+    is an input error naming it."""
     found = folders.read_manifest(exp.final)
     need = ("kind", "id", "files", "session", *exp.manifest_fields)
     missing = [k for k in need if k not in found]
@@ -236,6 +238,14 @@ def _read_back(exp: Experiment) -> Any:
         raise SweepSpecError(f"is a damaged {exp.kind} folder (missing: "
                              f"{', '.join(missing[:5]) or 'files'})", file=str(exp.final),
                              expected=f"a complete {exp.kind} folder, or a new --out")
+    recorded = found.get("digests")
+    if isinstance(recorded, dict):      # folders written before digests were kept have none
+        now = folders.digests(exp.final, list(recorded))
+        changed = [name for name, digest in recorded.items() if now.get(name) != digest]
+        if changed:
+            raise SweepSpecError(f"is a damaged {exp.kind} folder ({', '.join(changed[:5])} "
+                                 "changed since it was written)", file=str(exp.final),
+                                 expected=f"a complete {exp.kind} folder, or a new --out")
     try:
         return exp.load(exp.final)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

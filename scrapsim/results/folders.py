@@ -9,6 +9,7 @@ A folder is recognised by its manifest's ``kind`` and ``id`` (:func:`check_out`)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -66,6 +67,18 @@ def foreign(folder: Path, listed: Any, manifest_name: str = MANIFEST) -> list[st
         elif rel not in names and not any(rel.startswith(e) for e in extra):
             extra.append(rel)
     return [e for e in extra if not any(e != o and e.startswith(o) for o in extra)]
+
+
+def digests(folder: Path, names: Any) -> dict[str, str]:
+    """SHA-256 of each listed file of ``folder`` (the manifest and the journal, which are
+    checked otherwise, left out): recorded in the manifest, checked when it is read back."""
+    out = {}
+    for name in sorted(str(n) for n in names):
+        path = folder / name
+        if name in (MANIFEST, "runs.jsonl") or not path.is_file():
+            continue
+        out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
 
 
 def check_replace(final: Path, kind: str, ident: str, *,
@@ -142,16 +155,27 @@ def _alive(pid: int) -> bool:
 
 
 def check_out(final: Path, kind: str, ident: str) -> bool:
-    """True when ``final`` already holds this finished ``kind`` with this ``ident``; False when
-    it is free (missing or empty); an input error when it holds anything else."""
+    """True when ``final`` already holds this finished ``kind`` with this ``ident`` and only
+    the files its manifest lists; False when it is free (missing or empty); an input error when
+    it holds anything else (nothing is deleted)."""
     if not final.exists():
         return False
     if not final.is_dir():
         raise SweepSpecError("exists and is not a folder", file=str(final), value=str(final),
                              expected="a new or empty folder for --out")
     if (final / MANIFEST).exists():
-        found = folder_id(read_manifest(final), kind)
+        manifest = read_manifest(final)
+        found = folder_id(manifest, kind)
         if found == ident:
+            listed = manifest.get("files")     # none: damaged, reported when read back
+            extra = foreign(final, listed) if isinstance(listed, list) else []
+            if extra:
+                shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more"
+                                                if len(extra) > 3 else "")
+                raise SweepSpecError(f"holds this {kind} and files scrapsim did not write "
+                                     f"({shown}); not reading it back", file=str(final),
+                                     expected="a new or empty folder for --out, or the "
+                                     f"{kind} folder with only the files its manifest lists")
             return True
         raise SweepSpecError(f"holds another {kind} (id {found}, this one is {ident})" if found
                              else "holds another result folder", file=str(final),
