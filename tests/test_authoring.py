@@ -217,6 +217,16 @@ def test_new_writes_a_commented_template_that_runs(tmp_path: Path) -> None:
     assert cli("new", "../escape", cwd=tmp_path).returncode == 2
 
 
+def test_new_takes_a_file_name_and_keeps_whole_notes(tmp_path: Path) -> None:
+    """``scrapsim new mine.yaml`` writes mine.yaml (not mine.yaml.yaml), named mine; a note
+    is cut at the end of the first sentence, not at an abbreviation's full stop."""
+    assert cli("new", "mine.yaml", cwd=tmp_path).returncode == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.yaml"]
+    text = (tmp_path / "mine.yaml").read_text(encoding="utf-8")
+    assert text == template("mine")
+    assert "# Mean collection cost incl. purchase at source, CNY/t" in text
+
+
 def test_to_yaml_keeps_comments_and_round_trips(tmp_path: Path) -> None:
     sc = load_scenario(HEBEI, {"campaigns.0.suspend_days": 23, "regions.hebei.traders.count": 1800,
                                "market.price_noise": 0.005})

@@ -27,6 +27,9 @@ def main(args: argparse.Namespace) -> int:
     from scrapsim.scenario import safe_name
     from scrapsim.scenario.authoring import template
 
+    if args.out is None and args.name.lower().endswith((".yaml", ".yml")):
+        args.out = Path(args.name)            # 'scrapsim new mine.yaml': the file, named mine
+        args.name = args.name.rsplit(".", 1)[0]
     if not safe_name(args.name):
         raise ScenarioError("not a scenario name", path="name", value=args.name,
                             expected="letters, digits, '_', '-', '.' (no '..')")

@@ -6,6 +6,7 @@ there).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from scrapsim.scenario import Scenario, scenario_schema
@@ -99,7 +100,7 @@ def _note(model: Any, field: str) -> str:
 
     describe()
     text = " ".join((model.model_fields[field].description or "").split())
-    first = text.split(". ")[0].rstrip(".")
+    first = re.split(r"(?<!\bincl)(?<!\be\.g)(?<!\bi\.e)(?<!\bcf)(?<!\bvs)\. ", text)[0].rstrip(".")
     return f"  # {first}" if first else ""
 
 
