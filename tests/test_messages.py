@@ -57,7 +57,8 @@ def test_an_enforced_run_has_neither_warning_nor_note(tmp_path: Path) -> None:
 def test_sweep_says_when_runs_parquet_is_skipped(tmp_path: Path) -> None:
     args = ("sweep", str(HEBEI), "--vary", "enforcement.intensity=0,1", "--reps", "1",
             "--workers", "1", "--no-plot", "--set", "end=2017-04-30", "--out")
-    proc = scrapsim(*args, str(tmp_path / "s"), cwd=tmp_path, path=_without("pyarrow", tmp_path))
+    hidden = _without("pyarrow", tmp_path)
+    proc = scrapsim(*args, str(tmp_path / "s"), cwd=tmp_path, path=hidden)
     assert proc.returncode == 0, proc.stderr
     assert "runs.parquet is not written: pyarrow is not installed (pip install " \
            "'scrapsim[parquet]')" in proc.stderr
@@ -66,6 +67,8 @@ def test_sweep_says_when_runs_parquet_is_skipped(tmp_path: Path) -> None:
     proc = scrapsim(*args, str(tmp_path / "t"), cwd=tmp_path)
     assert proc.returncode == 0 and "parquet" not in proc.stderr
     assert (tmp_path / "t" / "runs.parquet").is_file()
+    refused = scrapsim(*args[:6], "--reps", "0", cwd=tmp_path, path=hidden)  # no note
+    assert refused.returncode == 2 and "parquet" not in refused.stderr, refused.stderr
 
 
 def test_bench_sweep_stops_at_once_without_its_extra(tmp_path: Path) -> None:

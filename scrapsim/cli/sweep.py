@@ -60,10 +60,6 @@ def main(args: argparse.Namespace) -> int:
 
     from scrapsim.experiments.sweep import format_line, sweep
 
-    if importlib.util.find_spec("pyarrow") is None and not args.quiet:
-        print(f"{PROG}: note: runs.parquet is not written: pyarrow is not installed "
-              "(pip install 'scrapsim[parquet]'); runs.csv holds the same table",
-              file=sys.stderr)
     status, result = guarded(PROG, lambda: sweep(
         args.scenario, args.vary, reps=args.reps, workers=args.workers,
         scheduler=args.scheduler, seed=args.seed, design=args.design, samples=args.samples,
@@ -71,6 +67,10 @@ def main(args: argparse.Namespace) -> int:
         force=args.force)
     if result is None:
         return status
+    if importlib.util.find_spec("pyarrow") is None and not args.quiet:
+        print(f"{PROG}: note: runs.parquet is not written: pyarrow is not installed "
+              "(pip install 'scrapsim[parquet]'); runs.csv holds the same table",
+              file=sys.stderr)
     if not args.quiet:
         print(format_line(result))
     return 1 if result.failed else 0
