@@ -61,6 +61,16 @@ def test_run_touches_no_disk_and_baseline_switch(tmp_path: Path, monkeypatch: py
     assert len(frames["events"]) == full.events.n_rows > 0
 
 
+def test_run_takes_a_file_or_a_library_name(tmp_path: Path) -> None:
+    """``scrapsim.run("hebei")`` as ``scrapsim hebei`` does: the library's scenario, or a file;
+    a name that is neither is a ScenarioError naming it."""
+    by_name = scrapsim.run("hebei", baseline=False)
+    by_file = scrapsim.run(ROOT / "scenarios" / "hebei.yaml", baseline=False)
+    assert by_name.daily.to_csv() == by_file.daily.to_csv()
+    with pytest.raises(scrapsim.ScenarioError, match="heebei"):
+        scrapsim.run(str(tmp_path / "heebei"))
+
+
 def test_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     text = (ROOT / "README.md").read_text()

@@ -13,6 +13,7 @@ import functools
 import math
 import time
 from collections.abc import Generator
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -28,7 +29,7 @@ from scrapsim.model.rng import Streams
 from scrapsim.model.summary import summarize
 from scrapsim.model.table import Table
 from scrapsim.model.world import World
-from scrapsim.scenario import Enforcement, Scenario, ScenarioError
+from scrapsim.scenario import Enforcement, Scenario, ScenarioError, load_scenario
 
 __all__ = ["Model", "Result", "baseline_key", "baseline_of", "campaign_windows", "compile_time",
            "run"]
@@ -303,16 +304,20 @@ def baseline_key(scenario: Scenario) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def run(scenario: Scenario, seed: int | None = None, baseline: bool | Result = True,
-        check: bool = True) -> Result:
+def run(scenario: Scenario | str | Path, seed: int | None = None,
+        baseline: bool | Result = True, check: bool = True) -> Result:
     """Simulate ``scenario`` (with ``seed``, default the scenario's) and, when ``baseline``,
-    its intensity-0 twin with the same seed, filling ``Result.summary``.
+    its intensity-0 twin with the same seed, filling ``Result.summary``. ``scenario`` is a
+    :class:`Scenario`, or a file or library name that :func:`~scrapsim.scenario.load_scenario`
+    reads (``run("hebei")``).
 
     ``baseline`` may also be that twin's Result, already run (sweeps reuse one per seed); it
     must be a run at intensity 0 with the same seed and the same :func:`baseline_key` (the
     twin of any scenario that differs from this one only in its campaigns). ``check``
     verifies MODEL.md's mass balance on every row (raises MassBalanceError).
     """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
     seed = scenario.seed if seed is None else int(seed)
     compile_time()
     result = Model(scenario, seed).run()
