@@ -60,7 +60,7 @@ def installed(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_the_wheel_ships_the_library(site: Path) -> None:
     lib = site / "scrapsim" / "library"
-    for kind in ("scenarios", "targets", "params"):
+    for kind in ("scenarios", "targets", "params", "studies"):
         shipped = sorted(p.name for p in (lib / kind).glob("*.yaml"))
         assert shipped == sorted(p.name for p in (REPO / kind).glob("*.yaml")), kind
         for name in shipped:
@@ -113,19 +113,21 @@ def test_a_run_by_name_and_by_repo_path_records_the_installed_copy(site: Path,
     assert prov["version"] == a["scrapsim"]
 
 
-def test_targets_and_params_load_by_name(site: Path, tmp_path: Path) -> None:
+def test_targets_params_and_studies_load_by_name(site: Path, tmp_path: Path) -> None:
     code = ("from scrapsim.scenario import load_scenario\n"
             "from scrapsim.experiments.calibration.targets import load_targets\n"
             "from scrapsim.experiments.sensitivity.params import load_params\n"
+            "from scrapsim.experiments.exploration.study import load_study\n"
             "sc = load_scenario('hebei')\n"
             "print(len(load_targets('targets/hebei.yaml', sc).targets),"
-            " len(load_params('hebei', sc).keys))\n")
+            " len(load_params('hebei', sc).keys),"
+            " len(load_study('studies/price_sign.yaml', sc).uncertainties))\n")
     env = {**os.environ, "PYTHONPATH": str(site)}
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
-    n_targets, n_params = map(int, proc.stdout.split())
-    assert n_targets >= 1 and n_params >= 1
+    n_targets, n_params, n_uncertain = map(int, proc.stdout.split())
+    assert n_targets >= 1 and n_params >= 1 and n_uncertain >= 1
 
 
 def test_a_checkout_records_its_commit(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """The scenario library shipped inside the package, in ``scrapsim/library/``: ``scenarios/``,
-``targets/`` and ``params/`` (read with :mod:`importlib.resources`, so they are there after
+``targets/``, ``params/`` and ``studies/`` (read with :mod:`importlib.resources`, so they are there after
 any install).
 
 A library scenario is addressed by its name (``hebei``) or by its path in the repo
 (``scenarios/hebei.yaml``) wherever a scenario file is expected; a file of that name in the
-working folder wins. Targets and parameters files likewise (``targets/hebei.yaml``). At the
-repo root, ``scenarios``, ``targets`` and ``params`` are links to these folders.
+working folder wins. Targets, parameters and study files likewise (``targets/hebei.yaml``,
+``studies/price_sign.yaml``). At the repo root, ``scenarios``, ``targets``, ``params`` and
+``studies`` are links to these folders.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 
 __all__ = ["find_scenario", "folder", "resolve", "scenario_names"]
 
-KINDS = ("scenarios", "targets", "params")
+KINDS = ("scenarios", "targets", "params", "studies")
 
 
 def folder(kind: str = "scenarios") -> Path:
-    """The library folder of ``kind`` (scenarios, targets or params) as a real path."""
+    """The library folder of ``kind`` (scenarios, targets, params or studies) as a real
+    path."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     return Path(str(resources.files("scrapsim") / "library" / kind))

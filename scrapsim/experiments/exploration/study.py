@@ -128,8 +128,10 @@ def load_study(source: str | Path | Mapping[str, Any], base: Scenario,
         file, data, root = "<study>", dict(source), None
         text = yaml.safe_dump(plain(data), sort_keys=False, allow_unicode=True)
     else:
-        text, data, root = read_yaml(source, WHAT, library=None)
-        file = str(source)
+        from scrapsim.scenario.library import resolve
+
+        text, data, root = read_yaml(source, WHAT, library="studies")
+        file = str(resolve(source, "studies"))
     if not isinstance(data, dict):
         what = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise spec_error(file, f"the document is {what}", expected="a mapping with "
