@@ -1,6 +1,6 @@
 """The scenario library shipped inside the package, in ``scrapsim/library/``: ``scenarios/``,
-``targets/``, ``params/`` and ``studies/`` (read with :mod:`importlib.resources`, so they are there after
-any install).
+``targets/``, ``params/`` and ``studies/`` (read with :mod:`importlib.resources`, so they are
+there after any install).
 
 A library scenario is addressed by its name (``hebei``) or by its path in the repo
 (``scenarios/hebei.yaml``) wherever a scenario file is expected; a file of that name in the
