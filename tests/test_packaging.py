@@ -113,6 +113,40 @@ def test_a_run_by_name_and_by_repo_path_records_the_installed_copy(site: Path,
     assert prov["version"] == a["scrapsim"]
 
 
+def test_a_checkout_with_its_build_metadata_is_not_taken_for_the_install(site: Path) -> None:
+    """``pip install .`` leaves ``scrapsim.egg-info`` in the checkout; ``python -m scrapsim``
+    run at its root imports the checkout, and the manifest says so (a source tree, with the
+    installed copy's place), not "installed"."""
+    src = site.parent / "src"
+    egg = src / "scrapsim.egg-info"
+    if not egg.exists():            # the build backend may not have left one: make it
+        egg.mkdir()
+        (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: scrapsim\nVersion: 0\n")
+    proc = installed(site, "hebei", "--out", str(site.parent / "from-src"), "--no-plot",
+                     "-q", cwd=src)
+    assert proc.returncode == 0, proc.stderr
+    prov = json.loads((site.parent / "from-src" / "manifest.json").read_text())["provenance"]
+    assert Path(prov["path"]) == (src / "scrapsim").resolve()
+    assert prov["install"] == f"source tree (an installed copy is at {(site / 'scrapsim')})"
+
+
+def test_an_installed_copy_inside_a_checkout_has_no_commit(site: Path, tmp_path: Path) -> None:
+    """A virtualenv inside a clone: the installed copy is not the checkout's files, so its
+    manifest gives no commit and no dirty flag of the clone."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "tracked.txt").write_text("x")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "tracked.txt"], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-qm", "x"], check=True)
+    inner = tmp_path / ".venv" / "site"
+    shutil.copytree(site, inner, symlinks=True)
+    proc = installed(inner, "hebei", "--out", "run", "--no-plot", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    prov = json.loads((tmp_path / "run" / "manifest.json").read_text())["provenance"]
+    assert prov["install"] == "installed"
+    assert prov["git_commit"] is None and prov["git_dirty"] is None
+
+
 def test_targets_params_and_studies_load_by_name(site: Path, tmp_path: Path) -> None:
     code = ("from scrapsim.scenario import load_scenario\n"
             "from scrapsim.experiments.calibration.targets import load_targets\n"

@@ -30,10 +30,12 @@ def _version() -> str:
 def _install() -> str:
     """"editable", "installed" (a wheel or ``pip install .``), or "source tree" (imported
     from a folder pip does not know, e.g. through PYTHONPATH or the working folder)."""
-    try:
-        dist = metadata.distribution("scrapsim")
-    except metadata.PackageNotFoundError:
+    # pip's installs say who installed them; a checkout's own scrapsim.egg-info (left by
+    # ``pip install .``) found first on the path when running from the repo root does not
+    dists = [d for d in metadata.distributions(name="scrapsim") if d.read_text("INSTALLER")]
+    if not dists:
         return "source tree (not installed)"
+    dist = dists[0]
     direct = json.loads(dist.read_text("direct_url.json") or "{}")
     if direct.get("dir_info", {}).get("editable"):
         where = Path(str(direct.get("url", "")).removeprefix("file://"))
@@ -60,9 +62,10 @@ def _git(args: list[str]) -> str | None:
 def provenance() -> dict[str, Any]:
     """``{"version", "path", "install", "git_commit", "git_dirty"}``; the git fields are None
     outside a checkout (``git_dirty``: files of the checkout changed since that commit)."""
-    top = _git(["rev-parse", "--show-toplevel"])
-    inside = top is not None and PACKAGE_DIR.is_relative_to(Path(top).resolve())
-    commit = _git(["rev-parse", "HEAD"]) if inside else None
+    # a checkout's commit only for the package the checkout tracks: not for an installed copy
+    # that happens to sit inside one (a virtualenv in the clone)
+    tracked = _git(["ls-files", "--error-unmatch", "results/provenance.py"]) is not None
+    commit = _git(["rev-parse", "HEAD"]) if tracked else None
     dirty = None
     if commit is not None:
         status = _git(["status", "--porcelain", "--untracked-files=no"])
