@@ -70,6 +70,30 @@ def test_impossible_date_through_set_says_which_override(tmp_path: Path) -> None
     assert "invalid _override value" not in err
 
 
+def test_a_bound_an_override_breaks_names_the_file_and_the_override(tmp_path: Path) -> None:
+    """Past the model's bounds (not the schema's): the library file, and which --set did it."""
+    bad(scrapsim("hebei", "--set", "enforcement.intensity=1e9", "--no-plot", cwd=tmp_path),
+        "library/scenarios/hebei.yaml: enforcement.intensity: value out of range",
+        "[from the override enforcement.intensity=1000000000.0]")
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_malformed_set_says_what_is_wrong_once(tmp_path: Path) -> None:
+    """argparse's usage, then one line: the argument and what is wrong with it."""
+    def last_line(*args: str) -> str:
+        proc = scrapsim("hebei", *args, cwd=tmp_path)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        return proc.stderr.strip().splitlines()[-1]
+
+    line = last_line("--set", "campaigns.0.teams")
+    assert line.startswith("scrapsim run: error: argument --set: 'campaigns.0.teams': "
+                           "expected KEY=VALUE"), line
+    assert "<scenario>" not in line and line.count("expected") == 2, line
+    line = last_line("--set", "campaigns.0.teams=[")
+    assert "'campaigns.0.teams=[': cannot read the value as YAML: " in line, line
+    assert len(line) < 200, line
+
+
 def test_load_scenario_raises_a_scenario_error_for_an_impossible_date(tmp_path: Path) -> None:
     from scrapsim.scenario import ScenarioError, load_scenario
 

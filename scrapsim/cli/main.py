@@ -61,9 +61,9 @@ def _override(text: str) -> tuple[str, Any]:
 
     try:
         return parse_override(text)
-    except ScenarioError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected dotted.key=value "
-                                         f"({exc})") from None
+    except ScenarioError as exc:                # the reason, without the <scenario> head
+        reason = str(exc).removeprefix("<scenario>: ").removeprefix(f"{exc.path}: ")
+        raise argparse.ArgumentTypeError(f"{text!r}: {reason}") from None
 
 
 def _add_run(sub: Any) -> None:
@@ -274,9 +274,15 @@ def _run(args: argparse.Namespace, argv: list[str], helper: Any = None) -> int:
         io.run_dir(scenario)
     else:
         io.check_out_dir(args.out, scenario)
+    from scrapsim.errors import ScenarioError
     from scrapsim.experiments.bounds import check_run
+    from scrapsim.scenario import _blame_overrides
+    from scrapsim.scenario.library import resolve
 
-    check_run(scenario, str(args.scenario), force=args.force)
+    try:
+        check_run(scenario, str(resolve(args.scenario)), force=args.force)
+    except ScenarioError as exc:                # a bound an override broke names the override
+        raise _blame_overrides(exc, overrides) from None
     from scrapsim.model.simulation import run
 
     result = run(scenario, baseline=not args.no_baseline)

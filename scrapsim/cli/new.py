@@ -31,7 +31,8 @@ def main(args: argparse.Namespace) -> int:
         args.out = Path(args.name)            # 'scrapsim new mine.yaml': the file, named mine
         args.name = args.name.rsplit(".", 1)[0]
     if not safe_name(args.name):
-        raise ScenarioError("not a scenario name", path="name", value=args.name,
+        raise ScenarioError("not a scenario name", file="scrapsim new", path="name",
+                            value=args.name,
                             expected="letters, digits, '_', '-', '.' (no '..')")
     out = args.out or Path(f"{args.name}.yaml")
     if out.exists():

@@ -191,8 +191,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     try:
         value = yaml.load(raw, Loader=UniqueKeyLoader) if raw.strip() else ""  # noqa: S506
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"cannot read the value: {exc}", path=key, value=raw,
-                            expected="a YAML scalar or list") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"cannot read the value as YAML: {problem}", path=key, value=raw,
+                            expected="a YAML scalar, list or mapping") from None
     return key, value
 
 
