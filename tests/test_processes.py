@@ -82,12 +82,9 @@ def test_a_finished_sweep_leaves_no_process(tiny: Path, tmp_path: Path) -> None:
     assert _left_after(proc) == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
-def test_an_interrupted_sweep_leaves_no_process(tiny: Path, tmp_path: Path, sig) -> None:
-    out = tmp_path / "s"
-    proc = _start(_sweep(tiny, out, "0:2:40"), tmp_path)
-    _wait_journal(proc, out)
-    # Ctrl-C reaches the whole foreground group, as a terminal sends it; SIGTERM the command
+def _interrupt(proc: subprocess.Popen, sig: int) -> None:
+    """Ctrl-C to the whole foreground group, as a terminal sends it, or SIGTERM to the
+    command; it must exit 130 without a traceback and leave no process."""
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)
     else:
@@ -95,6 +92,14 @@ def test_an_interrupted_sweep_leaves_no_process(tiny: Path, tmp_path: Path, sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert _left_after(proc) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_an_interrupted_sweep_leaves_no_process(tiny: Path, tmp_path: Path, sig) -> None:
+    out = tmp_path / "s"
+    proc = _start(_sweep(tiny, out, "0:2:40"), tmp_path)
+    _wait_journal(proc, out)
+    _interrupt(proc, sig)
 
 
 def test_a_sweep_that_fails_leaves_no_process(tmp_path: Path) -> None:
@@ -182,11 +187,5 @@ def test_an_interrupted_run_stops_its_figure_helper(tmp_path: Path, sig) -> None
     proc = _start(_run(str(REPO / "scenarios" / "national_2017.yaml")), tmp_path)
     _wait_helper(proc)
     time.sleep(0.5)
-    if sig == signal.SIGINT:
-        os.killpg(proc.pid, sig)
-    else:
-        proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "Traceback" not in err, err
-    assert _left_after(proc) == []
+    _interrupt(proc, sig)
     assert not (tmp_path / "r").exists()

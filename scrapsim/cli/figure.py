@@ -173,9 +173,3 @@ class FigureProcess:
                     os.waitpid(pid, 0)
             except (ChildProcessError, ProcessLookupError):
                 pass
-
-    def __enter__(self) -> FigureProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

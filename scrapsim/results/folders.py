@@ -69,6 +69,10 @@ def foreign(folder: Path, listed: Any, manifest_name: str = MANIFEST) -> list[st
     return [e for e in extra if not any(e != o and e.startswith(o) for o in extra)]
 
 
+def _first_three(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 def digests(folder: Path, names: Any) -> dict[str, str]:
     """SHA-256 of each listed file of ``folder`` (the manifest and the journal, which are
     checked otherwise, left out): recorded in the manifest, checked when it is read back."""
@@ -106,8 +110,8 @@ def check_replace(final: Path, kind: str, ident: str, *,
                              expected=expected)
     extra = foreign(final, found.get("files"), manifest_name)
     if extra:
-        shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
-        raise SweepSpecError(f"holds files scrapsim did not write ({shown}); not replacing it",
+        raise SweepSpecError(f"holds files scrapsim did not write ({_first_three(extra)}); "
+                             "not replacing it",
                              file=str(final), expected=expected)
     return True
 
@@ -170,10 +174,9 @@ def check_out(final: Path, kind: str, ident: str) -> bool:
             listed = manifest.get("files")     # none: damaged, reported when read back
             extra = foreign(final, listed) if isinstance(listed, list) else []
             if extra:
-                shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more"
-                                                if len(extra) > 3 else "")
                 raise SweepSpecError(f"holds this {kind} and files scrapsim did not write "
-                                     f"({shown}); not reading it back", file=str(final),
+                                     f"({_first_three(extra)}); not reading it back",
+                                     file=str(final),
                                      expected="a new or empty folder for --out, or the "
                                      f"{kind} folder with only the files its manifest lists")
             return True
