@@ -265,16 +265,8 @@ def line_of(root: yaml.Node | None, loc: tuple, data: Any = None) -> int | None:
             line = node.start_mark.line + 1
         else:
             break
-        data = _step(data, p)
+        data = _lookup(data, (p,))
     return line
-
-
-def _step(data: Any, part: Any) -> Any:
-    if isinstance(data, dict):
-        return data.get(part)
-    if isinstance(data, list) and isinstance(part, int) and part < len(data):
-        return data[part]
-    return None
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
