@@ -10,7 +10,8 @@ the model passes them (the functions they call are compiled into them), plus ``s
 :func:`~scrapsim.model.loops.source_stamp` of the sources it was built from. ``numba.pycc`` is
 deprecated (pending removal since numba 0.57) but works up to at least 0.68; the code is for
 the CPU family (e.g. x86-64), not this machine's model, so a wheel runs on another machine.
-Needs numpy, numba and a C compiler; 20-30 s on the 2-core machine.
+Needs numpy, numba and a C compiler; 25-60 s on the 2-core machine (a campaign's day, the
+largest, since issue 12).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def build(target: str | Path, verbose: bool = False) -> Path:
     """Compile the extension to ``target`` (a path ending in the platform's extension suffix);
     returns it. The new file replaces an old one by a rename, so a process that has the old
     one loaded keeps it (writing into a loaded shared object crashes that process)."""
-    from scrapsim.model import draws, kernels, loops, market
+    from scrapsim.model import campaign_kernels, draws, kernels, loops, market
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation notice
@@ -70,7 +71,7 @@ def build(target: str | Path, verbose: bool = False) -> Path:
         "market_day": kernels.market_day, "market_days": kernels.market_days,
         "state_summary": kernels.state_summary,
         "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin,
-        "pick_round": draws.pick_round}
+        "pick_round": draws.pick_round, "campaign_day": campaign_kernels.campaign_day}
     assert set(functions) == set(loops.EXPORTED), "loops.EXPORTED and the build disagree"
     for name, signature in signatures().items():
         cc.export(name, signature)(functions[name].py_func)

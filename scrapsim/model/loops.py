@@ -24,18 +24,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "check", "market_day", "market_days",
-           "pick_round", "region_sums", "smelter_margin", "source_stamp", "state_summary"]
+__all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "campaign_day", "check", "market_day",
+           "market_days", "pick_round", "region_sums", "smelter_margin", "source_stamp",
+           "state_summary"]
 
 SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py",
-           "draws.py")
+           "draws.py", "campaign_kernels.py", "sanction_kernels.py")
 """The modules the compiled loops are built from (in :mod:`scrapsim.model`)."""
 
 Spec = Any
 """An argument's type: a scalar's dtype name, ``"generator"`` for a ``numpy.random.Generator``,
 ``(dtype, ndim)`` for a C-contiguous array, or a tuple of specs for a tuple of arrays."""
 _F1, _F2, _F3 = ("float64", 1), ("float64", 2), ("float64", 3)
-_I1, _I2, _B1 = ("int64", 1), ("int64", 2), ("bool", 1)
+_I1, _I2, _B1, _I8 = ("int64", 1), ("int64", 2), ("bool", 1), ("int8", 1)
 _DAY: tuple[Spec, ...] = (
     (_F1, _F1, _F1, _F2, _F2, _F2, _F2, _F2, _F2),    # packing.INPUT_FIELDS
     (_F1,) * 8,                                      # MARKET_FIELDS
@@ -49,6 +50,12 @@ SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
     "region_sums": (None, (_I1, _F1, _F1)),
     "smelter_margin": (_F1, ("float64", _F1, _F1, _F1)),
     "pick_round": (_I1, (_I1, _F1, "bool", "int64", _B1, _I1, "int64", "generator")),
+    "campaign_day": ((_F2, _I2, _F1), (
+        "int64",
+        (_F1, _I1, _I1, _B1, _B1, _B1, _F1, _I1, _B1, _B1, _I1, _I1, _B1, _B1, _I1),  # CAMPAIGN_
+        (_I1, _I1, _I1, _F1, _B1, _F1, _F1, _F1, _B1, _B1, _F1),  # CAMPAIGN_SMELTER_FIELDS
+        (_I1, _I8, _B1) + (_F1,) * 8,                              # CAMPAIGN_TRADER_FIELDS
+        _F3, _I1, "generator", "generator")),
 }
 """(result, arguments) of each loop Python calls, the types the model passes; the extension
 is compiled for exactly these (:mod:`scrapsim.model.aot`), the others are compiled into them."""
@@ -71,8 +78,9 @@ def _conforms(value: Any, spec: Spec) -> bool:
 def check(name: str, *args: Any) -> None:
     """Raise TypeError unless ``args`` have the types of loop ``name``'s :data:`SIGNATURES`:
     the extension's loops take them unchecked (a float array passed as int64 is read as
-    garbage). The model checks :func:`market_day`'s arguments once when it packs them; the
-    other loops check each call."""
+    garbage). The model checks :func:`market_day`'s arguments once when it packs them, the
+    regulator :func:`campaign_day`'s on a campaign's first day; the other loops check each
+    call."""
     specs = SIGNATURES[name][1]
     for i, (value, spec) in enumerate(zip(args, specs, strict=True)):
         if not _conforms(value, spec):
@@ -111,7 +119,7 @@ _built = _ahead_of_time()
 BACKEND = "just-in-time" if _built is None else "ahead-of-time"
 """Which build this process runs: ``"ahead-of-time"`` or ``"just-in-time"``."""
 if _built is None:
-    from scrapsim.model import draws, kernels, market
+    from scrapsim.model import campaign_kernels, draws, kernels, market
 
     market_day: Any = kernels.market_day
     market_days: Any = kernels.market_days
@@ -119,6 +127,7 @@ if _built is None:
     region_sums: Any = kernels.region_sums
     smelter_margin: Any = market.smelter_margin
     pick_round: Any = draws.pick_round
+    campaign_day: Any = campaign_kernels.campaign_day
 else:
     market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
     market_days = _built.market_days
@@ -126,3 +135,4 @@ else:
     region_sums = _checked("region_sums", _built.region_sums)
     smelter_margin = _checked("smelter_margin", _built.smelter_margin)
     pick_round = _checked("pick_round", _built.pick_round)
+    campaign_day = _built.campaign_day  # unchecked per call: the regulator checks its first

@@ -55,6 +55,18 @@ class EventLog:
         self._chunks.append((time, region, kind, ids, campaign, event, value))
         self.count += n
 
+    def add_rows(self, floats: np.ndarray, ints: np.ndarray, names: tuple[str, ...]) -> None:
+        """Record rows of events written by compiled code: ``floats`` [time, value] and
+        ``ints`` [region, actor kind, id, campaign, event code] per row, the codes indexing
+        ``names``."""
+        n = len(floats)
+        if n == 0:
+            return
+        events = np.asarray(names)[ints[:, 4]]
+        self._chunks.append((floats[:, 0], ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3],
+                             events, floats[:, 1]))
+        self.count += n
+
     def table(self, start: date, regions: list[str], campaigns: list[str]) -> Table:
         """The event table, sorted by time (stable: same-time events keep their order)."""
         if not self._chunks:
@@ -67,10 +79,14 @@ class EventLog:
         sizes = np.array([len(c[3]) for c in chunks])
         time = _spread([c[0] for c in chunks], sizes)
         order = np.argsort(time, kind="stable")
-        names = sorted({c[5] for c in chunks})
+        names = sorted({c[5] for c in chunks if isinstance(c[5], str)}
+                       | {e for c in chunks if not isinstance(c[5], str)
+                          for e in np.unique(c[5]).tolist()})
         code = {e: k for k, e in enumerate(names)}
-        per_chunk = np.array([(c[2], c[4], code[c[5]]) for c in chunks]).reshape(-1, 3)
-        kind, camp, event = (np.repeat(per_chunk[:, k], sizes) for k in range(3))
+        lookup = np.asarray(names)
+        event = _spread([code[c[5]] if isinstance(c[5], str)
+                         else np.searchsorted(lookup, c[5]) for c in chunks], sizes)
+        kind, camp = (_spread([c[k] for c in chunks], sizes).astype(np.int64) for k in (2, 4))
         cols = {
             "time": time,
             "date": np.datetime64(start, "D") + np.floor(time).astype(np.int64),
@@ -78,7 +94,7 @@ class EventLog:
             "actor": np.asarray(ACTORS)[kind],
             "actor_id": np.concatenate([c[3] for c in chunks]).astype(np.int64),
             "campaign": np.asarray(campaigns + [""])[camp],
-            "event": np.asarray(names)[event],
+            "event": lookup[event.astype(np.int64)],
             "value": _spread([c[6] for c in chunks], sizes),
         }
         return Table({k: v[order] for k, v in cols.items()})

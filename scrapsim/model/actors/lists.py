@@ -5,8 +5,10 @@ pollution enterprises", the licensed plants, the traders' yards): each day's vis
 of the list not yet visited in the current round, and a new round starts for a list only when
 every site on it has been visited. Within a list, smelters are drawn with probability
 proportional to ``capacity**size_bias`` (an exponential race over the unvisited, i.e. weighted
-sampling without replacement); traders uniformly. Everything is index arrays and boolean masks,
-one pass per campaign-day.
+sampling without replacement); traders uniformly. A campaign's day of visits is compiled
+(:func:`scrapsim.model.campaign_kernels.campaign_day`, its draws in
+:mod:`scrapsim.model.draws`); here are the rounds' arrays it works on, a list's pick as one call,
+and the numpy forms of the draws the compiled ones reproduce.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from scrapsim.model import loops
 
-__all__ = ["Rounds", "allot", "class_lists", "draw_uniform", "draw_weighted", "escalate"]
+__all__ = ["Rounds", "draw_uniform", "draw_weighted", "escalate"]
 
 
 def draw_weighted(ids: np.ndarray, weights: np.ndarray, k: int,
@@ -71,34 +73,6 @@ class Rounds:
         first = ~self.ever[ids]
         self.ever[ids] = True
         return first
-
-
-def class_lists(here: np.ndarray, klass: np.ndarray, capacity: np.ndarray,
-                size_bias: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The smelter lists of the three classes among the sites ``here`` (a mask): each as ids,
-    cumulative weights ``capacity**size_bias`` and the weights taken back from them."""
-    out = []
-    for k in range(3):
-        ids = np.flatnonzero(here & (klass == k))
-        cum = np.cumsum(capacity[ids] ** size_bias)
-        out.append((ids, cum, np.diff(cum, prepend=0.0)))
-    return out
-
-
-def allot(counts: np.ndarray, weights: np.ndarray, sizes: np.ndarray,
-           rng: np.random.Generator) -> np.ndarray:
-    """Visits per list capped at the list's length (a site is visited at most once a day); the
-    visits over a cap go to the lists with room, by weight (a few passes, then dropped)."""
-    for _ in range(4):
-        over = np.maximum(counts - sizes, 0)
-        if not over.any():
-            break
-        counts = counts - over
-        room = weights * (counts < sizes)
-        if room.sum() <= 0:
-            break
-        counts = counts + rng.multinomial(int(over.sum()), room / room.sum())
-    return np.minimum(counts, sizes)
 
 
 def escalate(share: float, intensity: float) -> float:

@@ -122,6 +122,14 @@ class Smelters:
         self.state[ids] = state
         self.running[ids] = 1.0 if state == RUNNING else 0.0
 
+    def changed(self, closed: bool) -> None:
+        """States were changed in place by compiled code (a campaign's day); ``closed``: a
+        closure among the changes (what :meth:`_set` would have counted)."""
+        self._dirty = True
+        self.version += 1
+        if closed:
+            self.closed_version += 1
+
     def halt(self, ids: np.ndarray, log: EventLog, t: float, campaign: int) -> None:
         ids = ids[self.state[ids] == RUNNING]
         self._set(ids, HALTED)

@@ -107,6 +107,15 @@ class Traders:
             self.next_due = min(self.next_due, float(np.min(until)))
         self.version += 1
 
+    def changed(self, closed: bool, due: float) -> None:
+        """States were changed in place by compiled code (a campaign's day), regional totals
+        included; ``closed``: a trader closed among them; ``due``: the earliest end of a
+        suspension it set (inf: none)."""
+        if closed:
+            self.closed_version += 1
+        self.next_due = min(self.next_due, due)
+        self.version += 1
+
     def reopen_due(self, day: int) -> np.ndarray:
         """Suspended traders whose suspension ends by ``day`` become active; returns their ids."""
         if day < self.next_due:

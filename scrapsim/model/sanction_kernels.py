@@ -1,0 +1,203 @@
+"""What a campaign's findings change, compiled (numba): the event rows, the day's totals, the
+smelters' and traders' state changes of :mod:`scrapsim.model.actors.smelters` and
+:mod:`scrapsim.model.actors.traders` (closures, false reports of closure, suspensions, upgrade
+orders) and the rectification orders, each as the numpy method it replaces computed it (the
+same sums in the same order). :func:`scrapsim.model.campaign_kernels.campaign_day` calls them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from scrapsim.model import packing as pk
+
+__all__ = ["add_counts", "add_weights", "close_smelters", "close_traders", "first_of_day",
+           "kinds", "order", "rows", "set_traders", "stop_smelters"]
+
+RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
+T_ACTIVE, T_SUSPENDED, T_CLOSED = range(3)
+TRADER, SMELTER = 0, 1
+
+
+@njit(cache=True, inline="always")
+def _row(ft, it, k, t, region, actor, ident, campaign, event, value):  # pragma: no cover
+    ft[k, 0], ft[k, 1] = t, value
+    it[k, 0], it[k, 1], it[k, 2], it[k, 3], it[k, 4] = region, actor, ident, campaign, event
+    return k + 1
+
+
+@njit(cache=True)
+def rows(ft, it, k, times, region, actor, ids, campaign, event, values):  # pragma: no cover
+    """One row per id; ``values`` one per id, or a single value for all."""
+    one = values.size == 1
+    for j in range(ids.size):
+        k = _row(ft, it, k, times[j], region[ids[j]], actor, ids[j], campaign, event,
+                 values[0] if one else values[j])
+    return k
+
+
+@njit(cache=True)
+def add_counts(values, day, col, region, ids, n_regions, weight):  # pragma: no cover
+    """``values[day, :, col] += weight × (count of ids per region)`` (numpy's
+    ``value * np.bincount(...)``: counted, then multiplied)."""
+    if ids.size == 0:
+        return
+    count = np.zeros(n_regions, dtype=np.int64)
+    for j in ids:
+        count[region[j]] += 1
+    for r in range(n_regions):
+        values[day, r, col] += weight * count[r]
+
+
+@njit(cache=True)
+def add_weights(values, day, col, region, ids, weights, n_regions):  # pragma: no cover
+    """``values[day, :, col] += np.bincount(region[ids], weights=weights)``."""
+    per = np.zeros(n_regions)
+    for j in range(ids.size):
+        per[region[ids[j]]] += weights[j]
+    for r in range(n_regions):
+        values[day, r, col] += per[r]
+
+
+@njit(cache=True)
+def _set_smelters(sm, ids, state, changes):  # pragma: no cover
+    """``Smelters._set``: ``ids`` to ``state`` (running 1 only when running)."""
+    if ids.size == 0:
+        return
+    st = sm[pk.CS_STATE]
+    changes[pk.CH_SMELTERS] = 1.0
+    closed = state == CLOSED
+    for j in ids:
+        if st[j] == CLOSED:
+            closed = True
+    if closed:
+        changes[pk.CH_SMELTERS_CLOSED] = 1.0
+    for j in ids:
+        st[j] = state
+        sm[pk.CS_RUNNING][j] = 1.0 if state == RUNNING else 0.0
+
+
+@njit(cache=True)
+def close_smelters(sm, ids, times, campaign, event, reports, false_share, values, day, cols,
+                   n_regions, ft, it, k, changes):  # pragma: no cover
+    """``Smelters.close``: ban the open ones of ``ids``; with ``false_share`` > 0 a share of
+    ``close`` reports is false (the site goes on, flagged); seized stock counted."""
+    keep = sm[pk.CS_STATE][ids] != CLOSED
+    ids, times = ids[keep], times[keep]
+    k = rows(ft, it, k, times, sm[pk.CS_REGION], SMELTER, ids, campaign, event, np.zeros(1))
+    if false_share > 0.0 and event == pk.E_CLOSE and ids.size:
+        false = reports.random(ids.size) < false_share
+        fake = ids[false]
+        _set_smelters(sm, fake, RUNNING, changes)
+        for j in fake:
+            sm[pk.CS_VIOLATOR][j] = True
+            sm[pk.CS_FALSE_CLOSED][j] = True
+        k = rows(ft, it, k, times[false], sm[pk.CS_REGION], SMELTER, fake, campaign,
+                 pk.E_FALSE_CLOSE, np.zeros(1))
+        ids, times = ids[~false], times[~false]
+    _set_smelters(sm, ids, CLOSED, changes)
+    seized = np.empty(ids.size)
+    for m in range(ids.size):
+        j = ids[m]
+        sm[pk.CS_RELAPSED][j] = False
+        sm[pk.CS_FALSE_CLOSED][j] = False
+        seized[m] = sm[pk.CS_STOCK][j]
+        sm[pk.CS_STOCK][j] = 0.0
+    k = rows(ft, it, k, times, sm[pk.CS_REGION], SMELTER, ids, campaign, pk.E_SEIZE, seized)
+    add_weights(values, day, cols[pk.C_SEIZED_S], sm[pk.CS_REGION], ids, seized, n_regions)
+    return k
+
+
+@njit(cache=True)
+def stop_smelters(sm, ids, times, campaign, state, days, next_days, fail, event, ft, it, k,
+                  changes):  # pragma: no cover
+    """``Smelters.suspend`` / ``upgrade``: the running or halted ones of ``ids`` stop until
+    ``floor(t) + days``."""
+    st = sm[pk.CS_STATE][ids]
+    keep = (st == RUNNING) | (st == HALTED)
+    ids, times = ids[keep], times[keep]
+    _set_smelters(sm, ids, state, changes)
+    for m in range(ids.size):
+        j = ids[m]
+        sm[pk.CS_UNTIL][j] = np.floor(times[m]) + days
+        if state == SUSPENDED:
+            sm[pk.CS_NEXT_DAYS][j] = next_days
+            sm[pk.CS_FAIL][j] = fail
+    return rows(ft, it, k, times, sm[pk.CS_REGION], SMELTER, ids, campaign, event, np.zeros(1))
+
+
+@njit(cache=True)
+def order(verify_by, ids, campaign):  # pragma: no cover
+    """The campaign that ordered ``ids`` to rectify (-1: none; changed in place)."""
+    for j in ids:
+        verify_by[j] = campaign
+
+
+@njit(cache=True)
+def set_traders(tr, ids, state, until, changes):  # pragma: no cover
+    """``Traders.set_state``: ``ids`` (unique) to ``state``, regional capacity and counts
+    updated as numpy's ``bincount`` sums did; ``until`` (NaN: none) the end of a suspension."""
+    if ids.size == 0:
+        return
+    active = 1.0 if state == T_ACTIVE else 0.0
+    region, st = tr[pk.CT_REGION], tr[pk.CT_STATE]
+    base_total, active_count = tr[pk.CT_BASE_TOTAL], tr[pk.CT_ACTIVE_COUNT]
+    n = base_total.size
+    d_base, d_count = np.zeros(n), np.zeros(n)
+    for j in ids:
+        d_base[region[j]] += tr[pk.CT_CAPACITY][j] * active - tr[pk.CT_BASE][j]
+        d_count[region[j]] += active - (1.0 if st[j] == T_ACTIVE else 0.0)
+    for r in range(n):
+        base_total[r] += d_base[r]
+    for r in range(n):
+        active_count[r] += d_count[r]
+    for r in range(n):
+        if active_count[r] <= 0:
+            base_total[r] = 0.0
+    for j in ids:
+        st[j] = state
+        tr[pk.CT_BASE][j] = tr[pk.CT_CAPACITY][j] * active
+        tr[pk.CT_TEMPER_EFF][j] = tr[pk.CT_TEMPER][j] * active
+    changes[pk.CH_TRADERS] = 1.0
+    if state == T_CLOSED:
+        changes[pk.CH_TRADERS_CLOSED] = 1.0
+    if not math.isnan(until[0]):
+        for m in range(ids.size):
+            tr[pk.CT_UNTIL][ids[m]] = until[m]
+            changes[pk.CH_TRADER_DUE] = min(changes[pk.CH_TRADER_DUE], until[m])
+
+
+@njit(cache=True)
+def first_of_day(ids):  # pragma: no cover
+    """True at each id's first place in ``ids`` (a second visit the same day finds nothing)."""
+    out = np.zeros(ids.size, dtype=np.bool_)
+    order = np.argsort(ids, kind="mergesort")
+    for m in range(ids.size):
+        if m == 0 or ids[order[m]] != ids[order[m - 1]]:
+            out[order[m]] = True
+    return out
+
+
+@njit(cache=True)
+def kinds(rng, n, par, first):  # pragma: no cover
+    """Each violation's sanction, 0 close, 1 suspend, 2 upgrade, 3 fine, by the shares'
+    cumulative edges ``par[first:first + 3]``."""
+    return np.searchsorted(par[first:first + 3], rng.random(n), side="right")
+
+
+@njit(cache=True)
+def close_traders(tr, ids, times, campaign, values, day, cols, n_regions, ft, it, k,
+                  changes):  # pragma: no cover
+    """``Traders.close``: closed for good, yards confiscated (``close`` and ``seize``, value
+    the tonnes, per trader); the tonnes counted in ``seized_traders``."""
+    seized = tr[pk.CT_STOCK][ids].copy()
+    tr[pk.CT_STOCK][ids] = 0.0
+    set_traders(tr, ids, T_CLOSED, np.full(1, np.nan), changes)
+    region = tr[pk.CT_REGION]
+    k = rows(ft, it, k, times, region, TRADER, ids, campaign, pk.E_CLOSE, np.zeros(1))
+    k = rows(ft, it, k, times, region, TRADER, ids, campaign, pk.E_SEIZE, seized)
+    add_weights(values, day, cols[pk.C_SEIZED_T], region, ids, seized, n_regions)
+    return k
