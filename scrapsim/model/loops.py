@@ -79,8 +79,9 @@ def check(name: str, *args: Any) -> None:
     """Raise TypeError unless ``args`` have the types of loop ``name``'s :data:`SIGNATURES`:
     the extension's loops take them unchecked (a float array passed as int64 is read as
     garbage). The model checks :func:`market_day`'s arguments once when it packs them, the
-    regulator :func:`campaign_day`'s on a campaign's first day; the other loops check each
-    call."""
+    regulator :func:`campaign_day`'s on a campaign's first day, the smelters
+    :func:`state_summary`'s on their first refresh (the same arrays each time); the other
+    loops check each call."""
     specs = SIGNATURES[name][1]
     for i, (value, spec) in enumerate(zip(args, specs, strict=True)):
         if not _conforms(value, spec):
@@ -131,7 +132,7 @@ if _built is None:
 else:
     market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
     market_days = _built.market_days
-    state_summary = _checked("state_summary", _built.state_summary)
+    state_summary = _built.state_summary  # unchecked per call: the smelters check their first
     region_sums = _checked("region_sums", _built.region_sums)
     smelter_margin = _checked("smelter_margin", _built.smelter_margin)
     pick_round = _checked("pick_round", _built.pick_round)

@@ -75,6 +75,7 @@ class Smelters:
         self.import_share = np.zeros(self.n)
         self.import_regions = np.zeros(r, dtype=bool)
         self._dirty = True
+        self._checked = False
         self.refresh()
 
     def refresh(self) -> None:
@@ -86,9 +87,13 @@ class Smelters:
         self.running_by_class[:] = 0.0
         self.import_share[:] = 0.0
         totals = np.zeros(self.n_regions)
-        self.next_due = loops.state_summary(
-            self.region, self.group, self.klass, self.state, self.running, self.capacity,
-            self.until, self.counts, self.running_by_class.reshape(-1), self.import_share, totals)
+        args = (self.region, self.group, self.klass, self.state, self.running, self.capacity,
+                self.until, self.counts, self.running_by_class.reshape(-1), self.import_share,
+                totals)
+        if not self._checked:
+            loops.check("state_summary", *args)
+            self._checked = True
+        self.next_due = loops.state_summary(*args)
         self.import_regions[:] = totals > 0
         self.n_closed = int(self.counts[:, CLOSED].sum())
 
