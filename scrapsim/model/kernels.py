@@ -8,7 +8,8 @@ and of the pure functions of :mod:`scrapsim.model.market` (compiled too), so eve
 rule is written once. The day's arguments are four tuples of arrays named in
 :mod:`~scrapsim.model.packing`.
 Compiled code is cached on disk (``cache=True``): only the first run on a machine compiles
-(13-35 s on the 2-core reference machine). An installed scrapsim uses none of this at run time:
+(about 70 s on the 2-core reference machine, with the campaign day of
+:mod:`scrapsim.model.campaign_kernels`). An installed scrapsim uses none of this at run time:
 ``pip install`` compiles the loops Python calls ahead of time (:mod:`scrapsim.model.aot`,
 :mod:`scrapsim.model.loops`).
 """
