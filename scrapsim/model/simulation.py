@@ -266,9 +266,9 @@ def campaign_windows(scenario: Scenario) -> list[Window]:
 @functools.cache
 def compile_time() -> float:
     """Compile (or load from the disk cache) the model's loops once per process by running a
-    two-day model with a campaign; returns the seconds it took, so run wall times exclude it (about 70 s the
-    first time on a machine, about 1 s from numba's cache, a few ms with the loops built
-    ahead of time, :mod:`scrapsim.model.loops`)."""
+    two-day model with a campaign; returns the seconds it took, so run wall times exclude it
+    (about 70 s the first time on a machine, about 1 s from numba's cache, a few ms with the
+    loops built ahead of time, :mod:`scrapsim.model.loops`)."""
     start = time.perf_counter()
     tiny = Scenario.model_validate({
         "name": "warm-up", "start": "2017-01-01", "end": "2017-01-02",
