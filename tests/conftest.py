@@ -127,6 +127,13 @@ def as_matrix() -> Callable[[Table, str, int], np.ndarray]:
     return matrix
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a command a test interrupts with SIGINT: Ctrl-C's default action, as
+    at a terminal, even when the suite runs as a background job (``nohup``, ``&``), whose
+    children inherit SIGINT ignored and would never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _subprocess_env() -> dict[str, str]:
     """This environment with the checkout first on PYTHONPATH (for worker subprocesses)."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import HEBEI, REPO, TINY, _subprocess_env
+from conftest import HEBEI, REPO, TINY, _subprocess_env, interruptible
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 
@@ -50,7 +50,8 @@ def _left_after(proc: subprocess.Popen, settle: float = 3.0) -> list[str]:
 
 def _start(cmd: list[str], cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=cwd, env=_subprocess_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=interruptible)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import interruptible
 
 from scrapsim.experiments.sweep import SweepResult, sweep
 from scrapsim.plots.curves import price_pressure_curve, smelting_demand_curve, supply_curve
@@ -105,7 +106,8 @@ def test_killed_sweep_resumes_to_the_same_tables(reference: SweepResult, tmp_pat
     journal = tmp_path / "cut.partial" / "runs.jsonl"
     cmd = [*CLI, "--workers", "2", "--out", str(out), "--no-plot"]
     proc = subprocess.Popen([*cmd, "--quiet"], env=ENV, cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while _lines(journal) < 8 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
