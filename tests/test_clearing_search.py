@@ -1,5 +1,5 @@
-"""The clearing's bisection skips the steps whose answer is settled (``kernels.clearing_prices``)
-and must end on the same bytes as the bisection that evaluates every step (``kernels.bisect``):
+"""The clearing's bisection skips the steps whose answer is settled (``clearing_kernels.clearing_prices``)
+and must end on the same bytes as the bisection that evaluates every step (``clearing_kernels.bisect``):
 on the states of real runs (Hebei, and national_2017's six regions with imports and
 shipping), with the guess, the traders' offers, the hold elasticity, the ingot price, the cut
 and the price bounds moved about, including guesses at the bounds, crossings at the bounds,
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from scrapsim import load_scenario
-from scrapsim.model import kernels
+from scrapsim.model import clearing_kernels as kernels
 from scrapsim.model.packing import (
     S_CAPACITY,
     S_COST,
@@ -31,6 +31,7 @@ from scrapsim.model.packing import (
     T_HOLD,
 )
 from scrapsim.model.simulation import Model
+from scrapsim.model.smelter_kernels import bid_terms
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,7 +115,7 @@ def test_the_settled_interval_is_narrow_and_holds_the_crossing(real_states: list
     _, plain = both(tr, sm, reference, hold, 15000.0, 1.0, cut, 3000.0, 30000.0, tr[T_CUM],
                     np.full(n, 9000.0))
     terms, starts = np.empty((len(sm[0]), 7)), np.empty(n + 1, dtype=np.int64)
-    kernels.bid_terms(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER],
+    bid_terms(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER],
                       sm[S_RATE0], sm[S_RESPONSE], sm[S_MARGIN0], sm[S_RUNNING], sm[S_STOCK],
                       15000.0, 1.0, n, terms, starts)
     low, high = kernels.settled(terms, starts[0], starts[1], 15000.0, 0.0, tr[T_BOUNDS][:2],

@@ -29,7 +29,7 @@ __all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "campaign_day", "chec
            "state_summary"]
 
 SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py",
-           "draws.py", "campaign_kernels.py", "sanction_kernels.py")
+           "draws.py", "campaign_kernels.py", "sanction_kernels.py", "clearing_kernels.py")
 """The modules the compiled loops are built from (in :mod:`scrapsim.model`)."""
 
 Spec = Any
