@@ -30,7 +30,7 @@ from scrapsim.model.smelter_kernels import bid_terms, demand_of
 from scrapsim.model.trader_kernels import offered_at
 
 __all__ = ["BESIDE", "ILLINOIS_STEPS", "ILLINOIS_WIDTH", "STRONG", "bisect", "clearing_prices",
-           "excess_at", "monotone", "settled"]
+           "excess_at", "monotone", "region_terms", "settled"]
 
 STRONG = 1e-12
 """Relative margin by which demand and supply must differ at a price for the clearing to take
@@ -41,6 +41,16 @@ ILLINOIS_STEPS, ILLINOIS_WIDTH = 12, 1e-9
 """At most this many steps of regula falsi, until the bracket is this narrow (log price): supply
 is a staircase of traders' costs, on which it stalls at finer scales (30 steps to 1e-11 took
 more evaluations in all than 12 to 1e-9, measured on Hebei and national_2017 states)."""
+
+
+@njit(cache=True)
+def region_terms(sm, ingot, season, n):  # pragma: no cover
+    """:func:`bid_terms` of the running smelters, rows of region ``r`` from ``starts[r]``."""
+    terms, starts = np.empty((len(sm[S_REGION]), 7)), np.empty(n + 1, dtype=np.int64)
+    bid_terms(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER], sm[S_RATE0],
+              sm[S_RESPONSE], sm[S_MARGIN0], sm[S_RUNNING], sm[S_STOCK], ingot, season, n,
+              terms, starts)
+    return terms, starts
 
 
 @njit(cache=True)
@@ -168,15 +178,11 @@ def clearing_prices(bounds, cost, cum, reference, hold, sm, ingot, season, cut, 
 
     The bisection takes the same forty steps and ends on the same bytes as one that evaluates
     its test at every step (:func:`bisect`, which ``tests/test_clearing_search.py`` compares it
-    with),
-    but evaluates it only within the interval :func:`settled` leaves open around the crossing
+    with), but evaluates it only within the interval :func:`settled` leaves open around the crossing
     (found from ``guess``, yesterday's prices): about 26 evaluations a region and day instead
     of forty."""
     n = len(reference)
-    terms, starts = np.empty((len(sm[S_REGION]), 7)), np.empty(n + 1, dtype=np.int64)
-    bid_terms(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER], sm[S_RATE0],
-              sm[S_RESPONSE], sm[S_MARGIN0], sm[S_RUNNING], sm[S_STOCK], ingot, season, n,
-              terms, starts)
+    terms, starts = region_terms(sm, ingot, season, n)
     for r in range(n):
         lo, hi = starts[r], starts[r + 1]
         a, b = math.log(floor), math.log(cap)
@@ -207,10 +213,7 @@ def bisect(bounds, cost, cum, reference, hold, sm, ingot, season, cut, floor, ca
     the forty steps (the clearing before the settled interval; kept as the reference the
     tests compare it with)."""
     n = len(reference)
-    terms, starts = np.empty((len(sm[S_REGION]), 7)), np.empty(n + 1, dtype=np.int64)
-    bid_terms(sm[S_REGION], sm[S_CAPACITY], sm[S_YIELD], sm[S_COST], sm[S_COVER], sm[S_RATE0],
-              sm[S_RESPONSE], sm[S_MARGIN0], sm[S_RUNNING], sm[S_STOCK], ingot, season, n,
-              terms, starts)
+    terms, starts = region_terms(sm, ingot, season, n)
     for r in range(n):
         a, b = math.log(floor), math.log(cap)
         for _ in range(40):
