@@ -30,7 +30,7 @@ from scrapsim.model.smelter_kernels import bid_terms, demand_of
 from scrapsim.model.trader_kernels import offered_at
 
 __all__ = ["BESIDE", "ILLINOIS_STEPS", "ILLINOIS_WIDTH", "STRONG", "bisect", "clearing_prices",
-           "excess_at", "monotone", "region_terms", "settled"]
+           "excess_at", "monotone", "region_terms", "settled", "tighten"]
 
 STRONG = 1e-12
 """Relative margin by which demand and supply must differ at a price for the clearing to take
@@ -81,6 +81,18 @@ def monotone(terms, lo, hi, ingot, cut, hold):  # pragma: no cover
 
 
 @njit(cache=True)
+def tighten(d, s, x, low, high):  # pragma: no cover
+    """``(low, high)`` of :func:`settled` after evaluating demand ``d`` and supply ``s`` at log
+    price ``x``: ``x`` settles the prices below it when demand exceeds supply by the margin
+    :data:`STRONG`, those above it when it falls short by that margin."""
+    if d > s * (1.0 + STRONG):
+        return max(low, x), high
+    if d * (1.0 + STRONG) < s:
+        return low, min(high, x)
+    return low, high
+
+
+@njit(cache=True)
 def settled(terms, lo, hi, ingot, cut, bounds, cost, cum, reference, hold, a, b,
             guess):  # pragma: no cover
     """The interval of log prices outside which the bisection of :func:`clearing_prices`
@@ -101,10 +113,7 @@ def settled(terms, lo, hi, ingot, cut, bounds, cost, cum, reference, hold, a, b,
     d, s = excess_at(terms, lo, hi, ingot, cut, bounds, cost, cum, math.exp(m), reference, hold)
     if not (math.isfinite(d) and math.isfinite(s)):
         return low, high
-    if d > s * (1.0 + STRONG):
-        low = m
-    elif d * (1.0 + STRONG) < s:
-        high = m
+    low, high = tighten(d, s, m, low, high)
     up = d > s
     xl, fl, xh, fh = m, d - s, m, d - s
     step = 0.02
@@ -114,10 +123,7 @@ def settled(terms, lo, hi, ingot, cut, bounds, cost, cum, reference, hold, a, b,
                          hold)
         if not (math.isfinite(d) and math.isfinite(s)):
             return -np.inf, np.inf
-        if d > s * (1.0 + STRONG):
-            low = max(low, x)
-        elif d * (1.0 + STRONG) < s:
-            high = min(high, x)
+        low, high = tighten(d, s, x, low, high)
         if (d > s) != up:
             if up:
                 xh, fh = x, d - s
@@ -142,10 +148,7 @@ def settled(terms, lo, hi, ingot, cut, bounds, cost, cum, reference, hold, a, b,
                          hold)
         if not (math.isfinite(d) and math.isfinite(s)):
             break
-        if d > s * (1.0 + STRONG):
-            low = max(low, x)
-        elif d * (1.0 + STRONG) < s:
-            high = min(high, x)
+        low, high = tighten(d, s, x, low, high)
         if d > s:
             xl, fl = x, d - s
             if side == 1:
@@ -160,10 +163,7 @@ def settled(terms, lo, hi, ingot, cut, bounds, cost, cum, reference, hold, a, b,
         if low < x < high:
             d, s = excess_at(terms, lo, hi, ingot, cut, bounds, cost, cum, math.exp(x),
                              reference, hold)
-            if d > s * (1.0 + STRONG):
-                low = x
-            elif d * (1.0 + STRONG) < s:
-                high = x
+            low, high = tighten(d, s, x, low, high)
     return low, high
 
 
