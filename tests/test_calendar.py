@@ -14,9 +14,9 @@ from scrapsim.model.inputs import (
     day_numbers,
     seasonal_profiles,
     series_values,
-    smooth,
     window_profile,
 )
+from scrapsim.model.loops import smooth
 from scrapsim.scenario import Scenario
 
 CNY_2017 = 27          # day index of 28 January 2017 from 1 January
@@ -134,3 +134,14 @@ def test_intensity_scales_risk_and_zero_switches_it_off(
 def test_smooth_is_exponential_smoothing() -> None:
     x = np.array([[1.0], [1.0], [0.0]])
     np.testing.assert_allclose(smooth(x, 0.5), [[0.5], [0.75], [0.375]])
+
+
+def test_compiled_smoothing_has_the_bytes_of_the_numpy_loop() -> None:
+    """The compiled smoothing does the numpy loop's operations in its order: same bits."""
+    x = np.random.default_rng(3).random((400, 5)) * (np.arange(400) % 90 < 40)[:, None]
+    for alpha in (1e-3, 0.1, 1.0 - np.exp(-1.0 / 7.0), 1.0):
+        expected, prev = np.empty_like(x), np.zeros(5)
+        for t in range(len(x)):
+            prev = prev + alpha * (x[t] - prev)
+            expected[t] = prev
+        assert smooth(x, float(alpha)).tobytes() == expected.tobytes()

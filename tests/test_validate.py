@@ -278,7 +278,7 @@ def test_no_verification_visits_dilute_the_violation_rate() -> None:
     runs = [run(load_scenario(LIBRARY / "national_2017.yaml",
                               {f"{TWO_PLUS_26}.verify": v}), seed=0, baseline=False)
             for v in (True, False)]
-    on, off = (by_campaign(r.events, [("two-plus-26-supervision", [])])
+    on, off = (by_campaign(r.log, r.scenario, [("two-plus-26-supervision", [])])
                ["two-plus-26-supervision"]["all"] for r in runs)
     assert on["verifications"] > on["unrectified"] and off["verifications"] == 0
     assert off["inspections"] == on["inspections"] + on["verifications"]

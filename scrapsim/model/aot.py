@@ -71,6 +71,7 @@ def build(target: str | Path, verbose: bool = False) -> Path:
         "market_day": kernels.market_day, "market_days": kernels.market_days,
         "state_summary": kernels.state_summary,
         "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin,
+        "smooth": kernels.smooth,
         "pick_round": draws.pick_round, "campaign_day": campaign_kernels.campaign_day}
     assert set(functions) == set(loops.EXPORTED), "loops.EXPORTED and the build disagree"
     for name, signature in signatures().items():

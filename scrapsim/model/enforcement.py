@@ -1,4 +1,4 @@
-"""Enforcement as the record counts it: per campaign and region, from the event table.
+"""Enforcement as the record counts it: per campaign and region, from the event log.
 
 For each campaign and each of its regions: ``inspections`` (visits of sites on the lists),
 ``first_visits`` (a site's first inspection by the campaign), ``verifications`` (re-visits of
@@ -17,14 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from scrapsim.model.table import Table
+from scrapsim.model.records import EventLog
+from scrapsim.scenario import Scenario
 
-__all__ = ["COUNTS", "by_campaign", "rates"]
+__all__ = ["COUNTS", "KINDS", "by_campaign", "rates"]
 
 COUNTS = {"inspections": "inspection", "verifications": "verification",
           "violations": "violation", "reported_closures": ("close", "deadline_close"),
           "false_closures": "false_close", "audited": "audit"}
 """Count name -> event kind(s) it counts."""
+KINDS = ("inspection", "verification", "violation", "close", "deadline_close", "false_close",
+         "audit")
+"""The event kinds the counts read."""
 
 
 def rates(block: dict[str, Any]) -> dict[str, Any]:
@@ -35,26 +39,40 @@ def rates(block: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
-def _block(event: np.ndarray, value: np.ndarray) -> dict[str, Any]:
+def by_campaign(log: EventLog, scenario: Scenario,
+                campaigns: list[tuple[str, list[str]]] | None = None) -> dict[str, Any]:
+    """``{campaign: {"all": counts, region: counts, ...}}`` of a run's event log, for the
+    (name, regions) pairs given (default: each of ``scenario``'s campaigns and its regions).
+    Counted from the log's codes (:meth:`EventLog.coded`), grouped in one ``bincount`` per
+    campaign: sweeps and summaries never build the event table for it."""
+    if campaigns is None:
+        campaigns = [(c.name, list(c.regions)) for c in scenario.campaigns]
+    regions = [r.name for r in scenario.regions]
+    names = [c.name for c in scenario.campaigns]
+    camp, region, kind, value = log.coded(KINDS)
+    n_kinds, n_regions = len(KINDS), len(regions)
+    counted = kind >= 0
+    key = (region * n_kinds + kind) * 2 + (value > 0)
     out: dict[str, Any] = {}
-    for name, kinds in COUNTS.items():
-        out[name] = int(np.isin(event, kinds).sum())
-    out["first_visits"] = int(((event == "inspection") & (value > 0)).sum())
-    out["unrectified"] = int(((event == "verification") & (value > 0)).sum())
-    out["audit_found"] = int(((event == "audit") & (value > 0)).sum())
-    return rates(out)
-
-
-def by_campaign(events: Table, campaigns: list[tuple[str, list[str]]]) -> dict[str, Any]:
-    """``{campaign: {"all": counts, region: counts, ...}}`` for (name, regions) pairs."""
-    camp, reg = np.asarray(events["campaign"]), np.asarray(events["region"])
-    event, value = np.asarray(events["event"]), np.asarray(events["value"], float)
-    out: dict[str, Any] = {}
-    for name, regions in campaigns:
-        mine = camp == name
-        entry = {"all": _block(event[mine], value[mine])}
-        for r in regions:
-            sel = mine & (reg == r)
-            entry[r] = _block(event[sel], value[sel])
+    for name, its in campaigns:
+        mine = counted & np.isin(camp, [k for k, c in enumerate(names) if c == name])
+        table = np.bincount(key[mine], minlength=n_regions * n_kinds * 2)
+        table = table.reshape(n_regions, n_kinds, 2)
+        entry = {"all": _block(table.sum(axis=0))}
+        for r in its:
+            entry[r] = _block(table[regions.index(r)])
         out[name] = entry
     return out
+
+
+def _block(table: np.ndarray) -> dict[str, Any]:
+    """Counts of a ``[kind, value > 0]`` table of :data:`KINDS`."""
+    total = table.sum(axis=1)
+    out: dict[str, Any] = {}
+    for name, kinds in COUNTS.items():
+        out[name] = int(sum(total[KINDS.index(k)] for k in
+                            ((kinds,) if isinstance(kinds, str) else kinds)))
+    out["first_visits"] = int(table[KINDS.index("inspection"), 1])
+    out["unrectified"] = int(table[KINDS.index("verification"), 1])
+    out["audit_found"] = int(table[KINDS.index("audit"), 1])
+    return rates(out)

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from scrapsim.model import loops
 from scrapsim.scenario import Campaign, Scenario, Series
 
 __all__ = ["CNY", "Inputs", "build_inputs", "cny_date", "series_values", "window_profile"]
@@ -127,17 +128,6 @@ def _campaign_arrays(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.nda
     return 1.0 - keep_risk, 1.0 - keep_cut, active
 
 
-def smooth(x: np.ndarray, alpha: float) -> np.ndarray:
-    """Exponential smoothing along days: ``y[t] = y[t-1] + alpha·(x[t] − y[t-1])``,
-    ``y[-1] = 0``."""
-    out = np.empty_like(x, dtype=float)
-    prev = np.zeros(x.shape[1:])
-    for t in range(len(x)):
-        prev = prev + alpha * (x[t] - prev)
-        out[t] = prev
-    return out
-
-
 def ingot_paid(spot: np.ndarray, days: int) -> np.ndarray:
     """The ingot price smelters' orders pay on each day: the mean spot price over the last
     ``days`` days (before the start, the first day's), CNY/t. Alloy-ingot orders are priced at
@@ -160,7 +150,8 @@ def build_inputs(scenario: Scenario, rng: np.random.Generator) -> Inputs:
     noise = np.exp(rng.standard_normal((n, len(regions))) * sd - 0.5 * sd**2)
     price_noise = rng.standard_normal((n, len(regions))) * scenario.market.price_noise
     target, cut, active = _campaign_arrays(scenario)
-    risk = smooth(target, 1.0 - np.exp(-1.0 / scenario.behaviour.risk_memory_days))
+    memory = 1.0 - float(np.exp(-1.0 / scenario.behaviour.risk_memory_days))
+    risk = loops.smooth(target, memory)   # smoothed along days
     ingot = series_values(scenario.market.ingot_price, start, n)
     return Inputs(
         dates=dates,

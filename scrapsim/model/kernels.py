@@ -248,3 +248,19 @@ def market_days(first, last, inp, mkt, tr, sm, values, cols):  # pragma: no cove
     two events of the timeline, on which nothing else happens."""
     for day in range(first, last):
         market_day(day, inp, mkt, tr, sm, values, cols)
+
+
+@njit(cache=True)
+def smooth(x, alpha):  # pragma: no cover
+    """Exponential smoothing along days, ``y[t] = y[t-1] + alpha·(x[t] − y[t-1])`` with
+    ``y[-1] = 0``, of a ``[day, region]`` array (the perceived risk of
+    :func:`scrapsim.model.inputs.build_inputs`): the same operations in the same order as a
+    numpy loop over days, without its three array calls a day."""
+    out = np.empty_like(x)
+    n_days, n = x.shape
+    for r in range(n):
+        prev = 0.0
+        for t in range(n_days):
+            prev = prev + alpha * (x[t, r] - prev)
+            out[t, r] = prev
+    return out

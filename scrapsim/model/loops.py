@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "campaign_day", "check", "market_day",
-           "market_days", "pick_round", "region_sums", "smelter_margin", "source_stamp",
+           "market_days", "pick_round", "region_sums", "smelter_margin", "smooth", "source_stamp",
            "state_summary"]
 
 SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py",
@@ -48,6 +48,7 @@ SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
     "market_days": (None, ("int64", "int64", *_DAY)),
     "state_summary": ("float64", (_I1, _I1, _I1, _I1, _F1, _F1, _F1, _I2, _F1, _F1, _F1)),
     "region_sums": (None, (_I1, _F1, _F1)),
+    "smooth": (_F2, (_F2, "float64")),
     "smelter_margin": (_F1, ("float64", _F1, _F1, _F1)),
     "pick_round": (_I1, (_I1, _F1, "bool", "int64", _B1, _I1, "int64", "generator")),
     "campaign_day": ((_F2, _I2, _F1), (
@@ -126,6 +127,7 @@ if _built is None:
     market_days: Any = kernels.market_days
     state_summary: Any = kernels.state_summary
     region_sums: Any = kernels.region_sums
+    smooth: Any = kernels.smooth
     smelter_margin: Any = market.smelter_margin
     pick_round: Any = draws.pick_round
     campaign_day: Any = campaign_kernels.campaign_day
@@ -134,6 +136,7 @@ else:
     market_days = _built.market_days
     state_summary = _built.state_summary  # unchecked per call: the smelters check their first
     region_sums = _checked("region_sums", _built.region_sums)
+    smooth = _checked("smooth", _built.smooth)
     smelter_margin = _checked("smelter_margin", _built.smelter_margin)
     pick_round = _checked("pick_round", _built.pick_round)
     campaign_day = _built.campaign_day  # unchecked per call: the regulator checks its first

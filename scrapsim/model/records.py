@@ -67,6 +67,32 @@ class EventLog:
                              events, floats[:, 1]))
         self.count += n
 
+    def coded(self, kinds: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+        """The events' (campaign, region, kind, value) in the order they were added, without
+        building the table: campaign and region as indices (campaign -1 for none), kind as the
+        index of the event's name in ``kinds`` (-1 for an event not among them)."""
+        if not self._chunks:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, np.zeros(0)
+        chunks = self._chunks
+        sizes = np.array([len(c[3]) for c in chunks])
+        where = {e: k for k, e in enumerate(kinds)}
+        ordered = sorted(kinds)
+        lookup = np.asarray(ordered)
+        position = np.array([where[e] for e in ordered] + [-1])
+
+        def code(event: str | np.ndarray) -> int | np.ndarray:
+            if isinstance(event, str):
+                return where.get(event, -1)
+            at = np.searchsorted(lookup, event)
+            found = lookup[np.minimum(at, len(lookup) - 1)] == event
+            return position[np.where(found, at, len(lookup))]
+
+        camp = _spread([c[4] for c in chunks], sizes).astype(np.int64)
+        region = np.concatenate([c[1] for c in chunks])
+        kind = _spread([code(c[5]) for c in chunks], sizes).astype(np.int64)
+        return camp, region.astype(np.int64), kind, _spread([c[6] for c in chunks], sizes)
+
     def table(self, start: date, regions: list[str], campaigns: list[str]) -> Table:
         """The event table, sorted by time (stable: same-time events keep their order)."""
         if not self._chunks:
@@ -101,14 +127,13 @@ class EventLog:
 
 
 def _spread(items: list, sizes: np.ndarray) -> np.ndarray:
-    """Concatenate per-chunk values, each a scalar (repeated) or an array of the chunk's size."""
-    scalar = np.array([np.ndim(x) == 0 for x in items])
-    firsts = [float(x) if s else np.nan for x, s in zip(items, scalar, strict=True)]
-    out = np.repeat(np.array(firsts), sizes)
-    if not scalar.all():
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        for k in np.flatnonzero(~scalar):
-            out[starts[k]:starts[k] + sizes[k]] = items[k]
+    """Concatenate per-chunk values as floats, each a scalar (repeated) or an array of the
+    chunk's size."""
+    out = np.empty(int(sizes.sum()))
+    at = 0
+    for x, n in zip(items, sizes.tolist(), strict=True):
+        out[at:at + n] = x
+        at += n
     return out
 
 

@@ -121,10 +121,11 @@ def _back_within(x: np.ndarray, base: np.ndarray, band: float,
     kernel = np.ones(7) / 7.0
     xm, bm = np.convolve(x, kernel)[:len(x)], np.convolve(base, kernel)[:len(base)]
     inside = np.abs(xm - bm) <= band * np.abs(bm)
-    for day in range(last_end + 1, len(x) - RECOVERY_HOLD + 1):
-        if inside[day:day + RECOVERY_HOLD].all():
-            return day - last_end
-    return None
+    outside = np.concatenate([[0], np.cumsum(~inside)])     # days outside before each day
+    first = last_end + 1
+    held = outside[first + RECOVERY_HOLD:] == outside[first:len(x) - RECOVERY_HOLD + 1]
+    found = np.flatnonzero(held)
+    return int(found[0]) + 1 if found.size else None
 
 
 def _smelters_start(result, cols: list[int], n_reg: int) -> int:
@@ -157,8 +158,7 @@ def summarize(result, baseline) -> dict[str, Any]:
     summary["seed"] = result.seed
     summary["intensity"] = sc.enforcement.intensity
     summary["regions"] = {name: block([i], name) for i, name in enumerate(names)}
-    summary["campaigns"] = by_campaign(result.events, [(c.name, list(c.regions))
-                                                       for c in sc.campaigns])
+    summary["campaigns"] = by_campaign(result.log, sc)
     audits = [c["all"] for c in summary["campaigns"].values()]
     summary["audit_share_not_closed"] = rates({
         "inspections": 0, "violations": 0, "audited": sum(a["audited"] for a in audits),
