@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))   # this checkout's scrapsim, not an installed one
 
 BYTES_PER_TRADER_DAY = 8 * (6 + 7 + 7 + 4 + 3)
 """float64 reads and writes per trader on a trading day, pass by pass (trader_kernels):

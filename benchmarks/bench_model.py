@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))   # this checkout's scrapsim, not an installed one
 
 
 def bench_scenario(path: Path, repeat: int) -> dict:

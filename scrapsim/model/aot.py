@@ -53,7 +53,7 @@ def build(target: str | Path, verbose: bool = False) -> Path:
     """Compile the extension to ``target`` (a path ending in the platform's extension suffix);
     returns it. The new file replaces an old one by a rename, so a process that has the old
     one loaded keeps it (writing into a loaded shared object crashes that process)."""
-    from scrapsim.model import campaign_kernels, draws, kernels, loops, market
+    from scrapsim.model import campaign_kernels, draws, kernels, loops, market, sanction_kernels
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation notice
@@ -72,7 +72,8 @@ def build(target: str | Path, verbose: bool = False) -> Path:
         "state_summary": kernels.state_summary,
         "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin,
         "smooth": kernels.smooth,
-        "pick_round": draws.pick_round, "campaign_day": campaign_kernels.campaign_day}
+        "pick_round": draws.pick_round, "campaign_day": campaign_kernels.campaign_day,
+        "smelter_deadlines": sanction_kernels.smelter_deadlines}
     assert set(functions) == set(loops.EXPORTED), "loops.EXPORTED and the build disagree"
     for name, signature in signatures().items():
         cc.export(name, signature)(functions[name].py_func)

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["BACKEND", "EXPORTED", "SIGNATURES", "SOURCES", "campaign_day", "check", "market_day",
-           "market_days", "pick_round", "region_sums", "smelter_margin", "smooth", "source_stamp",
-           "state_summary"]
+           "market_days", "pick_round", "region_sums", "smelter_deadlines", "smelter_margin",
+           "smooth", "source_stamp", "state_summary"]
 
 SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py",
            "draws.py", "campaign_kernels.py", "sanction_kernels.py", "clearing_kernels.py")
@@ -43,6 +43,7 @@ _DAY: tuple[Spec, ...] = (
     (_I1,) + (_F1,) * 17,                            # TRADER_FIELDS
     (_I1, _I1) + (_F1,) * 13 + (_B1, _I2, _F2, _B1),  # SMELTER_FIELDS
     _F3, _I1)
+_CS = (_I1, _I1, _I1, _F1, _B1, _F1, _F1, _F1, _B1, _B1, _F1)   # CAMPAIGN_SMELTER_FIELDS
 SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
     "market_day": (None, ("int64", *_DAY)),
     "market_days": (None, ("int64", "int64", *_DAY)),
@@ -54,9 +55,11 @@ SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
     "campaign_day": ((_F2, _I2, _F1), (
         "int64",
         (_F1, _I1, _I1, _B1, _B1, _B1, _F1, _I1, _B1, _B1, _I1, _I1, _B1, _B1, _I1),  # CAMPAIGN_
-        (_I1, _I1, _I1, _F1, _B1, _F1, _F1, _F1, _B1, _B1, _F1),  # CAMPAIGN_SMELTER_FIELDS
+        _CS,                                                       # CAMPAIGN_SMELTER_FIELDS
         (_I1, _I8, _B1) + (_F1,) * 8,                              # CAMPAIGN_TRADER_FIELDS
         _F3, _I1, "generator", "generator")),
+    "smelter_deadlines": ((_F2, _I2, _F1), ("int64", _CS, _B1, "generator", "generator",
+                                             "float64", _F1)),
 }
 """(result, arguments) of each loop Python calls, the types the model passes; the extension
 is compiled for exactly these (:mod:`scrapsim.model.aot`), the others are compiled into them."""
@@ -121,7 +124,7 @@ _built = _ahead_of_time()
 BACKEND = "just-in-time" if _built is None else "ahead-of-time"
 """Which build this process runs: ``"ahead-of-time"`` or ``"just-in-time"``."""
 if _built is None:
-    from scrapsim.model import campaign_kernels, draws, kernels, market
+    from scrapsim.model import campaign_kernels, draws, kernels, market, sanction_kernels
 
     market_day: Any = kernels.market_day
     market_days: Any = kernels.market_days
@@ -131,6 +134,7 @@ if _built is None:
     smelter_margin: Any = market.smelter_margin
     pick_round: Any = draws.pick_round
     campaign_day: Any = campaign_kernels.campaign_day
+    smelter_deadlines: Any = sanction_kernels.smelter_deadlines
 else:
     market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
     market_days = _built.market_days
@@ -140,3 +144,4 @@ else:
     smelter_margin = _checked("smelter_margin", _built.smelter_margin)
     pick_round = _checked("pick_round", _built.pick_round)
     campaign_day = _built.campaign_day  # unchecked per call: the regulator checks its first
+    smelter_deadlines = _checked("smelter_deadlines", _built.smelter_deadlines)

@@ -47,10 +47,12 @@ SMELTER_FIELDS = ("region", "group", "capacity", "metal_yield", "cost", "cover",
 # ---- the campaign day's arguments (:func:`scrapsim.model.campaign_kernels.campaign_day`) ----
 
 EVENTS = ("inspection", "verification", "violation", "close", "verify_close", "false_close",
-          "seize", "suspend", "upgrade", "fine")
-"""Event names by code, as the event table spells them."""
+          "seize", "suspend", "upgrade", "fine", "reopen", "false_rectify", "rectify_fail_close",
+          "rectify")
+"""Event names by code, as the event table spells them (the last four: deadlines)."""
 (E_INSPECTION, E_VERIFICATION, E_VIOLATION, E_CLOSE, E_VERIFY_CLOSE, E_FALSE_CLOSE, E_SEIZE,
- E_SUSPEND, E_UPGRADE, E_FINE) = range(10)
+ E_SUSPEND, E_UPGRADE, E_FINE, E_REOPEN, E_FALSE_RECTIFY, E_RECTIFY_FAIL_CLOSE,
+ E_RECTIFY) = range(14)
 COLUMNS = ("inspections", "first_visits", "verifications", "violations", "fines",
            "seized_smelters", "seized_traders")
 """The daily columns the day adds to, in the order of the ``cols`` argument."""

@@ -15,7 +15,7 @@ from numba import njit
 from scrapsim.model import packing as pk
 
 __all__ = ["add_counts", "add_weights", "close_smelters", "close_traders", "first_of_day",
-           "kinds", "order", "rows", "set_traders", "stop_smelters"]
+           "kinds", "order", "rows", "set_traders", "smelter_deadlines", "stop_smelters"]
 
 RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
 T_ACTIVE, T_SUSPENDED, T_CLOSED = range(3)
@@ -83,12 +83,13 @@ def _set_smelters(sm, ids, state, changes):  # pragma: no cover
 @njit(cache=True)
 def close_smelters(sm, ids, times, campaign, event, reports, false_share, values, day, cols,
                    n_regions, ft, it, k, changes):  # pragma: no cover
-    """``Smelters.close``: ban the open ones of ``ids``; with ``false_share`` > 0 a share of
-    ``close`` reports is false (the site goes on, flagged); seized stock counted."""
+    """``Smelters.close``: ban the open ones of ``ids``; with ``false_share`` > 0 (reports
+    that may be false: ``close`` and ``rectify_fail_close``) a share of them is false (the site
+    goes on, flagged); seized stock counted."""
     keep = sm[pk.CS_STATE][ids] != CLOSED
     ids, times = ids[keep], times[keep]
     k = rows(ft, it, k, times, sm[pk.CS_REGION], SMELTER, ids, campaign, event, np.zeros(1))
-    if false_share > 0.0 and event == pk.E_CLOSE and ids.size:
+    if false_share > 0.0 and ids.size:
         false = reports.random(ids.size) < false_share
         fake = ids[false]
         _set_smelters(sm, fake, RUNNING, changes)
@@ -127,6 +128,58 @@ def stop_smelters(sm, ids, times, campaign, state, days, next_days, fail, event,
             sm[pk.CS_NEXT_DAYS][j] = next_days
             sm[pk.CS_FAIL][j] = fail
     return rows(ft, it, k, times, sm[pk.CS_REGION], SMELTER, ids, campaign, event, np.zeros(1))
+
+
+@njit(cache=True)
+def smelter_deadlines(day, sm, rectifiable, behaviour, reports, false_share,
+                      seized):  # pragma: no cover
+    """``Smelters.advance``: the suspensions and rectifications ending on ``day``. A
+    rectifying plant reopens (violating only if its class cannot rectify; with
+    ``false_share`` > 0 that share of reopenings is ``false_rectify``, still violating, drawn
+    on ``reports``); a suspended one fails its rectification with its ``fail`` probability
+    (drawn on ``behaviour``) and is closed (``rectify_fail_close``, a report that may be false)
+    or starts rectifying for its ``next_days`` (on a day with false rectifications drawn, the
+    failures are drawn on ``reports`` too, as the numpy code it replaces did, whose ``rng``
+    the reports' stream had replaced). Adds the tonnes seized to ``seized`` per region;
+    returns the event rows and what changed, as :func:`campaign_day` does."""
+    st, until = sm[pk.CS_STATE], sm[pk.CS_UNTIL]
+    n_rect = n_susp = 0
+    for j in range(st.size):
+        if until[j] <= day:
+            n_rect += st[j] == RECTIFYING
+            n_susp += st[j] == SUSPENDED
+    rect, susp = np.empty(n_rect, np.int64), np.empty(n_susp, np.int64)
+    a = b = 0
+    for j in range(st.size):
+        if until[j] <= day and st[j] == RECTIFYING:
+            rect[a], a = j, a + 1
+        elif until[j] <= day and st[j] == SUSPENDED:
+            susp[b], b = j, b + 1
+    ft = np.empty((2 * (n_rect + n_susp) + 1, 2))
+    it = np.empty((2 * (n_rect + n_susp) + 1, 5), np.int64)
+    changes, region, none = np.zeros(5), sm[pk.CS_REGION], np.zeros(1)
+    times = np.full(n_rect + n_susp, float(day))
+    _set_smelters(sm, rect, RUNNING, changes)
+    for j in rect:
+        sm[pk.CS_VIOLATOR][j] = not rectifiable[j]
+    k = rows(ft, it, 0, times, region, SMELTER, rect, -1, pk.E_REOPEN, none)
+    draw = behaviour
+    if false_share > 0.0 and rect.size:
+        undone = rect[reports.random(rect.size) < false_share]
+        for j in undone:
+            sm[pk.CS_VIOLATOR][j] = True
+        k = rows(ft, it, k, times, region, SMELTER, undone, -1, pk.E_FALSE_RECTIFY, none)
+        draw = reports   # the numpy code's draws after a false rectification's (same bytes)
+    failed = draw.random(susp.size) < sm[pk.CS_FAIL][susp]
+    k = close_smelters(sm, susp[failed], times[:failed.sum()], -1, pk.E_RECTIFY_FAIL_CLOSE,
+                       reports, false_share, seized.reshape((1, seized.size, 1)), 0,
+                       np.zeros(pk.C_SEIZED_S + 1, np.int64), seized.size, ft, it, k, changes)
+    ok = susp[~failed]
+    _set_smelters(sm, ok, RECTIFYING, changes)
+    for j in ok:
+        until[j] = day + sm[pk.CS_NEXT_DAYS][j]
+    k = rows(ft, it, k, times, region, SMELTER, ok, -1, pk.E_RECTIFY, none)
+    return ft[:k], it[:k], changes
 
 
 @njit(cache=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from scrapsim.model import loops
+from scrapsim.model import packing as pk
 from scrapsim.model.actors.traders import _lognormal
 from scrapsim.model.records import EventLog
 from scrapsim.scenario import SMELTER_CLASSES, Scenario
@@ -205,32 +206,22 @@ class Smelters:
         log.add(t, self.region[ids], SMELTER, ids, campaign, "upgrade")
 
     def advance(self, day: int, rng: np.random.Generator, log: EventLog) -> np.ndarray:
-        """Deadlines falling on ``day``: suspended → rectifying or closed; rectifying → running.
+        """Deadlines falling on ``day``: suspended → rectifying or closed; rectifying → running
+        (in one compiled call, :func:`~scrapsim.model.sanction_kernels.smelter_deadlines`;
+        ``rng`` draws the failed rectifications).
 
         Returns tonnes seized per region from plants closed for not rectifying.
         """
         self.refresh()
+        seized = np.zeros(self.n_regions)
         if day < self.next_due:
-            return np.zeros(self.n_regions)
-        waiting = (self.state == SUSPENDED) | (self.state == RECTIFYING)
-        due = np.flatnonzero((self.until <= day) & waiting)
-        rect = due[self.state[due] == RECTIFYING]
-        self._set(rect, RUNNING)
-        self.violator[rect] = ~self.rectifiable[rect]
-        log.add(float(day), self.region[rect], SMELTER, rect, -1, "reopen")
-        if self.reports is not None and rect.size:
-            rng, share = self.reports
-            undone = rect[rng.random(rect.size) < share]
-            self.violator[undone] = True
-            log.add(float(day), self.region[undone], SMELTER, undone, -1, "false_rectify")
-        susp = due[self.state[due] == SUSPENDED]
-        failed = rng.random(susp.size) < self.fail[susp]
-        seized = self.close(susp[failed], log, float(day), -1, "rectify_fail_close")
-        ok = susp[~failed]
-        self._set(ok, RECTIFYING)
-        self.until[ok] = day + self.next_days[ok]
-        self._dirty = True
-        log.add(float(day), self.region[ok], SMELTER, ok, -1, "rectify")
+            return seized
+        reports, share = self.reports if self.reports is not None else (rng, 0.0)
+        floats, ints, changed = loops.smelter_deadlines(
+            day, pk.pack(self, pk.CAMPAIGN_SMELTER_FIELDS), self.rectifiable, rng, reports,
+            float(share), seized)
+        log.add_rows(floats, ints, pk.EVENTS)
+        self.changed(closed=bool(changed[pk.CH_SMELTERS_CLOSED]))
         return seized
 
     def relapse(self, ids: np.ndarray, log: EventLog, t: float) -> None:
