@@ -144,4 +144,4 @@ else:
     smelter_margin = _checked("smelter_margin", _built.smelter_margin)
     pick_round = _checked("pick_round", _built.pick_round)
     campaign_day = _built.campaign_day  # unchecked per call: the regulator checks its first
-    smelter_deadlines = _checked("smelter_deadlines", _built.smelter_deadlines)
+    smelter_deadlines = _built.smelter_deadlines  # unchecked per call: the smelters check

@@ -76,7 +76,7 @@ class Smelters:
         self.import_share = np.zeros(self.n)
         self.import_regions = np.zeros(r, dtype=bool)
         self._dirty = True
-        self._checked = False
+        self._checked = self._deadlines_checked = False
         self.refresh()
 
     def refresh(self) -> None:
@@ -217,9 +217,12 @@ class Smelters:
         if day < self.next_due:
             return seized
         reports, share = self.reports if self.reports is not None else (rng, 0.0)
-        floats, ints, changed = loops.smelter_deadlines(
-            day, pk.pack(self, pk.CAMPAIGN_SMELTER_FIELDS), self.rectifiable, rng, reports,
-            float(share), seized)
+        args = (day, pk.pack(self, pk.CAMPAIGN_SMELTER_FIELDS), self.rectifiable, rng, reports,
+                float(share), seized)
+        if not self._deadlines_checked:   # the same arrays (and types) every time
+            loops.check("smelter_deadlines", *args)
+            self._deadlines_checked = True
+        floats, ints, changed = loops.smelter_deadlines(*args)
         log.add_rows(floats, ints, pk.EVENTS)
         self.changed(closed=bool(changed[pk.CH_SMELTERS_CLOSED]))
         return seized
