@@ -5,7 +5,9 @@
 
 Two worker processes, one importing each checkout (``PYTHONPATH``), take turns: in each round
 each runs every case once, so both see the same machine. A case is a simulated year built
-and run without baseline (Hebei, national_2017) or Hebei's intensity-0 twin. Prints the median
+and run without baseline (Hebei, national_2017) or Hebei's intensity-0 twin, or a sweep's unit of
+work (``hebei+sweep``: a run given its seed's baseline, run before and not timed, with the mass
+balance checked and the summary made, as ``scrapsim.run`` does in a sweep). Prints the median
 wall time of each side and the ratio this / other (below 1: this checkout is faster), the
 ratio of the fastest runs (steadier on a shared machine), and the
 loops backend each side runs (build the other checkout's extension first, or both compile
@@ -23,7 +25,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = ("hebei", "hebei@0", "national_2017")
+CASES = ("hebei", "hebei@0", "hebei+sweep", "national_2017")
 
 WORKER = r"""
 import json, sys, time
@@ -33,14 +35,20 @@ from scrapsim.model.simulation import Model, baseline_of, compile_time
 compile_time()
 root = sys.argv[1]
 scenarios = {}
+from scrapsim.model.simulation import run
 for name in sys.argv[2:]:
-    sc = scrapsim.load_scenario(f"{root}/scenarios/{name.split('@')[0]}.yaml")
+    sc = scrapsim.load_scenario(f"{root}/scenarios/{name.split('@')[0].split('+')[0]}.yaml")
     scenarios[name] = baseline_of(sc) if name.endswith("@0") else sc
 print(json.dumps({"backend": loops.BACKEND}), flush=True)
 for line in sys.stdin:
     name, seed = line.split()
-    t0 = time.perf_counter()
-    Model(scenarios[name], int(seed)).run()
+    if name.endswith("+sweep"):   # the baseline of the seed run before, untimed, and shared
+        base = run(baseline_of(scenarios[name]), int(seed), baseline=False)
+        t0 = time.perf_counter()
+        run(scenarios[name], int(seed), baseline=base)
+    else:
+        t0 = time.perf_counter()
+        Model(scenarios[name], int(seed)).run()
     print(json.dumps({"s": time.perf_counter() - t0}), flush=True)
 """
 
