@@ -214,3 +214,43 @@ def test_unlicensed_halted_workshop_is_found_on_a_list_visit() -> None:
     assert found(unlicensed_classes=["workshop"])
     assert not found(unlicensed_classes=["small"])
     assert not found(unlicensed_classes=["workshop"], lists=False)
+
+
+def _counts_from_table(events: Any, campaign: str, region: str | None) -> dict[str, int]:
+    """The counts of a campaign (and region) read from the event table's strings."""
+    sel = np.asarray(events["campaign"]) == campaign
+    if region is not None:
+        sel &= np.asarray(events["region"]) == region
+    event, value = np.asarray(events["event"])[sel], np.asarray(events["value"], float)[sel]
+    kinds = {"inspections": ["inspection"], "verifications": ["verification"],
+             "violations": ["violation"], "reported_closures": ["close", "deadline_close"],
+             "false_closures": ["false_close"], "audited": ["audit"]}
+    out = {k: int(np.isin(event, v).sum()) for k, v in kinds.items()}
+    out["first_visits"] = int(((event == "inspection") & (value > 0)).sum())
+    out["unrectified"] = int(((event == "verification") & (value > 0)).sum())
+    out["audit_found"] = int(((event == "audit") & (value > 0)).sum())
+    return out
+
+
+@pytest.mark.parametrize("name", ["hebei", "shandong"])
+def test_campaign_counts_from_the_log_are_those_of_the_event_table(name: str) -> None:
+    """``by_campaign`` counts from the log's codes without building the table: per campaign
+    and region, every count equals the one read from the event table (false reports, audits
+    and verifications included)."""
+    from scrapsim.model.enforcement import by_campaign
+    from scrapsim.scenario import load_scenario
+
+    sc = load_scenario(name, {"behaviour.false_report": 0.3})
+    r = run(sc, seed=1, baseline=False)
+    counts = by_campaign(r.log, sc)
+    assert set(counts) == {c.name for c in sc.campaigns}
+    seen = set()
+    for c in sc.campaigns:
+        for region in [None, *c.regions]:
+            got = counts[c.name]["all" if region is None else region]
+            want = _counts_from_table(r.events, c.name, region)
+            assert {k: got[k] for k in want} == want, (c.name, region)
+            seen |= {k for k, v in want.items() if v}
+    assert {"inspections", "first_visits", "verifications", "violations", "reported_closures",
+            "false_closures"} | ({"audited", "audit_found"} if name == "shandong" else set()) \
+        <= seen
