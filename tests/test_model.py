@@ -478,3 +478,33 @@ def test_quiet_days_in_one_call_give_the_bytes_of_day_by_day(
     kinds = set(batched.events["event"])
     assert {"reopen", "suspend"} <= kinds  # deadlines fell due on the way
     assert sum(calls) > 40 and sum(calls) > 2 * len(calls)  # many days, in few calls
+
+
+def test_recovery_held_days_are_the_first_day_inside_for_the_whole_hold() -> None:
+    """``_back_within`` (a cumulative count of the days outside the band) gives the day a
+    day-by-day search gives: the first day after the window from which the 7-day mean stays
+    within the band for ``RECOVERY_HOLD`` days; None when no such day is left in the run."""
+    from scrapsim.model.summary import RECOVERY_HOLD, _back_within
+
+    def by_day(x: np.ndarray, base: np.ndarray, band: float, last_end: int) -> int | None:
+        kernel = np.ones(7) / 7.0
+        xm, bm = np.convolve(x, kernel)[:len(x)], np.convolve(base, kernel)[:len(base)]
+        inside = np.abs(xm - bm) <= band * np.abs(bm)
+        for day in range(last_end + 1, len(x) - RECOVERY_HOLD + 1):
+            if inside[day:day + RECOVERY_HOLD].all():
+                return day - last_end
+        return None
+
+    rng = np.random.default_rng(5)
+    found = 0
+    for _ in range(400):
+        n = int(rng.integers(20, 120))
+        base = rng.uniform(50, 150, n)
+        x = base * (1 + rng.normal(0, rng.uniform(0.01, 0.3), n))
+        last_end = int(rng.integers(0, n + 2))
+        band = float(rng.uniform(0.02, 0.3))
+        want = by_day(x, base, band, last_end)
+        assert _back_within(x, base, band, last_end) == want
+        found += want is not None
+    assert 50 < found < 350                      # both outcomes are exercised
+    assert _back_within(np.ones(30), np.ones(30), 0.05, None) is None
