@@ -29,6 +29,23 @@ def _copy_into_source_tree(built: Path) -> None:
             replace_file(built, here)
 
 
+def _reuse_from_source_tree(target: Path) -> bool:
+    """Take the extension beside the sources when it was built from these very sources (its
+    stamp is theirs: a second ``pip install .`` of a clone, or a wheel built after an install)
+    instead of compiling the same code again; False when there is none or it is stale."""
+    from scrapsim.model.aot import replace_file, up_to_date
+
+    here = Path(__file__).resolve().parent / "scrapsim" / "model" / target.name
+    if not up_to_date(here):
+        return False
+    if here.resolve() != target.resolve():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(here, target)
+    print(f"scrapsim: the model's loops were built from these sources already ({here.name}): "
+          "reused, not compiled again", file=sys.stderr)
+    return True
+
+
 class BuildLoops(build_ext):
     """``build_ext`` whose one extension is compiled by numba.pycc, not from C sources."""
 
@@ -41,8 +58,9 @@ class BuildLoops(build_ext):
             from scrapsim.model.aot import build
 
             target = Path(self.get_ext_fullpath(ext.name))
-            build(str(target), verbose=bool(self.verbose > 1))
-            _copy_into_source_tree(target)
+            if not _reuse_from_source_tree(target):
+                build(str(target), verbose=bool(self.verbose > 1))
+                _copy_into_source_tree(target)
         except Exception as exc:  # the JIT build is the fallback, never a failed install
             print(f"scrapsim: the model's loops were not compiled ahead of time ({exc!r}); "
                   "numba compiles them on the first run instead", file=sys.stderr)

@@ -123,3 +123,22 @@ def test_a_loaded_extension_is_replaced_not_overwritten(tmp_path: Path) -> None:
     assert child.returncode == 0 and out.strip() == first.strip()
     assert loaded.read_bytes() == scrambled.read_bytes()
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_an_extension_is_reused_only_when_built_from_these_sources(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``setup.py`` reuses the extension beside the sources only when its stamp is theirs:
+    not a file that does not load, not one built before the kernels changed."""
+    from scrapsim.model import aot
+
+    built = sorted(Path(loops.__file__).parent.glob("_loops*.so"))
+    fresh = [p for p in built if aot.built_stamp(p) == loops.source_stamp()]
+    if not fresh:
+        pytest.skip("no extension built from these sources (python -m scrapsim.model.aot)")
+    assert aot.up_to_date(fresh[0])
+    garbage = tmp_path / fresh[0].name
+    garbage.write_bytes(b"not an extension")
+    assert aot.built_stamp(garbage) is None and not aot.up_to_date(garbage)
+    assert not aot.up_to_date(tmp_path / "missing.so")
+    monkeypatch.setattr(loops, "source_stamp", lambda: aot.built_stamp(fresh[0]) ^ 1)
+    assert not aot.up_to_date(fresh[0])            # the kernels changed since it was built

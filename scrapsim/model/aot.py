@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build", "signatures"]
+__all__ = ["build", "built_stamp", "signatures", "up_to_date"]
 
 
 def signatures() -> dict[str, object]:
@@ -81,6 +81,33 @@ def build(target: str | Path, verbose: bool = False) -> Path:
     cc.compile()
     os.replace(target.parent / cc.output_file, target)
     return target
+
+
+def built_stamp(path: Path) -> int | None:
+    """The :func:`~scrapsim.model.loops.source_stamp` an extension at ``path`` was built from,
+    read in a separate process (this one must not load a file a build may replace); None if
+    it does not load."""
+    import subprocess
+
+    probe = ("import importlib.util, sys\n"
+             "spec = importlib.util.spec_from_file_location('scrapsim.model._loops', sys.argv[1])\n"
+             "module = importlib.util.module_from_spec(spec)\n"
+             "spec.loader.exec_module(module)\n"
+             "print(module.stamp())\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+        return int(out.strip())
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+def up_to_date(path: Path) -> bool:
+    """True when ``path`` is an extension built from the current sources (its stamp is
+    theirs): ``setup.py`` then reuses it instead of compiling the same code again."""
+    from scrapsim.model.loops import source_stamp
+
+    return path.exists() and built_stamp(path) == source_stamp()
 
 
 def replace_file(source: Path, target: Path) -> None:
