@@ -68,6 +68,33 @@ def _fresh_extension() -> Path | None:
                 None)
 
 
+@pytest.fixture(scope="module")
+def jit_run(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """A Hebei year of this checkout on numba's just-in-time build with an empty cache (the
+    loops compile: about a minute), its output and folder, and the environment whose cache it
+    filled. One compile for the two tests that need one."""
+    root = tmp_path_factory.mktemp("jit")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SCRAPSIM_JIT": "1",
+           "NUMBA_CACHE_DIR": str(root / "numba-cache")}
+    proc = subprocess.run([sys.executable, "-m", "scrapsim", "hebei", "--out", "jit",
+                           "--no-plot"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc, root / "jit", env
+
+
+def test_compiling_is_said_only_when_the_loops_were_compiled(jit_run: tuple,
+                                                             tmp_path: Path) -> None:
+    """The first run on an empty cache says it compiled; the next, loading the cache, not."""
+    first, _, env = jit_run
+    assert "compiling the model's loops (first run of this install" in first.stdout
+    again = subprocess.run([sys.executable, "-m", "scrapsim", "hebei", "--set",
+                            "end=2017-03-31", "--no-plot", "--out", "again"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "compiling the model" not in again.stdout       # loaded from the cache
+
+
 def installed(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(site)}
     return subprocess.run([sys.executable, "-m", "scrapsim", *args], cwd=cwd, env=env,
@@ -193,7 +220,8 @@ def test_a_checkout_records_its_commit(tmp_path: Path) -> None:
     assert Path(prov["path"]) == REPO / "scrapsim"
 
 
-def test_an_installed_run_uses_the_loops_built_at_install(site: Path, tmp_path: Path) -> None:
+def test_an_installed_run_uses_the_loops_built_at_install(site: Path, jit_run: tuple,
+                                                         tmp_path: Path) -> None:
     """pip built the loops ahead of time: the installed run compiles nothing and imports no
     numba (nor scipy, nor pandas), and its tables and summary have the bytes of a run of the
     checkout on numba's just-in-time build."""
@@ -210,13 +238,9 @@ def test_an_installed_run_uses_the_loops_built_at_install(site: Path, tmp_path: 
     assert backend == "ahead-of-time"
     for heavy in ("numba", "llvmlite", "scipy", "pandas", "scrapsim.model.kernels"):
         assert heavy not in imported, heavy
-    jit = {**os.environ, "PYTHONPATH": str(REPO), "SCRAPSIM_JIT": "1"}
-    proc = subprocess.run([sys.executable, "-m", "scrapsim", "hebei", "--out", "jit",
-                           "--no-plot", "-q"], cwd=tmp_path, env=jit, capture_output=True,
-                          text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stderr
+    jit = jit_run[1]
     for name in ("daily.csv", "baseline_daily.csv", "events.csv", "initial.csv",
                  "summary.json"):
-        assert (tmp_path / "aot" / name).read_bytes() == (tmp_path / "jit" / name).read_bytes()
+        assert (tmp_path / "aot" / name).read_bytes() == (jit / name).read_bytes()
     manifest = json.loads((tmp_path / "aot" / "manifest.json").read_text())
     assert manifest["loops"] == "ahead-of-time" and manifest["compile_s"] < 0.5
