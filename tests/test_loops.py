@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import _subprocess_env, interruptible
 
 from scrapsim.model import loops
 from scrapsim.model.simulation import Model
@@ -142,3 +143,53 @@ def test_an_extension_is_reused_only_when_built_from_these_sources(
     assert not aot.up_to_date(tmp_path / "missing.so")
     monkeypatch.setattr(loops, "source_stamp", lambda: aot.built_stamp(fresh[0]) ^ 1)
     assert not aot.up_to_date(fresh[0])            # the kernels changed since it was built
+
+
+CTRL_C_DURING_LOOPS = """
+import os, random, signal, sys, threading, time
+import numpy as np
+from scrapsim.model import loops
+pool, weights = np.arange(100), np.ones(100)
+seen, last = np.zeros(100, dtype=bool), np.zeros(100, dtype=np.int64)
+rng, pid, caught = np.random.default_rng(0), os.getpid(), 0
+def ctrl_c():
+    time.sleep(random.uniform(1e-4, 2e-3))
+    os.kill(pid, signal.SIGINT)
+for trial in range(int(sys.argv[1])):
+    shooter = threading.Thread(target=ctrl_c)
+    try:
+        shooter.start()
+        while True:
+            loops.pick_round(pool, weights, False, 3, seen, last, 0, rng)
+    except KeyboardInterrupt:
+        caught += 1
+    try:
+        shooter.join()
+    except KeyboardInterrupt:
+        pass
+print(caught)
+"""
+
+
+def test_ctrl_c_during_a_loop_that_takes_a_generator_is_an_interrupt_not_a_crash() -> None:
+    """Ctrl-C lands at random moments of calls that unbox a ``numpy.random.Generator`` (numba
+    calls back into Python to do it): every one is a ``KeyboardInterrupt`` after the call.
+    Without the handlers deferred the process dies of a segmentation fault within about a
+    hundred such interrupts."""
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_DURING_LOOPS, "300"],
+                          env=_subprocess_env(), capture_output=True, text=True, timeout=300,
+                          check=False, preexec_fn=interruptible)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.split() == ["300"]
+
+
+def test_every_loop_that_takes_a_generator_defers_the_signals() -> None:
+    """The loops whose arguments include a generator are called with the handlers deferred
+    (a new one added without it would crash on Ctrl-C as above); the others are not wrapped."""
+    def has_generator(spec: object) -> bool:
+        return spec == "generator" or (isinstance(spec, tuple)
+                                       and any(has_generator(s) for s in spec))
+
+    for name, (_, args) in loops.SIGNATURES.items():
+        wrapped = getattr(getattr(loops, name), "signals_deferred", False)
+        assert wrapped == has_generator(args), name
