@@ -185,3 +185,15 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address
     finally:
         stop_dask(procs)
+
+
+LONGEST_FIRST = ("test_packaging.py", "test_readme.py", "test_readme_later.py")
+"""Test files that take minutes (a just-in-time compile on an empty cache, a wheel, the
+README's sweeps and analyses), collected first: the workers take files in collection order,
+so these start at once, in parallel with the rest, instead of last on one worker."""
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
