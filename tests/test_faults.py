@@ -106,6 +106,22 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "whole"
 
 
+MANY = ("--reps", "16")
+"""The Dask fault test's sweep: 256 tiny runs, so that the scheduler is killed while many are
+left (with 64, the last 39 could finish within one 50 ms poll and the sweep end first)."""
+
+
+@pytest.fixture(scope="module")
+def reference_many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Dask fault test's sweep (:data:`MANY`), uninterrupted, on one worker."""
+    folder = tmp_path_factory.mktemp("reference_many")
+    scenario = folder / "tiny.yaml"
+    scenario.write_text(yaml.safe_dump(copy.deepcopy(TINY), sort_keys=False))
+    done = _run(_sweep_cmd(scenario, folder / "whole", *MANY, "--workers", "1"), folder)
+    assert done.returncode == 0, done.stderr
+    return folder / "whole"
+
+
 def _same_tables(out: Path, reference: Path) -> None:
     for name in ("runs.csv", "curves.csv"):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
@@ -199,13 +215,13 @@ def _kill_dask_workers(nanny_group: int) -> int:
 
 def test_dask_workers_then_scheduler_killed_mid_sweep(tiny_file: Path, tmp_path: Path,
                                                       cluster_dir: Path,
-                                                      reference: Path) -> None:
+                                                      reference_many: Path) -> None:
     """Killed workers are retried (never a failed run); a dead scheduler is exit 1 with a
     message; the same command on a new cluster resumes to the uninterrupted tables."""
     out = tmp_path / "s"
     address, procs = start_dask(cluster_dir)
     try:
-        proc = _start(_sweep_cmd(tiny_file, out, "--scheduler", address), tmp_path)
+        proc = _start(_sweep_cmd(tiny_file, out, *MANY, "--scheduler", address), tmp_path)
         _wait_for(_journalled(out), proc)
         assert _kill_dask_workers(procs[1].pid) >= 1
         _wait_for(_journalled(out, 25), proc)  # runs go on once the nannies restart them
@@ -219,13 +235,13 @@ def test_dask_workers_then_scheduler_killed_mid_sweep(tiny_file: Path, tmp_path:
     assert len(stored) >= 25 and all(r["status"] == "ok" for r in stored)
     address, procs = start_dask(cluster_dir)
     try:
-        again = _run(_sweep_cmd(tiny_file, out, "--scheduler", address), tmp_path)
+        again = _run(_sweep_cmd(tiny_file, out, *MANY, "--scheduler", address), tmp_path)
     finally:
         stop_dask(procs)
     assert again.returncode == 0, again.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["failed"] == 0 and manifest["session"]["resumed"] == len(stored)
-    _same_tables(out, reference)
+    _same_tables(out, reference_many)
 
 
 def test_the_checkout_is_what_runs() -> None:
