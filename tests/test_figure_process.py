@@ -71,3 +71,24 @@ def test_a_threaded_program_does_not_fork(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", code], env=_subprocess_env(),
                          capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "None", run.stderr
+
+
+def test_sigterm_just_after_the_fork_is_an_interrupt(tmp_path: Path) -> None:
+    """SIGTERM landing the moment the helper exists, before the command has started: the
+    handler is in place before the fork, so the command exits 130 ("interrupted") with
+    nothing written and its helper reaped, instead of dying and leaving the helper waiting."""
+    patch = ("import os, signal\n"
+             "start = f.FigureProcess.start.__func__\n"
+             "def start_then_term(cls):\n"
+             "    helper = start(cls)\n"
+             "    assert helper is not None\n"
+             "    print('helper', helper.pid, flush=True)\n"
+             "    os.kill(os.getpid(), signal.SIGTERM)\n"
+             "    return helper\n"
+             "f.FigureProcess.start = classmethod(start_then_term)")
+    done = _run(tmp_path, "r", patch)
+    assert done.returncode == 130, done.stderr
+    assert "interrupted" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "r").exists()
+    pid = int(done.stdout.split()[1])
+    assert not Path(f"/proc/{pid}").exists(), Path(f"/proc/{pid}/stat").read_text()

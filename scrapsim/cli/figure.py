@@ -126,6 +126,8 @@ class FigureProcess:
         if pid == 0:                # the helper: never returns into the command
             code = 1
             try:
+                if hasattr(signal, "pthread_sigmask"):  # the command holds them over the fork
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
                 os.close(data_w)
                 os.close(status_r)
                 code = _helper(data_r, status_w, parent)

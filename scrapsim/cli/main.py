@@ -170,12 +170,33 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     args = parser.parse_args(argv)
-    helper = _figure_helper(args)
+    helper = None
     try:
-        return _main(args, argv, helper)
+        with _terminate_as_interrupt():    # before the fork: no moment where SIGTERM kills
+            with _signals_held():           # the command and leaves its helper waiting, and
+                helper = _figure_helper(args)   # none between the fork and this assignment
+            return _main(args, argv, helper)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
     finally:
         if helper is not None:
             helper.close()
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked for the block, and handled just after it (as if they had come
+    then). Only where the helper forks: with other threads running a blocked signal would go
+    to them, and then :meth:`FigureProcess.start` does not fork anyway."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _figure_helper(args: argparse.Namespace) -> Any:
@@ -193,15 +214,11 @@ def _main(args: argparse.Namespace, argv: list[str], helper: Any) -> int:
     from scrapsim.errors import MissingExtraError, ScenarioError
 
     try:
-        with _terminate_as_interrupt():
-            return _dispatch(args, argv, helper)
+        return _dispatch(args, argv, helper)
     except (ScenarioError, MissingExtraError, OSError) as exc:
         print(f"{PROG}: error: {_located(exc, getattr(args, 'scenario', None))}",
               file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
 
 
 @contextmanager
