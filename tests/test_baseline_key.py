@@ -41,6 +41,41 @@ def test_campaigns_change_no_byte_of_the_twin(name):
     assert _tables(changed) == _tables(twin) == _tables(none)
 
 
+def _enforcement_only_changed(twin):
+    """``twin`` with every non-campaign field the key leaves out changed: behaviour, traders'
+    risk tolerance and violator share in every region."""
+    b = twin.behaviour
+    behaviour = b.model_copy(update={"relapse_share": 0.5, "false_report": 0.3,
+                                      "rectifiable": ["large"],
+                                      "risk_memory_days": b.risk_memory_days * 3 + 1})
+    regions = [r.model_copy(update={"traders": r.traders.model_copy(update={
+        "risk_tolerance": r.traders.risk_tolerance * 0.3 + 1e-6,
+        "violator_share": 1.0 - r.traders.violator_share})}) for r in twin.regions]
+    return twin.model_copy(update={"behaviour": behaviour, "regions": regions})
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_behaviour_and_traders_tolerance_change_no_byte_of_the_twin(name):
+    twin = baseline_of(scrapsim.load_scenario(f"scenarios/{name}.yaml"))
+    changed = _enforcement_only_changed(twin)
+    assert baseline_key(changed) == baseline_key(twin)
+    assert _tables(changed) == _tables(twin)
+    # ... and they do change the run with enforcement (the key is not ignoring what matters)
+    if twin.campaigns and name != "no_enforcement":
+        live = scrapsim.load_scenario(f"scenarios/{name}.yaml")
+        live_changed = _enforcement_only_changed(live).model_copy(
+            update={"enforcement": live.enforcement})
+        assert _tables(live_changed) != _tables(live)
+
+
+def test_a_tolerance_that_could_round_to_zero_stays_in_the_key():
+    sc = scrapsim.load_scenario("scenarios/hebei.yaml")
+    tiny = sc.with_overrides({"regions.hebei.traders.risk_tolerance": 1e-300})
+    assert baseline_key(tiny) != baseline_key(sc)
+    assert baseline_key(sc.with_overrides({"regions.hebei.traders.risk_tolerance": 0.9})) \
+        == baseline_key(sc)
+
+
 def test_the_key_tells_market_fields_apart():
     sc = scrapsim.load_scenario("scenarios/hebei.yaml")
     other = sc.with_overrides({"market.price_speed": sc.market.price_speed * 0.5})
@@ -74,6 +109,11 @@ def test_a_sweep_over_campaign_fields_runs_one_baseline_per_seed(tmp_path):
     # twin, campaigns included, it was one per teams value and seed: 6)
     vary = ["campaigns.0.teams=2,4,8", "enforcement.intensity=0.5,1"]
     assert _baselines_of_sweep(tmp_path, vary, "campaigns") == 2
+
+
+def test_a_sweep_over_traders_tolerance_runs_one_baseline_per_seed(tmp_path):
+    vary = ["regions.hebei.traders.risk_tolerance=0.4,0.6,0.9"]
+    assert _baselines_of_sweep(tmp_path, vary, "tolerance") == 2
 
 
 def test_a_sweep_over_a_market_field_runs_one_baseline_per_point_and_seed(tmp_path):

@@ -289,20 +289,42 @@ def baseline_of(scenario: Scenario) -> Scenario:
 
 
 BASELINE_IGNORES = ("name", "description", "sources", "assumptions", "seed", "enforcement",
-                    "campaigns")
+                    "campaigns", "behaviour")
 """Scenario fields a run at intensity 0 does not depend on: words, the default seed (a run is
 given its seed), and enforcement itself. At intensity 0 a campaign schedules nothing and draws
 nothing (each role's random stream is spawned by a fixed key), so its fields change no byte of
-the twin's tables (``tests/test_baseline_key.py`` checks it on every shipped scenario)."""
+the twin's tables. ``behaviour`` is about sanctioned sites (relapses of closed ones, false
+reports, what a rectification fixes) and the perceived risk's memory: at intensity 0 no site
+is sanctioned and the risk is 0 on every day, which smoothing keeps 0. See also
+:data:`TRADER_IGNORES`; ``tests/test_baseline_key.py`` checks each on every shipped
+scenario."""
+
+TRADER_IGNORES = ("violator_share",)
+"""Traders' fields the twin does not depend on: which traders violate matters only to
+inspections (the draw takes the same numbers whatever the share). ``risk_tolerance`` is left
+out of the key too, at or above :data:`TOLERANCE_FLOOR`: a trader collects while its
+tolerance is above the perceived risk, which is 0 at intensity 0, and a tolerance drawn
+around such a mean is never 0, while the draw takes the same numbers whatever the mean."""
+
+TOLERANCE_FLOOR = 1e-200
+"""A lognormal tolerance of this mean would need a normal draw below about −40 to round to 0
+(``exp`` underflows near 1e-308); below it the level stays in the key."""
 
 
 def baseline_key(scenario: Scenario) -> str:
     """What the intensity-0 twin of ``scenario`` depends on, as canonical JSON: scenarios with
     the same key have byte-identical baselines at the same seed, so a sweep over campaign
-    fields (or sensitivity to them) runs one baseline per seed, not one per point."""
+    fields (or sensitivity to them, or to traders' risk tolerance, or a calibration of the
+    false-report share) runs one baseline per seed, not one per point."""
     import json
 
     data = scenario.model_dump(mode="json", exclude=set(BASELINE_IGNORES))
+    for region in data["regions"]:
+        traders = region["traders"]
+        for name in TRADER_IGNORES:
+            traders.pop(name)
+        if traders["risk_tolerance"] >= TOLERANCE_FLOOR:
+            traders["risk_tolerance"] = None
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
