@@ -293,3 +293,40 @@ def test_runs_are_keyed_by_the_moments_they_store(tmp_path: Path) -> None:
     keys = [Evaluator(base, t, [5], None, "h" * 64)._key('{"a":1}', 0) for t in (one, two)]
     assert keys[0] != keys[1]
     assert keys[0] == Evaluator(base, one, [5], None, "h" * 64)._key('{"a":1}', 0)
+
+
+def test_the_fit_figure_draws_replications_that_agree() -> None:
+    """Both seeds at 166: fit.csv's z, kept to ten digits, is a hair above its own interval's
+    top; the bars are clipped at zero instead of refused ("'xerr' must not contain negative
+    values", which made ``report`` call the folder damaged)."""
+    import pandas as pd
+
+    from scrapsim.experiments.calibration.output import fit_figure
+
+    fit = pd.DataFrame({"target": ["shut_at_peak"], "value": [164.0], "sd": [3.0],
+                        "model": [166.0], "ci_low": [166.0], "ci_high": [166.0],
+                        "z": [0.6666666667]})
+    assert (fit["z"] - (fit["ci_high"] - fit["value"]) / fit["sd"]).iloc[0] > 0
+    fig = fit_figure(fit, pd.DataFrame({"generation": [0], "best_objective": [0.44]}))
+    bars = fig.axes[0].containers[0]
+    assert bars.has_xerr
+
+
+def test_a_report_names_the_folder_it_cannot_draw(generated, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from scrapsim.errors import ScenarioError
+    from scrapsim.report import build
+
+    _, cal = generated
+    run = tmp_path / "run"
+    assert main([str(HEBEI), "--set", "end=2017-03-31", "--out", str(run), "--no-plot",
+                 "-q"]) == 0
+
+    def broken(item):
+        raise ValueError("cannot draw")
+
+    monkeypatch.setattr(build, "calibration_section", broken)
+    with pytest.raises(ScenarioError, match="damaged") as err:
+        build.build_report([run, cal.folder], tmp_path / "report", formats="html")
+    assert err.value.file == str(cal.folder)
+    assert not (tmp_path / "report").exists()

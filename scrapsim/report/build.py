@@ -328,6 +328,19 @@ def _listed(inputs: list[Any]) -> list[dict[str, Any]]:
              "id": i.manifest.get("id")} for i in inputs]
 
 
+def _culprit(inputs: list[Any]) -> Path:
+    """The folder whose sections cannot be built on its own (the first such), or ``.`` when
+    each can and only their combination fails: what a damaged-folder error names."""
+    if len(inputs) == 1:
+        return Path(inputs[0].folder)
+    for one in inputs:
+        try:
+            build_sections([one])
+        except (ScenarioError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return Path(one.folder)
+    return Path(".")
+
+
 def build_report(dirs: list[Path], out: Path | None = None,
                  formats: tuple[str, ...] | list[str] | str = FORMATS) -> list[Path]:
     """Read ``dirs``, write ``report.html`` and/or ``report.pdf`` into ``out``; return the
@@ -345,7 +358,7 @@ def build_report(dirs: list[Path], out: Path | None = None,
     except ScenarioError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _damaged(Path(dirs[0]) if len(dirs) == 1 else Path("."), None, exc) from None
+        raise _damaged(_culprit(inputs), None, exc) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     folders.clean_stale(out)
     tmp = folders.work_path(out)

@@ -111,7 +111,10 @@ def fit_figure(fit: Any, history: Any, title: str = "") -> Any:
     hi = ((fit["ci_high"] - fit["value"]) / fit["sd"]).to_numpy(float)
     left.axvspan(-2, 2, color="0.92", label="target ± 2 sd")
     left.axvline(0, color="0.4", lw=0.8)
-    left.errorbar(z, y, xerr=[np.nan_to_num(z - lo), np.nan_to_num(hi - z)], fmt="o",
+    # fit.csv keeps z to ten digits: where the replications agree (lo = z = hi) the rounded z
+    # can sit a hair outside its own interval, so the bars are clipped at 0
+    below, above = (np.maximum(np.nan_to_num(d), 0.0) for d in (z - lo, hi - z))
+    left.errorbar(z, y, xerr=[below, above], fmt="o",
                   color="C0", capsize=3, label="model (95% interval over replications)")
     left.set_yticks(y, [f"{t}\n{v:.4g} ± {s:.3g}" for t, v, s in
                         zip(fit["target"], fit["value"], fit["sd"], strict=True)], fontsize=8)
