@@ -176,6 +176,19 @@ def test_killed_exploration_resumes_to_the_same_bytes(tmp_path: Path) -> None:
         assert (out / name).read_bytes() == (ref.folder / name).read_bytes(), name
 
 
+def test_means_equal_to_the_last_digits_tie_for_dominance() -> None:
+    """Two policies that reach the same outcome by different paths (the README's sanction
+    pairs) differ in the last digits of their sums: neither dominates the other, while a
+    policy worse by one part in a million is dominated."""
+    x = 0.80098263307580919
+    rows = [("ban", 0, 0, x, 2.0), ("reorganize", 0, 0, x * (1 + 5e-10), 2.0),
+            ("worse", 0, 0, x * (1 - 1e-6), 2.0)]
+    table = pd.DataFrame(rows, columns=["policy", "scenario", "rep", "gain", "cost"])
+    res = robust(table, metrics=["gain", "cost"], goals={"gain": "higher", "cost": "lower"})
+    assert res.non_dominated == ["ban", "reorganize"]
+    assert res.dominance.set_index("policy").at["worse", "dominated_by"] == "ban;reorganize"
+
+
 def test_robust_regret_and_dominance_on_a_hand_made_table() -> None:
     """A and B tie on m1's mean, B is better on m2: B dominates A; C is best on m2 only."""
     rows = [("A", 0, 0, 1.0, 5.0), ("A", 0, 1, 1.0, 5.0), ("A", 1, 0, 3.0, 5.0),

@@ -39,10 +39,12 @@ class Calibration:
     manifest: dict[str, Any] = field(repr=False)
 
 
-def _fitted_yaml(base: Scenario, fitted: Scenario, params: Any, cal_id: str,
-                 targets_file: str) -> str:
-    """The base scenario's own text (its comments kept) with the fitted values, rounded to
-    two significant digits of their standard errors (:func:`scrapsim.scenario.round_to_se`)."""
+def _fitted_yaml(base: Scenario, params: Any, cal_id: str,
+                 targets_file: str) -> tuple[str, Scenario]:
+    """The text of ``fitted.yaml`` and the scenario it holds: the base scenario with the fitted
+    values, rounded to two significant digits of their standard errors
+    (:func:`scrapsim.scenario.round_to_se`), named ``<base>-fitted``, the fit among its
+    sources."""
     from scrapsim.scenario import round_to_se
 
     rows = list(params.itertuples())
@@ -57,14 +59,16 @@ def _fitted_yaml(base: Scenario, fitted: Scenario, params: Any, cal_id: str,
     head += [f"#   {r.parameter}: {r.start:.4g} -> {values[r.parameter]:g} "
              f"(fitted {r.fitted:.4g}, se {r.se:.2g}, 95% CI {r.ci_low:.4g}..{r.ci_high:.4g})"
              for r in rows]
-    return "\n".join(head) + "\n" + out.to_yaml()
+    return "\n".join(head) + "\n" + out.to_yaml(), out
 
 
-def write_tables(folder: Path, base: Scenario, fitted: Scenario, targets: Any, cal_id: str,
+def write_tables(folder: Path, base: Scenario, targets: Any, cal_id: str,
                  params: Any, fit: Any, history: list[dict[str, Any]],
-                 evaluations: list[tuple[dict[str, Any], float]]) -> tuple[list[str], Any]:
+                 evaluations: list[tuple[dict[str, Any], float]]
+                 ) -> tuple[list[str], Any, Scenario]:
     """Write the tables, the fitted scenario, the targets file and the figure into
-    ``folder``; their names and the history table back."""
+    ``folder``; their names, the history table and the scenario ``fitted.yaml`` holds back
+    (what reading the folder gives, so a fresh fit and a read-back are the same)."""
     import pandas as pd
 
     hist = pd.DataFrame(history)
@@ -73,11 +77,12 @@ def write_tables(folder: Path, base: Scenario, fitted: Scenario, targets: Any, c
               "evaluations.csv": evals}
     for name, frame in tables.items():
         write_text(folder / name, frame.to_csv(index=False, float_format="%.10g"))
-    write_text(folder / "fitted.yaml", _fitted_yaml(base, fitted, params, cal_id, targets.file))
+    text, fitted = _fitted_yaml(base, params, cal_id, targets.file)
+    write_text(folder / "fitted.yaml", text)
     shutil.copyfile(targets.file, folder / "targets.yaml")
     figures = save_fit_figure(fit, hist, folder,
                               title=f"{base.name} calibrated to {Path(targets.file).name}")
-    return [*tables, *figures, "fitted.yaml", "targets.yaml"], hist
+    return [*tables, *figures, "fitted.yaml", "targets.yaml"], hist, fitted
 
 
 def load_calibration(folder: Path, manifest: dict[str, Any] | None = None) -> Calibration:

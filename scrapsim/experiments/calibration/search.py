@@ -288,9 +288,8 @@ class Fit(Experiment):
     def finish(self, folder: Path, runs: Runs) -> tuple[list[str], dict[str, Any]]:
         ev, spec = self.ev, self.spec
         params, fit = _tables(ev, self.x, self.start, self.unc)
-        fitted = self.base.with_overrides(ev.point(self.x))
-        files, hist = write_tables(folder, self.base, fitted, spec, self.id, params, fit,
-                                   self.history, ev.evaluations)
+        files, hist, fitted = write_tables(folder, self.base, spec, self.id, params, fit,
+                                           self.history, ev.evaluations)
         objective = float(ev.objective(self.unc["at"][None])[0])
         self.result = Calibration(params, fit, hist, fitted, objective, folder, {})
         return files, {

@@ -7,7 +7,8 @@ the scenarios: the mean, the 10th and 90th percentiles (linear interpolation) an
 with a goal (``lower`` or ``higher`` is better), the regret: in each scenario, how far the policy
 is from the best policy in that scenario (0 for the best; metric units), its mean and maximum
 (Savage's minimax regret). A policy is *dominated* when another is at least as good on the mean
-of every goal metric and better on one; the others are the non-dominated set.
+of every goal metric and better on one (means within one part in 10⁹ of the metric's scale
+are a tie); the others are the non-dominated set.
 
 Files: ``robust.csv`` (one row per policy and metric: ``policy, metric, goal, scenarios, mean,
 p10, p90, regret_mean, regret_max``), ``dominance.csv`` (``policy, non_dominated,
@@ -28,6 +29,9 @@ from scrapsim.results.folders import write_text
 __all__ = ["RobustResult", "dominance", "robust", "robustness", "write"]
 
 QUANTILES = (0.1, 0.9)
+TIE = 1e-9
+"""Two means closer than this share of the metric's largest (absolute) mean are equal for
+dominance: the last digits of a sum over runs are noise, not a better policy."""
 GAIN, SUPPLY, PRICE = "violating_smelting_change", "smelting_change", "price_change"
 """What the trade-off figure shows: environmental gain (less scrap smelted by violating sites)
 against supply loss (less scrap smelted) and the scrap price change."""
@@ -105,7 +109,8 @@ def _regret(wide: Any, goal: str | None) -> Any:
 
 def dominance(table: Any, goals: Mapping[str, str], policies: Sequence[str]) -> Any:
     """Which policies no other beats: A dominates B when A's mean is at least as good as B's
-    on every goal metric and better on one (NaN means are never better)."""
+    on every goal metric and better on one (NaN means are never better; means within
+    :data:`TIE` of the metric's largest are a tie)."""
     import numpy as np
     import pandas as pd
 
@@ -114,11 +119,14 @@ def dominance(table: Any, goals: Mapping[str, str], policies: Sequence[str]) -> 
     score = np.column_stack([means.loc[list(policies), m].to_numpy(float) *
                              (1.0 if goals[m] == "higher" else -1.0) for m in metrics]) \
         if metrics else np.zeros((len(policies), 0))
+    # means within TIE of each other (relative to the metric's largest) are equal: policies
+    # that reach the same outcomes by different paths differ in the last digits of their sums
+    tie = TIE * np.nanmax(np.abs(score), axis=0, initial=0.0) if metrics else score
     by: list[list[str]] = [[] for _ in policies]
     for b in range(len(policies)):
         for a in range(len(policies)):
-            if a != b and metrics and np.all(score[a] >= score[b]) and \
-                    np.any(score[a] > score[b]):
+            if a != b and metrics and np.all(score[a] >= score[b] - tie) and \
+                    np.any(score[a] > score[b] + tie):
                 by[b].append(str(policies[a]))
     return pd.DataFrame({"policy": list(policies), "non_dominated": [not d for d in by],
                          "dominated_by": [";".join(d) for d in by]})
