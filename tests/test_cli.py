@@ -347,6 +347,25 @@ def test_default_folder_plot_and_rerun_into_out(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "results" / "tiny").iterdir()] == [run.name]
 
 
+def test_out_onto_a_run_whose_tables_were_edited_is_refused(tmp_path: Path) -> None:
+    """The manifest records each file's SHA-256: a table edited since is the user's now, and
+    rerunning into the folder refuses (exit 2, naming it) instead of replacing the edit."""
+    write(tmp_path, MINIMAL)
+    first = scrapsim("scn.yaml", "--no-plot", "-q", "--out", "r", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert sorted(manifest["digests"]) == ["baseline_daily.csv", "daily.csv", "events.csv",
+                                           "initial.csv", "summary.json"]
+    with open(tmp_path / "r" / "daily.csv", "a") as f:
+        f.write("edited\n")
+    edited = (tmp_path / "r" / "daily.csv").read_bytes()
+    again = scrapsim("scn.yaml", "--no-plot", "-q", "--out", "r", cwd=tmp_path)
+    assert again.returncode == 2 and "daily.csv, changed since scrapsim wrote" in again.stderr, \
+        again.stderr
+    assert "Traceback" not in again.stderr
+    assert (tmp_path / "r" / "daily.csv").read_bytes() == edited
+
+
 def test_set_and_seed_change_the_run(tmp_path: Path) -> None:
     write(tmp_path, MINIMAL)
     a = scrapsim("scn.yaml", "-q", "--no-plot", "--no-baseline", "--out", "a", cwd=tmp_path)

@@ -79,7 +79,8 @@ def _add_run(sub: Any) -> None:
                    "enforcement.intensity=0.5, regions.hebei.traders.count=1e3 or "
                    "campaigns.+={...} to append (repeatable)")
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="write the run folder exactly here (an earlier run there is replaced)")
+                   help="write the run folder exactly here (an earlier run of the same scenario "
+                        "and seed there, unchanged since, is replaced)")
     p.add_argument("--no-plot", action="store_true", help="skip timeseries.png")
     p.add_argument("--no-baseline", action="store_true",
                    help="skip the intensity-0 twin run (then no summary.json)")

@@ -37,7 +37,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
                    help="run, sweep or sensitivity folder")
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="report folder (an earlier report there is replaced)")
+                   help="report folder (an earlier report of the same folders there, unchanged "
+                        "since, is replaced)")
     p.add_argument("--format", default="html,pdf", metavar="LIST",
                    help="comma-separated: html, pdf (default html,pdf)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")

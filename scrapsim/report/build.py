@@ -400,6 +400,8 @@ def _write(sections: list[Section], inputs: list[Any], folder: Path,
     listed = _listed(inputs)
     head = header("report", digest(listed), scenario=None, seeds=[], engine=None, started=now)
     folders.write_json(folder / "report.json", head | {"inputs": listed, "files": written,
+                                                      "digests": folders.digests(folder,
+                                                                                 written),
                                                       "pdf_by": pdf_by})
     return written + ["report.json"]
 

@@ -89,7 +89,8 @@ def check_replace(final: Path, kind: str, ident: str, *,
                   manifest_name: str = MANIFEST) -> bool:
     """May ``final`` be replaced by a new ``kind`` folder with id ``ident``? False when it is
     free (missing or empty), True when it is a folder scrapsim wrote for this same kind and id
-    and holds nothing else; an input error naming the folder otherwise (nothing is deleted).
+    and holds nothing else, none of it changed since (where its manifest records the files'
+    ``digests``); an input error naming the folder otherwise (nothing is deleted).
     """
     expected = f"a new or empty folder, or an earlier {kind} folder with the same id"
     if final.is_symlink() or (final.exists() and not final.is_dir()):
@@ -113,6 +114,14 @@ def check_replace(final: Path, kind: str, ident: str, *,
         raise SweepSpecError(f"holds files scrapsim did not write ({_first_three(extra)}); "
                              "not replacing it",
                              file=str(final), expected=expected)
+    recorded = found.get("digests")
+    if isinstance(recorded, dict):      # folders written before digests were kept have none
+        now = digests(final, list(recorded))
+        changed = sorted(name for name, sha in recorded.items()
+                         if name in now and now[name] != sha)
+        if changed:
+            raise SweepSpecError(f"holds {_first_three(changed)}, changed since scrapsim wrote "
+                                 "them; not replacing it", file=str(final), expected=expected)
     return True
 
 

@@ -107,7 +107,8 @@ def write_run(result: Any, out_dir: Path | None = None, results_root: Path = RES
     try:
         tmp.mkdir()
         files = _write_files(result, tmp, plot, draw)
-        folders.write_json(tmp / MANIFEST, _manifest(result, digest, now, files, command))
+        folders.write_json(tmp / MANIFEST, _manifest(result, digest, now, files, command,
+                                                     folders.digests(tmp, files)))
         if out_dir is not None:
             return folders.publish(tmp, final, replace=True)
         return _publish_new(tmp, final)
@@ -159,7 +160,7 @@ def _publish_new(tmp: Path, final: Path) -> Path:
 
 
 def _manifest(result: Any, digest: str, now: Any, files: list[str],
-              command: list[str] | None) -> dict[str, Any]:
+              command: list[str] | None, sums: dict[str, str] | None = None) -> dict[str, Any]:
     """What a reader needs to know and reproduce the run: the common header, then the run's
     own facts and the resolved scenario."""
     import numpy as np
@@ -188,6 +189,7 @@ def _manifest(result: Any, digest: str, now: Any, files: list[str],
         "events_per_s": n_events / wall if wall > 0 else None,
         "rows": {"daily": result.daily.n_rows, "events": result.events.n_rows},
         "files": [*files, MANIFEST],
+        "digests": sums or {},
         "summary": "summary.json" if result.summary is not None else None,
         "numpy": np.__version__,
         "resolved_scenario": scenario.model_dump(mode="json"),
