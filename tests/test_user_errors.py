@@ -187,3 +187,4 @@ def test_a_missing_extra_exits_2_with_the_pip_line(tmp_path: Path, args: tuple[s
                  if a == "PARAMS" else a for a in args)
     proc = scrapsim(*args, cwd=tmp_path, path=_without(module, tmp_path))
     bad(proc, f"pip install 'scrapsim[{extra}]'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hide"]   # nothing written

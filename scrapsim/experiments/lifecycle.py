@@ -167,6 +167,10 @@ def check_engine(workers: int | None, scheduler: str | None) -> int:
         raise SweepSpecError("not a Dask scheduler address", file="--scheduler", value=scheduler,
                              expected="tcp://HOST:PORT (or tls://, ws://, wss://, ucx://), "
                              "with a port from 1 to 65535")
+    if scheduler is not None:       # before any folder is made
+        from scrapsim.errors import require_extra
+
+        require_extra("dask", "--scheduler (a Dask cluster)")
     if workers is None:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
             (os.cpu_count() or 1)
@@ -202,11 +206,17 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
         if folders.check_out(exp.final, exp.kind, exp.id):  # published meanwhile by another
             _drop_unused(journal, partial)
             return _read_back(exp)
-        with Engine(workers, scheduler) as engine, _progress(exp, quiet) as bar:
-            runs = Runs(exp, engine, journal, bar)
-            if bar is not None:
-                bar.update(len(set(runs.stored)))
-            exp.execute(runs)
+        try:
+            with Engine(workers, scheduler) as engine, _progress(exp, quiet) as bar:
+                runs = Runs(exp, engine, journal, bar)
+                if bar is not None:
+                    bar.update(len(set(runs.stored)))
+                exp.execute(runs)
+        except BaseException:   # a scheduler not reached, Ctrl-C before any run: no folder
+            if not journal.closed:
+                _drop_unused(journal, partial)
+            folders.remove_empty(created)
+            raise
         engine.info["execute_s"] = time.perf_counter() - clock
         session = {"ran": runs.ran, "resumed": runs.resumed, "failed": runs.failed,
                    "wall_s": time.perf_counter() - clock}
@@ -255,8 +265,8 @@ def _read_back(exp: Experiment) -> Any:
 
 
 def _drop_unused(journal: Journal, partial: Path) -> None:
-    """Remove the empty working folder a late command created after the folder was
-    published (nothing else in it)."""
+    """Remove a working folder that holds nothing but an empty journal (one a late command
+    created after the folder was published, or one no run reached before an error)."""
     entries = list(partial.iterdir())
     if [e.name for e in entries] == [JOURNAL] and entries[0].stat().st_size == 0:
         entries[0].unlink()

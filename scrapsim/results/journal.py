@@ -159,6 +159,10 @@ class Journal:
             os.fsync(self._fd)
             self._synced = time.monotonic()
 
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
     def close(self) -> None:
         if self._fd >= 0:
             try:
