@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 __all__ = ["MassBalanceError", "MissingExtraError", "ParamsError", "ScenarioError",
            "ScrapsimError", "SensitivityError", "SweepError", "SweepSpecError", "TargetsError",
            "UniqueKeyLoader", "error_from_pydantic", "line_of", "read_text", "require_extra",
-           "several", "show"]
+           "several", "show", "yaml_line", "yaml_problem", "MAX_FILE_BYTES", "MAX_NESTING"]
 
 
 class ScrapsimError(Exception):
@@ -116,15 +116,29 @@ def require_extra(extra: str, needed_for: str) -> None:
                                 f"pip install 'scrapsim[{extra}]'")
 
 
+def _short_repr() -> Any:
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxtuple, short.maxset = 2, 6, 6, 6
+    short.maxstring, short.maxother, short.maxlong = 120, 120, 60
+    return short
+
+
+_SHORT_REPR = _short_repr()
+
+
 def show(value: Any) -> str:
-    """A value as a user wrote it: dates in ISO form, mappings abbreviated."""
+    """A value as a user wrote it: dates in ISO form, mappings abbreviated, and anything long
+    cut short (``...``): a message never prints a whole file or an expanded alias tree."""
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
         return "{...}"
-    if isinstance(value, (list, tuple)) and any(isinstance(v, date) for v in value):
-        return "[" + ", ".join(show(v) for v in value) + "]"
-    return repr(value)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, date) for v in value[:8]):
+        return "[" + ", ".join(show(v) for v in value[:8]) + (", ...]" if len(value) > 8
+                                                               else "]")
+    return str(_SHORT_REPR.repr(value))
 
 
 def _loc_to_path(loc: tuple) -> str:
@@ -269,6 +283,32 @@ def line_of(root: yaml.Node | None, loc: tuple, data: Any = None) -> int | None:
     return line
 
 
+MAX_NESTING = 64
+"""Deepest nesting of lists and mappings a YAML input may have (scrapsim's files need 6)."""
+
+MAX_FILE_BYTES = 16 * 2**20
+"""Largest YAML input read (16 MiB; the shipped scenarios are 10-40 kB, and a file of 16 MiB
+takes minutes to parse)."""
+
+
+def yaml_line(exc: yaml.YAMLError, text: str) -> int | None:
+    """The line a YAML error points at: its mark's, or for a character the reader refuses
+    (a NUL byte, a control character) the line of its position."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return int(mark.line) + 1
+    position = getattr(exc, "position", None)
+    return text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """What a YAML error says, without PyYAML's ``in "<unicode string>", position N``."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return f"unacceptable character #x{char:04x}: {exc.reason}"
+    return str(getattr(exc, "problem", None) or exc)
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader for scrapsim's files.
 
@@ -278,11 +318,30 @@ class UniqueKeyLoader(yaml.SafeLoader):
     validation reports it with its file, line and path instead of a traceback.
     """
 
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Nodes nested deeper than :data:`MAX_NESTING` are refused with their line (the
+        composer recurses: a few hundred levels would exhaust Python's stack)."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_NESTING} levels",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    "a key must be a plain name, not a list or mapping", key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -306,15 +365,30 @@ UniqueKeyLoader.add_implicit_resolver(
     list("-+.0123456789"))
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, error: type[ScenarioError] | None = None,
+              expected: str = "a scenario YAML file") -> str:
+    """The text of a YAML input file; ``error`` (default :class:`ScenarioError`) when it is
+    missing, not a regular file (a folder, a device such as /dev/zero, a FIFO: they would be
+    read forever or block), larger than :data:`MAX_FILE_BYTES`, or not UTF-8 text."""
+    err = error or ScenarioError
     if not path.exists():
-        raise ScenarioError("no such file", file=str(path), expected="a scenario YAML file")
+        raise err("no such file", file=str(path), expected=expected)
     if path.is_dir():
-        raise ScenarioError("is a directory", file=str(path), expected="a scenario YAML file")
+        raise err("is a directory", file=str(path), expected=expected)
+    if not path.is_file():
+        raise err("is not a regular file", file=str(path), expected=expected)
     try:
-        return path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise err(f"is {size / 2**20:.1f} MiB, more than a YAML input may be "
+                      f"({MAX_FILE_BYTES // 2**20} MiB)", file=str(path), expected=expected)
+        with open(path, encoding="utf-8") as f:
+            text = f.read(MAX_FILE_BYTES + 1)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read: {exc}", file=str(path),
-                            expected="a UTF-8 YAML file") from None
+        raise err(f"cannot read: {exc}", file=str(path), expected="a UTF-8 YAML file") from None
+    if len(text) > MAX_FILE_BYTES:   # grew while read
+        raise err(f"is more than a YAML input may be ({MAX_FILE_BYTES // 2**20} MiB)",
+                  file=str(path), expected=expected)
+    return text
 
 

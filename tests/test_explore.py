@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scrapsim.errors import ParamsError
 from scrapsim.experiments.exploration.discover import discover
 from scrapsim.experiments.exploration.explore import ExploreResult, explore
 from scrapsim.experiments.exploration.robust import robust
@@ -229,3 +230,11 @@ def test_report_takes_explore_and_discover_folders(square: ExploreResult,
     assert "Peeling trajectory" in html and "Per policy and metric" in html
     listed = json.loads((tmp_path / "r" / "report.json").read_text())["inputs"]
     assert [i["kind"] for i in listed] == ["explore", "discover"]
+
+
+def test_robust_without_a_metric_is_an_input_error() -> None:
+    """A damaged explore folder whose runs hold none of the study's metrics reached pandas
+    with no metric (a KeyError traceback); it is an input error."""
+    table = pd.DataFrame({"policy": ["a"], "scenario": [0], "rep": [0]})
+    with pytest.raises(ParamsError, match="names no metric"):
+        robust(table, metrics=[])

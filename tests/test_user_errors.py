@@ -188,3 +188,74 @@ def test_a_missing_extra_exits_2_with_the_pip_line(tmp_path: Path, args: tuple[s
     proc = scrapsim(*args, cwd=tmp_path, path=_without(module, tmp_path))
     bad(proc, f"pip install 'scrapsim[{extra}]'")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hide"]   # nothing written
+
+
+# --- hostile inputs: each fails fast, small and clear ---------------------------------------
+
+LAUGHS = "".join(f"{k}: &{k} [{', '.join(['*' + p] * 9 if p else ['lol'] * 9)}]\n"
+                 for p, k in zip([None, *"abcdefgh"], "abcdefghi", strict=True))
+
+
+def test_an_alias_bomb_is_not_expanded_into_the_message(tmp_path: Path) -> None:
+    """A billion laughs in a text field: the value is shown cut short (it printed 35 MB, and
+    with one more level used up 11 GB)."""
+    path = hebei_with(tmp_path, ("description: ", LAUGHS + "description: *i\nold: "))
+    err = bad(scrapsim(str(path), cwd=tmp_path), "description: Input should be a valid string")
+    assert len(err) < 5000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edited.yaml"]
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "huge"])
+def test_a_file_that_is_not_a_small_regular_file_is_refused_unread(tmp_path: Path,
+                                                                   kind: str) -> None:
+    if kind == "device":
+        path, expect = Path("/dev/zero"), "is not a regular file"   # read forever before
+    elif kind == "fifo":
+        path, expect = tmp_path / "pipe.yaml", "is not a regular file"    # blocked forever
+        os.mkfifo(path)
+    else:
+        path, expect = tmp_path / "huge.yaml", "is 16.0 MiB, more than a YAML input may be"
+        path.write_text("#" * (16 * 2**20 + 1))
+    bad(scrapsim(str(path), "--out", "o", cwd=tmp_path), f"{path}: {expect}")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("insert", "expect"), [
+    ("a: " + "[" * 500 + "]" * 500 + "\n", ":1: YAML error: nested deeper than 64 levels"),
+    ("".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "v: 1\n",
+     ":64: YAML error: nested deeper than 64 levels"),
+    ("? [a, b]\n: 1\n", ":1: YAML error: a key must be a plain name, not a list or mapping"),
+    ("? {a: 1}\n: 1\n", ":1: YAML error: a key must be a plain name, not a list or mapping"),
+    ("name: a\0b\n", ":1: YAML error: unacceptable character #x0000"),
+], ids=["brackets", "mappings", "list-key", "mapping-key", "nul"])
+@pytest.mark.parametrize("command", ["run", "calibrate", "sensitivity"])
+def test_a_hostile_yaml_structure_is_an_input_error_with_its_line(
+        tmp_path: Path, insert: str, expect: str, command: str) -> None:
+    """Deep nesting (a RecursionError before), a list or mapping as a key (a TypeError) and a
+    NUL byte (no line) in a scenario, a targets file and a parameters file alike."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(insert)
+    args = {"run": [str(path)],
+            "calibrate": [str(HEBEI), "--targets", str(path)],
+            "sensitivity": [str(HEBEI), "--params", str(path)]}[command]
+    if command != "run":
+        args = [command, *args]
+    bad(scrapsim(*args, cwd=tmp_path), f"{path}{expect}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+@pytest.mark.parametrize("command", ["check", "calibrate"])
+def test_a_negative_seed_is_refused(tmp_path: Path, command: str) -> None:
+    args = ["--targets", str(REPO / "targets" / "hebei.yaml")] if command == "calibrate" else []
+    bad(scrapsim(command, str(HEBEI), *args, "--seed", "-1", cwd=tmp_path),
+        "--seed: must not be negative (got -1; expected a whole number >= 0)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(f"{sys.executable} -m scrapsim list | head -1; "
+                          "echo status ${PIPESTATUS[0]}", shell=True, executable="/bin/bash",
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.splitlines()[-1] == "status 141", proc.stdout + proc.stderr
+    assert proc.stderr == "", proc.stderr

@@ -59,6 +59,8 @@ def guarded(prog: str, call: Callable[[], T],
     try:
         with forced(force):
             return 0, call()
+    except BrokenPipeError:         # the reader of our output left: main() ends quietly
+        raise
     except (ScenarioError, MissingExtraError, OSError) as exc:
         return _fail(prog, str(exc), 2), None
     except (SweepError, *failures) as exc:  # type: ignore[misc]

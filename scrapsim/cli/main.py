@@ -180,9 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _pipe_closed()
     finally:
         if helper is not None:
             helper.close()
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (``scrapsim list | head -1``): stop quietly, as a
+    tool killed by SIGPIPE would (status 141), with stdout pointed at /dev/null so the
+    interpreter's last flush does not complain."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 @contextmanager
@@ -216,6 +229,8 @@ def _main(args: argparse.Namespace, argv: list[str], helper: Any) -> int:
 
     try:
         return _dispatch(args, argv, helper)
+    except BrokenPipeError:
+        raise
     except (ScenarioError, MissingExtraError, OSError) as exc:
         print(f"{PROG}: error: {_located(exc, getattr(args, 'scenario', None))}",
               file=sys.stderr)

@@ -54,6 +54,9 @@ class Model:
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
         _check_inputs(scenario)
+        if int(seed) < 0:       # numpy's SeedSequence takes none
+            raise ScenarioError("must not be negative", file="--seed", value=seed,
+                                expected="a whole number >= 0")
         self.scenario, self.seed = scenario, seed
         self._used = False
         self._build()

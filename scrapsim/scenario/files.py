@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from scrapsim.errors import ScenarioError, UniqueKeyLoader, read_text
+from scrapsim.errors import ScenarioError, UniqueKeyLoader, read_text, yaml_line, yaml_problem
 
 __all__ = ["APPEND", "changes", "child", "compose", "edit_text", "load_data", "parse_override",
            "set_dotted"]
@@ -40,14 +40,15 @@ def compose(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     """The data and the composed node tree of a YAML text (safe; errors with their line)."""
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ScenarioError(f"YAML error: {exc.problem or exc}", file=file, line=line,
+        raise ScenarioError(f"YAML error: {yaml_problem(exc)}", file=file,
+                            line=yaml_line(exc, text),
                             expected="valid YAML (tags that construct objects are refused)"
                             ) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"YAML error: {exc}", file=file, expected="valid YAML") from None
+        raise ScenarioError(f"YAML error: {yaml_problem(exc)}", file=file,
+                            line=yaml_line(exc, text), expected="valid YAML") from None
     return data, root
 
 
@@ -201,7 +202,7 @@ def edit_text(text: str, changes: dict[tuple, Any], data: dict) -> str | None:
     """``text`` with the scalar at each path of ``changes`` replaced (comments and layout
     kept), or a missing key added to the mapping that should hold it; None when a change
     cannot be made in place. ``data``: the text's data, to turn list indexes into names."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=UniqueKeyLoader)
     edits: list[tuple[int, int, str]] = []
     for loc, value in changes.items():
         edit = _edit_at(root, loc, value, data, text)

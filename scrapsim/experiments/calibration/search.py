@@ -237,6 +237,9 @@ class Settings:
         if not self.tol > 0:
             raise TargetsError("must be positive", file="--tol", value=self.tol,
                                expected="a number > 0")
+        if self.seed is not None and int(self.seed) < 0:
+            raise TargetsError("must not be negative", file="--seed", value=self.seed,
+                               expected="a whole number >= 0")
 
 
 class Fit(Experiment):

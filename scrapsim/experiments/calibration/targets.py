@@ -89,18 +89,15 @@ def _read(path: Path) -> tuple[Any, Any]:
     """The file's data and its composed YAML (for line numbers)."""
     import yaml
 
-    from scrapsim.errors import UniqueKeyLoader, read_text
+    from scrapsim.errors import UniqueKeyLoader, read_text, yaml_line, yaml_problem
 
-    text = read_text(path)
+    text = read_text(path, TargetsError, "a calibration targets YAML file")
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        return data, yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise TargetsError(f"YAML error: {exc.problem or exc}", file=str(path), line=line,
-                           expected="valid YAML") from None
+        return data, yaml.compose(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise TargetsError(f"YAML error: {exc}", file=str(path), expected="valid YAML") from None
+        raise TargetsError(f"YAML error: {yaml_problem(exc)}", file=str(path),
+                           line=yaml_line(exc, text), expected="valid YAML") from None
 
 
 def load_targets(path: str | Path, base: Scenario) -> Targets:

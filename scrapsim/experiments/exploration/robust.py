@@ -51,6 +51,9 @@ class RobustResult:
 
 
 def _check(runs: Any, metrics: Sequence[str], goals: Mapping[str, str], file: str) -> None:
+    if not metrics:
+        raise ParamsError("names no metric to compare the policies on", file=file,
+                          expected="at least one metric column")
     need = {"policy", "scenario", *metrics}
     missing = sorted(need - set(runs.columns))
     if missing:
@@ -171,8 +174,13 @@ def robust(source: str | Path | Any, *, metrics: Sequence[str] | None = None,
     study = src.manifest.get("study") or {}
     chosen = list(metrics if metrics is not None else study.get("metrics") or [])
     aims = dict(goals if goals is not None else study.get("goals") or {})
-    result = robustness(src.runs, [m for m in chosen if m in src.runs.columns]
-                        if metrics is None else chosen, aims, file=str(src.folder))
+    present = [m for m in chosen if m in src.runs.columns]
+    if metrics is None and chosen and not present:
+        raise ParamsError(f"its runs give none of the study's metrics ({', '.join(chosen)})",
+                          file=str(src.folder),
+                          expected="an explore folder as scrapsim wrote it")
+    result = robustness(src.runs, present if metrics is None else chosen, aims,
+                        file=str(src.folder))
     final = Path(out) if out is not None else src.folder.with_name(f"{src.folder.name}-robust")
     ident = digest({"source": src.manifest.get("id"), "metrics": chosen, "goals": aims,
                     "version": package_version()})

@@ -77,8 +77,14 @@ def cases(source: Source, metric: str) -> tuple[Any, Any]:
     if metric not in runs.columns:
         numeric = [c for c in runs.columns if c not in source.inputs and
                    pd.api.types.is_numeric_dtype(runs[c]) and c not in ("point", "rep")]
+        if not numeric:
+            raise ParamsError(f"its runs give no metric at all (runs.csv holds "
+                              f"{len(runs)} rows of {', '.join(map(str, runs.columns[:6]))})",
+                              file=str(source.folder),
+                              expected="an explore or sweep folder as scrapsim wrote it")
+        more = ", ..." if len(numeric) > 12 else ""
         raise ParamsError(f"the runs give no metric {metric!r}", file="--metric", value=metric,
-                          expected=f"one of {', '.join(numeric[:12])}, ...")
+                          expected=f"one of {', '.join(numeric[:12])}{more}")
     ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     ok = ok.assign(_y=pd.to_numeric(ok[metric], errors="coerce"))
     grouped = ok.groupby("point", sort=True)

@@ -36,7 +36,14 @@ from typing import Any
 
 import yaml
 
-from scrapsim.errors import ParamsError, UniqueKeyLoader, line_of
+from scrapsim.errors import (
+    ParamsError,
+    UniqueKeyLoader,
+    line_of,
+    read_text,
+    yaml_line,
+    yaml_problem,
+)
 from scrapsim.scenario import Scenario, ScenarioError
 
 __all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "canonical_path",
@@ -109,23 +116,18 @@ def read_yaml(source: str | Path, what: str = "a sensitivity parameters YAML fil
 
     path = resolve(source, library) if library else Path(source)
     file = str(path)
-    if not path.exists():
-        raise spec_error(file, "no such file", expected=what)
-    if path.is_dir():
-        raise spec_error(file, "is a directory", expected=what)
+    text = read_text(path, ParamsError, what)
     try:
-        text = path.read_text(encoding="utf-8")
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise spec_error(file, f"cannot read: {exc}", expected="a UTF-8 YAML file") from None
+        root = yaml.compose(text, Loader=UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ParamsError(f"YAML error: {exc.problem or exc}", file=file, line=line,
+        raise ParamsError(f"YAML error: {yaml_problem(exc)}", file=file,
+                          line=yaml_line(exc, text),
                           expected="valid YAML (tags that construct objects are refused)"
                           ) from None
     except yaml.YAMLError as exc:
-        raise spec_error(file, f"YAML error: {exc}", expected="valid YAML") from None
+        raise ParamsError(f"YAML error: {yaml_problem(exc)}", file=file,
+                          line=yaml_line(exc, text), expected="valid YAML") from None
     return text, data, root
 
 
