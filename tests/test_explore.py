@@ -179,12 +179,14 @@ def test_killed_exploration_resumes_to_the_same_bytes(tmp_path: Path) -> None:
 
 def test_means_equal_to_the_last_digits_tie_for_dominance() -> None:
     """Two policies that reach the same outcome by different paths (the README's sanction
-    pairs) differ in the last digits of their sums: neither dominates the other, while a
-    policy worse by one part in a million is dominated."""
-    x = 0.80098263307580919
-    rows = [("ban", 0, 0, x, 2.0), ("reorganize", 0, 0, x * (1 + 5e-10), 2.0),
-            ("worse", 0, 0, x * (1 - 1e-6), 2.0)]
+    pairs) differ in the ninth digit of their means: neither dominates the other, while a
+    policy worse by ten parts in a million is dominated."""
+    x = -0.86350133678667618        # the shipped study's smelters halt_share=0 pair: the
+    rows = [("ban", 0, 0, -0.86350133352298319, -0.95257408143479372),   # smelting change
+            ("reorganize", 0, 0, x, -0.95257408237101870),               # and the violating
+            ("worse", 0, 0, x * (1 + 1e-5), -0.95257408237101870)]       # one's (lower better)
     table = pd.DataFrame(rows, columns=["policy", "scenario", "rep", "gain", "cost"])
+    assert table["gain"][0] > table["gain"][1] and table["cost"][1] < table["cost"][0]
     res = robust(table, metrics=["gain", "cost"], goals={"gain": "higher", "cost": "lower"})
     assert res.non_dominated == ["ban", "reorganize"]
     assert res.dominance.set_index("policy").at["worse", "dominated_by"] == "ban;reorganize"

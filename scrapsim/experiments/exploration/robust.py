@@ -7,8 +7,8 @@ the scenarios: the mean, the 10th and 90th percentiles (linear interpolation) an
 with a goal (``lower`` or ``higher`` is better), the regret: in each scenario, how far the policy
 is from the best policy in that scenario (0 for the best; metric units), its mean and maximum
 (Savage's minimax regret). A policy is *dominated* when another is at least as good on the mean
-of every goal metric and better on one (means within one part in 10⁹ of the metric's scale
-are a tie); the others are the non-dominated set.
+of every goal metric and better on one (means within one part in a million of the metric's
+scale are a tie); the others are the non-dominated set.
 
 Files: ``robust.csv`` (one row per policy and metric: ``policy, metric, goal, scenarios, mean,
 p10, p90, regret_mean, regret_max``), ``dominance.csv`` (``policy, non_dominated,
@@ -29,9 +29,11 @@ from scrapsim.results.folders import write_text
 __all__ = ["RobustResult", "dominance", "robust", "robustness", "write"]
 
 QUANTILES = (0.1, 0.9)
-TIE = 1e-9
+TIE = 1e-6
 """Two means closer than this share of the metric's largest (absolute) mean are equal for
-dominance: the last digits of a sum over runs are noise, not a better policy."""
+dominance: policies that reach the same outcomes by other paths (a plant closed or suspended
+stops smelting all the same while inspectors are there) differ by parts in 10⁹ of their
+means, far below what the replications resolve, and neither is better."""
 GAIN, SUPPLY, PRICE = "violating_smelting_change", "smelting_change", "price_change"
 """What the trade-off figure shows: environmental gain (less scrap smelted by violating sites)
 against supply loss (less scrap smelted) and the scrap price change."""
