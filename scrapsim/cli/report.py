@@ -29,13 +29,16 @@ Exit status: 0 ok; 2 bad input (a folder missing or not a scrapsim result, a bad
 def add_parser(subparsers: Any) -> None:
     """Register the ``report`` subcommand on an argparse subparsers object."""
     p = subparsers.add_parser(
-        "report", help="turn run and sweep folders into report.html and report.pdf",
-        description="Write a self-contained HTML report (and its PDF) from run and sweep "
-        "folders: each scenario's description and sources, headline table, timelines per "
-        "region with the campaign windows shaded, sweep curves with their bands.",
+        "report", help="turn result folders into report.html and report.pdf",
+        description="Write a self-contained HTML report (and its PDF) from result folders "
+        "(runs, sweeps, sensitivity analyses, calibrations, explorations and their discover "
+        "and robust analyses): each scenario's description and sources, headline table, "
+        "timelines per region with the campaign windows shaded, sweep curves with their "
+        "bands, and each analysis's tables and figures.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
-                   help="run, sweep or sensitivity folder")
+                   help="run, sweep, sensitivity, calibration, explore, discover or robust "
+                        "folder")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="report folder (an earlier report of the same folders there, unchanged "
                         "since, is replaced)")

@@ -33,8 +33,9 @@ Every point runs --reps times (replication r with the same seed at every point) 
 is averaged over them before the analysis.
 
 Outputs (results/<scenario>/sensitivity-<id>/ or --out): indices.csv (indices and 95% CI
-half-widths), samples.csv, manifest.json, params.yaml, scenario.yaml, indices.png|svg, runs/
-(the sweep of the runs). After a kill or Ctrl-C the same command reuses the stored runs.
+half-widths), samples.csv, runs.csv (one row per run), timings.csv, runs.jsonl (the journal
+of finished runs), manifest.json, params.yaml, scenario.yaml, indices.png|svg. After a kill or
+Ctrl-C the same command reuses the stored runs.
 'scrapsim report FOLDER' includes the table and figure.
 
 Exit status: 0 ok; 1 runs failed (or the workers were lost); 2 bad input; 130 interrupted.

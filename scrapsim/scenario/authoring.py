@@ -112,8 +112,9 @@ def template(name: str) -> str:
     sc, rg, tr, cp = Scenario, Region, TraderPopulation, Campaign
     lines = [
         f"# {name}: a scrapsim scenario (written by 'scrapsim new'). Units: days, tonnes (t),",
-        "# CNY per tonne; flows in t/day. Every field is described in docs/SCENARIOS.md",
-        "# ('python -m scrapsim schema' for editors). Replace each number marked ASSUMPTION by a",
+        "# CNY per tonne; flows in t/day. 'python -m scrapsim schema --markdown' describes",
+        "# every field, with its default ('python -m scrapsim schema': JSON Schema for",
+        "# editors). Replace each number marked ASSUMPTION by a",
         "# sourced one, or list it under assumptions. Start from another scenario instead with",
         "# 'extends: hebei' (a library name) or 'extends: other.yaml' (next to this file).",
         f"name: {name}" + _note(sc, "name"),
