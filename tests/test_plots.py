@@ -395,3 +395,28 @@ def test_run_figure_lays_itself_out(tmp_path: Path, scale: float) -> None:
     assert len({round(b.y0) for b in names}) == 3
     title = fig._suptitle.get_window_extent(renderer)
     assert title.y1 <= page.y1 and title.y0 >= max(b.y1 for b in names)
+
+
+def test_twin_axes_share_their_zero_only_where_that_does_not_stretch_them() -> None:
+    from matplotlib.figure import Figure
+
+    from scrapsim.plots.curves import ZERO_LINE, align_zero
+
+    def pair(left, right):
+        ax = Figure().subplots()
+        twin = ax.twinx()
+        for a, lim in ((ax, left), (twin, right)):
+            a.axhline(0.0, gid=ZERO_LINE)
+            a.set_ylim(*lim)
+        return ax, twin
+
+    ax, twin = pair((-0.9, 0.6), (-0.7, 0.3))          # alike: widened a little, zero aligned
+    assert align_zero(ax, twin)
+    (a0, a1), (b0, b1) = ax.get_ylim(), twin.get_ylim()
+    assert a0 <= -0.9 and a1 >= 0.6 and b0 <= -0.7 and b1 >= 0.3
+    assert -a0 / (a1 - a0) == pytest.approx(-b0 / (b1 - b0))
+    ax, twin = pair((-0.9, 0.6), (-0.75, 0.02))        # aligning would stretch the left 3x
+    assert not align_zero(ax, twin)
+    assert ax.get_ylim() == (-0.9, 0.6) and twin.get_ylim() == (-0.75, 0.02)
+    assert [ln.get_gid() for ln in twin.get_lines()] == []          # one zero line, the left
+    assert [ln.get_gid() for ln in ax.get_lines()] == [ZERO_LINE]

@@ -97,8 +97,12 @@ AXIS_LABELS = {"enforcement.intensity": "enforcement intensity (× the scenario'
 """Axis names of varied keys that have a plainer one (others are shown as their dotted path)."""
 
 
+ZERO_LINE = "zero line"
+"""The gid of a curve axis's line at 0 (:func:`align_zero` removes a twin's)."""
+
+
 def _finish(ax: Axes, x: str, ylabel: str, title: str, percent: bool = True) -> Axes:
-    ax.axhline(0.0, color="#7F7F7F", lw=0.8, zorder=0)
+    ax.axhline(0.0, color="#7F7F7F", lw=0.8, zorder=0, gid=ZERO_LINE)
     ax.set_xlabel(AXIS_LABELS.get(x, x))
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
@@ -167,7 +171,28 @@ def price_pressure_curve(curves: Any, ax: Axes | None = None, *, x: str | None =
             if legend is not None:
                 legend.remove()
         ax.legend(handles[0] + more[0], handles[1] + more[1], loc="best")
+        align_zero(ax, twin)
     return ax
+
+
+def align_zero(left: Axes, right: Axes, widen: float = 1.6) -> bool:
+    """Widen the two y axes' limits so that both put 0 at the same height, when neither has to
+    grow by more than ``widen`` times its span; True when aligned. Otherwise (one curve mostly
+    above 0, the other far below it) the limits are kept and ``right``'s own zero line is
+    removed: one zero line, the left axis's, rather than two at different heights or an axis
+    stretched to several times its data."""
+    limits = [a.get_ylim() for a in (left, right)]
+    if all(lo < 0.0 < hi for lo, hi in limits):
+        below = max(-lo / (hi - lo) for lo, hi in limits)     # share of the height below 0
+        spans = [max(-lo / below, hi / (1.0 - below)) for lo, hi in limits]
+        if all(span <= widen * (hi - lo) for span, (lo, hi) in zip(spans, limits, strict=True)):
+            for a, span in zip((left, right), spans, strict=True):
+                a.set_ylim(-below * span, (1.0 - below) * span)
+            return True
+    for line in list(right.get_lines()):
+        if line.get_gid() == ZERO_LINE:
+            line.remove()
+    return False
 
 
 CURVES = {"supply_curve": supply_curve, "smelting_demand_curve": smelting_demand_curve,
@@ -177,9 +202,10 @@ CURVES = {"supply_curve": supply_curve, "smelting_demand_curve": smelting_demand
 def subtitle(scenario: str | None, reps: int | None) -> str:
     """What a standalone curve figure shows: scenario, replications, over which days."""
     parts = [f"scenario {scenario}" if scenario else "",
-             f"{reps} replication{'s' * (reps != 1)} per point, 95% bands" if reps else "",
-             "changes over the campaign windows vs. the same seeds without enforcement"]
-    return "; ".join(p for p in parts if p)
+             f"{reps} replication{'s' * (reps != 1)} per point, 95% bands" if reps else ""]
+    first = "; ".join(p for p in parts if p)
+    last = "changes over the campaign windows vs. the same seeds without enforcement"
+    return f"{first}\n{last}" if first else last   # two lines: one was cut at the right edge
 
 
 def save_curve_figures(curves: Any, design: Any, folder: Path, *, scenario: str | None = None,

@@ -219,19 +219,7 @@ def curves_figure(curves: Any, lines: bool = True) -> Figure:
     smelting_demand_curve(curves, axes[1], lines=lines, by=by)
     price_pressure_curve(curves, axes[2], lines=lines, by=by)
     twins = [a for a in fig.axes if a is not axes[2] and a.get_shared_x_axes().joined(a, axes[2])]
-    for twin in twins:  # the scrap-price axis: its zero level with the index's, honest percents
-        twin.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
-        align_zero(axes[2], twin)
+    for twin in twins:  # the scrap-price axis in honest percents (its zero level aligned with
+        twin.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))   # the index's
+        # where that does not stretch either axis, by price_pressure_curve)
     return fig
-
-
-def align_zero(ax: Axes, twin: Axes) -> None:
-    """Widen the y ranges of ``ax`` and ``twin`` so their zero lines are at the same height."""
-    (a0, a1), (b0, b1) = ax.get_ylim(), twin.get_ylim()
-    a0, a1, b0, b1 = min(a0, 0.0), max(a1, 0.0), min(b0, 0.0), max(b1, 0.0)
-    if a1 <= a0 or b1 <= b0:
-        return
-    below = min(0.95, max(-a0 / (a1 - a0), -b0 / (b1 - b0)))  # share of the height under 0
-    for axis, low, high in ((ax, a0, a1), (twin, b0, b1)):
-        span = max(-low / below if below > 0 else 0.0, high / (1.0 - below))
-        axis.set_ylim(-below * span, (1.0 - below) * span)
