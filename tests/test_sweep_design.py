@@ -90,6 +90,8 @@ def test_seeds_are_common_and_prefix_stable() -> None:
     ("enforcement.intensity=0,,1", ["empty value"]),
     ("enforcement.intensity=0..2", ["need --design lhs"]),
     ("enforcement.intensity=0:2", ["three parts, START:STOP:N"]),
+    ("enforcement.intensity=a:b:3", ["START and STOP must be finite numbers"]),
+    ("enforcement.intensity=0:inf:3", ["START and STOP must be finite numbers"]),
     ("enforcement.intensity", ["expected KEY=START:STOP:N"]),
     ("seed=1,2", ["use --seed"]),
 ])

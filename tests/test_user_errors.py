@@ -259,3 +259,20 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.stdout.splitlines()[-1] == "status 141", proc.stdout + proc.stderr
     assert proc.stderr == "", proc.stderr
+
+
+def test_too_many_workers_for_the_memory_names_workers(tmp_path: Path) -> None:
+    err = bad(scrapsim("sweep", str(HEBEI), "--vary", "enforcement.intensity=0,1",
+                       "--workers", "100000", cwd=tmp_path),
+              "--workers: needs about", "GiB of memory (100000 worker(s))", "(got 100000;",
+              "fewer --workers or a smaller scenario (hebei)")
+    assert "--set" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_inside_a_file_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("mine\n")
+    err = bad(scrapsim(str(HEBEI), "--out", "afile/sub", "--no-plot", cwd=tmp_path),
+              "afile/sub: is inside afile, which is a file, not a folder")
+    assert ".tmp-" not in err and "Errno" not in err
+    assert (tmp_path / "afile").read_text() == "mine\n"

@@ -154,9 +154,9 @@ def check_experiment(exp: Any, workers: int, *, force: bool = False) -> None:
     have = available_bytes()
     if have is not None and need > 0.8 * have and not force:
         raise SweepSpecError(f"needs about {need / 2**30:.1f} GiB of memory ({workers} "
-                             f"worker(s)); {have / 2**30:.1f} GiB available", file="--set",
-                             value=f"{base.name}", expected="a smaller scenario or fewer "
-                             "--workers, or --force for a deliberate big job")
+                             f"worker(s)); {have / 2**30:.1f} GiB available", file="--workers",
+                             value=workers, expected="fewer --workers or a smaller scenario "
+                             f"({base.name}), or --force for a deliberate big job")
 
 
 def check_runs(total: int | None, *, force: bool = False) -> None:

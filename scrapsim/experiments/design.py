@@ -159,6 +159,9 @@ def _grid_values(spec: str, key: str, raw: Any, integer: bool) -> tuple[Any, ...
         raise _error(spec, "LOW..HIGH bounds need --design lhs", key, raw,
                      "START:STOP:N or v1,v2,... for a grid")
     if ":" in raw:
+        if raw.count(":") == 2:         # three parts, but not numbers
+            raise _error(spec, "a range's START and STOP must be finite numbers and N a "
+                         "whole number", key, raw, "START:STOP:N, e.g. 0:2:21")
         raise _error(spec, "a range needs three parts, START:STOP:N (N points, both ends "
                      "included)", key, raw, "START:STOP:N, e.g. 0:2:21")
     items = [s.strip() for s in raw.split(",")]

@@ -212,5 +212,7 @@ def format_line(result: SweepResult) -> str:
     s = m.get("session", {})
     done = f"{s.get('ran', 0)} ran now" + (f", {s['resumed']} resumed" if s.get("resumed") else "")
     wall = f" in {s['wall_s']:.1f} s" if "wall_s" in s else ""
-    return (f"sweep {m['scenario']['name']}: {m['runs']} runs ({m['design']['points']} points x "
-            f"{m['reps']} reps): {done}{wall}, {m['failed']} failed -> {result.folder}")
+    points, reps = m["design"]["points"], m["reps"]
+    return (f"sweep {m['scenario']['name']}: {m['runs']} runs ({points} point{'s' * (points != 1)}"
+            f" x {reps} rep{'s' * (reps != 1)}): {done}{wall}, {m['failed']} failed -> "
+            f"{result.folder}")

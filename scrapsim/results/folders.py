@@ -93,6 +93,12 @@ def check_replace(final: Path, kind: str, ident: str, *,
     ``digests``); an input error naming the folder otherwise (nothing is deleted).
     """
     expected = f"a new or empty folder, or an earlier {kind} folder with the same id"
+    for parent in final.parents:        # the nearest existing one must be a folder
+        if parent.exists():
+            if not parent.is_dir():
+                raise SweepSpecError(f"is inside {parent}, which is a file, not a folder",
+                                     file=str(final), value=str(final), expected=expected)
+            break
     if final.is_symlink() or (final.exists() and not final.is_dir()):
         raise SweepSpecError("exists and is not a folder", file=str(final), value=str(final),
                              expected=expected)
