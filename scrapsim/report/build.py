@@ -51,7 +51,7 @@ from scrapsim.report.discovery import (
     load_robust,
 )
 from scrapsim.report.page import FigureBlock, Section, TableBlock, render_html
-from scrapsim.report.readers import kind_of, read_csv, read_json, windows_of
+from scrapsim.report.readers import culprit, damaged, kind_of, read_csv, read_json, windows_of
 from scrapsim.report.sensitivity import SensitivityInput, load_sensitivity, sensitivity_section
 from scrapsim.results import folders
 from scrapsim.results.identity import digest, package_version
@@ -150,7 +150,7 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
         except ScenarioError:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise _damaged(folder, kind, exc) from None
+            raise damaged(folder, kind, exc) from None
         return found
     if kind is not None:
         raise ScenarioError(f"is a {kind} folder, which has no report section; expected "
@@ -163,13 +163,6 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
 
 Input = RunInput | SweepInput | SensitivityInput | CalibrationInput
 """What a result folder reads as."""
-
-
-def _damaged(folder: Path, kind: str | None, exc: BaseException) -> ScenarioError:
-    """A result folder the report cannot read (a value of the wrong type, a missing field)."""
-    return ScenarioError(f"is a damaged {kind or 'result'} folder ({type(exc).__name__}: "
-                         f"{exc})", file=str(folder), expected=f"a {kind or 'result'} folder "
-                         "as scrapsim wrote it")
 
 
 LOADERS: dict[str, Any] = {"run": _load_run, "sweep": _load_sweep,
@@ -328,19 +321,6 @@ def _listed(inputs: list[Any]) -> list[dict[str, Any]]:
              "id": i.manifest.get("id")} for i in inputs]
 
 
-def _culprit(inputs: list[Any]) -> Path:
-    """The folder whose sections cannot be built on its own (the first such), or ``.`` when
-    each can and only their combination fails: what a damaged-folder error names."""
-    if len(inputs) == 1:
-        return Path(inputs[0].folder)
-    for one in inputs:
-        try:
-            build_sections([one])
-        except (ScenarioError, KeyError, TypeError, ValueError, IndexError, AttributeError):
-            return Path(one.folder)
-    return Path(".")
-
-
 def build_report(dirs: list[Path], out: Path | None = None,
                  formats: tuple[str, ...] | list[str] | str = FORMATS) -> list[Path]:
     """Read ``dirs``, write ``report.html`` and/or ``report.pdf`` into ``out``; return the
@@ -358,7 +338,7 @@ def build_report(dirs: list[Path], out: Path | None = None,
     except ScenarioError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _damaged(_culprit(inputs), None, exc) from None
+        raise damaged(culprit(inputs, build_sections), None, exc) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     folders.clean_stale(out)
     tmp = folders.work_path(out)

@@ -10,7 +10,7 @@ from typing import Any
 
 from scrapsim.errors import ScenarioError
 
-__all__ = ["check_types", "kind_of", "read_csv", "read_json", "windows_of"]
+__all__ = ["check_types", "culprit", "damaged", "kind_of", "read_csv", "read_json", "windows_of"]
 
 LEGACY = (("sensitivity", ("indices.csv", "samples.csv", "manifest.json")),
           ("calibration", ("parameters.csv", "fit.csv", "history.csv", "manifest.json")),
@@ -93,3 +93,23 @@ def windows_of(scenario: dict[str, Any]) -> list[tuple[str, list[str], date, dat
         if a <= b:
             out.append((str(c["name"]), list(c["regions"]), a, b))
     return out
+
+
+def damaged(folder: Path, kind: str | None, exc: BaseException) -> ScenarioError:
+    """A result folder the report cannot read (a value of the wrong type, a missing field)."""
+    return ScenarioError(f"is a damaged {kind or 'result'} folder ({type(exc).__name__}: "
+                         f"{exc})", file=str(folder), expected=f"a {kind or 'result'} folder "
+                         "as scrapsim wrote it")
+
+
+def culprit(inputs: list[Any], build: Any) -> Path:
+    """The folder whose sections ``build`` cannot make on its own (the first such), or ``.`` when
+    each can and only their combination fails: what a damaged-folder error names."""
+    if len(inputs) == 1:
+        return Path(inputs[0].folder)
+    for one in inputs:
+        try:
+            build([one])
+        except (ScenarioError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return Path(one.folder)
+    return Path(".")
