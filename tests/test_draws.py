@@ -37,6 +37,17 @@ def test_uniform_and_weighted_draws_are_numpys(seed: int) -> None:
             assert _same_state(a, b), (compiled.__name__, pop, k)
 
 
+def test_permutation_is_numpys() -> None:
+    """The 1-D shuffle that replaced numba's n-dimensional one: numpy's order, and the
+    generator's state (its buffered 32-bit half included) where numpy leaves it."""
+    for n in [*range(0, 41), 65_537]:
+        ids = np.arange(n, dtype=np.int64) * 7 - 3
+        a, b = np.random.default_rng(n), np.random.default_rng(n)
+        a.integers(0, 5, dtype=np.uint32), b.integers(0, 5, dtype=np.uint32)  # a half buffered
+        assert np.array_equal(draws.permutation(a, ids), b.permutation(ids)), n
+        assert _same_state(a, b), n
+
+
 def test_choice_is_numpys_for_every_small_case() -> None:
     for pop in range(1, 40):
         for k in range(1, pop + 1):

@@ -64,7 +64,7 @@ def _sum(x):  # pragma: no cover
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sanction(camp, sm, tr, actor, ids, times, rng, reports, values, day, cols, n_regions,
               ft, it, k, changes):  # pragma: no cover
     """``Regulator._sanction``: log and count the violations, draw their sanctions (banned
@@ -108,7 +108,7 @@ def _sanction(camp, sm, tr, actor, ids, times, rng, reports, values, day, cols, 
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _visits(camp, actor, ids, times, region, values, day, cols, n_regions, ft, it,
             k):  # pragma: no cover
     """Log and count inspections (value 1 on a site's first visit by the campaign)."""
@@ -122,7 +122,7 @@ def _visits(camp, actor, ids, times, region, values, day, cols, n_regions, ft, i
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _verify(camp, sm, day, n, rng, reports, values, cols, n_regions, ft, it, k,
             changes):  # pragma: no cover
     """``Regulator._verify``: up to ``n`` verification visits of the sites this campaign
@@ -158,7 +158,7 @@ def _verify(camp, sm, day, n, rng, reports, values, cols, n_regions, ft, it, k,
     return k, ids.size
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lists(camp, sm):  # pragma: no cover
     """``Regulator._pools``' smelter lists: the open smelters of each class in the campaign's
     regions (with lists, those under a sanction or awaiting verification are off them); the
@@ -181,7 +181,7 @@ def _lists(camp, sm):  # pragma: no cover
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _split(par, flags, sizes):  # pragma: no cover
     """``Regulator._split``: the four lists' weights (empty lists none; with ``per_site`` the
     smelters' total weight split by weight × list length)."""
@@ -202,7 +202,7 @@ def _split(par, flags, sizes):  # pragma: no cover
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _allot(counts, weights, sizes, rng):  # pragma: no cover
     """:func:`scrapsim.model.actors.lists.allot`: visits per list capped at its length, the
     visits over a cap to the lists with room by weight (a few passes, then dropped)."""
@@ -219,7 +219,7 @@ def _allot(counts, weights, sizes, rng):  # pragma: no cover
     return np.minimum(counts, sizes)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _in_order(order, seen, lists, k):  # pragma: no cover
     """``Regulator._in_order``: ``k`` smelter visits over the lists worked in ``order``."""
     out = np.zeros(3, dtype=np.int64)
@@ -293,7 +293,7 @@ def campaign_day(day, camp, sm, tr, values, cols, rng, reports):  # pragma: no c
     return ft[:k].copy(), it[:k].copy(), changes
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _inspect_smelters(camp, sm, tr, ids, day, rng, reports, values, cols, n_regions, ft, it,
                       k, changes):  # pragma: no cover
     """``Regulator._inspect_smelters``: visits, detection (halted sites found less, unless
@@ -318,7 +318,7 @@ def _inspect_smelters(camp, sm, tr, ids, day, rng, reports, values, cols, n_regi
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _inspect_traders(camp, sm, tr, ids, day, rng, reports, values, cols, n_regions, ft, it,
                      k, changes):  # pragma: no cover
     """``Regulator._inspect_traders``: visits, detection of active violators, sanctions."""
