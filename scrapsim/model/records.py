@@ -52,19 +52,19 @@ class EventLog:
         n = len(ids)
         if n == 0:
             return
-        self._chunks.append((time, region, kind, ids, campaign, event, value))
+        self._chunks.append((time, region, kind, ids, campaign, event, value, None))
         self.count += n
 
     def add_rows(self, floats: np.ndarray, ints: np.ndarray, names: tuple[str, ...]) -> None:
         """Record rows of events written by compiled code: ``floats`` [time, value] and
         ``ints`` [region, actor kind, id, campaign, event code] per row, the codes indexing
-        ``names``."""
+        ``names``. The codes are kept as they are (the names are looked up only when the
+        table is built, :meth:`table`; :meth:`coded` maps codes to codes)."""
         n = len(floats)
         if n == 0:
             return
-        events = np.asarray(names)[ints[:, 4]]
         self._chunks.append((floats[:, 0], ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3],
-                             events, floats[:, 1]))
+                             ints[:, 4], floats[:, 1], names))
         self.count += n
 
     def coded(self, kinds: tuple[str, ...]) -> tuple[np.ndarray, ...]:
@@ -77,20 +77,19 @@ class EventLog:
         chunks = self._chunks
         sizes = np.array([len(c[3]) for c in chunks])
         where = {e: k for k, e in enumerate(kinds)}
-        ordered = sorted(kinds)
-        lookup = np.asarray(ordered)
-        position = np.array([where[e] for e in ordered] + [-1])
+        recoded: dict[tuple[str, ...], np.ndarray] = {}
 
-        def code(event: str | np.ndarray) -> int | np.ndarray:
-            if isinstance(event, str):
-                return where.get(event, -1)
-            at = np.searchsorted(lookup, event)
-            found = lookup[np.minimum(at, len(lookup) - 1)] == event
-            return position[np.where(found, at, len(lookup))]
+        def code(chunk: tuple) -> int | np.ndarray:
+            names = chunk[7]
+            if names is None:
+                return where.get(chunk[5], -1)
+            if names not in recoded:    # each code of ``names`` as an index in ``kinds``
+                recoded[names] = np.array([where.get(e, -1) for e in names], dtype=np.int64)
+            return recoded[names][chunk[5]]
 
         camp = _spread([c[4] for c in chunks], sizes).astype(np.int64)
         region = np.concatenate([c[1] for c in chunks])
-        kind = _spread([code(c[5]) for c in chunks], sizes).astype(np.int64)
+        kind = _spread([code(c) for c in chunks], sizes).astype(np.int64)
         return camp, region.astype(np.int64), kind, _spread([c[6] for c in chunks], sizes)
 
     def table(self, start: date, regions: list[str], campaigns: list[str]) -> Table:
@@ -105,13 +104,14 @@ class EventLog:
         sizes = np.array([len(c[3]) for c in chunks])
         time = _spread([c[0] for c in chunks], sizes)
         order = np.argsort(time, kind="stable")
-        names = sorted({c[5] for c in chunks if isinstance(c[5], str)}
-                       | {e for c in chunks if not isinstance(c[5], str)
-                          for e in np.unique(c[5]).tolist()})
+        names = sorted({c[5] for c in chunks if c[7] is None}
+                       | {c[7][k] for c in chunks if c[7] is not None
+                          for k in np.unique(c[5]).tolist()})
         code = {e: k for k, e in enumerate(names)}
         lookup = np.asarray(names)
-        event = _spread([code[c[5]] if isinstance(c[5], str)
-                         else np.searchsorted(lookup, c[5]) for c in chunks], sizes)
+        event = _spread([code[c[5]] if c[7] is None
+                         else np.array([code.get(e, -1) for e in c[7]])[c[5]] for c in chunks],
+                        sizes)
         kind, camp = (_spread([c[k] for c in chunks], sizes).astype(np.int64) for k in (2, 4))
         cols = {
             "time": time,

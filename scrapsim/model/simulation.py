@@ -223,10 +223,13 @@ class Model:
         s = self.smelters
         new = np.flatnonzero((s.state == CLOSED) & np.isinf(s.relapse_day))
         wait = self.streams.get("behaviour").exponential(1.0 / self.relapse_hazard, new.size)
-        for j, w in zip(new.tolist(), wait.tolist(), strict=False):
-            col = self._quiet_cum[:, s.region[j]]
-            at = int(np.searchsorted(col, col[day] + max(w, 1e-9)))
-            s.relapse_day[j] = at if at < self.n_days else NEVER
+        if new.size:        # per region, the quiet day on which each clock runs out
+            regions = s.region[new]
+            for r in np.unique(regions).tolist():
+                mine = regions == r
+                col = self._quiet_cum[:, r]
+                at = np.searchsorted(col, col[day] + np.maximum(wait[mine], 1e-9))
+                s.relapse_day[new[mine]] = np.where(at < self.n_days, at, NEVER)
         s.relapse_day[s.state != CLOSED] = np.inf
         self._clock_version = s.closed_version
         self._next_relapse = float(s.relapse_day.min()) if s.n else np.inf
