@@ -23,11 +23,11 @@ the numpy code logged them. The arguments are tuples of arrays named by
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from scrapsim.model import packing as pk
 from scrapsim.model import sanction_kernels as sk
 from scrapsim.model.draws import draw_uniform, pick_round
+from scrapsim.model.jit import njit
 
 __all__ = ["campaign_day", "multinomial"]
 

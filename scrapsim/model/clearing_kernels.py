@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from scrapsim.model import market
+from scrapsim.model.jit import njit
 from scrapsim.model.packing import (
     S_CAPACITY,
     S_COST,

@@ -15,10 +15,11 @@ visits to a list, the unvisited sites first, a new round when they run out.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 # numpy's random_interval as numba's Generator.shuffle draws with it (in numba 0.59 and later)
 from numba.np.random.random_methods import random_interval as _interval
+
+from scrapsim.model.jit import njit
 
 __all__ = ["choice_without_replacement", "draw_uniform", "draw_weighted", "permutation",
            "pick_round"]

@@ -7,8 +7,9 @@ population passes (:mod:`~scrapsim.model.trader_kernels`, :mod:`~scrapsim.model.
 and of the pure functions of :mod:`scrapsim.model.market` (compiled too), so every economic
 rule is written once. The day's arguments are four tuples of arrays named in
 :mod:`~scrapsim.model.packing`.
-Compiled code is cached on disk (``cache=True``): only the first run on a machine compiles
-(about 70 s on the 2-core reference machine, with the campaign day of
+Compiled code is cached on disk (``cache=True``, in a folder named by the kernels' sources,
+:mod:`scrapsim.model.jit`): only the first run on a machine compiles (about 50 s on the
+2-core reference machine, ``benchmarks/bench_compile.py``, with the campaign day of
 :mod:`scrapsim.model.campaign_kernels`). An installed scrapsim uses none of this at run time:
 ``pip install`` compiles the loops Python calls ahead of time (:mod:`scrapsim.model.aot`,
 :mod:`scrapsim.model.loops`).
@@ -19,10 +20,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from scrapsim.model import market
 from scrapsim.model.clearing_kernels import clearing_prices
+from scrapsim.model.jit import njit
 from scrapsim.model.packing import (
     I_ANCHOR,
     I_CSEASON,

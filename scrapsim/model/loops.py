@@ -16,23 +16,19 @@ process uses.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import signal
 import threading
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from scrapsim.model.jit import SOURCES, source_stamp
+
 __all__ = ["BACKEND", "EXPORTED", "HELD", "SIGNATURES", "SOURCES", "campaign_day", "check",
            "market_day", "market_days", "pick_round", "region_sums", "smelter_deadlines",
            "smelter_margin", "smooth", "source_stamp", "state_summary"]
-
-SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py",
-           "draws.py", "campaign_kernels.py", "sanction_kernels.py", "clearing_kernels.py")
-"""The modules the compiled loops are built from (in :mod:`scrapsim.model`)."""
 
 Spec = Any
 """An argument's type: a scalar's dtype name, ``"generator"`` for a ``numpy.random.Generator``,
@@ -92,15 +88,6 @@ def check(name: str, *args: Any) -> None:
     for i, (value, spec) in enumerate(zip(args, specs, strict=True)):
         if not _conforms(value, spec):
             raise TypeError(f"{name}: argument {i} is not {spec} (C-contiguous)")
-
-
-def source_stamp() -> int:
-    """A 56-bit digest of :data:`SOURCES`, built into the extension to recognise a stale one."""
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in SOURCES:
-        digest.update((here / name).read_bytes())
-    return int.from_bytes(digest.digest()[:7], "big")
 
 
 def _ahead_of_time() -> Any:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from scrapsim.model.jit import njit
 
 __all__ = [
     "adjust_price", "clear", "collection", "hold_factor", "interregional_flows", "lag_reference",

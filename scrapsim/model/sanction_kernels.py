@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from scrapsim.model import packing as pk
+from scrapsim.model.jit import njit
 
 __all__ = ["add_counts", "add_weights", "close_smelters", "close_traders", "first_of_day",
            "kinds", "order", "rows", "set_traders", "smelter_deadlines", "stop_smelters"]

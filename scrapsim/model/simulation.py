@@ -273,7 +273,7 @@ def campaign_windows(scenario: Scenario) -> list[Window]:
 def compile_time() -> float:
     """Compile (or load from the disk cache) the model's loops once per process by running a
     two-day model with a campaign; returns the seconds it took, so run wall times exclude it
-    (about 70 s the first time on a machine, about 1 s from numba's cache, a few ms with the
+    (about 50 s the first time on a machine, about 1 s from numba's cache, a few ms with the
     loops built ahead of time, :mod:`scrapsim.model.loops`)."""
     start = time.perf_counter()
     tiny = Scenario.model_validate({

@@ -6,9 +6,9 @@ CNY/t. :func:`scrapsim.model.kernels.market_day` runs them.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from scrapsim.model import market
+from scrapsim.model.jit import njit
 
 __all__ = ["BID_DAYS", "bid_terms", "demand_of", "land", "plan", "receive", "smelt",
            "state_summary"]

@@ -6,9 +6,9 @@ Volumes in t (flows t/day), prices CNY/t. :func:`scrapsim.model.kernels.market_d
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from scrapsim.model import market
+from scrapsim.model.jit import njit
 
 __all__ = ["collect", "offered_at", "region_sums", "room_at", "scale_offers", "sell_and_sum",
            "ship", "ship_and_offer", "ship_plan", "stock_up", "wanted"]
