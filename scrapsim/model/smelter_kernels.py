@@ -74,7 +74,7 @@ def demand_of(terms, lo, hi, price, ingot, cut):  # pragma: no cover
     operating rate ``clip(rate0·season + response·(margin − margin0)/ingot, 0, 1)·(1 − cut)``
     plus the gap term, at least 0."""
     total = 0.0
-    for k in range(lo, hi):
+    for k in range(np.uint64(lo), np.uint64(hi)):   # unsigned: no wrapping of each subscript
         margin = terms[k, 0] - price - terms[k, 1]
         if margin <= 0.0:
             continue

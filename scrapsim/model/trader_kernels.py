@@ -18,6 +18,13 @@ __all__ = ["collect", "offered_at", "region_sums", "room_at", "scale_offers", "s
 # trading day: what traders want, collection, shipping with offers, offers at the price, sales;
 # the clearing reads the offers' prefix sums and the cost order). Sums run in trader order, as
 # the rules did when each was its own pass, so the bytes are the same.
+#
+# A loop over one region's traders runs over unsigned indices (``range(np.uint64(lo), ...)``):
+# with a signed index whose start is read from ``bounds``, numba wraps each subscript for
+# negative values (a shift, an and and an add per array read), which the compiler cannot drop
+# because it cannot prove the start is not negative. The indices and the arithmetic on the
+# values are the same, so are the bytes; a pass takes about 40% less time (``wanted`` 3.2 →
+# 1.8 ns a trader at 200,000 traders in 31 regions).
 
 
 @njit(cache=True, inline="always")
@@ -45,7 +52,7 @@ def wanted(bounds, cost, base, tolerance, temper_eff, stock, cover, price, risk,
     for r in range(len(price)):
         total = 0.0
         p, k, c = price[r], risk[r], cover[r]
-        for i in range(bounds[r], bounds[r + 1]):
+        for i in range(np.uint64(bounds[r]), np.uint64(bounds[r + 1])):
             if cost[i] >= p:
                 break
             x = room_at(stock[i], c * temper_eff[i] * base[i])
@@ -65,7 +72,7 @@ def stock_up(bounds, cost, base, tolerance, price, risk, ratio, room, stock, col
         total = 0.0
         p, k = price[r], risk[r]
         rate = ratio[r] if ratio[r] > 0.0 else 0.0
-        for i in range(bounds[r], bounds[r + 1]):
+        for i in range(np.uint64(bounds[r]), np.uint64(bounds[r + 1])):
             c = base[i] * room[i] * rate * np.float64((cost[i] < p) & (tolerance[i] > k))
             collected[i] = c
             stock[i] += c
@@ -94,7 +101,7 @@ def ship_and_offer(bounds, shipping, keep, spread, base, temper_eff, collected, 
     for r in range(len(factor)):
         days = max(sell_days[r], 1.0)
         kp, sp, cv, f = keep[r], spread[r], cover[r], factor[r]
-        lo, hi = bounds[r], bounds[r + 1]
+        lo, hi = np.uint64(bounds[r]), np.uint64(bounds[r + 1])
         for i in range(lo, hi):
             s = stock[i] * kp + base[i] * sp if shipping else stock[i]
             stock[i] = s
@@ -104,7 +111,7 @@ def ship_and_offer(bounds, shipping, keep, spread, base, temper_eff, collected, 
         total = cum[lo]
         for i in range(lo, hi):
             total += offers[i]
-            cum[i + 1] = total
+            cum[i + np.uint64(1)] = total
 
 
 @njit(cache=True)
@@ -126,7 +133,7 @@ def scale_offers(bounds, cost, expected, price, hold, offers, stock, out):  # pr
     regional totals."""
     for r in range(len(hold)):
         total = 0.0
-        for i in range(bounds[r], bounds[r + 1]):
+        for i in range(np.uint64(bounds[r]), np.uint64(bounds[r + 1])):
             o = 0.0
             if min(cost[i], expected[r]) <= price[r]:
                 o = min(offers[i] * hold[r], stock[i])
@@ -140,7 +147,7 @@ def sell_and_sum(bounds, sold, offers, stock, held):  # pragma: no cover
     """Remove the sold share of each offer from its yard; ``held``: each region's yards after."""
     for r in range(len(sold)):
         total = 0.0
-        for i in range(bounds[r], bounds[r + 1]):
+        for i in range(np.uint64(bounds[r]), np.uint64(bounds[r + 1])):
             if sold[r] > 0.0:
                 stock[i] -= offers[i] * sold[r]
             total += stock[i]
@@ -151,7 +158,7 @@ def sell_and_sum(bounds, sold, offers, stock, held):  # pragma: no cover
 def ship(bounds, keep, spread, base, stock):  # pragma: no cover
     """Yards keep ``keep[r]`` of their stock and receive ``base × spread[r]`` of inflows."""
     for r in range(len(keep)):
-        for i in range(bounds[r], bounds[r + 1]):
+        for i in range(np.uint64(bounds[r]), np.uint64(bounds[r + 1])):
             stock[i] = stock[i] * keep[r] + base[i] * spread[r]
 
 
@@ -160,7 +167,7 @@ def region_sums(bounds, x, out):  # pragma: no cover
     """Regional totals of a population array whose regions are contiguous."""
     for r in range(len(bounds) - 1):
         total = 0.0
-        for i in range(bounds[r], bounds[r + 1]):
+        for i in range(np.uint64(bounds[r]), np.uint64(bounds[r + 1])):
             total += x[i]
         out[r] = total
 
