@@ -159,6 +159,14 @@ def test_a_mistyped_library_name_gets_did_you_mean(tmp_path: Path) -> None:
         "'hebei'?)")
 
 
+@pytest.mark.parametrize("args", [("",), ("run", " ")])
+def test_an_empty_scenario_name_is_said_not_taken_for_this_folder(tmp_path: Path,
+                                                                  args: tuple[str, ...]) -> None:
+    message = bad(scrapsim(*args, cwd=tmp_path), "empty: no scenario named", "library name")
+    assert "directory" not in message
+    assert not any(tmp_path.iterdir())
+
+
 def _without(module: str, tmp_path: Path) -> str:
     """A PYTHONPATH that hides ``module`` (a stub package that fails to import) before this
     checkout, as if the extra were not installed."""

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from scrapsim.cli.engine import add_engine_options, guarded, overrides
+from scrapsim.cli.engine import add_engine_options, guarded, overrides, scenario_path
 
 __all__ = ["add_parser", "main"]
 
@@ -41,7 +41,7 @@ def add_parser(subparsers: Any) -> None:
         "error). Writes the fitted scenario, the fit per target, the parameters with 95% "
         "intervals and a figure.", 88), epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("scenario", type=scenario_path, metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--targets", type=Path, required=True, metavar="TARGETS.yaml",
                    help="parameters with bounds and target moments")
     p.add_argument("--reps", type=int, default=8, metavar="N",

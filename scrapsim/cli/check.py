@@ -10,8 +10,9 @@ thresholds). Exit status 0 when every region is balanced, 1 when one is not, 2 o
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
+
+from scrapsim.cli.engine import scenario_path
 
 __all__ = ["add_parser", "format_balance", "main"]
 
@@ -31,7 +32,7 @@ def add_parser(subparsers: Any) -> None:
         description="Run the scenario's intensity-0 twin and print, per region, generation "
         "vs collection vs smelting less imports, mean price pressure, the trend of each stock "
         "and a verdict.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("scenario", type=scenario_path, metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="random seed (default: the scenario's)")
 

@@ -16,9 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["add_engine_options", "guarded", "overrides"]
+__all__ = ["add_engine_options", "guarded", "overrides", "scenario_path"]
 
 T = TypeVar("T")
+
+
+def scenario_path(text: str) -> Path | str:
+    """A command's SCENARIO argument as a path, but an empty one kept as it was given:
+    ``Path("")`` is the current folder, which the loader would report as a folder given for a
+    file; :func:`~scrapsim.scenario.load_scenario` says that no scenario was named."""
+    return Path(text) if text.strip() else text
 
 
 def add_engine_options(p: argparse.ArgumentParser, *, out_help: str, quiet_help: str) -> None:

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from scrapsim.cli.engine import add_engine_options, guarded, overrides
+from scrapsim.cli.engine import add_engine_options, guarded, overrides, scenario_path
 
 __all__ = ["add_parser", "format_table", "main"]
 
@@ -47,7 +47,7 @@ def add_parser(subparsers: Any) -> None:
         description="Run every policy of STUDY.yaml in every sampled uncertainty scenario,\n"
         "with replications, on the experiment engine; one tidy row per run.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("scenario", type=scenario_path, metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--study", type=Path, required=True, metavar="STUDY.yaml",
                    help="levers or policies, uncertainties, metrics, goals and design")
     p.add_argument("--samples", type=int, metavar="N",

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from scrapsim.cli.engine import scenario_path
+
 __all__ = ["build_parser", "format_summary", "main"]
 
 PROG = "scrapsim"
@@ -71,8 +73,8 @@ def _add_run(sub: Any) -> None:
                        description="Run a scenario (and its intensity-0 baseline) and write "
                        "daily.csv, initial.csv, events.csv, summary.json, manifest.json and "
                        "timeseries.png into results/<scenario>/<run-id>/ or --out DIR.")
-    p.add_argument("scenario", type=Path, help="scenario YAML file, or a library scenario's "
-                   "name ('scrapsim list')")
+    p.add_argument("scenario", type=scenario_path, help="scenario YAML file, or a library "
+                   "scenario's name ('scrapsim list')")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
     p.add_argument("--set", dest="overrides", action="append", type=_override, default=[],
                    metavar="KEY=VALUE", help="override a field by dotted path, e.g. "

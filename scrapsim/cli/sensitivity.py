@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scrapsim.cli.engine import add_engine_options, guarded, overrides
+from scrapsim.cli.engine import add_engine_options, guarded, overrides, scenario_path
 
 __all__ = ["add_parser", "format_table", "main"]
 
@@ -50,7 +50,7 @@ def add_parser(subparsers: Any) -> None:
         "with replications on the sweep engine, and print and write Morris or Sobol' indices\n"
         "with 95% confidence intervals (pip install 'scrapsim[sensitivity]').", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("scenario", type=scenario_path, metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--params", type=Path, required=True, metavar="PARAMS.yaml",
                    help="parameters to vary, their ranges, and the metrics")
     p.add_argument("--method", choices=("morris", "sobol"), default="morris",

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from scrapsim.cli.engine import add_engine_options, guarded, overrides
+from scrapsim.cli.engine import add_engine_options, guarded, overrides, scenario_path
 
 __all__ = ["add_parser", "main"]
 
@@ -40,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
         "numbers) and write runs, curves with 95% bands, and the supply, smelting-demand and "
         "price-pressure figures.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", type=Path, metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("scenario", type=scenario_path, metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--vary", action="append", default=[], metavar="KEY=SPEC",
                    help="a varied field (repeatable; see below)")
     p.add_argument("--design", choices=("grid", "lhs"), default="grid",

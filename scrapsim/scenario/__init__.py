@@ -240,6 +240,10 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     """
     from scrapsim.scenario.library import resolve, scenario_names
 
+    if not str(path).strip():       # Path("") is the current folder: say what was given
+        raise ScenarioError("empty: no scenario named", file="scenario", value=str(path),
+                            expected="a scenario YAML file or a library name: "
+                            f"{', '.join(scenario_names())}")
     path = resolve(path)
     file = str(path)
     if not path.exists():
