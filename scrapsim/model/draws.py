@@ -1,12 +1,14 @@
 """Compiled draws from a campaign's list, on the campaign's own ``numpy.random.Generator``.
 
 numba compiles code that takes a ``Generator`` (ahead of time too): its draws call the
-generator's own bit generator, so ``rng.random``, ``rng.exponential``, ``rng.permutation``
-and ``rng.integers`` in compiled code give numpy's numbers and leave the generator where
-numpy would (``tests/test_draws.py`` compares them). ``Generator.choice`` without replacement
-is not among what numba compiles: :func:`choice_without_replacement` follows numpy 2's
-algorithm (Floyd's, with a hash set, or a tail shuffle of a large population) step by step
-on the same bounded integers, so it too gives numpy's sample.
+generator's own bit generator, so ``rng.random``, ``rng.exponential`` and ``rng.integers`` in
+compiled code give numpy's numbers and leave the generator where numpy would, and so does
+:func:`permutation`, numpy's 1-D shuffle on numba's ``random_interval`` (numba's own
+``Generator.permutation`` took 8 s to compile); ``tests/test_draws.py`` compares them.
+``Generator.choice`` without replacement is not among what numba compiles:
+:func:`choice_without_replacement` follows numpy 2's algorithm (Floyd's, with a hash set, or a
+tail shuffle of a large population) step by step on the same bounded integers, so it too gives
+numpy's sample.
 
 :func:`pick_round` is :meth:`scrapsim.model.actors.lists.Rounds.pick` in one call: the day's
 visits to a list, the unvisited sites first, a new round when they run out.
