@@ -284,3 +284,27 @@ def test_out_inside_a_file_is_an_input_error(tmp_path: Path) -> None:
               "afile/sub: is inside afile, which is a file, not a folder")
     assert ".tmp-" not in err and "Errno" not in err
     assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("edit, where, said", [
+    (("      count: 2000 ", "      count: yes "), "regions.0.traders.count",
+     "expected a number, got true"),
+    (("start: 2017-01-01", "start: 0"), "start", "expected a date (YYYY-MM-DD), got the number 0"),
+])
+def test_what_pydantic_would_convert_quietly_is_refused(tmp_path: Path, edit: tuple[str, str],
+                                                        where: str, said: str) -> None:
+    """A yes/no is not a count (it counted 1 trader) and a number is not a date (0 was
+    1970-01-01): both are input errors naming the line and the field."""
+    path = hebei_with(tmp_path, edit)
+    bad(scrapsim(str(path), cwd=tmp_path), f"edited.yaml:{line_of(path, edit[1])}: {where}: {said}")
+    assert [p.name for p in tmp_path.iterdir()] == ["edited.yaml"]
+
+
+@pytest.mark.parametrize("override, said", [
+    ("enforcement.intensity=true", "expected a number, got true"),
+    ("start=20170101", "expected a date (YYYY-MM-DD), got the number 20170101"),
+])
+def test_overrides_are_not_converted_quietly_either(tmp_path: Path, override: str,
+                                                    said: str) -> None:
+    bad(scrapsim("hebei", "--set", override, cwd=tmp_path), said, "[from the override")
+    assert not any(tmp_path.iterdir())

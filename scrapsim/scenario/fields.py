@@ -1,11 +1,9 @@
 """The parts of a scenario: every section below the top level (regions and their traders and
 smelters, campaigns and their sanctions, the market, seasonality, behaviour), each field with
 its docstring, which is its description in the JSON Schema and docs/SCENARIOS.md.
-
-Re-exported by :mod:`scrapsim.scenario`, which adds the top level and loading; the library
-of shipped scenarios is :mod:`scrapsim.scenario.library`, ``scrapsim new`` and
-docs/SCENARIOS.md come from :mod:`scrapsim.scenario.authoring`.
-Units: days, tonnes (t), CNY per tonne; flows in t/day.
+Re-exported by :mod:`scrapsim.scenario` (which adds the top level and loading); the shipped
+scenarios are :mod:`scrapsim.scenario.library`'s, ``scrapsim new`` and docs/SCENARIOS.md
+:mod:`scrapsim.scenario.authoring`'s. Units: days, tonnes (t), CNY per tonne; flows in t/day.
 """
 
 from __future__ import annotations
@@ -14,7 +12,9 @@ import math
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from scrapsim.scenario.strict import StrictModel
 
 __all__ = ["NAME_PATTERN", "SMELTER_CLASSES", "Behaviour", "Campaign", "Enforcement", "Market",
            "Region", "Sanctions", "Seasonality", "Series", "SmelterClass", "Smelters", "Targets",
@@ -31,7 +31,7 @@ Series = float | dict[date, float]
 its ends."""
 
 
-class _Base(BaseModel):
+class _Base(StrictModel):
     # field descriptions (the docstrings) are set on first need: scrapsim.scenario.described
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
