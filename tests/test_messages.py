@@ -37,6 +37,18 @@ def test_a_run_with_no_campaign_inside_warns(tmp_path: Path) -> None:
     assert "smelting not back" not in proc.stdout
 
 
+def test_a_campaign_outside_the_run_is_named_when_others_enforce(tmp_path: Path) -> None:
+    """A mistyped year drops a campaign from the run: said, though another enforces."""
+    late = "campaigns.+={name: late, regions: [hebei], start: 2019-10-09, end: 2019-10-27, " \
+           "teams: 6}"
+    proc = scrapsim(str(HEBEI), "--set", late, "--out", str(tmp_path / "run"), "--no-plot",
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ("scrapsim: warning: campaign late (2019-10-09..2019-10-27) falls "
+                           "outside the run 2017-01-01..2017-12-31: it schedules nothing\n")
+    assert "recovery   " in proc.stdout
+
+
 def test_an_enforced_run_has_neither_warning_nor_note(tmp_path: Path) -> None:
     proc = scrapsim(str(HEBEI), "--out", str(tmp_path / "run"), "--no-plot", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stderr == ""

@@ -302,9 +302,8 @@ def _run(args: argparse.Namespace, argv: list[str], helper: Any = None) -> int:
     if args.seed is not None:
         overrides["seed"] = args.seed
     scenario = load_scenario(args.scenario, overrides)
-    note = scenario.enforcement_note()
-    if note is not None and scenario.campaigns and scenario.enforcement.intensity > 0:
-        print(f"{PROG}: warning: {note}: this run has no enforcement", file=sys.stderr)
+    for warning in scenario.run_warnings():
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if args.out is None:
         io.run_dir(scenario)
     else:

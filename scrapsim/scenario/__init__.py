@@ -128,6 +128,19 @@ class Scenario(_Base):
             return "every campaign inside the run has 0 teams"
         return None
 
+    def run_warnings(self) -> list[str]:
+        """What a run should warn of: campaigns meant to enforce that cannot (all outside the
+        run, or without teams), or, when some enforce, each campaign outside the run (a
+        mistyped year drops it without a word otherwise). Intensity 0 is meant: no warning."""
+        note = self.enforcement_note()
+        if note is not None:
+            return [f"{note}: this run has no enforcement"] \
+                if self.campaigns and self.enforcement.intensity > 0 else []
+        inside = self.campaigns_in_run()
+        return [f"campaign {c.name} ({c.start}..{c.end}) falls outside the run "
+                f"{self.start}..{self.end}: it schedules nothing"
+                for c in self.campaigns if c not in inside]
+
     def with_overrides(self, overrides: dict[str, Any], file: str | None = None) -> Scenario:
         """A copy with fields replaced by dotted path (``regions.hebei.traders.count``); a last
         part ``+`` (or the list's length) appends to a list (``campaigns.+``)."""
