@@ -6,12 +6,14 @@ whose comparison of the two builds shares that test's compile.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from test_user_errors import REPO, _without, scrapsim
 
 HEBEI = REPO / "scenarios" / "hebei.yaml"
@@ -24,6 +26,18 @@ def test_no_enforcement_says_so_instead_of_a_recovery(tmp_path: Path) -> None:
     assert "no enforcement in this run (enforcement.intensity is 0)" in proc.stdout
     assert "recovery" not in proc.stdout and "smelting not back" not in proc.stdout
     assert "warning" not in proc.stderr                    # intensity 0 is meant, not a slip
+
+
+@pytest.mark.parametrize("override", ["enforcement.intensity=0", "start=2017-06-01"])
+def test_a_run_that_enforces_nothing_reports_no_recovery(tmp_path: Path, override: str) -> None:
+    """Its own baseline, with its campaigns' windows still in the summary: no recovery days
+    (they were 1, the day after the window), as the no_enforcement scenario gives."""
+    proc = scrapsim(str(HEBEI), "--set", override, "--out", str(tmp_path / "run"),
+                    "--no-plot", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for key in ("recovery_days", "trader_stock_recovery_days", "price_recovery_days"):
+        assert summary[key] is None and summary["regions"]["hebei"][key] is None, key
 
 
 def test_a_run_with_no_campaign_inside_warns(tmp_path: Path) -> None:

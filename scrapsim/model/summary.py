@@ -15,7 +15,9 @@ baseline's (MODEL.md's "within 5%", with a post-pulse rebound above the baseline
 recovered). ``trader_stock_recovery_days`` and ``price_recovery_days`` count the days after the
 last window until the 7-day means of trader stock and of the scrap price are back within
 ``RECOVERY_BANDS`` of the baseline's (±25% and ±5%) and stay there for ``RECOVERY_HOLD`` (14)
-days; None if that never happens within the run. Trader yards swing by a few days of
+days; None if that never happens within the run, and all three None for a run that enforces
+nothing (intensity 0, or no campaign with teams inside the run: it is its own baseline, and
+its "recovery" on the day after a window was an artefact). Trader yards swing by a few days of
 collection even in a market left alone, hence the wider band.
 ``violation_rate`` is violations over inspections (None without inspections);
 ``campaigns`` counts each campaign's inspections, first visits, verifications, violations,
@@ -150,8 +152,9 @@ def summarize(result, baseline) -> dict[str, Any]:
             ends = [(b - sc.start).days for *_, b in windows]
         if not mask.any():
             mask = np.ones(n_days, dtype=bool)
+        last_end = max(ends) if ends and sc.enforced else None   # nothing to recover from
         return _metrics(result.daily, baseline.daily, cols, n_reg, mask,
-                        _smelters_start(result, cols, n_reg), max(ends) if ends else None)
+                        _smelters_start(result, cols, n_reg), last_end)
 
     summary = block(list(range(n_reg)), None)
     summary["windows"] = [[a.isoformat(), b.isoformat()] for *_, a, b in windows]
