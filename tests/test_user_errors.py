@@ -308,3 +308,15 @@ def test_overrides_are_not_converted_quietly_either(tmp_path: Path, override: st
                                                     said: str) -> None:
     bad(scrapsim("hebei", "--set", override, cwd=tmp_path), said, "[from the override")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("override, path", [
+    ("regions.hebei.traders.count=2.5", "regions.0.traders.count"),
+    ("campaigns.hebei-inspection-2017.teams=-5", "campaigns.0.teams"),
+])
+def test_an_override_by_an_items_name_is_blamed_too(tmp_path: Path, override: str,
+                                                    path: str) -> None:
+    """The error names the item by index (as validation does) and says which override set it,
+    not only the file, which would read as if the file were wrong."""
+    bad(scrapsim("hebei", "--set", override, cwd=tmp_path), f"{path}: ",
+        f"[from the override {override}]")

@@ -145,12 +145,11 @@ class Scenario(_Base):
         """A copy with fields replaced by dotted path (``regions.hebei.traders.count``); a last
         part ``+`` (or the list's length) appends to a list (``campaigns.+``)."""
         data = self.model_dump(mode="python")
-        for key, value in overrides.items():
-            raw.set_dotted(data, key, value, file)
+        paths = {key: raw.set_dotted(data, key, value, file) for key, value in overrides.items()}
         try:
             out = _validate(data, file)
         except ScenarioError as exc:
-            raise _blame_overrides(exc, overrides) from None
+            raise _blame_overrides(exc, overrides, paths) from None
         out._source = self._source
         return out
 
@@ -206,11 +205,16 @@ class Scenario(_Base):
         return scenario_html(self)
 
 
-def _blame_overrides(exc: ScenarioError, overrides: dict[str, Any]) -> ScenarioError:
-    """``exc`` with each problem caused by an override saying which one."""
+def _blame_overrides(exc: ScenarioError, overrides: dict[str, Any],
+                     paths: dict[str, str] | None = None) -> ScenarioError:
+    """``exc`` with each problem caused by an override saying which one (``paths``: each
+    override's path with list items by index, as validation names them)."""
+    def hits(key: str, path: str) -> bool:
+        return path == key or path.startswith(key + ".") or key.startswith(path + ".")
+
     def note(e: ScenarioError) -> str:
-        keys = [k for k in overrides if e.path == k or e.path.startswith(k + ".")
-                or k.startswith(e.path + ".")]
+        keys = [k for k in overrides
+                if hits(k, e.path) or hits((paths or {}).get(k, k), e.path)]
         return f"{e} [from the override {keys[0]}={show(overrides[keys[0]])}]" if keys \
             else str(e)
 

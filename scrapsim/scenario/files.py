@@ -157,15 +157,21 @@ def unknown_key(part: str, known: list[str], dotted: str, file: str | None) -> S
                          expected=f"one of {sorted(known)}")
 
 
-def set_dotted(data: dict, dotted: str, value: Any, file: str | None) -> None:
-    """Set ``dotted`` in ``data``; a last part equal to a list's length, or ``+``, appends."""
+def set_dotted(data: dict, dotted: str, value: Any, file: str | None) -> str:
+    """Set ``dotted`` in ``data``; a last part equal to a list's length, or ``+``, appends.
+    Returns the path with list items by index (``regions.hebei.x`` -> ``regions.0.x``), the
+    path validation errors name."""
     parts = dotted.split(".")
     if not all(parts):
         raise ScenarioError("empty part in dotted key", file=file, path=dotted, value=dotted,
                             expected="a path like enforcement.intensity")
     node: Any = data
+    indexed = []
     for i, part in enumerate(parts[:-1]):
-        node = child(node, part, ".".join(parts[: i + 1]), file)
+        here = ".".join(parts[: i + 1])
+        indexed.append(str(list_index(node, part, here, file)) if isinstance(node, list)
+                       else part)
+        node = child(node, part, here, file)
     last = parts[-1]
     if isinstance(node, dict):
         if last not in node:
@@ -173,12 +179,15 @@ def set_dotted(data: dict, dotted: str, value: Any, file: str | None) -> None:
         node[last] = value
     elif isinstance(node, list):
         if last in (APPEND, str(len(node))):
+            last = str(len(node))
             node.append(value)
         else:
-            node[list_index(node, last, dotted, file)] = value
+            last = str(list_index(node, last, dotted, file))
+            node[int(last)] = value
     else:
         raise ScenarioError("cannot set a field inside a value", file=file, path=dotted,
                             value=node, expected="a path into the scenario")
+    return ".".join([*indexed, last])
 
 
 def parse_override(text: str) -> tuple[str, Any]:
