@@ -71,8 +71,9 @@ def _override(text: str) -> tuple[str, Any]:
 def _add_run(sub: Any) -> None:
     p = sub.add_parser("run", help="run one scenario and write a run folder (default command)",
                        description="Run a scenario (and its intensity-0 baseline) and write "
-                       "daily.csv, initial.csv, events.csv, summary.json, manifest.json and "
-                       "timeseries.png into results/<scenario>/<run-id>/ or --out DIR.")
+                       "daily.csv, baseline_daily.csv, initial.csv, events.csv, summary.json, "
+                       "manifest.json and timeseries.png into results/<scenario>/<run-id>/ or "
+                       "--out DIR.")
     p.add_argument("scenario", type=scenario_path, help="scenario YAML file, or a library "
                    "scenario's name ('scrapsim list')")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
