@@ -283,8 +283,9 @@ def scenario_schema() -> dict[str, Any]:
     schema["title"] = "scrapsim scenario"
     schema["properties"] = {"extends": {
         "type": "string", "description": "Start from another scenario: a file relative to "
-        "this one, or a library scenario by name (hebei). Mappings merge field by field; a "
-        "list replaces the other's; a mapping in place of a list addresses items by name."},
+        "this one, or a library scenario by name (hebei). Mappings merge field by field "
+        "(sanction shares are replaced whole); a list replaces the other's; a mapping in "
+        "place of a list addresses items by name."},
         **schema["properties"]}
     return schema
 
