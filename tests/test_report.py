@@ -271,6 +271,9 @@ def test_bad_format_and_occupied_out_are_refused(folders: dict[str, Path],
         build_report([folders["hebei"]], folders["guangdong"])
     assert (folders["guangdong"] / "daily.csv").is_file()
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ScenarioError, match="is given twice"):   # a run against itself
+        build_report([folders["hebei"], folders["hebei"] / "."], tmp_path / "twice")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_report_help_imports_nothing_heavy(tmp_path: Path) -> None:

@@ -328,6 +328,10 @@ def build_report(dirs: list[Path], out: Path | None = None,
     formats = parse_formats(formats)
     if not dirs:
         raise ScenarioError(f"no result folders given; expected {EXPECTED}", file="DIR")
+    seen = [Path(d).resolve() for d in dirs]
+    twice = next((d for i, d in enumerate(dirs) if seen[i] in seen[:i]), None)
+    if twice is not None:       # a run compared with itself says nothing
+        raise ScenarioError("is given twice", file=str(twice), expected="each folder once")
     inputs = [load_input(Path(d)) for d in dirs]
     _label(inputs)
     out = Path(out) if out is not None else default_out()
