@@ -80,3 +80,10 @@ def test_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     exec(compile(block.group(1), "README.md", "exec"), namespace)  # noqa: S102 - our own docs
     assert namespace["result"].summary["smelting_change"] < -0.5
     assert namespace["quick"].summary is None
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, True])
+def test_a_seed_that_is_not_a_whole_number_is_a_scenario_error(seed: object) -> None:
+    """Not a bare ValueError from int(), nor 1.5 rounded down or True taken as 1."""
+    with pytest.raises(scrapsim.ScenarioError, match="seed: is not a whole number"):
+        scrapsim.run("hebei", seed=seed, baseline=False)  # type: ignore[arg-type]

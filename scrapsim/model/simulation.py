@@ -348,6 +348,9 @@ def run(scenario: Scenario | str | Path, seed: int | None = None,
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise ScenarioError("is not a whole number", file="seed", value=seed,
+                            expected="a whole number >= 0")
     seed = scenario.seed if seed is None else int(seed)
     compile_time()
     result = Model(scenario, seed).run()
