@@ -89,17 +89,13 @@ def _kernels_cache() -> Iterator[None]:
         config.CACHE_DIR = before
 
 
-def njit(*args: Any, **options: Any) -> Any:
-    """``numba.njit`` (as a decorator, with or without options) whose ``cache=True`` caches in
-    :func:`cache_dir`."""
+def njit(**options: Any) -> Any:
+    """``numba.njit(**options)`` as a decorator, its ``cache=True`` caching in
+    :func:`cache_dir` (every kernel is decorated ``@njit(cache=True, ...)``)."""
     import numba
 
     def decorate(func: Callable) -> Any:
-        if not options.get("cache"):
-            return numba.njit(**options)(func)
         with _kernels_cache():
             return numba.njit(**options)(func)
 
-    if args and callable(args[0]) and not options:
-        return decorate(args[0])
     return decorate
