@@ -244,6 +244,21 @@ def test_argument_syntax_errors_exit_2(tmp_path: Path, args: list[str],
     assert tree(tmp_path) == before
 
 
+@pytest.mark.parametrize("args", [["sweep", "scn.yaml", "--bogus"], ["check", "scn.yaml", "x"],
+                                  ["scn.yaml", "--bogus"], ["schema", "--bogus"]])
+def test_an_unknown_argument_is_said_with_its_commands_usage(tmp_path: Path,
+                                                             args: list[str]) -> None:
+    """Not with the top level's usage, which lists no option of the command."""
+    write(tmp_path, MINIMAL)
+    before = tree(tmp_path)
+    proc = scrapsim(*args, cwd=tmp_path)
+    command = args[0] if args[0] != "scn.yaml" else "run"
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"usage: scrapsim {command} "), proc.stderr
+    assert f"scrapsim {command}: error: unrecognized arguments: {args[-1]}" in proc.stderr
+    assert tree(tmp_path) == before
+
+
 def test_object_tag_is_not_executed(tmp_path: Path) -> None:
     write(tmp_path, f'!!python/object/apply:os.system ["touch {tmp_path / "pwned"}"]\n')
     proc = scrapsim("scn.yaml", cwd=tmp_path)

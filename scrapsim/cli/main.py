@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scrapsim.cli.engine import scenario_path
+from scrapsim.cli.summary import format_summary
 
 __all__ = ["build_parser", "format_summary", "main"]
 
@@ -155,6 +156,14 @@ def _with_default_command(argv: list[str], commands: set[str]) -> list[str]:
     return ["run", *argv]
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of ``command`` (``parser`` itself when there is none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def _not_in_library(name: str) -> bool:
     from scrapsim.scenario.library import find_scenario
 
@@ -173,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:   # said with the command's usage, not the top level's
+        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     helper = None
     try:
         with _terminate_as_interrupt():    # before the fork: no moment where SIGTERM kills
@@ -326,75 +337,3 @@ def _run(args: argparse.Namespace, argv: list[str], helper: Any = None) -> int:
     if not args.quiet:
         print(format_summary(result, folder))
     return 0
-
-
-def _pct(x: Any) -> str:
-    return "n/a" if x is None else f"{100 * float(x):+.1f}%"
-
-
-def format_summary(result: Any, folder: Path | None = None) -> str:
-    """A few lines for the terminal: what ran, what enforcement did, where the files are."""
-    sc = result.scenario
-    lines = [f"scenario   {sc.name}  (seed {result.seed}, {sc.days} days, "
-             f"{sc.start} to {sc.end})",
-             f"regions    {', '.join(r.name for r in sc.regions)}"]
-    s = result.summary
-    note = sc.enforcement_note()
-    if s is None:
-        lines.append("summary    none (run without the intensity-0 baseline)")
-    elif note is not None:
-        lines.append(f"no enforcement in this run ({note}): it equals its "
-                     "no-enforcement baseline, so there is nothing to compare")
-    else:
-        lines += [
-            "vs. no enforcement, over the campaign windows:",
-            f"  collection {_pct(s.get('collection_change'))}   smelting "
-            f"{_pct(s.get('smelting_change'))}   scrap price {_pct(s.get('price_change'))}",
-            f"  mean price pressure {_num(s.get('mean_price_pressure'), '+.3f')}",
-            f"  smelters shut at peak {s.get('shut_count')} of {s.get('smelters_start')} "
-            f"({_pct(s.get('shut_share')).lstrip('+')}); closed at the end "
-            f"{_pct(s.get('closed_share')).lstrip('+')}",
-            f"  recovery   {_recovery(s.get('recovery_days'))}"]
-    wall, n = float(result.wall_time), int(result.n_events)
-    rate = f", {n / wall:,.0f} events/s" if wall > 0 else ""
-    base = getattr(result, "baseline", None)
-    twin = f"; baseline {float(base.wall_time):.3f} s" if base is not None else ""
-    lines.append(f"wall time  {wall:.3f} s ({n:,} timeline events{rate}{twin})")
-    lines += _compile_note()
-    if folder is not None:
-        lines.append(f"results    {folder}")
-    return "\n".join(lines)
-
-
-def _compile_note() -> list[str]:
-    """A line on the start-up cost, saying "compiling" only when numba compiled a loop in
-    this process (a cache miss), not when it loaded them from its disk cache; nothing for the
-    loops built ahead of time (:mod:`scrapsim.model.loops`), which need neither."""
-    from scrapsim.model import loops
-
-    if loops.BACKEND == "ahead-of-time":
-        return []
-    from numba.core.registry import CPUDispatcher
-
-    from scrapsim.model import kernels, market
-    from scrapsim.model.simulation import compile_time
-
-    compiled = any(sum(v.stats.cache_misses.values()) for mod in (kernels, market)
-                   for v in vars(mod).values() if isinstance(v, CPUDispatcher))
-    if compiled:
-        return [f"           plus {compile_time():.1f} s compiling the model's loops "
-                "(first run of this install; cached from now on)"]
-    if compile_time() > 1.0:
-        return [f"           plus {compile_time():.1f} s loading the model's compiled loops "
-                "from the cache"]
-    return []
-
-
-def _num(x: Any, spec: str) -> str:
-    return "n/a" if x is None else format(float(x), spec)
-
-
-def _recovery(days: Any) -> str:
-    if days is None:
-        return "smelting not back within 5% of the baseline by the end of the run"
-    return f"{int(days)} day{'' if int(days) == 1 else 's'} after the last window"
