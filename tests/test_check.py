@@ -43,3 +43,13 @@ def test_a_bad_scenario_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     path.write_text("name: x\nstart: 2017-01-01\nend: 2016-01-01\nregions: []\n")
     assert main(["check", str(path)]) == 2
     assert "bad.yaml" in capsys.readouterr().err
+
+
+def test_set_overrides_what_is_checked(capsys: pytest.CaptureFixture) -> None:
+    """``--set`` as in ``run``: the same glut, given as an override of the shipped file."""
+    hebei = str(ROOT / "scenarios" / "hebei.yaml")
+    assert main(["check", hebei, "--set", "regions.hebei.generation=4500"]) == 1
+    out = capsys.readouterr().out
+    assert "verdict: OUT OF BALANCE" in out
+    assert main(["check", hebei, "--set", "regions.hebei.generatio=4500"]) == 2
+    assert "did you mean 'generation'?" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""``scrapsim check SCENARIO``: is the scenario's market in balance without enforcement?
+"""``scrapsim check SCENARIO [--set KEY=VALUE]``: is the scenario's market in balance without
+enforcement?
 
 Runs the intensity-0 twin (same seed) and prints, per region, mean generation, collection,
 smelting less imports and scrap shipped out, net (t/day), the mean price-pressure index, the
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from scrapsim.cli.engine import scenario_path
+from scrapsim.cli.engine import overrides, scenario_path
 
 __all__ = ["add_parser", "format_balance", "main"]
 
@@ -35,6 +36,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("scenario", type=scenario_path, metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="random seed (default: the scenario's)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field by dotted path before the check, as 'run' does "
+                   "(repeatable)")
 
 
 def format_balance(title: str, rows: list[Any]) -> str:
@@ -64,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
     from scrapsim.model.simulation import baseline_of, run
     from scrapsim.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, overrides(args) or None)
     seed = scenario.seed if args.seed is None else args.seed
     result = run(baseline_of(scenario), seed=seed, baseline=False)
     rows = balance(result.daily, [r.name for r in scenario.regions])
