@@ -61,10 +61,29 @@ def test_a_2d_sweep_legend_has_one_entry_per_visible_line() -> None:
     labels = ax.get_legend_handles_labels()[1]
     assert len([x for x in labels if x.startswith("collected")]) == 4
     offered = [x for x in labels if x.startswith("offered")]
-    assert offered == ["offered (supply) (b=0; b=1; b=2; b=3)"]
+    assert offered == ["offered (supply) (0; 1; 2; 3)"]     # the legend's title names b
     assert len([x for x in ax.get_lines() if not x.get_label().startswith("_")]) == 5
     ax = supply_curve(_curves(second_matters=True))
     assert len(ax.get_legend_handles_labels()[1]) == 8       # all distinct: all shown
+
+
+def test_a_legend_of_many_entries_goes_below_the_curves() -> None:
+    """Eight entries inside the axes covered the curves of a 2-D sweep: they go below them,
+    a column per series, under a title naming the grouping key, and the figure grows to hold
+    them; a 1-D sweep's two entries stay inside, untitled."""
+    ax = supply_curve(_curves(second_matters=True))
+    legend = ax.get_legend()
+    assert legend is not None and legend.get_title().get_text() == "(b)"
+    fig = ax.figure
+    fig.canvas.draw()
+    assert legend.get_window_extent().y1 <= ax.get_window_extent().y0   # below the axes
+    assert fig.get_size_inches()[1] > 4.0
+    one = supply_curve(_curves(second_matters=True).query("b == 0").drop(columns="b"))
+    inside = one.get_legend()
+    assert inside is not None and inside.get_title().get_text() == ""
+    one.figure.canvas.draw()
+    assert one.get_window_extent().contains(*inside.get_window_extent().get_points()[0])
+    assert one.figure.get_size_inches()[1] == 4.0
 
 
 def test_standalone_sweep_figures_name_scenario_reps_and_window(tmp_path: Path) -> None:

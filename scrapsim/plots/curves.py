@@ -30,7 +30,21 @@ Series = tuple[str, str, str]  # metric, label, colour
 
 
 def _axes(ax: Axes | None) -> Axes:
-    return ax if ax is not None else Figure(figsize=(6.4, 4.0), layout="constrained").add_subplot()
+    if ax is not None:
+        return ax
+    ax = Figure(figsize=(6.4, 4.0), layout="constrained").add_subplot()
+    ax._scrapsim_height = 4.0  # type: ignore[attr-defined]  # it may grow (_legend)
+    return ax
+
+
+def _resolve(curves: Any, x: str | None, by: Sequence[str] | None) -> tuple[str, list[str]]:
+    """The x key (:func:`default_x` unless given) and the keys that group the curves (the
+    other varied keys unless given)."""
+    keys = varied_keys(curves)
+    x = x or default_x(curves, keys)
+    if x is None:
+        raise ValueError("the curves table has no numeric varied key to plot against")
+    return x, [k for k in keys if k != x] if by is None else list(by)
 
 
 def varied_keys(curves: Any) -> list[str]:
@@ -48,11 +62,37 @@ def default_x(curves: Any, keys: Sequence[str]) -> str | None:
 
 
 def _groups(curves: Any, by: Sequence[str]) -> list[tuple[str, Any]]:
+    """The groups of rows with the same values of ``by``, named by those values (the legend's
+    title names the keys, :func:`_legend`)."""
     if not by:
         return [("", curves)]
-    return [(", ".join(f"{k}={v}" for k, v in zip(by, key if isinstance(key, tuple) else (key,),
-                                                  strict=True)),
-             group) for key, group in curves.groupby(list(by), sort=True)]
+    return [(", ".join(str(v) for v in (key if isinstance(key, tuple) else (key,))), group)
+            for key, group in curves.groupby(list(by), sort=True)]
+
+
+LEGEND_INSIDE = 4
+"""At most this many entries go inside the axes; more (a sweep over a second key) go below
+them, a column per series, so that they hide no curve."""
+
+
+def _legend(ax: Axes, by: Sequence[str], columns: int, handles: list[Any] | None = None,
+            labels: list[str] | None = None) -> None:
+    """The axes' legend, titled with the keys ``by`` that name its groups."""
+    if handles is None or labels is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    title = f"({', '.join(by)})" if by else None
+    if len(handles) <= LEGEND_INSIDE:
+        ax.legend(handles, labels, loc="best", title=title)
+        return
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=max(1, columns), title=title, frameon=False)
+    base = getattr(ax, "_scrapsim_height", None)     # a figure of our own: make room for the
+    if base is not None:                             # legend rather than shrink the plot
+        rows = -(-len(handles) // max(1, columns))
+        fig = cast(Figure, ax.figure)
+        fig.set_size_inches(fig.get_size_inches()[0], base + 0.22 * rows + 0.5)
 
 
 def _band(ax: Axes, curves: Any, x: str, series: Series, by: Sequence[str], lines: bool,
@@ -101,30 +141,26 @@ ZERO_LINE = "zero line"
 """The gid of a curve axis's line at 0 (:func:`align_zero` removes a twin's)."""
 
 
-def _finish(ax: Axes, x: str, ylabel: str, title: str, percent: bool = True) -> Axes:
+def _finish(ax: Axes, x: str, ylabel: str, title: str, by: Sequence[str], columns: int,
+            percent: bool = True) -> Axes:
     ax.axhline(0.0, color="#7F7F7F", lw=0.8, zorder=0, gid=ZERO_LINE)
     ax.set_xlabel(AXIS_LABELS.get(x, x))
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best")
+    _legend(ax, by, columns)
     return ax
 
 
 def _curve(curves: Any, series: Sequence[Series], title: str, ylabel: str, ax: Axes | None,
            x: str | None, by: Sequence[str] | None, lines: bool) -> Axes:
     with mpl.rc_context(STYLE):
-        keys = varied_keys(curves)
-        x = x or default_x(curves, keys)
-        if x is None:
-            raise ValueError("the curves table has no numeric varied key to plot against")
-        by = [k for k in keys if k != x] if by is None else list(by)
+        x, by = _resolve(curves, x, by)
         ax = _axes(ax)
         for i, s in enumerate(series):
             _band(ax, curves, x, s, by, lines, "-" if i == 0 else "--")
-        return _finish(ax, x, ylabel, title)
+        return _finish(ax, x, ylabel, title, by, len(series))
 
 
 def supply_curve(curves: Any, ax: Axes | None = None, *, x: str | None = None,
@@ -170,7 +206,7 @@ def price_pressure_curve(curves: Any, ax: Axes | None = None, *, x: str | None =
             legend = twin.get_legend()
             if legend is not None:
                 legend.remove()
-        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="best")
+        _legend(ax, _resolve(curves, x, by)[1], 2, handles[0] + more[0], handles[1] + more[1])
         align_zero(ax, twin)
     return ax
 
