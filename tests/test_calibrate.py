@@ -4,6 +4,7 @@ targets files, and its uncertainty formula matches the linear case."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -278,6 +279,8 @@ def test_kill_stops_the_workers_and_the_rerun_resumes(generated, tmp_path: Path)
         time.sleep(0.2)
     assert not [p for p in workers if Path(f"/proc/{p}").exists()], "workers left behind"
     stored = len(journal.read_text().splitlines())
+    said = re.search(r"interrupted; (\d+) finished runs? (are|is) stored", err)
+    assert said and int(said.group(1)) == stored, err
     again = subprocess.run([*cmd, "--maxiter", "3", "-q"], env=env, cwd=tmp_path,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr

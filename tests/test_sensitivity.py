@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scrapsim.cli.engine import _interrupted
 from scrapsim.experiments.sensitivity.analysis import ISHIGAMI_FIELDS, ishigami, sensitivity
 from scrapsim.experiments.sensitivity.params import ParamsError, load_params
 from scrapsim.scenario import Scenario, ScenarioError, load_scenario
@@ -208,11 +209,14 @@ def test_interrupted_analysis_resumes_and_reruns_nothing_stored(
     monkeypatch.setenv("SCRAPSIM_TEST_STOP_AT", "100")
     out = tmp_path / "cut"
     stop = f"{__name__}:stopping_ishigami"
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as stopped:
         run_ishigami(out, "sobol", 64, run_fn=stop)
     assert not out.exists()
     journal = tmp_path / "cut.partial" / "runs.jsonl"
     assert len(journal.read_text().splitlines()) == 100
+    assert stopped.value.stored == 100     # what the command's message says is kept
+    assert _interrupted(stopped.value.stored) == (
+        "interrupted; 100 finished runs are stored: run the same command again to resume")
     monkeypatch.delenv("SCRAPSIM_TEST_STOP_AT")
     resumed = run_ishigami(out, "sobol", 64, run_fn=stop)
     assert resumed.manifest["session"]["resumed"] == 100
@@ -221,6 +225,20 @@ def test_interrupted_analysis_resumes_and_reruns_nothing_stored(
     again = run_ishigami(out, "sobol", 64, run_fn=stop)
     assert again.manifest["session"]["ran"] == 0
     assert again.indices.equals(pd.read_csv(out / "indices.csv"))
+
+
+def test_interrupted_before_any_run_says_nothing_was_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "the finished runs are stored" when none finished (and no folder is left)."""
+    monkeypatch.setenv("SCRAPSIM_TEST_COUNTER", str(tmp_path / "count"))
+    monkeypatch.setenv("SCRAPSIM_TEST_STOP_AT", "0")
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        run_ishigami(tmp_path / "cut", "sobol", 8, run_fn=f"{__name__}:stopping_ishigami")
+    assert stopped.value.stored == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert _interrupted(0) == "interrupted before any run finished; nothing was kept"
+    assert _interrupted(1) == ("interrupted; 1 finished run is stored: run the same command "
+                               "again to resume")
 
 
 def test_killed_after_the_runs_finishes_without_running(tmp_path: Path) -> None:

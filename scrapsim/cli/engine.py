@@ -72,9 +72,17 @@ def guarded(prog: str, call: Callable[[], T],
         return _fail(prog, str(exc), 2), None
     except (SweepError, *failures) as exc:  # type: ignore[misc]
         return _fail(prog, str(exc), 1), None
-    except KeyboardInterrupt:
-        return _fail(prog, "interrupted; the finished runs are stored: run the same command "
-                     "again to resume", 130), None
+    except KeyboardInterrupt as exc:
+        return _fail(prog, _interrupted(getattr(exc, "stored", None)), 130), None
+
+
+def _interrupted(stored: int | None) -> str:
+    """What an interrupt leaves: ``stored`` runs kept (None: not known)."""
+    if stored == 0:
+        return "interrupted before any run finished; nothing was kept"
+    kept = "the finished runs are" if stored is None else \
+        f"{stored} finished run{'s' * (stored != 1)} {'are' if stored != 1 else 'is'}"
+    return f"interrupted; {kept} stored: run the same command again to resume"
 
 
 def _fail(prog: str, message: str, status: int) -> int:

@@ -206,13 +206,16 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
         if folders.check_out(exp.final, exp.kind, exp.id):  # published meanwhile by another
             _drop_unused(journal, partial)
             return _read_back(exp)
+        runs = None
         try:
             with Engine(workers, scheduler) as engine, _progress(exp, quiet) as bar:
                 runs = Runs(exp, engine, journal, bar)
                 if bar is not None:
                     bar.update(len(set(runs.stored)))
                 exp.execute(runs)
-        except BaseException:   # a scheduler not reached, Ctrl-C before any run: no folder
+        except BaseException as exc:  # a scheduler not reached, Ctrl-C before any run: no folder
+            if isinstance(exc, KeyboardInterrupt):   # what the message can say was kept
+                exc.stored = 0 if runs is None else len(runs.stored)  # type: ignore[attr-defined]
             if not journal.closed:
                 _drop_unused(journal, partial)
             folders.remove_empty(created)
