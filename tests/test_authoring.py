@@ -92,6 +92,32 @@ def test_extends_errors_name_the_extending_file(tmp_path: Path) -> None:
         load_scenario(bad)
 
 
+def test_a_misspelt_item_name_under_extends_gets_a_did_you_mean(tmp_path: Path) -> None:
+    """A name the parent lacks adds an item; when that item then fails to validate and its
+    name is close to one of the parent's, the first of its problems says which was meant. A
+    new item with a close name that validates is added, with no word."""
+    typo = write(tmp_path, "typo.yaml", "extends: hebei\nname: t\ncampaigns:\n"
+                 "  hebei-inspecton-2017:\n    teams: 20\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(typo)
+    first, *rest = err.value.problems
+    assert str(first).startswith(f"{typo}:4: campaigns.1.regions: this field is required")
+    assert str(first).endswith("('hebei-inspecton-2017' adds an item, since the parent has "
+                               "none of that name: did you mean 'hebei-inspection-2017'?)")
+    assert rest and all("did you mean" not in str(p) for p in rest)
+    assert str(err.value).count("did you mean") == 1
+    new = write(tmp_path, "new.yaml", "extends: hebei\nname: n\ncampaigns:\n"
+                "  hebei-inspection-2018:\n    regions: [hebei]\n    start: 2017-10-01\n"
+                "    end: 2017-10-20\n    teams: 5\n")
+    assert [c.name for c in load_scenario(new).campaigns] == [
+        "hebei-inspection-2017", "hebei-inspection-2018"]
+    far = write(tmp_path, "far.yaml", "extends: hebei\nname: f\ncampaigns:\n"
+                "  autumn:\n    teams: 20\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(far)
+    assert "did you mean" not in str(err.value)
+
+
 def test_extends_errors_in_items_written_by_name_give_their_own_line(tmp_path: Path) -> None:
     """A campaign or region addressed by name: the error names the line of the bad value, not
     the line of ``campaigns:``."""

@@ -10,6 +10,7 @@ Units: days, tonnes (t), CNY per tonne; flows in t/day.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import re
@@ -20,7 +21,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
-from scrapsim.errors import ScenarioError, error_from_pydantic, show
+from scrapsim.errors import ScenarioError, error_from_pydantic, several, show
 from scrapsim.scenario import files as raw
 from scrapsim.scenario.fields import (
     NAME_PATTERN,
@@ -249,6 +250,22 @@ def _validate(data: Any, file: str | None, root: yaml.Node | None = None) -> Sce
         raise error_from_pydantic(exc, data, file, root, Scenario) from None
 
 
+def _added_by_mistake(exc: ScenarioError, added: list[tuple[str, str, str]]) -> ScenarioError:
+    """``exc`` with a "did you mean" on the first problem of each item that ``extends:`` added
+    under a name close to one of the parent's (``campaigns: {hebei-inspecton-2017: ...}``
+    adds a campaign that lacks its dates, where the parent's was meant)."""
+    problems, hinted = [], set()
+    for problem in exc.problems:
+        for where, name, parent in added:
+            if where not in hinted and (problem.path + ".").startswith(where + "."):
+                hinted.add(where)
+                text, problem = problem.args[0], copy.copy(problem)
+                problem.args = (f"{text} ({name!r} adds an item, since the parent has none of "
+                                f"that name: did you mean {parent!r}?)",)
+        problems.append(problem)
+    return several(problems) if hinted else exc
+
+
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Read, safely parse and validate a scenario YAML file (then apply dotted overrides).
 
@@ -268,8 +285,12 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         extra = f" (did you mean the library's {hint[0]!r}?)" if hint else ""
         raise ScenarioError(f"no such file{extra}", file=file, expected="a scenario YAML file "
                             f"or a library name: {', '.join(scenario_names())}")
-    data, root, text = raw.load_data(path)
-    scenario = _validate(data, file, root)
+    added: list[tuple[str, str, str]] = []
+    data, root, text = raw.load_data(path, added=added)
+    try:
+        scenario = _validate(data, file, root)
+    except ScenarioError as exc:
+        raise _added_by_mistake(exc, added) from None
     scenario._source = (text, file, scenario.model_dump(mode="json"))
     if overrides:
         scenario = scenario.with_overrides(overrides, file)

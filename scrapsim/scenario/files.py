@@ -52,8 +52,12 @@ def compose(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     return data, root
 
 
-def load_data(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, yaml.Node | None, str]:
-    """The mapping of a scenario file with its ``extends:`` resolved, its node tree and text."""
+def load_data(path: Path, chain: tuple[Path, ...] = (),
+              added: list[tuple[str, str, str]] | None = None,
+              ) -> tuple[dict, yaml.Node | None, str]:
+    """The mapping of a scenario file with its ``extends:`` resolved, its node tree and text;
+    ``added`` collects the items the merge added under a name close to a parent's
+    (:func:`merge`)."""
     file = str(path)
     text = read_text(path)
     data, root = compose(text, file)
@@ -69,8 +73,8 @@ def load_data(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, yaml.Node
         raise ScenarioError("extends: files extend each other in a loop", file=file,
                             path="extends", value=str(parent_path),
                             expected="a chain of extends that ends")
-    parent, _, _ = load_data(parent_path, (*chain, path.resolve()))
-    return merge(parent, data, file, ""), root, text
+    parent, _, _ = load_data(parent_path, (*chain, path.resolve()), added)
+    return merge(parent, data, file, "", added), root, text
 
 
 def _parent_path(ref: Any, path: Path, root: yaml.Node | None) -> Path:
@@ -97,13 +101,16 @@ def _parent_path(ref: Any, path: Path, root: yaml.Node | None) -> Path:
     return found
 
 
-def merge(base: Any, over: Any, file: str, where: str) -> Any:
+def merge(base: Any, over: Any, file: str, where: str,
+          added: list[tuple[str, str, str]] | None = None) -> Any:
     """``over`` laid on ``base``: mappings field by field, lists replaced, a mapping laid on a
-    list addressing its items by ``name`` (or index)."""
+    list addressing its items by ``name`` (or index). An item added under a name close to one
+    of the parent's (a misspelling, or a new item on purpose) goes into ``added`` as (its
+    dotted path, its name, the parent's), for the message if it then fails to validate."""
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for key, value in over.items():
-            out[key] = merge(base[key], value, file, f"{where}{key}.") \
+            out[key] = merge(base[key], value, file, f"{where}{key}.", added) \
                 if key in base and key not in WHOLE else value
         return out
     if isinstance(base, list) and isinstance(over, dict):
@@ -111,9 +118,13 @@ def merge(base: Any, over: Any, file: str, where: str) -> Any:
         for key, value in over.items():
             i = _item_index(items, str(key))
             if i is None:
+                names = [str(item.get("name")) for item in items if isinstance(item, dict)]
+                close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.8)
+                if close and added is not None:
+                    added.append((f"{where}{len(items)}", str(key), close[0]))
                 items.append({"name": str(key), **(value if isinstance(value, dict) else {})})
             else:
-                items[i] = merge(items[i], value, file, f"{where}{key}.")
+                items[i] = merge(items[i], value, file, f"{where}{key}.", added)
         return items
     return over
 
