@@ -293,6 +293,9 @@ def test_override_of_unknown_list_item(tmp_path: Path) -> None:
     assert err.path == "regions.shanxi"
     assert "no item 'shanxi'" in str(err)
     assert "hebei" in err.expected and "tianjin" in err.expected
+    assert "did you mean" not in str(err)                 # nothing close to shanxi
+    err = error_of(write(tmp_path, MINIMAL), {"regions.hebai.generation": 5})
+    assert "no item 'hebai' (did you mean 'hebei'?)" in str(err)
     err = error_of(write(tmp_path, MINIMAL), {"regions.2.generation": 5})
     assert "an index below 2" in err.expected
 

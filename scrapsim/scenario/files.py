@@ -156,7 +156,9 @@ def list_index(node: list, part: str, dotted: str, file: str | None) -> int:
     if i is not None:
         return i
     names = [item.get("name") for item in node if isinstance(item, dict)]
-    raise ScenarioError(f"no item {part!r}", file=file, path=dotted, value=part,
+    close = difflib.get_close_matches(part, [str(n) for n in names], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ScenarioError(f"no item {part!r}{hint}", file=file, path=dotted, value=part,
                         expected=f"an index below {len(node)}, {len(node)} or '{APPEND}' to "
                         f"append, or one of {names}")
 
