@@ -42,17 +42,35 @@ def _not_a_number(value: Any) -> bool:
 
 def refuse_quiet_conversion(annotation: Any, value: Any) -> Any:
     """``value`` for a field of type ``annotation``, or ValueError saying what was expected."""
+    return _refuse(_rule(annotation), value)
+
+
+def _rule(annotation: Any) -> tuple[bool, bool, bool]:
+    """What a field of type ``annotation`` refuses: a yes/no (it takes a number and not a
+    yes/no), a number (it takes a date), numbers among its items (it takes dates)."""
     kinds = _kinds(annotation)
-    if isinstance(value, bool) and bool not in kinds and kinds & {int, float}:
+    return (bool not in kinds and bool(kinds & {int, float}), date in kinds,
+            _date_keys(annotation))
+
+
+def _refuse(rule: tuple[bool, bool, bool], value: Any) -> Any:
+    no_yes_no, no_number, no_number_items = rule
+    if no_yes_no and isinstance(value, bool):
         raise ValueError(f"expected a number, got {str(value).lower()} (a yes/no)")
-    if date in kinds and not _not_a_number(value):
+    if no_number and not _not_a_number(value):
         raise ValueError(f"expected a date (YYYY-MM-DD), got the number {value}")
-    if _date_keys(annotation) and isinstance(value, dict | list):
+    if no_number_items and isinstance(value, dict | list):
         items = value if isinstance(value, list) else list(value)
         bad = next((v for v in items if not _not_a_number(v) or isinstance(v, bool)), None)
         if bad is not None:
             raise ValueError(f"expected dates (YYYY-MM-DD), got {bad!r}")
     return value
+
+
+_RULES: dict[tuple[type, str], tuple[bool, bool, bool] | None] = {}
+"""Each section's fields' rules (:func:`_rule`), worked out on a field's first value: from
+the annotation each time, the checks made validating a Hebei scenario 13 times slower (0.25
+against 0.019 ms), a sweep's every run parsing its scenario."""
 
 
 class StrictModel(BaseModel):
@@ -61,5 +79,9 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_quiet_conversion(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        return value if field is None else refuse_quiet_conversion(field.annotation, value)
+        key = (cls, info.field_name or "")
+        if key not in _RULES:
+            field = cls.model_fields.get(key[1])
+            _RULES[key] = None if field is None else _rule(field.annotation)
+        rule = _RULES[key]
+        return value if rule is None else _refuse(rule, value)
