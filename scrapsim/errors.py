@@ -17,10 +17,9 @@ The family::
 
 A file with several problems raises one :class:`ScenarioError` listing all of them (its
 ``problems`` attribute holds one error per problem, the first being the error itself).
-
-Scenario files, targets files (calibration) and parameters files (sensitivity) are all read
-through :class:`UniqueKeyLoader` (a ``SafeLoader`` that refuses duplicate keys) and
-:func:`read_text`; :func:`line_of` finds the line of a dotted path in the composed YAML.
+Scenario, targets (calibration) and parameters (sensitivity) files are all read through
+:class:`UniqueKeyLoader` (a ``SafeLoader`` that refuses duplicate keys) and :func:`read_text`;
+:func:`line_of` finds the line of a dotted path in the composed YAML.
 """
 
 from __future__ import annotations
@@ -150,6 +149,8 @@ def _expected(err: dict) -> str:
     if kind == "extra_forbidden":
         return "a known key"
     ctx = err.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        return PATTERN_WORDS.get(ctx.get("pattern", ""), f"text matching {ctx.get('pattern')}")
     for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
         if key in ctx:
             return f"a number {word} {ctx[key]}"
@@ -163,6 +164,10 @@ _SHORT = {"float": "a number", "int": "a whole number", "bool": "true or false",
           "literal": "one of the listed values"}
 """Short expectations by pydantic error kind (its first word), instead of repeating its text."""
 
+
+PATTERN_WORDS = {r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "letters, digits, '_', '.' and '-', "
+                 "starting with a letter or digit: it names files"}
+"""What a field's pattern (``fields.NAME_PATTERN``) asks for, in words."""
 
 _UNION_TAGS = {"float", "int", "str", "date", "bool"}
 
@@ -203,6 +208,7 @@ def _one_error(err: Any, data: Any, file: str | None, root: yaml.Node | None,
         return ScenarioError(msg + got, file=file, path=path, value=value, expected=msg,
                              line=line)
     value = err.get("input")
+    msg = "is not a name scrapsim can use" if err["type"] == "string_pattern_mismatch" else msg
     if err["type"] == "missing":
         return ScenarioError("this field is required and has no default", file=file,
                              path=path, expected="a value", line=line)

@@ -320,3 +320,35 @@ def test_an_override_by_an_items_name_is_blamed_too(tmp_path: Path, override: st
     not only the file, which would read as if the file were wrong."""
     bad(scrapsim("hebei", "--set", override, cwd=tmp_path), f"{path}: ",
         f"[from the override {override}]")
+
+
+def test_a_name_it_cannot_use_is_said_in_words(tmp_path: Path) -> None:
+    """Not pydantic's regular expression: what a name may hold, and why."""
+    path = hebei_with(tmp_path, ("name: hebei", "name: ../escape"))
+    err = bad(scrapsim(str(path), cwd=tmp_path), f"{path}:{line_of(path, '../escape')}: name: "
+              "is not a name scrapsim can use (got '../escape'; expected letters, digits, "
+              "'_', '.' and '-', starting with a letter or digit: it names files)")
+    assert "pattern" not in err and "^[" not in err
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_the_errors_pattern_words_are_the_schemas_pattern() -> None:
+    from scrapsim.errors import PATTERN_WORDS
+    from scrapsim.scenario.fields import NAME_PATTERN
+
+    assert NAME_PATTERN in PATTERN_WORDS
+
+
+def test_validate_with_a_scenarios_folder_that_is_not_there(tmp_path: Path) -> None:
+    err = bad(scrapsim("validate", "--scenarios", "nowhere", cwd=tmp_path),
+              "scrapsim validate: error: --scenarios: no such folder (got 'nowhere'")
+    assert "guangdong" not in err                         # not a missing file under it
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_extends_loop_says_extends_once(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\nname: a\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: b\n")
+    err = bad(scrapsim("check", "a.yaml", cwd=tmp_path),
+              "extends: files extend each other in a loop")
+    assert err.count("extends:") == 1

@@ -58,6 +58,11 @@ def add_parser(subparsers: Any) -> None:
 
 def _library(folder: Path | None) -> Path:
     if folder is not None:
+        if not folder.is_dir():     # not each scenario's "no such file" under it
+            from scrapsim.errors import ScenarioError
+
+            raise ScenarioError("no such folder", file="--scenarios", value=str(folder),
+                                expected="a folder of scenario files (like the library's)")
         return folder
     from scrapsim.scenario.library import folder as library_folder
 

@@ -70,7 +70,7 @@ def load_data(path: Path, chain: tuple[Path, ...] = (),
         return data, root, text
     parent_path = _parent_path(data.pop("extends"), path, root)
     if parent_path.resolve() in chain or len(chain) >= MAX_DEPTH:
-        raise ScenarioError("extends: files extend each other in a loop", file=file,
+        raise ScenarioError("files extend each other in a loop", file=file,
                             path="extends", value=str(parent_path),
                             expected="a chain of extends that ends")
     parent, _, _ = load_data(parent_path, (*chain, path.resolve()), added)
