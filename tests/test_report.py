@@ -373,3 +373,12 @@ def test_html_print_layout_keeps_short_tables_whole_and_no_forced_page_breaks() 
     assert len(edges) == 2 and all(e.split("</tbody>")[0].count("<tr>") == EDGE_ROWS
                                    for e in edges)
     assert long.count("<tr>") == KEEP_ROWS + 10 + 1
+
+
+@pytest.mark.parametrize(("reps", "text"), [(1, "4 points × 1 replication"),
+                                            (3, "4 points × 3 replications")])
+def test_a_sweeps_design_counts_its_replications_in_words(reps: int, text: str) -> None:
+    from scrapsim.report.sweep import _design_facts
+
+    facts = dict(_design_facts({"design": {"kind": "grid", "points": 4}, "reps": reps}))
+    assert facts["design"] == f"grid, {text}"

@@ -83,6 +83,6 @@ def main(args: argparse.Namespace) -> int:
     if result is None:
         return status
     print(format_table(result.rows))
-    print(f"{args.reps} replications, {time.perf_counter() - start:.1f} s; table in "
-          f"{result.folder / TABLE}")
+    print(f"{args.reps} replication{'s' * (args.reps != 1)}, "
+          f"{time.perf_counter() - start:.1f} s; table in {result.folder / TABLE}")
     return 0 if result.passed else 1

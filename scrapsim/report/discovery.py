@@ -148,7 +148,8 @@ def explore_section(item: ExploreInput) -> Section:
         "scenarios. Regret: how far a policy is from the best policy in the same scenario.")
     section.sources = [" ".join(str(x).split()) for x in sc.get("sources") or []]
     facts = [("design", f"{study.get('sampler', '?')}, {study.get('samples', '?')} scenarios "
-                        f"x {study.get('reps', '?')} replications"),
+                        f"x {study.get('reps', '?')} replication"
+                        f"{'' if study.get('reps') == 1 else 's'}"),
              ("goals", ", ".join(f"{k}: {v} is better" for k, v in
                                  (m.get("goals") or study.get("goals") or {}).items())
               or "none"),

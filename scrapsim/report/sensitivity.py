@@ -103,7 +103,8 @@ def _facts(m: dict[str, Any]) -> list[tuple[str, str]]:
             (", with second-order indices" if m.get("second_order") else "")
     return [("method", design),
             ("runs", f"{m.get('points')} sampled points ({m.get('distinct_points')} distinct) "
-                     f"× {m.get('reps')} replications = {m.get('runs')} runs, "
+                     f"× {m.get('reps')} replication{'' if m.get('reps') == 1 else 's'} = "
+                     f"{m.get('runs')} runs, "
                      f"{m.get('failed')} failed"),
             ("metrics", ", ".join(m.get("metrics") or [])),
             ("root seed", str(m.get("root_seed"))),

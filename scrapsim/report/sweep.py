@@ -59,7 +59,8 @@ def _design_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     varied = "; ".join(f"{a.get('key')}: " + ", ".join(_value(v) for v in a.get("values") or [])
                        for a in axes) or "none"
     return [("design", f"{design.get('kind', '?')}, {design.get('points', '?')} points × "
-                       f"{manifest.get('reps', '?')} replications"),
+                       f"{manifest.get('reps', '?')} replication"
+                       f"{'' if manifest.get('reps') == 1 else 's'}"),
             ("varied", varied),
             ("runs", f"{manifest.get('ok', '?')} ok, {manifest.get('failed', '?')} failed"),
             ("root seed", str(manifest.get("root_seed")))]

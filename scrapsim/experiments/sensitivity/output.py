@@ -73,7 +73,8 @@ def write(analysis: Any, folder: Path, tables: Tables) -> tuple[list[str], dict[
         from scrapsim.plots.timeseries import save
 
         fig = indices_figure(tables.indices, title=f"{analysis.base.name}: {analysis.method}, "
-                             f"{analysis.reps} replications per point, metrics over the "
+                             f"{analysis.reps} replication{'s' * (analysis.reps != 1)} per "
+                             "point, metrics over the "
                              "campaign windows")
         files += [p.name for p in save(fig, folder / FIGURE, ("png", "svg"))]
     return files, _manifest(analysis, tables)
