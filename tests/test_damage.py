@@ -320,12 +320,19 @@ def test_report_checks_its_inputs_against_their_manifests(tiny_file: Path, tmp_p
                                                           capsys) -> None:
     whole = tmp_path / "run"
     assert _cli(capsys, str(tiny_file), "--out", str(whole), "--no-plot", "-q")[0] == 0
-    expected = {"cut": "rows; its manifest records", "abc": "column 'collected'",
-                "date": "damaged run folder", "no regions": "damaged run folder"}
-    for case, words in expected.items():
+    edited = "is a damaged run folder (daily.csv changed since it was written)"
+    expected = {"cut": edited, "abc": edited, "date": "damaged run folder",
+                "no regions": "damaged run folder"}
+    unrecorded = {"cut": "rows; its manifest records", "abc": "column 'collected'"}
+    for case, words in [*expected.items(), *((f"{k} unrecorded", v)
+                                             for k, v in unrecorded.items())]:
         folder = tmp_path / case.replace(" ", "_")
         shutil.copytree(whole, folder)
-        _damage_run(folder, case)
+        if case.endswith("unrecorded"):          # a folder from before digests were kept:
+            manifest = json.loads((folder / "manifest.json").read_text())  # its own checks
+            del manifest["digests"]
+            (folder / "manifest.json").write_text(json.dumps(manifest))
+        _damage_run(folder, case.removesuffix(" unrecorded"))
         status, err = _cli(capsys, "report", str(folder), "--out", str(tmp_path / "rep"),
                            "--format", "html")
         assert status == 2 and words in err, (case, err)

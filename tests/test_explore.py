@@ -240,3 +240,69 @@ def test_robust_without_a_metric_is_an_input_error() -> None:
     table = pd.DataFrame({"policy": ["a"], "scenario": [0], "rep": [0]})
     with pytest.raises(ParamsError, match="names no metric"):
         robust(table, metrics=[])
+
+
+@pytest.fixture(scope="module")
+def policies(tmp_path_factory: pytest.TempPathFactory) -> ExploreResult:
+    study = tmp_path_factory.mktemp("policies") / "study.yaml"
+    study.write_text(STUDY)
+    return explore(HEBEI, study, workers=1, out=study.parent / "explore", quiet=True,
+                   overrides={"end": "2017-03-31"}, figures=False)
+
+
+def test_a_goal_given_is_compared_on_and_kept_with_the_studys(policies: ExploreResult,
+                                                               tmp_path: Path) -> None:
+    """A goal on a metric outside the study's list was dropped without a word (every policy
+    came out non-dominated); a misspelt one was too."""
+    assert "offered_change" in policies.runs.columns
+    assert "offered_change" not in policies.manifest["study"]["metrics"]
+    res = robust(policies.folder, goals={"offered_change": "higher"}, out=tmp_path / "a",
+                 figures=False)
+    table = res.table.set_index(["policy", "metric"])
+    assert set(res.table["metric"]) == {"price_change", "smelting_change",
+                                        "collection_change", "offered_change"}
+    assert set(table.xs("offered_change", level="metric")["goal"]) == {"higher"}
+    study_goals = policies.manifest["study"]["goals"]
+    assert study_goals and "offered_change" not in study_goals
+    assert res.manifest["goals"] == {**study_goals, "offered_change": "higher"}
+    with pytest.raises(ParamsError, match=r"no column 'offered_chnage' \(did you mean "
+                       r"'offered_change'\?\)"):
+        robust(policies.folder, goals={"offered_chnage": "higher"}, out=tmp_path / "b")
+
+
+def test_robust_says_when_no_metric_has_a_goal(policies: ExploreResult, tmp_path: Path) -> None:
+    from scrapsim.cli.explore import robust_lines
+
+    res = robust(policies.folder, metrics=["price_change"], out=tmp_path / "r", figures=False)
+    assert res.non_dominated == ["spared", "targeted"]
+    assert robust_lines(res.table, res.non_dominated)[-1].startswith(
+        "* every policy: no metric compared has a goal")
+    res = robust(policies.folder, goals={"price_change": "lower"}, out=tmp_path / "g",
+                 figures=False)
+    assert robust_lines(res.table, res.non_dominated)[-1].startswith("* non-dominated:")
+
+
+def test_robust_and_discover_refuse_a_changed_or_wrong_folder(policies: ExploreResult,
+                                                              tmp_path: Path) -> None:
+    """An edited runs.csv gave a traceback (a NaN in the manifest) or, one value changed,
+    tables drawn from it without a word; a run folder was said to have no manifest.json."""
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(policies.folder, edited)
+    text = (edited / "runs.csv").read_text()
+    (edited / "runs.csv").write_text(text.replace(",ok,", ",ok,9", 1))
+    for call in (lambda: robust(edited, out=tmp_path / "r"),
+                 lambda: discover(edited, "price_change", above=0.0, out=tmp_path / "d")):
+        with pytest.raises(ParamsError, match=r"edited: is a damaged explore folder "
+                           r"\(runs.csv changed since it was written\)"):
+            call()
+    run = tmp_path / "run"
+    assert _cli(str(HEBEI), "--set", "end=2017-01-31", "--no-plot", "-q", "--out", str(run),
+                cwd=tmp_path).returncode == 0
+    with pytest.raises(ParamsError, match=r"run: is a run folder \(got 'run'; expected a "
+                       "finished explore folder\\)"):
+        robust(run)
+    with pytest.raises(ParamsError, match="nowhere: no such folder"):
+        robust(tmp_path / "nowhere")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "d").exists()

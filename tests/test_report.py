@@ -291,8 +291,15 @@ def test_run_without_baseline_and_lhs_sweep(folders: dict[str, Path], tmp_path: 
     import shutil
 
     bare = tmp_path / "bare"
-    shutil.copytree(folders["hebei"], bare)
-    (bare / "summary.json").unlink()  # as written by --no-baseline
+    ok(scrapsim(str(REPO / "scenarios" / "hebei.yaml"), "--no-baseline", "--no-plot", "-q",
+                "--out", str(bare), cwd=tmp_path))
+    assert not (bare / "summary.json").exists()
+    damaged = tmp_path / "damaged"                 # a run whose summary.json was lost
+    shutil.copytree(folders["hebei"], damaged)
+    (damaged / "summary.json").unlink()
+    with pytest.raises(ScenarioError, match=r"damaged: is a damaged run folder \(summary.json "
+                       "changed since it was written\)"):
+        load_input(damaged)
     ok(scrapsim("sweep", str(REPO / "scenarios" / "hebei.yaml"), "--design", "lhs",
                 "--samples", "3", "--vary", "enforcement.intensity=0..2",
                 "--vary", "campaigns.0.teams=5..20", "--reps", "2", "--set", "end=2017-03-31",

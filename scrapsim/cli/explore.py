@@ -111,6 +111,8 @@ def robust_lines(table: Any, non_dominated: list[str]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
                      enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
-    return ["Mean across the uncertainty scenarios (P10 and P90 in robust.csv):", *out,
-            "* non-dominated: no other policy is at least as good on the mean of every goal "
-            "metric and better on one"]
+    last = ("* non-dominated: no other policy is at least as good on the mean of every goal "
+            "metric and better on one") if goals else ("* every policy: no metric compared has "
+                                                        "a goal (--goal METRIC=lower|higher), "
+                                                        "so none can dominate another")
+    return ["Mean across the uncertainty scenarios (P10 and P90 in robust.csv):", *out, last]

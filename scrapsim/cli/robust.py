@@ -31,8 +31,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--metric", dest="metrics", action="append", metavar="M",
                    help="a metric to compare (repeatable; default: the study's)")
     p.add_argument("--goal", dest="goals", action="append", type=_goal, metavar="M=lower|higher",
-                   help="which direction is better for a metric (repeatable; default: the "
-                   "study's goals)")
+                   help="which direction is better for a metric, compared even when the "
+                   "study does not list it (repeatable; laid over the study's goals)")
     p.add_argument("--out", type=Path, metavar="DIR", help="result folder (default "
                    "FOLDER-robust)")
     p.add_argument("--no-plot", action="store_true", help="skip the trade-off figure")

@@ -251,14 +251,11 @@ def _read_back(exp: Experiment) -> Any:
         raise SweepSpecError(f"is a damaged {exp.kind} folder (missing: "
                              f"{', '.join(missing[:5]) or 'files'})", file=str(exp.final),
                              expected=f"a complete {exp.kind} folder, or a new --out")
-    recorded = found.get("digests")
-    if isinstance(recorded, dict):      # folders written before digests were kept have none
-        now = folders.digests(exp.final, list(recorded))
-        changed = [name for name, digest in recorded.items() if now.get(name) != digest]
-        if changed:
-            raise SweepSpecError(f"is a damaged {exp.kind} folder ({', '.join(changed[:5])} "
-                                 "changed since it was written)", file=str(exp.final),
-                                 expected=f"a complete {exp.kind} folder, or a new --out")
+    changed = folders.changed(exp.final, found)   # none recorded before digests were kept
+    if changed:
+        raise SweepSpecError(f"is a damaged {exp.kind} folder ({', '.join(changed[:5])} "
+                             "changed since it was written)", file=str(exp.final),
+                             expected=f"a complete {exp.kind} folder, or a new --out")
     try:
         return exp.load(exp.final)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

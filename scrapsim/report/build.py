@@ -62,11 +62,10 @@ __all__ = ["FORMATS", "RunInput", "SweepInput", "build_report", "build_sections"
            "default_out", "load_input", "parse_formats"]
 
 FORMATS = ("html", "pdf")
-EXPECTED = ("a run folder (daily.csv, manifest.json), a sweep folder "
-            "(curves.csv, runs.csv, manifest.json, scenario.yaml), a sensitivity folder "
-            "(indices.csv, samples.csv, manifest.json), a calibration folder "
-            "(parameters.csv, fit.csv, history.csv, manifest.json) or an explore, discover or "
-            "robust folder")
+EXPECTED = ("a run folder (daily.csv, manifest.json), a sweep folder (curves.csv, runs.csv, "
+            "manifest.json, scenario.yaml), a sensitivity folder (indices.csv, samples.csv, "
+            "manifest.json), a calibration folder (parameters.csv, fit.csv, history.csv, "
+            "manifest.json) or an explore, discover or robust folder")
 
 
 @dataclass
@@ -137,7 +136,8 @@ def _load_sweep(folder: Path) -> SweepInput:
 
 
 def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | CalibrationInput:
-    """Read a run, sweep, sensitivity or calibration folder (told by the files it holds)."""
+    """Read a run, sweep, sensitivity or calibration folder (told by its files; refused when
+    they are not as its manifest's digests say)."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "does not exist" if not folder.exists() else "is not a folder"
@@ -145,13 +145,16 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
     kind = kind_of(folder)
     loader = LOADERS.get(kind or "")
     if loader is not None:
+        if (folder / folders.MANIFEST).is_file() and (changes := folders.changed(
+                folder, read_json(folder / folders.MANIFEST))):
+            raise ScenarioError(f"is a damaged {kind} folder ({', '.join(changes[:5])} changed "
+                                "since it was written)", file=str(folder))
         try:
-            found: RunInput | SweepInput | SensitivityInput | CalibrationInput = loader(folder)
-        except ScenarioError:
-            raise
+            return loader(folder)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            if isinstance(exc, ScenarioError):
+                raise
             raise damaged(folder, kind, exc) from None
-        return found
     if kind is not None:
         raise ScenarioError(f"is a {kind} folder, which has no report section; expected "
                             f"{EXPECTED}", file=str(folder))

@@ -85,6 +85,16 @@ def digests(folder: Path, names: Any) -> dict[str, str]:
     return out
 
 
+def changed(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """The files whose digests ``manifest`` recorded (:func:`digests`) that are not as
+    scrapsim wrote them (edited, truncated or gone); none for a folder that recorded none."""
+    recorded = manifest.get("digests")
+    if not isinstance(recorded, dict):
+        return []
+    now = digests(folder, list(recorded))
+    return [str(name) for name, value in recorded.items() if now.get(name) != value]
+
+
 def check_replace(final: Path, kind: str, ident: str, *,
                   manifest_name: str = MANIFEST) -> bool:
     """May ``final`` be replaced by a new ``kind`` folder with id ``ident``? False when it is

@@ -59,7 +59,11 @@ def _check(runs: Any, metrics: Sequence[str], goals: Mapping[str, str], file: st
     need = {"policy", "scenario", *metrics}
     missing = sorted(need - set(runs.columns))
     if missing:
-        raise ParamsError(f"the table has no column {missing[0]!r}", file=file,
+        import difflib
+
+        close = difflib.get_close_matches(missing[0], [str(c) for c in runs.columns], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ParamsError(f"the table has no column {missing[0]!r}{hint}", file=file,
                           value=missing[0], expected="columns policy, scenario and the metrics")
     for metric, goal in goals.items():
         if goal not in ("lower", "higher"):
@@ -159,10 +163,11 @@ def robust(source: str | Path | Any, *, metrics: Sequence[str] | None = None,
            figures: bool = True, command: Sequence[str] | None = None) -> RobustResult:
     """Per policy, each metric across the uncertainty scenarios, regret and dominance.
 
-    ``source``: an exploration folder (then ``metrics`` and ``goals`` default to its study's,
-    and the tables and trade-off figure are written to ``out``, default
-    ``<folder>-robust``), or a pandas table with ``policy``, ``scenario`` and the metrics
-    (then nothing is written and ``metrics`` is required).
+    ``source``: an exploration folder (then ``metrics`` default to its study's, ``goals`` are
+    laid over its study's, a metric given a goal is compared too, and the tables and
+    trade-off figure are written to ``out``, default ``<folder>-robust``), or a pandas table
+    with ``policy``, ``scenario`` and the metrics (then nothing is written and ``metrics`` is
+    required).
     """
     if not isinstance(source, (str, Path)):
         if metrics is None:
@@ -175,8 +180,9 @@ def robust(source: str | Path | Any, *, metrics: Sequence[str] | None = None,
     src = read_source(source, ("explore",))
     study = src.manifest.get("study") or {}
     chosen = list(metrics if metrics is not None else study.get("metrics") or [])
-    aims = dict(goals if goals is not None else study.get("goals") or {})
-    present = [m for m in chosen if m in src.runs.columns]
+    aims = {**(study.get("goals") or {}), **(goals or {})}   # the study's, as given over them
+    chosen += [m for m in (goals or {}) if m not in chosen]  # a goal given is compared on
+    present = [m for m in chosen if m in src.runs.columns or m in (goals or {})]
     if metrics is None and chosen and not present:
         raise ParamsError(f"its runs give none of the study's metrics ({', '.join(chosen)})",
                           file=str(src.folder),

@@ -47,14 +47,24 @@ def read_source(folder: str | Path, kinds: tuple[str, ...] = KINDS) -> Source:
 
     folder = Path(folder)
     expected = " or ".join(f"a finished {k} folder" for k in kinds)
-    if not (folder / folders.MANIFEST).is_file() or not (folder / "runs.csv").is_file():
-        raise ParamsError("has no manifest.json and runs.csv", file=str(folder),
+    if not folder.is_dir():
+        raise ParamsError("no such folder" if not folder.exists() else "is not a folder",
+                          file=str(folder), expected=expected)
+    if not (folder / folders.MANIFEST).is_file():
+        raise ParamsError("has no manifest.json: not a folder scrapsim wrote", file=str(folder),
                           expected=expected)
     manifest = folders.read_manifest(folder)
     kind = manifest.get("kind")
     if kind not in kinds:
         raise ParamsError(f"is a {kind} folder", file=str(folder), value=kind,
                           expected=expected)
+    if not (folder / "runs.csv").is_file():
+        raise ParamsError(f"is a damaged {kind} folder (runs.csv is missing)", file=str(folder),
+                          expected=expected)
+    changed = folders.changed(folder, manifest)     # what its results would stand on
+    if changed:
+        raise ParamsError(f"is a damaged {kind} folder ({', '.join(changed[:5])} changed "
+                          "since it was written)", file=str(folder), expected=expected)
     try:
         runs = pd.read_csv(folder / "runs.csv")
     except (OSError, ValueError) as exc:
