@@ -175,6 +175,10 @@ def test_killed_exploration_resumes_to_the_same_bytes(tmp_path: Path) -> None:
     assert json.loads((out / "manifest.json").read_text())["session"]["ran"] == RUNS - stored
     for name in ("runs.csv", "robust.csv", "dominance.csv"):
         assert (out / name).read_bytes() == (ref.folder / name).read_bytes(), name
+    third = _cli(*cmd, cwd=tmp_path)       # read back: it said "48 ran now"
+    assert third.returncode == 0, third.stderr
+    assert f"= {RUNS} runs: 0 ran now, {RUNS} resumed (already complete), 0 failed" in \
+        third.stdout
 
 
 def test_means_equal_to_the_last_digits_tie_for_dominance() -> None:

@@ -84,7 +84,7 @@ def format_table(result: Any) -> str:
     m = result.manifest
     s = m.get("session") or {}
     done = f"{s.get('ran', 0)} ran now" + (f", {s['resumed']} resumed" if s.get("resumed")
-                                           else "")
+                                           else "") + (f" ({s['note']})" if s.get("note") else "")
     lines = [f"explore {m['scenario']['name']}: {m['policies']} policies x {m['scenarios']} "
              f"scenarios x {m['reps']} reps = {m['runs']} runs: {done}, {m['failed']} failed"]
     lines += robust_lines(result.robust, m.get("non_dominated") or [])

@@ -237,7 +237,12 @@ class Exploration(Experiment):
         return self.result
 
     def load(self, folder: Path) -> ExploreResult:
-        return load(folder)
+        """The finished folder read back: nothing ran now (its manifest's session said what
+        ran when it was written, which a re-run printed as its own)."""
+        result = load(folder)
+        result.manifest["session"] = {"ran": 0, "resumed": result.manifest.get("runs"),
+                                      "note": "already complete"}
+        return result
 
 
 def load(folder: str | Path) -> ExploreResult:
