@@ -389,3 +389,12 @@ def test_a_sweeps_design_counts_its_replications_in_words(reps: int, text: str) 
 
     facts = dict(_design_facts({"design": {"kind": "grid", "points": 4}, "reps": reps}))
     assert facts["design"] == f"grid, {text}"
+
+
+def test_build_report_takes_one_folder_as_a_string(folders: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    """Not as the list of its characters ('e: is given twice')."""
+    paths = build_report(str(folders["hebei"]), tmp_path / "one", "html")
+    assert [p.name for p in paths] == ["report.html", "report.json"]
+    again = build_report(folders["hebei"], tmp_path / "path", "html")
+    assert again[0].read_bytes() == paths[0].read_bytes()

@@ -324,28 +324,28 @@ def _listed(inputs: list[Any]) -> list[dict[str, Any]]:
              "id": i.manifest.get("id")} for i in inputs]
 
 
-def build_report(dirs: list[Path], out: Path | None = None,
+def build_report(dirs: Sequence[str | Path] | str | Path, out: Path | None = None,
                  formats: tuple[str, ...] | list[str] | str = FORMATS) -> list[Path]:
-    """Read ``dirs``, write ``report.html`` and/or ``report.pdf`` into ``out``; return the
-    files written. Bad input raises :class:`ScenarioError` before anything is written."""
+    """Read the result folders ``dirs`` (one, or a list), write ``report.html`` and/or
+    ``report.pdf`` into ``out``; return the files. Bad input raises ScenarioError first."""
+    given = [dirs] if isinstance(dirs, str | Path) else list(dirs)   # a folder, not its letters
     formats = parse_formats(formats)
-    if not dirs:
+    if not given:
         raise ScenarioError(f"no result folders given; expected {EXPECTED}", file="DIR")
-    seen = [Path(d).resolve() for d in dirs]
-    twice = next((d for i, d in enumerate(dirs) if seen[i] in seen[:i]), None)
+    seen = [Path(d).resolve() for d in given]
+    twice = next((d for i, d in enumerate(given) if seen[i] in seen[:i]), None)
     if twice is not None:       # a run compared with itself says nothing
         raise ScenarioError("is given twice", file=str(twice), expected="each folder once")
-    inputs = [load_input(Path(d)) for d in dirs]
+    inputs = [load_input(Path(d)) for d in given]
     _label(inputs)
     out = Path(out) if out is not None else default_out()
     replace = folders.check_replace(out, "report", digest(_listed(inputs)),
                                     manifest_name="report.json")
     try:
         sections = build_sections(inputs)
-    except ScenarioError:
-        raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise damaged(culprit(inputs, build_sections), None, exc) from None
+        raise exc if isinstance(exc, ScenarioError) else \
+            damaged(culprit(inputs, build_sections), None, exc) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     folders.clean_stale(out)
     tmp = folders.work_path(out)
