@@ -184,7 +184,7 @@ BAD_FILES = {
                                .replace("large: {count: 2,", "large: {count: 0,"),
                                ["regions.0.imports", "large"]),
     "escaping-name": (bad("name: tiny", "name: ../../escape"),
-                      ["name:", "'../../escape'", "pattern"]),
+                      ["name: is not a name scrapsim can use", "'../../escape'"]),
 }
 
 

@@ -322,6 +322,19 @@ def test_an_override_by_an_items_name_is_blamed_too(tmp_path: Path, override: st
         f"[from the override {override}]")
 
 
+@pytest.mark.parametrize("override, said", [
+    ("enforcement.intensty=2", "enforcement.intensty: unknown key 'intensty' (did you mean "
+     "'intensity'?)"),
+    ("regions.hebai.generation=2", "regions.hebai: no item 'hebai' (did you mean 'hebei'?)"),
+])
+def test_an_override_into_nothing_is_blamed_too(tmp_path: Path, override: str,
+                                                said: str) -> None:
+    """A path that names no field or item: the file was blamed, as if it were wrong."""
+    bad(scrapsim("hebei", "--set", override, cwd=tmp_path), said,
+        f"[from the override {override}]")
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_name_it_cannot_use_is_said_in_words(tmp_path: Path) -> None:
     """Not pydantic's regular expression: what a name may hold, and why."""
     path = hebei_with(tmp_path, ("name: hebei", "name: ../escape"))

@@ -146,7 +146,12 @@ class Scenario(_Base):
         """A copy with fields replaced by dotted path (``regions.hebei.traders.count``); a last
         part ``+`` (or the list's length) appends to a list (``campaigns.+``)."""
         data = self.model_dump(mode="python")
-        paths = {key: raw.set_dotted(data, key, value, file) for key, value in overrides.items()}
+        paths = {}
+        for key, value in overrides.items():
+            try:            # a path into nothing (an unknown key, no such item) names it too
+                paths[key] = raw.set_dotted(data, key, value, file)
+            except ScenarioError as exc:
+                raise _blame_overrides(exc, {key: value}) from None
         try:
             out = _validate(data, file)
         except ScenarioError as exc:
