@@ -260,8 +260,10 @@ def test_to_yaml_keeps_comments_and_round_trips(tmp_path: Path) -> None:
     source = HEBEI.read_text(encoding="utf-8")
     kept = [line for line in source.splitlines() if line.lstrip().startswith("#")]
     assert all(line in text.splitlines() for line in kept)          # comment lines kept
-    assert "      count: 1800           # ASSUMPTION (issue 2: about 2,000 traders)" in text
-    assert "    suspend_days: 23        # calibrated" in text
+    assert "      count: 1800           # [was 2000] ASSUMPTION (issue 2: about 2,000 traders)" \
+        in text                                   # a comment written about the old value
+    assert "    suspend_days: 23        # [was 15] calibrated" in text
+    assert "    teams: 14               # ASSUMPTION: enough" in text    # unchanged: as it was
     assert load_scenario(write(tmp_path, "back.yaml", text)) == sc
     assert len(text.splitlines()) == len(source.splitlines()) + 1  # one key added (price_noise)
 

@@ -298,7 +298,7 @@ def test_run_without_baseline_and_lhs_sweep(folders: dict[str, Path], tmp_path: 
     shutil.copytree(folders["hebei"], damaged)
     (damaged / "summary.json").unlink()
     with pytest.raises(ScenarioError, match=r"damaged: is a damaged run folder \(summary.json "
-                       "changed since it was written\)"):
+                       r"changed since it was written\)"):
         load_input(damaged)
     ok(scrapsim("sweep", str(REPO / "scenarios" / "hebei.yaml"), "--design", "lhs",
                 "--samples", "3", "--vary", "enforcement.intensity=0..2",

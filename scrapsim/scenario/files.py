@@ -320,12 +320,18 @@ def _insert(node: yaml.MappingNode, rest: tuple, value: Any,
 
 
 def _aligned(text: str, start: int, end: int, new: str) -> tuple[int, int, str]:
-    """Replace ``text[start:end]`` by ``new`` keeping a trailing comment in its column."""
+    """Replace ``text[start:end]`` by ``new`` keeping a trailing comment in its column, the
+    comment starting ``[was OLD]`` when the value changed: it was written about the old one
+    (``suspend_days: 12.1  # [was 15] calibrated: ..., 15 kept inside it``)."""
     gap = len(text[end:]) - len(text[end:].lstrip(" "))
     if text[end + gap:end + gap + 1] != "#" or gap == 0:
         return start, end, new
-    width = (end - start) + gap
-    return start, end + gap, new + " " * max(1, width - len(new))
+    width, old, mark = (end - start) + gap, text[start:end], end + gap + 1
+    if old == new:
+        return start, end + gap, new + " " * max(1, width - len(new))
+    mark += text[mark:mark + 1] == " "             # "# note" becomes "# [was OLD] note"
+    rest = "" if text[mark:mark + 1] in ("", "\n") else " "
+    return start, mark, new + " " * max(1, width - len(new)) + f"# [was {old}]{rest}"
 
 
 def _scalar(value: Any) -> str:
