@@ -176,7 +176,8 @@ def test_out_holding_something_else_is_refused(base: Scenario, tmp_path: Path) -
               quiet=True, run_fn=STAND_IN)
     first = sweep(base, ["enforcement.intensity=0,1"], reps=1, workers=1, out=tmp_path / "a",
                   quiet=True, run_fn=STAND_IN, figures=False)
-    with pytest.raises(SweepSpecError, match="holds another sweep"):
+    with pytest.raises(SweepSpecError, match=r"holds another sweep \(id \w+, this one is "
+                       r"\w+; --out another folder keeps both\)"):
         sweep(base, ["enforcement.intensity=0,2"], reps=1, workers=1, out=first.folder,
               quiet=True, run_fn=STAND_IN)
     assert sorted(os.listdir(tmp_path)) == ["a", "busy"]

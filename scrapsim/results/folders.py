@@ -121,8 +121,8 @@ def check_replace(final: Path, kind: str, ident: str, *,
     found = read_manifest(final, manifest_name)
     got = folder_id(found, kind) if found.get("kind") == kind else None
     if got != ident:
-        what = f"another {kind} (id {got}, this one is {ident})" if got else \
-            f"a result of another kind ({found.get('kind')!r})"
+        what = f"another {kind} (id {got}, this one is {ident}; --out another folder keeps " \
+            "both)" if got else f"a result of another kind ({found.get('kind')!r})"
         raise SweepSpecError(f"holds {what}; not replacing it", file=str(final),
                              expected=expected)
     extra = foreign(final, found.get("files"), manifest_name)
@@ -205,8 +205,9 @@ def check_out(final: Path, kind: str, ident: str) -> bool:
                                      expected="a new or empty folder for --out, or the "
                                      f"{kind} folder with only the files its manifest lists")
             return True
-        raise SweepSpecError(f"holds another {kind} (id {found}, this one is {ident})" if found
-                             else "holds another result folder", file=str(final),
+        raise SweepSpecError(f"holds another {kind} (id {found}, this one is {ident}; --out "
+                             "another folder keeps both)" if found else
+                             "holds another result folder", file=str(final),
                              expected="a new or empty folder for --out")
     if any(final.iterdir()):
         raise SweepSpecError("exists and is not empty", file=str(final), value=str(final),
