@@ -310,3 +310,23 @@ def test_robust_and_discover_refuse_a_changed_or_wrong_folder(policies: ExploreR
     with pytest.raises(ParamsError, match="nowhere: no such folder"):
         robust(tmp_path / "nowhere")
     assert not (tmp_path / "r").exists() and not (tmp_path / "d").exists()
+
+
+def test_a_missing_tradeoff_figure_is_said(policies: ExploreResult, tmp_path: Path) -> None:
+    """The study's metrics lack violating_smelting_change: no figure, and the manifest and
+    the command say why (it was left out without a word)."""
+    from scrapsim.cli.explore import format_table
+
+    study = tmp_path / "study.yaml"
+    study.write_text(STUDY.replace("samples: 8, reps: 3", "samples: 2, reps: 1"))
+    small = explore(HEBEI, study, workers=1, out=tmp_path / "e", quiet=True,
+                    overrides={"end": "2017-02-28"})
+    assert not (small.folder / "figures").exists()
+    assert small.manifest["figure_note"].startswith(
+        "no trade-off figure: it needs violating_smelting_change")
+    assert small.manifest["figure_note"] in format_table(small)
+    assert policies.manifest["figure_note"] is None            # figures=False: nothing to say
+    res = robust(policies.folder, metrics=["violating_smelting_change", "smelting_change"],
+                 out=tmp_path / "r")
+    assert res.manifest["figure_note"] is None
+    assert (tmp_path / "r" / "figures" / "tradeoff.png").is_file()

@@ -88,6 +88,7 @@ def format_table(result: Any) -> str:
     lines = [f"explore {m['scenario']['name']}: {m['policies']} policies x {m['scenarios']} "
              f"scenarios x {m['reps']} reps = {m['runs']} runs: {done}, {m['failed']} failed"]
     lines += robust_lines(result.robust, m.get("non_dominated") or [])
+    lines += [m["figure_note"]] if m.get("figure_note") else []
     lines.append(f"-> {result.folder}")
     return "\n".join(lines)
 

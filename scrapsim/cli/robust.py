@@ -53,6 +53,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     if not args.quiet:
+        note = result.manifest.get("figure_note")
         print("\n".join([*robust_lines(result.table, result.non_dominated),
-                         f"-> {result.folder}"]))
+                         *([note] if note else []), f"-> {result.folder}"]))
     return 0

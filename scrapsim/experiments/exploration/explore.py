@@ -228,7 +228,8 @@ class Exploration(Experiment):
             "failed": int(len(failed)), "run_fn": jsonable(self.run_fn),
             "failures": [{"point": int(r.point), "rep": int(r.rep), "error": r.error}
                          for r in failed.head(100).itertuples()],
-            "non_dominated": result.non_dominated}
+            "non_dominated": result.non_dominated,
+            "figure_note": rb.figure_note(result.table) if self.figures else None}
 
     def outcome(self, folder: Path, manifest: dict[str, Any]) -> ExploreResult:
         if self.result is None:

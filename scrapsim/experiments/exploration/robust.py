@@ -26,7 +26,7 @@ from typing import Any
 from scrapsim.errors import ParamsError
 from scrapsim.results.folders import write_text
 
-__all__ = ["RobustResult", "dominance", "robust", "robustness", "write"]
+__all__ = ["RobustResult", "dominance", "figure_note", "robust", "robustness", "write"]
 
 QUANTILES = (0.1, 0.9)
 TIE = 1e-6
@@ -141,6 +141,15 @@ def dominance(table: Any, goals: Mapping[str, str], policies: Sequence[str]) -> 
                          "dominated_by": [";".join(d) for d in by]})
 
 
+def figure_note(table: Any) -> str | None:
+    """Why there is no trade-off figure for ``table`` (None: there is one)."""
+    metrics = set(table["metric"]) if len(table) else set()
+    if GAIN in metrics and (SUPPLY in metrics or PRICE in metrics):
+        return None
+    return (f"no trade-off figure: it needs {GAIN} and {SUPPLY} or {PRICE} among the metrics "
+            "compared")
+
+
 def write(folder: Path, result: RobustResult, figures: bool = True) -> list[str]:
     """robust.csv, dominance.csv and (when its metrics are there) the trade-off figure."""
     write_text(folder / "robust.csv", result.table.to_csv(index=False, lineterminator="\n"))
@@ -195,7 +204,9 @@ def robust(source: str | Path | Any, *, metrics: Sequence[str] | None = None,
 
     def save(tmp: Path) -> tuple[list[str], dict[str, Any]]:
         return write(tmp, result, figures), {"metrics": chosen, "goals": aims,
-                                             "non_dominated": result.non_dominated}
+                                             "non_dominated": result.non_dominated,
+                                             "figure_note": figure_note(result.table)
+                                             if figures else None}
 
     manifest, _ = publish_analysis("robust", ident, src, final, save,
                                    list(command) if command is not None else None)
