@@ -78,6 +78,14 @@ def test_prim_finds_the_known_box(square: ExploreResult, tmp_path: Path) -> None
     assert traj["coverage"].iloc[0] == 1.0 and traj["density"].is_monotonic_increasing
     for name in ("boxes.csv", "tree.txt", "figures/peeling.png", "figures/box.svg"):
         assert (res.folder / name).is_file() and name in res.manifest["files"]
+    whole = discover(square.folder, "in_box", above=0.5, box=0, out=tmp_path / "d0")
+    assert whole.rules.startswith("in_box > 0.5 when anywhere in the sampled ranges (the box "
+                                  "restricts no input)")       # not "no box found": it was asked
+    said = _cli("discover", str(square.folder), "--metric", "in_box", "--above", "0.5",
+                "--out", str(tmp_path / "d"), cwd=tmp_path)
+    assert said.returncode == 0, said.stderr
+    assert f"box {res.chosen} of boxes 0-{len(res.trajectory) - 1} on the peeling trajectory " \
+        "(box 0 holds every case)" in said.stdout
 
 
 def test_cart_splits_on_the_box_inputs(square: ExploreResult, tmp_path: Path) -> None:

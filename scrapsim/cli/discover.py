@@ -64,7 +64,8 @@ def main(args: argparse.Namespace) -> int:
     if not args.quiet:
         m = result.manifest
         print(f"discover {m['outcome']}: {m['cases']} cases, {m['of_interest']} of interest; "
-              f"box {result.chosen} of {len(result.trajectory)} on the peeling trajectory")
+              f"box {result.chosen} of boxes 0-{len(result.trajectory) - 1} on the peeling "
+              "trajectory (box 0 holds every case)")
         print(result.rules)
         for r in result.box.itertuples():
             qp = [f"{end} {v:.2g}" for end, v in (("lower", r.qp_lower), ("upper", r.qp_upper))

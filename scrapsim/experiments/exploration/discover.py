@@ -158,7 +158,8 @@ def box_rules(limits: Any, outcome: str, coverage: float, density: float) -> str
             parts.append(f"{r.input} ≥ {_fmt(r.lower)}")
         elif high:
             parts.append(f"{r.input} ≤ {_fmt(r.upper)}")
-    where = " and ".join(parts) if parts else "anywhere in the sampled ranges (no box found)"
+    where = " and ".join(parts) if parts else \
+        "anywhere in the sampled ranges (the box restricts no input)"
     return f"{outcome} when {where}: coverage {coverage:.2f}, density {density:.2f}"
 
 
