@@ -338,3 +338,15 @@ def test_a_missing_tradeoff_figure_is_said(policies: ExploreResult, tmp_path: Pa
                  out=tmp_path / "r")
     assert res.manifest["figure_note"] is None
     assert (tmp_path / "r" / "figures" / "tradeoff.png").is_file()
+
+
+def test_a_misspelt_metric_gets_a_did_you_mean(policies: ExploreResult, tmp_path: Path) -> None:
+    """And the metrics listed are metrics: not the scenario, seed or wall-time columns."""
+    with pytest.raises(ParamsError) as err:
+        discover(policies.folder, "price_chnage", below=-0.3, out=tmp_path / "d")
+    said = str(err.value)
+    assert "no metric 'price_chnage' (did you mean 'price_change'?)" in said
+    listed = said.split("expected one of ")[1]
+    assert "collection_change" in listed
+    assert not {"scenario", "seed", "point", "rep", "wall_s"} & set(
+        listed.rstrip(")").replace(", ...", "").split(", "))

@@ -10,6 +10,7 @@ into place; the same analysis of the same folder is read back instead of redone.
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 import shutil
@@ -25,6 +26,8 @@ from scrapsim.results.manifest import header, utc_now
 __all__ = ["Source", "cases", "publish_analysis", "read_source"]
 
 KINDS = ("explore", "sweep", "sensitivity")
+NOT_METRICS = ("point", "rep", "scenario", "seed", "wall_s", "policy")
+"""Numeric columns of runs.csv that say which run it was, not what came out of it."""
 
 
 @dataclass
@@ -86,15 +89,17 @@ def cases(source: Source, metric: str) -> tuple[Any, Any]:
     runs = source.runs
     if metric not in runs.columns:
         numeric = [c for c in runs.columns if c not in source.inputs and
-                   pd.api.types.is_numeric_dtype(runs[c]) and c not in ("point", "rep")]
+                   pd.api.types.is_numeric_dtype(runs[c]) and c not in NOT_METRICS]
         if not numeric:
             raise ParamsError(f"its runs give no metric at all (runs.csv holds "
                               f"{len(runs)} rows of {', '.join(map(str, runs.columns[:6]))})",
                               file=str(source.folder),
                               expected="an explore or sweep folder as scrapsim wrote it")
         more = ", ..." if len(numeric) > 12 else ""
-        raise ParamsError(f"the runs give no metric {metric!r}", file="--metric", value=metric,
-                          expected=f"one of {', '.join(numeric[:12])}{more}")
+        close = difflib.get_close_matches(metric, [str(c) for c in numeric], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ParamsError(f"the runs give no metric {metric!r}{hint}", file="--metric",
+                          value=metric, expected=f"one of {', '.join(numeric[:12])}{more}")
     ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     ok = ok.assign(_y=pd.to_numeric(ok[metric], errors="coerce"))
     grouped = ok.groupby("point", sort=True)
