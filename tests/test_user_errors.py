@@ -365,3 +365,18 @@ def test_an_extends_loop_says_extends_once(tmp_path: Path) -> None:
     err = bad(scrapsim("check", "a.yaml", cwd=tmp_path),
               "extends: files extend each other in a loop")
     assert err.count("extends:") == 1
+
+
+@pytest.mark.parametrize("args, said", [
+    (["sensitivity", "hebei", "--params", "hebie"], "hebie: no such file (did you mean the "
+     "library's 'hebei'?)"),
+    (["calibrate", "hebei", "--targets", "two_plus_62"], "two_plus_62: no such file (did you "
+     "mean the library's 'two_plus_26'?)"),
+    (["explore", "hebei", "--study", "studies/price_sig.yaml"], "studies/price_sig.yaml: no "
+     "such file (did you mean the library's 'price_sign'?)"),
+])
+def test_a_misspelt_library_file_gets_a_did_you_mean(tmp_path: Path, args: list[str],
+                                                     said: str) -> None:
+    """As a misspelt scenario does (targets, parameters and study files said 'no such file')."""
+    bad(scrapsim(*args, cwd=tmp_path), said)
+    assert not any(tmp_path.iterdir())

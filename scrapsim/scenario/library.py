@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["find_scenario", "folder", "resolve", "scenario_names"]
+__all__ = ["close_name", "find_scenario", "folder", "resolve", "scenario_names"]
 
 KINDS = ("scenarios", "targets", "params", "studies")
 
@@ -52,3 +52,13 @@ def resolve(ref: str | Path, kind: str = "scenarios") -> Path:
     name = path.name if len(path.parts) == 2 and path.parts[0] == kind else str(ref)
     found = find_scenario(name, kind)
     return found if found is not None else path
+
+
+def close_name(ref: str | Path, kind: str = "scenarios") -> str:
+    """`` (did you mean the library's 'NAME'?)`` for a missing file whose name is close to a
+    library file of ``kind`` (``hebie`` for ``hebei``); empty when none is."""
+    import difflib
+
+    stem = Path(ref).name.removesuffix(".yaml")
+    hint = difflib.get_close_matches(stem, scenario_names(kind), n=1)
+    return f" (did you mean the library's {hint[0]!r}?)" if hint else ""

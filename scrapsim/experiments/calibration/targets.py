@@ -104,9 +104,12 @@ def load_targets(path: str | Path, base: Scenario) -> Targets:
     """Read and check a targets file against the scenario it will calibrate; a bad file
     raises TargetsError naming its line. ``path`` may name a library targets file
     (``hebei``) when no such file exists here."""
-    from scrapsim.scenario.library import resolve
+    from scrapsim.scenario.library import close_name, resolve
 
-    path = resolve(path, "targets")
+    given, path = path, resolve(path, "targets")
+    if not path.exists():
+        raise TargetsError(f"no such file{close_name(given, 'targets')}", file=str(path),
+                           expected="a calibration targets YAML file")
     data, root = _read(path)
     try:
         return _check(str(path), data, base, root)

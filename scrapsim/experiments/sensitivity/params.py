@@ -112,10 +112,13 @@ def read_yaml(source: str | Path, what: str = "a sensitivity parameters YAML fil
     """A YAML file's text, its data (read safely, duplicate keys refused) and its composed
     node tree (for line numbers); ``what`` names the file expected in errors; ``library``: the
     kind of library file a bare name may stand for (None: a path only)."""
-    from scrapsim.scenario.library import resolve
+    from scrapsim.scenario.library import close_name, resolve
 
     path = resolve(source, library) if library else Path(source)
     file = str(path)
+    if library and not path.exists():
+        raise ParamsError(f"no such file{close_name(source, library)}", file=file,
+                          expected=what)
     text = read_text(path, ParamsError, what)
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
