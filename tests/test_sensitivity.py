@@ -440,3 +440,26 @@ def test_public_api_exports_sensitivity() -> None:
 
     assert "sensitivity" in scrapsim.__all__
     assert scrapsim.sensitivity is module.sensitivity
+
+
+def ishigami_and_a_constant(scenario: Scenario, seed: int) -> dict[str, float]:
+    return {**ishigami(scenario, seed), "flat": 2.0}
+
+
+def test_a_constant_metric_has_no_sobol_indices(tmp_path: Path,
+                                                recwarn: pytest.WarningsRecorder) -> None:
+    """Its variance is 0, so there is none to split: the indices are undefined (NaN) and the
+    table says so in one row (SALib warned and gave 0 ± 0 for every parameter)."""
+    from scrapsim.cli.sensitivity import format_table
+
+    params = {**ISHIGAMI_PARAMS, "metrics": ["ishigami", "flat"]}
+    res = sensitivity(ishigami_base(), params, method="sobol", samples=16, reps=1, workers=1,
+                      out=tmp_path / "s", quiet=True, figures=False,
+                      run_fn=f"{__name__}:ishigami_and_a_constant")
+    flat = res.indices[res.indices["metric"] == "flat"]
+    assert len(flat) == 3 and flat[["S1", "S1_conf", "ST", "ST_conf"]].isna().all().all()
+    assert res.indices[res.indices["metric"] == "ishigami"]["ST"].notna().all()
+    said = [line for line in format_table(res).splitlines() if line.startswith("flat ")]
+    assert len(said) == 1 and "(constant over the samples: no variance to split, indices " \
+        "undefined)" in said[0]
+    assert not [w for w in recwarn if "Constant values" in str(w.message)]

@@ -127,6 +127,10 @@ def format_table(result: Any) -> str:
     for metric in dict.fromkeys(result.indices["metric"]):
         part = result.indices[result.indices["metric"] == metric]
         part = part.sort_values(rank, ascending=False, kind="stable", na_position="last")
+        if m["method"] == "sobol" and part[rank].isna().all():
+            rows.append([str(metric), "(constant over the samples: no variance to split, "
+                         "indices undefined)", *[""] * len(shown)])
+            continue
         for _, r in part.iterrows():
             cells = [_num(r[v]) + (f" ± {_num(r[c])}" if c else "") for _, v, c in shown]
             rows.append([str(metric), str(r["parameter"]), *cells])

@@ -69,10 +69,14 @@ def indices_figure(indices: Any, title: str = "") -> Figure:
             table = indices[indices["metric"] == metric].set_index("parameter").loc[params]
             indices_panel(table.reset_index(), method, ax)
             ax.set_title(metric)
+            if method == "sobol" and table[["S1", "ST"]].isna().all().all():
+                ax.text(0.5, 0.5, "constant over the samples:\nno variance to split,\n"
+                        "indices undefined", transform=ax.transAxes, ha="center",
+                        va="center", color="#595959")
             if i % cols:
                 ax.set_yticklabels([])
         for ax in axes.flat[len(metrics):]:
             ax.set_visible(False)
-        if title:
-            fig.suptitle(f"{title} (bars: index; whiskers: 95% confidence interval)")
+        if title:       # two lines: one was cut at both edges of a two-panel figure
+            fig.suptitle(f"{title}\n(bars: index; whiskers: 95% confidence interval)")
     return fig

@@ -261,6 +261,7 @@ def distinct_points(setup: Any, x: Any) -> tuple[list[tuple[Any, ...]], Any]:
 def analyse(setup: Any, x: Any, y: Any) -> tuple[Any, Any]:
     """SALib's indices per metric (``y``: one column per metric) as a tidy table, and the
     second-order table (None unless asked for)."""
+    import numpy as np
     import pandas as pd
 
     _, _, morris_analyze, sobol_analyze = salib()
@@ -268,6 +269,10 @@ def analyse(setup: Any, x: Any, y: Any) -> tuple[Any, Any]:
     boot = int(setup.seed(3).generate_state(1)[0])
     rows, pairs = [], []
     for j, metric in enumerate(setup.spec.metrics):
+        if setup.method == "sobol" and np.all(y[:, j] == y[0, j]):  # no variance to split:
+            rows += [{"metric": metric, "parameter": key, "method": setup.method,  # undefined
+                      **dict.fromkeys(INDEX_COLUMNS["sobol"], math.nan)} for key in keys]
+            continue                                 # (SALib warned and gave 0 ± 0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             if setup.method == "morris":
