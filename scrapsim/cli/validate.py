@@ -9,6 +9,7 @@ scenario file, an --out that is a file or holds something else).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ CHECK_NAMES = ("hebei_pulse", "compliant_shift", "price_sign", "primary_lag", "s
                "thin_buffers", "relapse", "imports_large", "two_plus_26")
 """The registry's names (scrapsim.experiments.validation.CHECKS), listed here so --help
 imports nothing."""
+FEW = 4
+"""Below this many replications the table is followed by a note on its intervals."""
 
 
 def _positive(text: str) -> int:
@@ -85,4 +88,9 @@ def main(args: argparse.Namespace) -> int:
     print(format_table(result.rows))
     print(f"{args.reps} replication{'s' * (args.reps != 1)}, "
           f"{time.perf_counter() - start:.1f} s; table in {result.folder / TABLE}")
+    if args.reps < FEW:
+        print(f"note: with {args.reps} replication{'s' * (args.reps != 1)} the intervals are "
+              "wide and may pass physical limits (a t-interval on "
+              f"{max(args.reps - 1, 0)} degree{'s' * (args.reps != 2)} of freedom); rows pass "
+              "on their means; the default is 10", file=sys.stderr)
     return 0 if result.passed else 1
