@@ -398,3 +398,25 @@ def test_build_report_takes_one_folder_as_a_string(folders: dict[str, Path],
     assert [p.name for p in paths] == ["report.html", "report.json"]
     again = build_report(folders["hebei"], tmp_path / "path", "html")
     assert again[0].read_bytes() == paths[0].read_bytes()
+
+
+def test_a_report_replaced_with_fewer_formats_says_what_is_gone(folders: dict[str, Path],
+                                                                tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture
+                                                                ) -> None:
+    """The folder is replaced whole, as documented; the PDF went without a word."""
+    from scrapsim.cli.main import main
+
+    out = tmp_path / "rep"
+    assert main(["report", str(folders["hebei"]), "--out", str(out), "--format", "html,pdf",
+                 "-q"]) == 0
+    assert (out / "report.pdf").is_file()
+    capsys.readouterr()
+    assert main(["report", str(folders["hebei"]), "--out", str(out), "--format", "html",
+                 "-q"]) == 0
+    assert not (out / "report.pdf").exists()
+    assert f"replaced the earlier report in {out}: its report.pdf (not asked for this time) " \
+        "is gone" in capsys.readouterr().err
+    assert main(["report", str(folders["hebei"]), "--out", str(out), "--format", "html",
+                 "-q"]) == 0
+    assert "replaced" not in capsys.readouterr().err        # nothing gone this time

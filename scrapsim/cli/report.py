@@ -7,6 +7,7 @@ machinery (pandas, matplotlib) when the command runs.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,12 @@ def main(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     out = args.out if args.out is not None else default_out()
+    before = {p.name for p in out.glob("report.*")} if out.is_dir() else set()
     paths = build_report(list(args.dirs), out, args.format)
+    gone = sorted(before - {p.name for p in out.iterdir()})
+    if gone:        # the earlier report was replaced whole: say what of it is not there now
+        print(f"replaced the earlier report in {out}: its {', '.join(gone)} (not asked for "
+              "this time) is gone", file=sys.stderr)
     if not args.quiet:
         info = json.loads((out / "report.json").read_text(encoding="utf-8"))
         for path in paths:
