@@ -350,3 +350,21 @@ def test_a_misspelt_metric_gets_a_did_you_mean(policies: ExploreResult, tmp_path
     assert "collection_change" in listed
     assert not {"scenario", "seed", "point", "rep", "wall_s"} & set(
         listed.rstrip(")").replace(", ...", "").split(", "))
+
+
+def test_every_problem_of_a_study_is_reported_at_once(tmp_path: Path) -> None:
+    """A study with four mistakes in four sections took four runs to fix, one a run."""
+    text = STUDY.replace("targeted: 1.0}", "targeted: -1.0}") \
+        .replace('{low: 0.5, high: 1.0, source: "test range"}', "{low: 0.5, high: 1.0}") \
+        .replace("collection_change]", "collection_chnage]") \
+        .replace("samples: 8", "samples: 8, sampler2: x")
+    study = tmp_path / "study.yaml"
+    study.write_text(text)
+    proc = _cli("explore", str(HEBEI), "--study", str(study), "--out", str(tmp_path / "o"),
+                cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"4 problems in {study}:" in proc.stderr.splitlines()[0]
+    for words in ("campaigns.0.targets.traders", "each range needs a source",
+                  "collection_chnage", "unknown key 'sampler2'"):
+        assert words in proc.stderr, (words, proc.stderr)
+    assert not (tmp_path / "o").exists()

@@ -463,3 +463,24 @@ def test_a_constant_metric_has_no_sobol_indices(tmp_path: Path,
     assert len(said) == 1 and "(constant over the samples: no variance to split, indices " \
         "undefined)" in said[0]
     assert not [w for w in recwarn if "Constant values" in str(w.message)]
+
+
+def test_every_problem_of_a_params_file_is_reported_at_once(tmp_path: Path) -> None:
+    """Three mistakes, three lines (it took three runs to find them, one a run); a misspelt
+    section name does not make a second problem of its section being missing."""
+    text = GOOD.replace("rectify_failure", "rectify_failur").replace("high: 21", "high: 2") \
+        .replace("recovery_days]", "recovery_day]") + "descripton: x\n"
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ParamsError) as info:
+        load_params(path, load_scenario(HEBEI), ["collection_change", "recovery_days"])
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"4 problems in {path}:"
+    for words in ("unknown key 'descripton' (did you mean 'description'?)",
+                  "parameters[campaigns.0.rectify_failur]", "parameters[campaigns.0.teams]",
+                  "metrics.1: unknown metric 'recovery_day'"):
+        assert sum(words in line for line in lines[1:]) == 1, (words, lines)
+    path.write_text(GOOD.replace("metrics:", "metric:"), encoding="utf-8")
+    with pytest.raises(ParamsError) as info:
+        load_params(path, load_scenario(HEBEI), ["collection_change"])
+    assert len(info.value.problems) == 1 and "unknown key 'metric'" in str(info.value)

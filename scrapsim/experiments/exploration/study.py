@@ -41,6 +41,7 @@ import yaml
 
 from scrapsim.experiments.sensitivity.params import (
     Parameter,
+    Problems,
     canonical_path,
     error_reason,
     parse_metrics,
@@ -136,23 +137,30 @@ def load_study(source: str | Path | Mapping[str, Any], base: Scenario,
         what = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise spec_error(file, f"the document is {what}", expected="a mapping with "
                          "'uncertainties' (and 'levers' or 'policies', 'metrics', 'design')")
-    for key in data:
-        if key not in TOP_KEYS:
-            raise unknown_key(file, str(key), TOP_KEYS, str(key), root, (key,))
-    kind, levers, policies = _levers(file, data, base, root)
-    uncertainties = parse_parameters(file, data.get("uncertainties"), base, root,
-                                     section="uncertainties")
-    _no_overlap(file, base, levers, uncertainties, root)
-    metrics = parse_metrics(file, data.get("metrics", list(DEFAULT_METRICS)), known_metrics,
-                            root)
-    goals = _goals(file, data.get("goals"), metrics, root)
-    design = _design(file, data.get("design"), root, samples, reps)
+    problems = Problems()                 # every section's problems at once
+    problems.found += [unknown_key(file, str(key), TOP_KEYS, str(key), root, (key,))
+                       for key in data if key not in TOP_KEYS]
+    unknown = bool(problems.found)    # maybe a section's name misspelt: a section left out
+    parsed = problems.attempt(_levers, file, data, base, root) \
+        if {"levers", "policies"} & set(data) or not unknown else None  # not reported missing
+    kind, levers, policies = parsed or ("", (), ())
+    uncertainties = problems.attempt(parse_parameters, file, data.get("uncertainties"), base,
+                                     root, section="uncertainties") \
+        if "uncertainties" in data or not unknown else None
+    if parsed is not None and uncertainties is not None:
+        problems.attempt(_no_overlap, file, base, levers, uncertainties, root)
+    metrics = problems.attempt(parse_metrics, file, data.get("metrics", list(DEFAULT_METRICS)),
+                               known_metrics, root) if "metrics" in data or not unknown else None
+    goals = problems.attempt(_goals, file, data.get("goals"), metrics, root) \
+        if metrics is not None else {}
+    design = problems.attempt(_design, file, data.get("design"), root, samples, reps)
     description = data.get("description") or ""
     if not isinstance(description, str):
-        raise spec_error(file, "must be text", "description", description, "text", root,
-                         ("description",))
+        problems.found.append(spec_error(file, "must be text", "description", description,
+                                         "text", root, ("description",)))
+    problems.check()                    # so each section parsed
     return Study(file, text, " ".join(description.split()), kind, levers, policies,
-                 uncertainties, metrics, goals, **design)
+                 uncertainties or (), metrics or (), goals, **design)
 
 
 # ---------------------------------------------------------------- levers and policies

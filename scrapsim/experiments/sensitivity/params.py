@@ -41,19 +41,40 @@ from scrapsim.errors import (
     UniqueKeyLoader,
     line_of,
     read_text,
+    several,
     yaml_line,
     yaml_problem,
 )
 from scrapsim.scenario import Scenario, ScenarioError
 
-__all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "canonical_path",
-           "error_reason", "load_params", "parse_metrics", "parse_parameters", "plain",
-           "read_yaml", "spec_error", "unknown_key"]
+__all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "Problems",
+           "canonical_path", "error_reason", "load_params", "parse_metrics", "parse_parameters",
+           "plain", "read_yaml", "spec_error", "unknown_key"]
 
 DEFAULT_METRICS = ("collection_change", "smelting_change", "price_change", "shut_share",
                    "recovery_days")
 """Metrics analysed when the file names none (all against intensity 0, same seed)."""
 TOP_KEYS = ("description", "parameters", "metrics")
+
+
+class Problems:
+    """The problems of a file, gathered section by section so that all are reported at once
+    (as a scenario file's are): ``problems.attempt(parse, ...)`` is ``parse(...)``, or None
+    with its problems kept; :meth:`check` raises them together."""
+
+    def __init__(self) -> None:
+        self.found: list[ParamsError] = []
+
+    def attempt(self, parse: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return parse(*args, **kwargs)
+        except ParamsError as exc:
+            self.found.extend(p for p in exc.problems if isinstance(p, ParamsError))
+            return None
+
+    def check(self) -> None:
+        if self.found:
+            raise several(list(self.found))
 ENTRY_KEYS = ("low", "high", "source")
 RESERVED = {"seed": "replications set the seed; use --seed for the root seed"}
 
@@ -152,17 +173,20 @@ def load_params(source: str | Path | Mapping[str, Any], base: Scenario,
         what = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise spec_error(file, f"the document is {what}", expected="a mapping with 'parameters' "
                      "(and optionally 'metrics', 'description')")
-    for key in data:
-        if key not in TOP_KEYS:
-            raise unknown_key(file, str(key), TOP_KEYS, str(key), root, (key,))
-    params = parse_parameters(file, data.get("parameters"), base, root)
-    metrics = parse_metrics(file, data.get("metrics", list(DEFAULT_METRICS)), known_metrics,
-                            root)
+    problems = Problems()
+    problems.found += [unknown_key(file, str(key), TOP_KEYS, str(key), root, (key,))
+                       for key in data if key not in TOP_KEYS]
+    unknown = bool(problems.found)    # maybe a section's name misspelt: a section left out
+    params = problems.attempt(parse_parameters, file, data.get("parameters"), base, root) \
+        if "parameters" in data or not unknown else None       # is then not reported missing
+    metrics = problems.attempt(parse_metrics, file, data.get("metrics", list(DEFAULT_METRICS)),
+                               known_metrics, root) if "metrics" in data or not unknown else None
     description = data.get("description") or ""
     if not isinstance(description, str):
-        raise spec_error(file, "must be text", "description", description, "text", root,
-                     ("description",))
-    return ParamSpec(params, metrics, file, text, description)
+        problems.found.append(spec_error(file, "must be text", "description", description,
+                                         "text", root, ("description",)))
+    problems.check()                    # so each section parsed
+    return ParamSpec(params or (), metrics or (), file, text, description)
 
 
 def plain(data: Any) -> Any:
@@ -195,15 +219,20 @@ def parse_parameters(file: str, raw: Any, base: Scenario, root: Any,
                      "dotted.path: {low: ..., high: ..., source: ...}", root, (section,))
     out: list[Parameter] = []
     seen: dict[tuple[Any, ...], str] = {}
+    problems = Problems()                     # every entry's problem, not the first one's
     for key, entry in raw.items():
-        param = _parameter(file, key, entry, base, root, section)
+        param = problems.attempt(_parameter, file, key, entry, base, root, section)
+        if param is None:
+            continue
         canonical = canonical_path(base, param.key)
         if canonical in seen:
-            raise spec_error(file, f"names the same field as {seen[canonical]!r}",
-                         f"{section}[{key}]", key, "each field once", root,
-                         (section, key))
+            problems.found.append(spec_error(
+                file, f"names the same field as {seen[canonical]!r}", f"{section}[{key}]", key,
+                "each field once", root, (section, key)))
+            continue
         seen[canonical] = param.key
         out.append(param)
+    problems.check()
     return tuple(out)
 
 
