@@ -340,3 +340,21 @@ def test_a_report_names_the_folder_it_cannot_draw(generated, tmp_path: Path,
         build.build_report([run, cal.folder], tmp_path / "report", formats="html")
     assert err.value.file == str(cal.folder)
     assert not (tmp_path / "report").exists()
+
+
+def test_every_problem_of_a_targets_file_is_reported_at_once(tmp_path: Path) -> None:
+    """Each with its line: a misspelt moment and a negative sd (one a run before)."""
+    text = (ROOT / "targets" / "hebei.yaml").read_text(encoding="utf-8")
+    bad = text.replace("moment: shut_count", "moment: shut_cont").replace("sd: 0.03", "sd: -0.03")
+    assert bad.count("shut_cont") == 1 and bad.count("sd: -0.03") == 1
+    path = tmp_path / "t.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(TargetsError) as info:
+        load_targets(path, load_scenario(HEBEI))
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"2 problems in {path}:"
+    line_of = {needle: next(i for i, t in enumerate(bad.splitlines(), 1) if needle in t)
+               for needle in ("shut_cont", "sd: -0.03")}
+    assert f"{path}:{line_of['shut_cont']}: targets.0.moment: unknown moment (did you mean " \
+        "'shut_count'?)" in lines[1]
+    assert f"{path}:{line_of['sd: -0.03']}: targets.1.sd: must be positive" in lines[2]

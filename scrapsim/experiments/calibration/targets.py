@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from scrapsim.errors import TargetsError
+from scrapsim.errors import TargetsError, several
 from scrapsim.experiments.sensitivity.params import Parameter, parse_parameters
 from scrapsim.scenario import Scenario, ScenarioError
 
@@ -113,11 +113,11 @@ def load_targets(path: str | Path, base: Scenario) -> Targets:
     data, root = _read(path)
     try:
         return _check(str(path), data, base, root)
-    except TargetsError as exc:
-        if exc.line is not None or not exc.path:
-            raise
-        raise TargetsError(_reason(exc), file=exc.file, path=exc.path, value=exc.value,
-                           expected=exc.expected, line=_line(root, exc.path)) from None
+    except ScenarioError as exc:         # each problem with its line
+        raise several([p if p.line is not None or not p.path else
+                       TargetsError(_reason(p), file=p.file, path=p.path, value=p.value,
+                                    expected=p.expected, line=_line(root, p.path))
+                       for p in exc.problems]) from None
 
 
 def _reason(exc: ScenarioError) -> str:
@@ -145,8 +145,21 @@ def _check(file: str, data: Any, base: Scenario, root: Any) -> Targets:
     if not isinstance(items, list) or not items:
         raise TargetsError("needs at least one target", file=file, path="targets", value=items,
                            expected="a list of {name, moment, value, sd}")
-    parameters = parse_parameters(file, data.get("parameters"), base, root)
-    targets = tuple(_target(file, i, t, base) for i, t in enumerate(items))
+    problems: list[ScenarioError] = []    # every target's problem, and the parameters'
+    parameters: tuple[Any, ...] = ()
+    try:
+        parameters = parse_parameters(file, data.get("parameters"), base, root)
+    except ScenarioError as exc:
+        problems += exc.problems
+    found = []
+    for i, t in enumerate(items):
+        try:
+            found.append(_target(file, i, t, base))
+        except TargetsError as exc:
+            problems.append(exc)
+    if problems:
+        raise several(problems)
+    targets = tuple(found)
     names = [t.name for t in targets]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
