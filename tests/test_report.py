@@ -267,6 +267,10 @@ def test_bad_format_and_occupied_out_are_refused(folders: dict[str, Path],
                                                  tmp_path: Path) -> None:
     proc = scrapsim("report", str(folders["hebei"]), "--format", "docx", cwd=tmp_path)
     assert proc.returncode == 2 and "--format: unknown report format 'docx'" in proc.stderr
+    assert "did you mean" not in proc.stderr
+    with pytest.raises(ScenarioError, match=r"unknown report format 'htm' \(did you mean "
+                       r"'html'\?\); expected html, pdf or html,pdf"):
+        build_report([folders["hebei"]], tmp_path / "r", "htm")
     with pytest.raises(ScenarioError, match="not a scrapsim report; not overwriting"):
         build_report([folders["hebei"]], folders["guangdong"])
     assert (folders["guangdong"] / "daily.csv").is_file()

@@ -1,6 +1,5 @@
-"""``scrapsim report``: turn run and sweep folders into one self-contained HTML file and a PDF.
-
-Inputs are result folders, told apart by their manifest's ``kind``:
+"""``scrapsim report``: turn result folders (told apart by their manifest's ``kind``) into one
+self-contained HTML file and a PDF. Inputs:
 
 - a **run folder** (``python -m scrapsim SCENARIO --out DIR``) has ``daily.csv`` and
   ``manifest.json`` (with the resolved scenario under ``"resolved_scenario"``), and
@@ -10,22 +9,20 @@ Inputs are result folders, told apart by their manifest's ``kind``:
 - a **sensitivity folder** (``python -m scrapsim sensitivity …``) has ``indices.csv``,
   ``samples.csv`` and ``manifest.json``; its section (:mod:`scrapsim.report.sensitivity`) shows
   the ranges varied, the indices with their 95% intervals and their bar chart;
-- a **calibration folder** (``python -m scrapsim calibrate …``) has ``parameters.csv``,
-  ``fit.csv``, ``history.csv`` and ``manifest.json``; its section
-  (:mod:`scrapsim.report.calibration`) shows the fitted values with their intervals, the fit
-  against each target with its source, and the fit figure.
+- a **calibration folder** (``scrapsim calibrate …``) has ``parameters.csv``, ``fit.csv``,
+  ``history.csv`` and ``manifest.json``; its section (:mod:`scrapsim.report.calibration`): the
+  fitted values with their intervals, the fit against each target with its source, the figure.
 
 The report holds, per input, the scenario's description and sources, a headline table (changes
 over the campaign windows against the baseline, shut and closed shares, recovery) and timelines
 per region with the campaign windows shaded (runs), or the supply, smelting-demand and
-price-pressure curves with their 95% bands and the table behind them (sweeps). With two or more
-runs, a comparison section comes first: their headline figures in one table and their
-collection, smelting and scrap price side by side on shared y axes.
+price-pressure curves with their 95% bands and their table (sweeps). With two or more runs, a
+comparison comes first: headline figures in one table, and collection, smelting and scrap price
+side by side on shared y axes.
 
 ``report.pdf`` is the HTML printed by headless Chromium when ``chromium`` is on ``PATH``; without
 it, matplotlib draws the same tables and figures into the PDF (:mod:`scrapsim.report.pdf`). The
-report folder is written as a hidden temporary sibling and renamed into place when complete.
-"""
+folder is written as a hidden temporary sibling and renamed into place when complete."""
 
 from __future__ import annotations
 
@@ -33,6 +30,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -307,9 +305,11 @@ def parse_formats(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     items = text.split(",") if isinstance(text, str) else list(text)
     wanted = tuple(dict.fromkeys(f.strip().lower() for f in items if f.strip()))
     bad = [f for f in wanted if f not in FORMATS]
+    hint = get_close_matches(bad[0], FORMATS, n=1) if bad else []
     if bad or not wanted:
-        raise ScenarioError(f"unknown report format {','.join(items)!r}; expected html, pdf or "
-                            "html,pdf", file="--format")
+        raise ScenarioError(f"unknown report format {','.join(items)!r}" + (
+            f" (did you mean {hint[0]!r}?)" if hint else "") + "; expected html, pdf or "
+            "html,pdf", file="--format")
     return wanted
 
 
