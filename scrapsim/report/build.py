@@ -144,7 +144,7 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
     loader = LOADERS.get(kind or "")
     if loader is not None:
         if (folder / folders.MANIFEST).is_file() and (changes := folders.changed(
-                folder, read_json(folder / folders.MANIFEST))):
+                folder, read_json(folder / folders.MANIFEST), figures_may_go=True)):
             raise ScenarioError(f"is a damaged {kind} folder ({', '.join(changes[:5])} changed "
                                 "since it was written)", file=str(folder))
         try:

@@ -85,14 +85,17 @@ def digests(folder: Path, names: Any) -> dict[str, str]:
     return out
 
 
-def changed(folder: Path, manifest: dict[str, Any]) -> list[str]:
+def changed(folder: Path, manifest: dict[str, Any], figures_may_go: bool = False) -> list[str]:
     """The files whose digests ``manifest`` recorded (:func:`digests`) that are not as
-    scrapsim wrote them (edited, truncated or gone); none for a folder that recorded none."""
+    scrapsim wrote them (edited, truncated or gone); none for a folder that recorded none.
+    ``figures_may_go``: a figure (PNG, SVG) deleted is not counted (what only reads the
+    tables, as a report does, needs none of them)."""
     recorded = manifest.get("digests")
     if not isinstance(recorded, dict):
         return []
     now = digests(folder, list(recorded))
-    return [str(name) for name, value in recorded.items() if now.get(name) != value]
+    return [str(name) for name, value in recorded.items() if now.get(name) != value and not (
+        figures_may_go and name not in now and str(name).endswith((".png", ".svg")))]
 
 
 def check_replace(final: Path, kind: str, ident: str, *,
