@@ -277,7 +277,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     ``path`` may be a library name (``"hebei"``) when no such file exists here. Every
     problem of the file is reported at once, as one :class:`ScenarioError`.
     """
-    from scrapsim.scenario.library import resolve, scenario_names
+    from scrapsim.scenario.library import close_name, resolve, scenario_names
 
     if not str(path).strip():       # Path("") is the current folder: say what was given
         raise ScenarioError("empty: no scenario named", file="scenario", value=str(path),
@@ -286,10 +286,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     path = resolve(path)
     file = str(path)
     if not path.exists():
-        hint = difflib.get_close_matches(path.name.removesuffix(".yaml"), scenario_names(), n=1)
-        extra = f" (did you mean the library's {hint[0]!r}?)" if hint else ""
-        raise ScenarioError(f"no such file{extra}", file=file, expected="a scenario YAML file "
-                            f"or a library name: {', '.join(scenario_names())}")
+        raise ScenarioError(f"no such file{close_name(path)}", file=file, expected="a scenario "
+                            f"YAML file or a library name: {', '.join(scenario_names())}")
     added: list[tuple[str, str, str]] = []
     data, root, text = raw.load_data(path, added=added)
     try:
