@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from scrapsim.errors import TargetsError, several
-from scrapsim.experiments.sensitivity.params import Parameter, parse_parameters
+from scrapsim.experiments.sensitivity.params import Parameter, Problems, parse_parameters
 from scrapsim.scenario import Scenario, ScenarioError
 
 __all__ = ["DAILY_MOMENTS", "TargetSpec", "Targets", "TargetsError", "load_targets",
@@ -145,21 +145,10 @@ def _check(file: str, data: Any, base: Scenario, root: Any) -> Targets:
     if not isinstance(items, list) or not items:
         raise TargetsError("needs at least one target", file=file, path="targets", value=items,
                            expected="a list of {name, moment, value, sd}")
-    problems: list[ScenarioError] = []    # every target's problem, and the parameters'
-    parameters: tuple[Any, ...] = ()
-    try:
-        parameters = parse_parameters(file, data.get("parameters"), base, root)
-    except ScenarioError as exc:
-        problems += exc.problems
-    found = []
-    for i, t in enumerate(items):
-        try:
-            found.append(_target(file, i, t, base))
-        except TargetsError as exc:
-            problems.append(exc)
-    if problems:
-        raise several(problems)
-    targets = tuple(found)
+    problems = Problems()                # every target's problem, and the parameters'
+    parameters = problems.attempt(parse_parameters, file, data.get("parameters"), base, root)
+    targets = tuple(problems.attempt(_target, file, i, t, base) for i, t in enumerate(items))
+    problems.check()
     names = [t.name for t in targets]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

@@ -63,13 +63,13 @@ class Problems:
     with its problems kept; :meth:`check` raises them together."""
 
     def __init__(self) -> None:
-        self.found: list[ParamsError] = []
+        self.found: list[ScenarioError] = []
 
     def attempt(self, parse: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return parse(*args, **kwargs)
-        except ParamsError as exc:
-            self.found.extend(p for p in exc.problems if isinstance(p, ParamsError))
+        except ScenarioError as exc:    # a ParamsError, or a targets file's TargetsError
+            self.found.extend(exc.problems)
             return None
 
     def check(self) -> None:
