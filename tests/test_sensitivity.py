@@ -484,3 +484,16 @@ def test_every_problem_of_a_params_file_is_reported_at_once(tmp_path: Path) -> N
     with pytest.raises(ParamsError) as info:
         load_params(path, load_scenario(HEBEI), ["collection_change"])
     assert len(info.value.problems) == 1 and "unknown key 'metric'" in str(info.value)
+
+
+def test_the_wall_time_is_said_on_the_terminal_and_in_the_report(tmp_path: Path) -> None:
+    """Both read the manifest's top-level wall_s, which is under session: the terminal line
+    had no time and the report said 0.0 s."""
+    from scrapsim.cli.sensitivity import format_table
+    from scrapsim.report.sensitivity import _facts
+
+    res = run_ishigami(tmp_path / "s", "morris", 4)
+    wall = res.manifest["session"]["wall_s"]
+    assert wall > 0
+    assert f"ran now in {wall:.1f} s -> " in format_table(res).splitlines()[-1]
+    assert dict(_facts(res.manifest))["wall time"] == f"{wall:.1f} s"

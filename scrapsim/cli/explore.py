@@ -86,7 +86,8 @@ def format_table(result: Any) -> str:
     done = f"{s.get('ran', 0)} ran now" + (f", {s['resumed']} resumed" if s.get("resumed")
                                            else "") + (f" ({s['note']})" if s.get("note") else "")
     lines = [f"explore {m['scenario']['name']}: {m['policies']} policies x {m['scenarios']} "
-             f"scenarios x {m['reps']} reps = {m['runs']} runs: {done}, {m['failed']} failed"]
+             f"scenarios x {m['reps']} rep{'s' * (m['reps'] != 1)} = {m['runs']} runs: {done}, "
+             f"{m['failed']} failed"]
     lines += robust_lines(result.robust, m.get("non_dominated") or [])
     lines += [m["figure_note"]] if m.get("figure_note") else []
     lines.append(f"-> {result.folder}")

@@ -115,7 +115,8 @@ def _design_line(m: dict[str, Any]) -> str:
     else:
         what = f"sobol, N={m['samples']}" + (", second order" if m.get("second_order") else "")
     return (f"sensitivity {m['scenario']['name']}: {what}, {m['points']} points "
-            f"({m['distinct_points']} distinct) x {m['reps']} reps = {m['runs']} runs")
+            f"({m['distinct_points']} distinct) x {m['reps']} rep{'s' * (m['reps'] != 1)} = "
+            f"{m['runs']} runs")
 
 
 def format_table(result: Any) -> str:
@@ -140,7 +141,7 @@ def format_table(result: Any) -> str:
                         enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
     s = m.get("session") or {}
     done = f"{s.get('ran', 0)} ran now" + (f", {s['resumed']} reused" if s.get("resumed") else "")
-    wall = f" in {m['wall_s']:.1f} s" if s.get("note") is None and "wall_s" in m else \
+    wall = f" in {s['wall_s']:.1f} s" if s.get("note") is None and "wall_s" in s else \
         f" ({s['note']})" if s.get("note") else ""
     lines.append(f"{m['runs']} runs: {done}{wall} -> {result.folder}")
     return "\n".join(lines)

@@ -108,7 +108,7 @@ def _facts(m: dict[str, Any]) -> list[tuple[str, str]]:
                      f"{m.get('failed')} failed"),
             ("metrics", ", ".join(m.get("metrics") or [])),
             ("root seed", str(m.get("root_seed"))),
-            ("wall time", f"{float(m.get('wall_s') or 0):.1f} s")]
+            ("wall time", f"{float((m.get('session') or {}).get('wall_s') or 0):.1f} s")]
 
 
 def sensitivity_section(item: SensitivityInput) -> Section:

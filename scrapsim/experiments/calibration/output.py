@@ -167,6 +167,7 @@ def format_fit(cal: Any) -> str:
     runs = (f"{s['runs_search']} runs in the search and {s['runs_uncertainty']} around the "
             f"optimum for the uncertainty" if "runs_search" in s else "")
     lines.append(f"\nobjective Q = {cal.objective:.4g} with {m['degrees_of_freedom']} degrees "
-                 f"of freedom; {m['optimizer']['nit']} generations, "
+                 f"of freedom; {m['optimizer']['nit']} generation"
+                 f"{'s' * (m['optimizer']['nit'] != 1)}, "
                  f"{m['optimizer']['points']} points; {runs}")
     return "\n".join(lines)
