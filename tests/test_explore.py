@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scrapsim.errors import ParamsError
+from scrapsim.errors import ParamsError, ScenarioError
 from scrapsim.experiments.exploration.discover import discover
 from scrapsim.experiments.exploration.explore import ExploreResult, explore
 from scrapsim.experiments.exploration.robust import robust
@@ -368,3 +368,26 @@ def test_every_problem_of_a_study_is_reported_at_once(tmp_path: Path) -> None:
                   "collection_chnage", "unknown key 'sampler2'"):
         assert words in proc.stderr, (words, proc.stderr)
     assert not (tmp_path / "o").exists()
+
+
+def test_an_edited_robust_or_discover_folder_is_not_read_back(policies: ExploreResult,
+                                                              tmp_path: Path) -> None:
+    """Their manifests kept no digests: an edited mean in robust.csv was read back by the same
+    command (and left on disk) and shown by the report."""
+    from scrapsim.report.build import load_input
+
+    res = robust(policies.folder, out=tmp_path / "r", figures=False)
+    assert set(res.manifest["digests"]) == {"robust.csv", "dominance.csv"}
+    found = discover(policies.folder, "price_change", below=-0.3, out=tmp_path / "d",
+                     figures=False)
+    assert "boxes.csv" in found.manifest["digests"]
+    for folder, name, again in (
+            (res.folder, "robust.csv", lambda: robust(policies.folder, out=tmp_path / "r")),
+            (found.folder, "boxes.csv",
+             lambda: discover(policies.folder, "price_change", below=-0.3, out=tmp_path / "d"))):
+        table = folder / name
+        table.write_text(table.read_text().replace("0.", "9.", 1))
+        with pytest.raises(ParamsError, match=rf"is a damaged \w+ folder \({name} changed "):
+            again()
+        with pytest.raises(ScenarioError, match=rf"is a damaged \w+ folder \({name} changed "):
+            load_input(folder)

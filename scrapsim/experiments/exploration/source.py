@@ -126,7 +126,13 @@ def publish_analysis(kind: str, ident: str, source: Source, out: Path,
     """Write an analysis folder (``write(tmp)`` gives its files and manifest body) and rename
     it to ``out``; when ``out`` already holds this analysis, its manifest and True."""
     if folders.check_out(out, kind, ident):
-        return folders.read_manifest(out), True
+        found = folders.read_manifest(out)
+        changed = folders.changed(out, found)    # its tables edited since: not read back
+        if changed:
+            raise ParamsError(f"is a damaged {kind} folder ({', '.join(changed[:5])} changed "
+                              "since it was written)", file=str(out),
+                              expected=f"the {kind} folder as scrapsim wrote it, or a new --out")
+        return found, True
     started = utc_now()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
@@ -138,7 +144,8 @@ def publish_analysis(kind: str, ident: str, source: Source, out: Path,
                       root_seed=source.manifest.get("root_seed"))
         found = {**head, "source": {"folder": str(source.folder), "kind": source.kind,
                                     "id": source.manifest.get("id")}, **body,
-                 "files": sorted({*files, folders.MANIFEST})}
+                 "files": sorted({*files, folders.MANIFEST}),
+                 "digests": folders.digests(tmp, files)}
         folders.write_json(tmp / folders.MANIFEST, found)
         folders.publish(tmp, out)
     except BaseException:
