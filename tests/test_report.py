@@ -302,7 +302,7 @@ def test_run_without_baseline_and_lhs_sweep(folders: dict[str, Path], tmp_path: 
     shutil.copytree(folders["hebei"], damaged)
     (damaged / "summary.json").unlink()
     with pytest.raises(ScenarioError, match=r"damaged: is a damaged run folder \(summary.json "
-                       r"changed since it was written\)"):
+                       r"is gone\)"):              # not "changed": it is not there
         load_input(damaged)
     slim = tmp_path / "slim"                        # its figure deleted: the report needs none
     ok(scrapsim(str(REPO / "scenarios" / "hebei.yaml"), "--set", "end=2017-03-31", "-q",
@@ -310,6 +310,11 @@ def test_run_without_baseline_and_lhs_sweep(folders: dict[str, Path], tmp_path: 
     assert "timeseries.png" in json.loads((slim / "manifest.json").read_text())["digests"]
     (slim / "timeseries.png").unlink()
     assert load_input(slim).summary is not None
+    (slim / "events.csv").unlink()
+    (slim / "daily.csv").write_text((slim / "daily.csv").read_text() + "\n")
+    with pytest.raises(ScenarioError, match=r"slim: is a damaged run folder \(daily.csv changed "
+                       r"since it was written; events.csv is gone\)"):
+        load_input(slim)
     ok(scrapsim("sweep", str(REPO / "scenarios" / "hebei.yaml"), "--design", "lhs",
                 "--samples", "3", "--vary", "enforcement.intensity=0..2",
                 "--vary", "campaigns.0.teams=5..20", "--reps", "2", "--set", "end=2017-03-31",

@@ -251,10 +251,9 @@ def _read_back(exp: Experiment) -> Any:
         raise SweepSpecError(f"is a damaged {exp.kind} folder (missing: "
                              f"{', '.join(missing[:5]) or 'files'})", file=str(exp.final),
                              expected=f"a complete {exp.kind} folder, or a new --out")
-    changed = folders.changed(exp.final, found)   # none recorded before digests were kept
-    if changed:
-        raise SweepSpecError(f"is a damaged {exp.kind} folder ({', '.join(changed[:5])} "
-                             "changed since it was written)", file=str(exp.final),
+    why = folders.damage(exp.final, found)   # none recorded before digests were kept
+    if why:
+        raise SweepSpecError(f"is a damaged {exp.kind} folder ({why})", file=str(exp.final),
                              expected=f"a complete {exp.kind} folder, or a new --out")
     try:
         return exp.load(exp.final)

@@ -143,10 +143,10 @@ def load_input(folder: Path) -> RunInput | SweepInput | SensitivityInput | Calib
     kind = kind_of(folder)
     loader = LOADERS.get(kind or "")
     if loader is not None:
-        if (folder / folders.MANIFEST).is_file() and (changes := folders.changed(
+        if (folder / folders.MANIFEST).is_file() and (why := folders.damage(
                 folder, read_json(folder / folders.MANIFEST), figures_may_go=True)):
-            raise ScenarioError(f"is a damaged {kind} folder ({', '.join(changes[:5])} changed "
-                                "since it was written)", file=str(folder))
+            raise ScenarioError(f"is a damaged {kind} folder ({why})", file=str(folder),
+                                expected=f"the {kind} folder as scrapsim wrote it")
         try:
             return loader(folder)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

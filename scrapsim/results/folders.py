@@ -98,6 +98,17 @@ def changed(folder: Path, manifest: dict[str, Any], figures_may_go: bool = False
         figures_may_go and name not in now and str(name).endswith((".png", ".svg")))]
 
 
+def damage(folder: Path, manifest: dict[str, Any], figures_may_go: bool = False) -> str | None:
+    """What of ``folder`` is not as scrapsim wrote it (:func:`changed`), in words ("runs.csv
+    changed since it was written; events.csv is gone"); None when nothing is."""
+    names = changed(folder, manifest, figures_may_go)
+    gone = [n for n in names if not (folder / n).exists()]
+    edited = [n for n in names if n not in gone]
+    parts = [f"{', '.join(edited[:5])} changed since it was written"] if edited else []
+    parts += [f"{', '.join(gone[:5])} {'is' if len(gone) == 1 else 'are'} gone"] if gone else []
+    return "; ".join(parts) or None
+
+
 def check_replace(final: Path, kind: str, ident: str, *,
                   manifest_name: str = MANIFEST) -> bool:
     """May ``final`` be replaced by a new ``kind`` folder with id ``ident``? False when it is

@@ -64,10 +64,10 @@ def read_source(folder: str | Path, kinds: tuple[str, ...] = KINDS) -> Source:
     if not (folder / "runs.csv").is_file():
         raise ParamsError(f"is a damaged {kind} folder (runs.csv is missing)", file=str(folder),
                           expected=expected)
-    changed = folders.changed(folder, manifest)     # what its results would stand on
-    if changed:
-        raise ParamsError(f"is a damaged {kind} folder ({', '.join(changed[:5])} changed "
-                          "since it was written)", file=str(folder), expected=expected)
+    why = folders.damage(folder, manifest)     # what its results would stand on
+    if why:
+        raise ParamsError(f"is a damaged {kind} folder ({why})", file=str(folder),
+                          expected=expected)
     try:
         runs = pd.read_csv(folder / "runs.csv")
     except (OSError, ValueError) as exc:
@@ -127,10 +127,9 @@ def publish_analysis(kind: str, ident: str, source: Source, out: Path,
     it to ``out``; when ``out`` already holds this analysis, its manifest and True."""
     if folders.check_out(out, kind, ident):
         found = folders.read_manifest(out)
-        changed = folders.changed(out, found)    # its tables edited since: not read back
-        if changed:
-            raise ParamsError(f"is a damaged {kind} folder ({', '.join(changed[:5])} changed "
-                              "since it was written)", file=str(out),
+        why = folders.damage(out, found)        # its tables edited since: not read back
+        if why:
+            raise ParamsError(f"is a damaged {kind} folder ({why})", file=str(out),
                               expected=f"the {kind} folder as scrapsim wrote it, or a new --out")
         return found, True
     started = utc_now()
