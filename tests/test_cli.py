@@ -259,6 +259,15 @@ def test_an_unknown_argument_is_said_with_its_commands_usage(tmp_path: Path,
     assert tree(tmp_path) == before
 
 
+def test_a_misspelt_option_gets_a_did_you_mean(tmp_path: Path) -> None:
+    write(tmp_path, MINIMAL)
+    proc = scrapsim("scn.yaml", "--no-plto", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "unrecognized arguments: --no-plto (did you mean '--no-plot'?)" in proc.stderr
+    proc = scrapsim("sweep", "scn.yaml", "--repz", "2", cwd=tmp_path)
+    assert "unrecognized arguments: --repz 2 (did you mean '--reps'?)" in proc.stderr
+
+
 def test_object_tag_is_not_executed(tmp_path: Path) -> None:
     write(tmp_path, f'!!python/object/apply:os.system ["touch {tmp_path / "pwned"}"]\n')
     proc = scrapsim("scn.yaml", cwd=tmp_path)

@@ -181,3 +181,9 @@ def test_out_holding_something_else_is_refused(base: Scenario, tmp_path: Path) -
         sweep(base, ["enforcement.intensity=0,2"], reps=1, workers=1, out=first.folder,
               quiet=True, run_fn=STAND_IN)
     assert sorted(os.listdir(tmp_path)) == ["a", "busy"]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text('{"kind": "run", "run_id": "x"}')
+    with pytest.raises(SweepSpecError, match=r"run: holds a run folder, not a sweep"):
+        sweep(base, ["enforcement.intensity=0,1"], reps=1, workers=1, out=run, quiet=True,
+              run_fn=STAND_IN)

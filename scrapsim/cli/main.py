@@ -164,6 +164,20 @@ def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.A
     return parser
 
 
+def _option_hint(parser: argparse.ArgumentParser, extra: list[str]) -> str:
+    """`` (did you mean '--seed'?)`` for the first unknown option close to one of the
+    command's (``--seet``); empty when none is."""
+    import difflib
+
+    known = [o for action in parser._actions for o in action.option_strings]
+    for arg in extra:
+        close = difflib.get_close_matches(arg.split("=")[0], known, n=1) \
+            if arg.startswith("--") else []
+        if close:
+            return f" (did you mean {close[0]!r}?)"
+    return ""
+
+
 def _not_in_library(name: str) -> bool:
     from scrapsim.scenario.library import find_scenario
 
@@ -184,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     args, extra = parser.parse_known_args(argv)
     if extra:   # said with the command's usage, not the top level's
-        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
+        command = _command_parser(parser, args.command)
+        command.error(f"unrecognized arguments: {' '.join(extra)}{_option_hint(command, extra)}")
     helper = None
     try:
         with _terminate_as_interrupt():    # before the fork: no moment where SIGTERM kills

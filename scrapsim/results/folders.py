@@ -221,8 +221,8 @@ def check_out(final: Path, kind: str, ident: str) -> bool:
             return True
         raise SweepSpecError(f"holds another {kind} (id {found}, this one is {ident}; --out "
                              "another folder keeps both)" if found else
-                             "holds another result folder", file=str(final),
-                             expected="a new or empty folder for --out")
+                             f"holds a {manifest.get('kind') or 'result'} folder, not a {kind}",
+                             file=str(final), expected="a new or empty folder for --out")
     if any(final.iterdir()):
         raise SweepSpecError("exists and is not empty", file=str(final), value=str(final),
                              expected="a new or empty folder for --out")
