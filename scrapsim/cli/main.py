@@ -165,8 +165,8 @@ def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.A
 
 
 def _option_hint(parser: argparse.ArgumentParser, extra: list[str]) -> str:
-    """`` (did you mean '--seed'?)`` for the first unknown option close to one of the
-    command's (``--seet``); empty when none is."""
+    """`` (did you mean '--no-plot'?)`` for the first unknown option close to one of the
+    command's (``--no-plto``); empty when none is."""
     import difflib
 
     known = [o for action in parser._actions for o in action.option_strings]
