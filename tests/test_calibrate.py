@@ -358,3 +358,16 @@ def test_every_problem_of_a_targets_file_is_reported_at_once(tmp_path: Path) -> 
     assert f"{path}:{line_of['shut_cont']}: targets.0.moment: unknown moment (did you mean " \
         "'shut_count'?)" in lines[1]
     assert f"{path}:{line_of['sd: -0.03']}: targets.1.sd: must be positive" in lines[2]
+
+
+def test_misspelt_target_keys_and_runs_get_a_did_you_mean(tmp_path: Path) -> None:
+    text = (ROOT / "targets" / "hebei.yaml").read_text(encoding="utf-8")
+    bad = text.replace("of: baseline", "of: basline", 1).replace("    sd: 3\n", "    sdd: 3\n", 1)
+    assert "basline" in bad and "sdd: 3" in bad
+    path = tmp_path / "t.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(TargetsError) as info:
+        load_targets(path, load_scenario(HEBEI))
+    said = str(info.value)
+    assert "unknown key 'sdd' (did you mean 'sd'?)" in said
+    assert "unknown run (did you mean 'baseline'?)" in said

@@ -53,3 +53,14 @@ def test_set_overrides_what_is_checked(capsys: pytest.CaptureFixture) -> None:
     assert "verdict: OUT OF BALANCE" in out
     assert main(["check", hebei, "--set", "regions.hebei.generatio=4500"]) == 2
     assert "did you mean 'generation'?" in capsys.readouterr().err
+
+
+def test_set_of_an_enforcement_field_is_noted(capsys: pytest.CaptureFixture) -> None:
+    """The twin runs without enforcement: such an override cannot matter, and says so."""
+    hebei = str(ROOT / "scenarios" / "hebei.yaml")
+    assert main(["check", hebei, "--set", "enforcement.intensity=2"]) == 0
+    err = capsys.readouterr().err
+    assert "note: the check runs the scenario without enforcement, so --set " \
+        "enforcement.intensity changes nothing it checks" in err
+    assert main(["check", hebei, "--set", "regions.hebei.generation=3000"]) == 0
+    assert "note:" not in capsys.readouterr().err

@@ -11,6 +11,7 @@ thresholds). Exit status 0 when every region is balanced, 1 when one is not, 2 o
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from scrapsim.cli.engine import overrides, scenario_path
@@ -68,7 +69,12 @@ def main(args: argparse.Namespace) -> int:
     from scrapsim.model.simulation import baseline_of, run
     from scrapsim.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario, overrides(args) or None)
+    changes = overrides(args)
+    scenario = load_scenario(args.scenario, changes or None)
+    idle = [k for k in changes if k.split(".")[0] in ("enforcement", "campaigns", "behaviour")]
+    if idle:            # the twin runs without enforcement: these change nothing it checks
+        print(f"scrapsim check: note: the check runs the scenario without enforcement, so "
+              f"--set {idle[0]} changes nothing it checks", file=sys.stderr)
     seed = scenario.seed if args.seed is None else args.seed
     result = run(baseline_of(scenario), seed=seed, baseline=False)
     rows = balance(result.daily, [r.name for r in scenario.regions])

@@ -170,8 +170,10 @@ def _target(file: str, i: int, spec: Any, base: Scenario) -> TargetSpec:
     if not isinstance(spec, dict) or set(spec) - allowed or not {"name", "moment", "value",
                                                                    "sd"} <= set(spec):
         bad = sorted(set(spec) - allowed) if isinstance(spec, dict) else []
+        hint = difflib.get_close_matches(bad[0], sorted(allowed), n=1) if bad else []
         raise TargetsError("a target needs name, moment, value and sd" +
-                           (f"; unknown key {bad[0]!r}" if bad else ""), file=file,
+                           (f"; unknown key {bad[0]!r}" if bad else "") +
+                           (f" (did you mean {hint[0]!r}?)" if hint else ""), file=file,
                            path=f"{path}.{bad[0]}" if bad else path, value=spec,
                            expected="{name, moment, value, sd[, period, of, region, source]}")
     moment = str(spec["moment"])
@@ -187,7 +189,10 @@ def _target(file: str, i: int, spec: Any, base: Scenario) -> TargetSpec:
     period = _period(file, f"{path}.period", spec.get("period", "run"), base, moment)
     of = spec.get("of", "run")
     if of not in ("run", "baseline") or (of == "baseline" and moment not in DAILY_MOMENTS):
-        raise TargetsError("unknown run", file=file, path=f"{path}.of", value=of,
+        hint = difflib.get_close_matches(str(of), ["run", "baseline"], n=1)
+        raise TargetsError("unknown run" + (f" (did you mean {hint[0]!r}?)" if hint and
+                                            hint[0] != of else ""),
+                           file=file, path=f"{path}.of", value=of,
                            expected="run or baseline (baseline for daily moments only)")
     region = spec.get("region")
     if region is not None and region not in [r.name for r in base.regions]:
