@@ -11,7 +11,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationInfo, field_validator
 
-__all__ = ["StrictModel", "refuse_quiet_conversion"]
+__all__ = ["StrictModel"]
 
 
 def _kinds(annotation: Any) -> set[Any]:
@@ -40,11 +40,6 @@ def _not_a_number(value: Any) -> bool:
     return isinstance(value, bool) or not isinstance(value, int | float)
 
 
-def refuse_quiet_conversion(annotation: Any, value: Any) -> Any:
-    """``value`` for a field of type ``annotation``, or ValueError saying what was expected."""
-    return _refuse(_rule(annotation), value)
-
-
 def _rule(annotation: Any) -> tuple[bool, bool, bool]:
     """What a field of type ``annotation`` refuses: a yes/no (it takes a number and not a
     yes/no), a number (it takes a date), numbers among its items (it takes dates)."""
@@ -54,6 +49,7 @@ def _rule(annotation: Any) -> tuple[bool, bool, bool]:
 
 
 def _refuse(rule: tuple[bool, bool, bool], value: Any) -> Any:
+    """``value``, or ValueError saying what was expected, by the field's :func:`_rule`."""
     no_yes_no, no_number, no_number_items = rule
     if no_yes_no and isinstance(value, bool):
         raise ValueError(f"expected a number, got {str(value).lower()} (a yes/no)")
