@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from scrapsim.cli.main import main
-from scrapsim.experiments.calibration.search import calibrate, covariance
+from scrapsim.experiments.calibration.search import calibrate, covariance, unfixed
 from scrapsim.experiments.calibration.targets import TargetsError, load_targets, moments
 from scrapsim.experiments.design import rep_seeds
 from scrapsim.scenario import load_scenario
@@ -153,6 +153,24 @@ def test_covariance_is_the_inverse_curvature_in_the_linear_case() -> None:
     assert np.allclose(covariance(jac, sd, np.zeros((3, 3))), expected)
     sim = np.diag([0.25, 1.0, 4.0])                     # simulation error as large as the target's
     assert np.allclose(covariance(jac, sd, sim), 2 * expected)
+
+
+def test_a_parameter_the_targets_do_not_fix_has_an_infinite_se() -> None:
+    """Three parameters for two targets (the first weeks' rate moved by detection and by the
+    halt share alike, the audit by the false reports): the pseudo-inverse alone gave the two on
+    the ridge a finite se and called them identified."""
+    jac = np.array([[0.5, -0.4, 0.0], [0.0, 0.0, 0.3]])
+    sd = np.array([0.05, 0.01])
+    cov = covariance(jac, sd, np.zeros((2, 2)))
+    assert np.isinf(cov[0, 0]) and np.isinf(cov[1, 1]) and np.isfinite(cov[2, 2])
+    assert np.isclose(cov[2, 2], (0.01 / 0.3) ** 2)
+    assert unfixed(np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]])).tolist() == [True, True]
+    assert unfixed(np.array([[1.0, 0.0], [0.0, 1e-3]])).tolist() == [False, False]  # small, fixed
+    assert unfixed(np.array([[1.0, 0.0], [2.0, 0.0]])).tolist() == [False, True]   # no effect
+    one = np.array([[1.0, 0.01]])        # one target: the ridge runs along the second
+    assert unfixed(one).tolist() == [False, True]
+    cov = covariance(one, np.array([1.0]), np.zeros((1, 1)), np.array([1.0, 100.0]))
+    assert np.isinf(np.diag(cov)).all()  # over its range the second moves the moment as much
 
 
 BAD = [

@@ -157,6 +157,10 @@ def format_fit(cal: Any) -> str:
                      f"{ci:>21}  {'yes' if r.identified else 'no'}")
     lines.append("(identified: fitted ± 1.96 se is narrower than the search range; the interval "
                  "shown is clipped to the range)")
+    if not np.isfinite(cal.parameters["se"].to_numpy(float)).all():
+        lines.append("(se inf: the targets do not fix that parameter apart from the others, "
+                     "because there are fewer targets than parameters or some move the "
+                     "moments alike; its fitted value is one point of a ridge)")
     lines += ["", f"{'target':<26} {'target':>14} {'model (95% CI)':>28} {'z':>6}"]
     for r in cal.fit.itertuples():
         tgt = f"{r.value:.4g} ± {r.sd:.3g}"

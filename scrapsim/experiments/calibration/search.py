@@ -15,7 +15,9 @@ and ``A = JᵀWJ`` (the Gauss–Newton Hessian of Q / 2), the
 parameter covariance is ``A⁻¹ + A⁻¹JᵀW Σ_sim WJ A⁻¹``: target error plus simulation error
 (``Σ_sim`` the covariance of the replications' moments / reps). The 95% interval θ̂ ± 1.96 se
 is clipped to the search range; a parameter whose unclipped interval is wider than the range is
-reported as not identified by the targets. The formula assumes the model can meet the targets:
+reported as not identified by the targets, and so is one on a direction the targets do not fix
+(more parameters than targets, or two that move the moments alike: the pseudo-inverse would give
+it the spread of the other directions). The formula assumes the model can meet the targets:
 when Q stays far above its degrees of freedom the intervals are, if anything, too narrow.
 """
 
@@ -133,12 +135,33 @@ def _nanmean(m: np.ndarray, axis: int) -> np.ndarray:
         return np.nanmean(m, axis=axis)
 
 
-def covariance(jac: np.ndarray, sd: np.ndarray, sim_cov: np.ndarray) -> np.ndarray:
+def covariance(jac: np.ndarray, sd: np.ndarray, sim_cov: np.ndarray,
+               ranges: np.ndarray | None = None) -> np.ndarray:
     """Sandwich covariance of θ̂ (parameters × parameters) from the moments' Jacobian
-    (targets × parameters), the targets' sd and the simulation covariance of the mean moments."""
+    (targets × parameters), the targets' sd and the simulation covariance of the mean moments;
+    a parameter the targets do not fix (:func:`unfixed`, on the Jacobian in shares of the
+    parameters' ``ranges``) gets an infinite variance."""
     w = np.diag(1.0 / sd ** 2)
     a_inv = np.linalg.pinv(jac.T @ w @ jac)
-    return a_inv + a_inv @ jac.T @ w @ sim_cov @ w @ jac @ a_inv
+    cov = a_inv + a_inv @ jac.T @ w @ sim_cov @ w @ jac @ a_inv
+    scale = np.ones(jac.shape[1]) if ranges is None else np.asarray(ranges, float)
+    free = unfixed(jac / sd[:, None] * scale[None, :])
+    cov[free, :] = cov[:, free] = np.nan
+    cov[free, free] = np.inf
+    return cov
+
+
+def unfixed(jac: np.ndarray, part: float = 0.1) -> np.ndarray:
+    """Parameters (columns) on a direction the moments do not move along: a unit null vector of
+    the weighted Jacobian (columns in shares of the parameters' ranges) with at least ``part``
+    in them (more parameters than targets, or parameters that move the moments alike). The
+    pseudo-inverse would give them a finite variance: the spread of the fixed directions, not
+    the ridge's."""
+    _, s, vt = np.linalg.svd(jac, full_matrices=True)
+    tol = max(jac.shape) * np.finfo(float).eps * (s.max() if s.size else 0.0) * 1e4
+    rank = int((s > tol).sum()) if s.size and s.max() > 0 else 0
+    null = vt[rank:]
+    return (np.abs(null) >= part).any(axis=0) if null.size else np.zeros(jac.shape[1], bool)
 
 
 STEPS = (-0.15, -0.075, 0.075, 0.15)
@@ -181,7 +204,8 @@ def uncertainty(ev: Evaluator, x: np.ndarray) -> dict[str, Any]:
     filled = np.where(np.isnan(at), centre, at)
     sim = np.cov(filled, rowvar=False).reshape(len(ev.sd), len(ev.sd)) / reps if reps > 1 \
         else np.zeros((len(ev.sd), len(ev.sd)))
-    cov = covariance(np.nan_to_num(jac), ev.sd, np.nan_to_num(sim))
+    ranges = np.array([p.high - p.low for p in ev.targets.parameters], float)
+    cov = covariance(np.nan_to_num(jac), ev.sd, np.nan_to_num(sim), ranges)
     return {"at": at, "jacobian": jac, "covariance": cov}
 
 
