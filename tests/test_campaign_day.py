@@ -60,6 +60,7 @@ CASES = {
 def digest(scenario: str, case: str, seed: int) -> str:
     data = scrapsim.load_scenario(scenario).model_dump(mode="json")
     data["end"] = SHORT[scenario]
+    data = _campaigns(data, deadline_pace="at_deadline")   # the numpy code's deadline: one day
     events = Model(Scenario.model_validate(CASES[case](data)), seed).run().events
     value = np.where(np.asarray(events["event"]) == "seize", 0.0, events["value"])
     text = "\n".join(f"{t!r},{a},{i},{c},{e},{v!r}" for t, a, i, c, e, v in zip(

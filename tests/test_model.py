@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -151,6 +151,7 @@ def test_deadline_closes_every_violating_workshop_in_its_regions_only(
     sc = tiny_scenario(dotted={**QUIET, "campaigns.0.teams": 0,
                                "campaigns.0.deadline": "2017-02-20",
                                "campaigns.0.deadline_share": 1.0,
+                               "campaigns.0.deadline_pace": "at_deadline",
                                "regions.0.smelters.workshop.violator_share": 0.5,
                                "regions.0.smelters.small.violator_share": 1.0,
                                "behaviour.relapse_share": 0.0})
@@ -168,6 +169,74 @@ def test_deadline_closes_every_violating_workshop_in_its_regions_only(
     np.testing.assert_array_equal(shut[d:, 0], want.size)
     np.testing.assert_array_equal(shut[:, 1], 0)           # south workshops violate too: spared
     assert Counter(r.events["event"]) == {"deadline_close": want.size, "seize": want.size}
+
+
+def even_deadline(tiny_scenario: Factory, **dotted: object) -> Scenario:
+    """North's 20 workshops (all violating) listed, a deadline 59 days after the campaign's
+    start (eight weekly steps and the deadline), no inspections."""
+    return tiny_scenario(dotted={**QUIET, "campaigns.0.teams": 0,
+                                 "campaigns.0.start": "2017-01-10",
+                                 "campaigns.0.end": "2017-03-20",
+                                 "campaigns.0.deadline": "2017-03-10",
+                                 "behaviour.relapse_share": 0.0, **dotted})
+
+
+def test_an_even_deadline_shuts_the_list_week_by_week_and_completes_it_on_the_day(
+        tiny_scenario: Factory) -> None:
+    sc = even_deadline(tiny_scenario)
+    r = run(sc, baseline=False)
+    closed = events_of(r, "deadline_close")
+    steps = [np.datetime64(date(2017, 1, 10)) + np.timedelta64(7 * (j + 1), "D")
+             for j in range(8)] + [np.datetime64("2017-03-10")]
+    assert set(closed["date"]) <= set(steps)
+    pop = Model(sc, sc.seed).smelters
+    np.testing.assert_array_equal(np.sort(closed["actor_id"]),
+                                  np.flatnonzero((pop.klass == 2) & (pop.region == 0)))
+    assert len(set(closed["actor_id"])) == 20              # each shut once, all by the day
+    assert len(set(closed["date"])) >= 4 and closed["date"].min() < np.datetime64("2017-02-01")
+    shut = matrix(r.daily, "closed", 2)[:, 0]
+    assert np.all(np.diff(shut) >= 0) and shut[day_of(sc, date(2017, 3, 10))] == 20
+    at_once = run(even_deadline(tiny_scenario, **{"campaigns.0.deadline_pace": "at_deadline"}),
+                  baseline=False)
+    assert set(events_of(at_once, "deadline_close")["date"]) == {np.datetime64("2017-03-10")}
+
+
+def test_an_even_deadline_shuts_the_same_share_each_week(tiny_scenario: Factory) -> None:
+    """Step j of K shuts d / (K - d j) of what is left: d / K of the list each week and d of it
+    by the deadline, for any share d (and at most 1 a step)."""
+    from scrapsim.model.actors.regulators import Regulator
+    for share in (1.0, 0.6, 0.05):
+        sc = even_deadline(tiny_scenario, **{"campaigns.0.deadline_share": share})
+        reg = Regulator(Model(sc, sc.seed).world())
+        steps = reg._deadline_steps(sc.campaigns[0])
+        assert [w for w, _ in steps] == [date(2017, 1, 10) + timedelta(days=7 * j)
+                                         for j in range(1, 9)] + [date(2017, 3, 10)]
+        left, each = 1.0, []
+        for _, p in steps:
+            assert p is not None and 0 < p <= 1
+            each.append(left * p)
+            left *= 1 - p
+        np.testing.assert_allclose(each, share / 9, rtol=1e-12)
+        np.testing.assert_allclose(1 - left, share, rtol=1e-12)
+    assert reg._deadline_steps(sc.campaigns[0].model_copy(
+        update={"deadline_pace": "at_deadline"})) == [(date(2017, 3, 10), None)]
+    late = sc.campaigns[0].model_copy(update={"deadline": date(2017, 1, 5)})
+    assert [w for w, _ in reg._deadline_steps(late)] == [date(2017, 1, 5)]   # before the start
+
+
+def test_a_site_reported_shut_is_off_an_even_programme_but_not_off_the_deadline_day(
+        tiny_scenario: Factory) -> None:
+    """With every report of closure false, each listed workshop is reported shut once under
+    the even pace (a later step leaves a site reported shut alone: it is the audit's and the
+    inspectors' to find) and goes on producing; all on the deadline's day, once too."""
+    for pace in ("even", "at_deadline"):
+        r = run(even_deadline(tiny_scenario, **{"behaviour.false_report": 1.0,
+                                                "campaigns.0.deadline_pace": pace}),
+                baseline=False)
+        for kind in ("deadline_close", "false_close"):
+            ids = events_of(r, kind)["actor_id"]
+            assert ids.size == 20 and len(set(ids)) == 20, (pace, kind)
+        assert matrix(r.daily, "closed", 2)[-1, 0] == 0
 
 
 def test_deadline_at_intensity_zero_does_nothing(tiny_scenario: Factory) -> None:

@@ -79,12 +79,12 @@ def test_the_registry_covers_every_pattern_of_facts_md() -> None:
     assert tuple(c.name for c in CHECKS) == CHECK_NAMES             # --help's list is current
 
 
-KNOWN_MISSES = {("two_plus_26", "violation_rate_first_weeks"),
-                ("two_plus_26", "violation_rate_fall")}
-"""Rows too noisy to assert on two seeds (README, Validation; docs/MODEL.md, "The 2+26 violation
-rate, measured"): the first weeks hold about 34 inspections a seed (sd about 0.085), so seeds 0-1
-sit low (0.50) and the fall with them; at validate's ten seeds they pass at the edge of their
-bands (0.603, fall 0.052). Not asserted here."""
+KNOWN_MISSES = {("two_plus_26", "violation_rate_to_september")}
+"""A row too noisy to assert on two seeds (README, Validation; docs/MODEL.md, "Deadlines as
+programmes"): seeds 0-1 sit low on the rate to September (0.521 and 0.461, 0.49 against a band
+from 0.5); at validate's ten seeds it is 0.517 and at forty 0.522. Not asserted here. (The
+first weeks, about 34 inspections a seed, were the noisy rows before the halt share was fitted:
+0.742 and 0.683 on these seeds now.)"""
 KNOWN_NOT_ASSERTED = KNOWN_MISSES
 
 
@@ -296,6 +296,23 @@ def test_without_the_ban_workshops_return() -> None:
     off = _two_plus_26({f"{TWO_PLUS_26}.ban_classes": [],
                         "behaviour.rectifiable": ["large", "small", "workshop"]})
     assert not off["workshops_running_at_end"].passed, off["workshops_running_at_end"].values
+
+
+def test_the_deadline_programme_lowers_the_rate_as_it_empties_the_lists() -> None:
+    """The 2+26's (and Shandong's) listed workshops shut week by week up to the deadline
+    instead of on its day: violating workshops leave the lists while the licensed plants, many
+    rectified, stay, so the rate to September is lower on each seed and the fall larger
+    (forty seeds: 0.522 against 0.585, the fall 0.183 against 0.106; docs/MODEL.md)."""
+    on = _two_plus_26({})
+    off = _two_plus_26({f"{TWO_PLUS_26}.deadline_pace": "at_deadline",
+                        "campaigns.shandong-scattered-enterprises.deadline_pace": "at_deadline"})
+    sept_on = np.array(on["violation_rate_to_september"].values)
+    sept_off = np.array(off["violation_rate_to_september"].values)
+    assert np.all(sept_on < sept_off - 0.02) and (sept_off - sept_on).mean() > 0.04, (
+        sept_on, sept_off)
+    assert np.mean(on["violation_rate_fall"].values) > np.mean(off["violation_rate_fall"].values)
+    assert np.mean(on["workshops_running_at_end"].values) < \
+        np.mean(off["workshops_running_at_end"].values)
 
 
 def test_in_sample_rows_are_marked(library_rows: list[Row]) -> None:

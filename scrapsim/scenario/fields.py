@@ -249,8 +249,7 @@ class Campaign(_Base):
     size_bias: float = Field(0.0, ge=-3.0, le=3.0)
     """Inspection probability proportional to capacity**size_bias (0: uniform)."""
     detection: Share = 0.8
-    """Probability an inspection finds a violation that is there (not the share of inspected
-    sites found violating: that is an outcome, the daily ``violation_rate``)."""
+    """Chance a visit finds a violation that is there (``violation_rate`` is an outcome)."""
     lists: bool = True
     """Work from lists: visit every site of a list (the campaign's regions' open plants of a class,
     or traders' yards) once per round before any is visited again, sites under a sanction off the
@@ -263,8 +262,7 @@ class Campaign(_Base):
     still violating as a violation, as a record that does not tell them apart (the run is the
     same; only the counts and event names differ)."""
     ban_classes: list[Literal["large", "small", "workshop"]] = []
-    """Smelter classes shut and banned directly when found violating, whatever the sanction draw
-    ("shut down and banned directly", scattered enterprises)."""
+    """Smelter classes shut and banned directly when found violating, whatever the sanction."""
     drones: Share = 0.0
     """Extra detection from drone surveillance: p = 1 - (1-detection)(1-drones)."""
     halted_detection: Share = 0.3
@@ -292,14 +290,16 @@ class Campaign(_Base):
     announcement_days: NonNeg = 5
     """Days before the start from which traders and workshops react."""
     halt_share: Share = 0.8
-    """Share of violating smelters of `halt_classes` that halt while inspectors are in the
-    region."""
+    """Share of violating smelters of `halt_classes` that halt while inspectors are around."""
     halt_classes: list[Literal["large", "small", "workshop"]] = ["workshop"]
     """Smelter classes whose violators halt while inspectors are in the region."""
     deadline: date | None = None
     """Date by which every listed scattered enterprise (violating workshop) must be shut."""
     deadline_share: Share = 1.0
-    """Share of the listed workshops actually shut at the deadline (at intensity 1)."""
+    """Share of the listed workshops actually shut by the deadline (at intensity 1)."""
+    deadline_pace: Literal["even", "at_deadline"] = "even"
+    """"even": weekly from the start, equal shares, the list done by the deadline (sites
+    reported shut, truly or not, are off it); "at_deadline": all on the deadline's day."""
     audits: list[date] = []
     """Dates of follow-up audits of closed sites (relapsed sites found are closed again)."""
     audit_detection: Share = 0.8

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import simpy
@@ -37,6 +37,8 @@ __all__ = ["Regulator", "escalate"]  # escalate: from lists, re-exported
 
 TRADER, SMELTER = 0, 1
 WORKSHOP = SMELTER_CLASSES.index("workshop")
+DEADLINE_STEP_DAYS = 7
+"""Days between the closures of a deadline's ``even`` programme."""
 
 
 class Regulator:
@@ -73,7 +75,8 @@ class Regulator:
         for i, c in enumerate(self.m.scenario.campaigns):
             env.process(self._campaign(env, i, c))
             if c.deadline is not None:
-                env.process(self._at(env, c.deadline, functools.partial(self._deadline, i)))
+                for when, chance in self._deadline_steps(c):
+                    env.process(self._at(env, when, functools.partial(self._deadline, i, chance)))
             for audit in c.audits:
                 env.process(self._at(env, audit, functools.partial(self._audit, i)))
 
@@ -197,13 +200,34 @@ class Regulator:
         self.m.count_actors(day, column, reg, value)
 
     # ---- deadlines and audits --------------------------------------------------------------
-    def _deadline(self, i: int, day: int) -> None:
-        """Every listed scattered enterprise (violating workshop) still operating is shut."""
+    def _deadline_steps(self, c: Campaign) -> list[tuple[date, float | None]]:
+        """The dates of a deadline's closures and the chance each site still listed is shut on
+        each (None: the deadline's share, as on ``at_deadline``). ``even``: weekly from the
+        campaign's start, step j of K shuts d / (K - d (j - 1)) of the sites left (d the
+        deadline's share at this intensity), so that d of the list is shut by the deadline,
+        the same number each week when nothing else shuts any."""
+        assert c.deadline is not None
+        if c.deadline_pace == "at_deadline":
+            return [(c.deadline, None)]
+        weeks = max((c.deadline - c.start).days - 1, 0) // DEADLINE_STEP_DAYS
+        dates = [c.start + timedelta(days=DEADLINE_STEP_DAYS * (j + 1)) for j in range(weeks)]
+        dates.append(c.deadline)
+        d, k = escalate(c.deadline_share, self.intensity), len(dates)
+        return [(when, d / (k - d * j)) for j, when in enumerate(dates)]
+
+    def _deadline(self, i: int, share: float | None, day: int) -> None:
+        """Listed scattered enterprises (violating workshops) still operating are shut: with
+        ``share`` None (``at_deadline``) every one, the deadline's share of them; else each
+        with chance ``share``, sites already reported shut (truly or falsely) left alone."""
         c, s = self.m.scenario.campaigns[i], self.m.smelters
         live = (s.state == RUNNING) | (s.state == HALTED) | (s.state == SUSPENDED)
-        cand = np.flatnonzero(self._smelters_in(i) & (s.klass == WORKSHOP) & s.violator & live)
+        listed = self._smelters_in(i) & (s.klass == WORKSHOP) & s.violator & live
+        if share is not None:
+            listed &= ~s.false_closed
+        cand = np.flatnonzero(listed)
         rng = self.m.streams.get(f"campaign:{i}")
-        ids = cand[rng.random(cand.size) < escalate(c.deadline_share, self.intensity)]
+        p = escalate(c.deadline_share, self.intensity) if share is None else share
+        ids = cand[rng.random(cand.size) < p]
         seized = s.close(ids, self.m.log, float(day), i, "deadline_close")
         self.m.count(day, "seized_smelters", seized)
 
