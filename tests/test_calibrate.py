@@ -173,6 +173,28 @@ def test_a_parameter_the_targets_do_not_fix_has_an_infinite_se() -> None:
     assert np.isinf(np.diag(cov)).all()  # over its range the second moves the moment as much
 
 
+def test_a_fit_with_more_parameters_than_targets_says_so_and_writes_its_folder(
+        tmp_path: Path) -> None:
+    """Two parameters, one target (the window's operating rate, which the suspension length
+    barely moves): the suspension length is not fixed (se inf, not identified), and the folder
+    is written (its manifest is strict JSON: the covariance's unfixed entries are null) and
+    read back by the same command."""
+    data = yaml.safe_load(_generated_targets(tmp_path).read_text())
+    data["targets"] = data["targets"][:1]
+    one = tmp_path / "one.yaml"
+    one.write_text(yaml.safe_dump(data, sort_keys=False))
+    cal = calibrate(HEBEI, one, overrides=HALF_YEAR, reps=2, popsize=2, maxiter=1, seed=SEED,
+                    workers=1, out=tmp_path / "ridge", quiet=True)
+    p = cal.parameters.set_index("parameter")
+    assert np.isinf(p.loc["campaigns.0.suspend_days", "se"])
+    assert not p.loc["campaigns.0.suspend_days", "identified"]
+    manifest = json.loads((tmp_path / "ridge" / "manifest.json").read_text())
+    assert manifest["degrees_of_freedom"] == -1 and None in manifest["covariance"][0]
+    again = calibrate(HEBEI, one, overrides=HALF_YEAR, reps=2, popsize=2, maxiter=1,
+                      seed=SEED, workers=1, out=tmp_path / "ridge", quiet=True)
+    assert np.isinf(again.parameters.set_index("parameter").loc["campaigns.0.suspend_days", "se"])
+
+
 BAD = [
     ("parameters: {nope.field: {low: 0, high: 1, source: s}}\n"
      "targets: [{name: a, moment: shut_count, value: 1, sd: 1}]\n", "parameters[nope.field]"),

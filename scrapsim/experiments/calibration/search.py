@@ -329,7 +329,8 @@ class Fit(Experiment):
                           "message": str(self.search.message)},
             "jacobian": {"targets": [t.name for t in spec.targets], "parameters": spec.keys,
                          "values": self.unc["jacobian"].tolist()},
-            "covariance": self.unc["covariance"].tolist(),
+            "covariance": [[v if math.isfinite(v) else None for v in row]   # None: unfixed
+                           for row in self.unc["covariance"].tolist()],
             "session": {"runs_search": self.search_runs,
                         "runs_uncertainty": len(runs.needed) - self.search_runs}}
 
