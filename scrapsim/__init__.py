@@ -6,6 +6,7 @@ The public API for notebooks::
     sc = scrapsim.load_scenario("scenarios/hebei.yaml")
     result = scrapsim.run(sc, seed=1)          # tables and summary, nothing written to disk
     result.daily.to_pandas()                    # pandas on request
+    results = scrapsim.run_batch(sc, seeds=[1, 2, 3])  # replications batched, same bytes
 
 Names are imported on first use, so ``python -m scrapsim --help`` pays for none of them.
 """
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from scrapsim.experiments.sensitivity.output import SensitivityResult
     from scrapsim.experiments.sweep import SweepResult, sweep
     from scrapsim.experiments.validation.run import ValidationResult, validate
+    from scrapsim.model.batch import run_batch
     from scrapsim.model.simulation import Result, run
     from scrapsim.report.build import build_report
     from scrapsim.scenario import Scenario, load_scenario
@@ -44,7 +46,7 @@ __version__ = "0.1.0"
 _WHERE = {
     # one run
     "Scenario": "scenario", "load_scenario": "scenario",
-    "run": "results.notebook", "Result": "results.notebook",
+    "run": "results.notebook", "Result": "results.notebook", "run_batch": "results.notebook",
     # many runs
     "sweep": "experiments.sweep", "SweepResult": "experiments.sweep",
     "validate": "experiments.validation.run", "ValidationResult": "experiments.validation.run",
@@ -86,6 +88,7 @@ __all__ = [
     "load_scenario",
     "robust",
     "run",
+    "run_batch",
     "sensitivity",
     "sweep",
     "validate",

@@ -539,7 +539,7 @@ def test_quiet_days_in_one_call_give_the_bytes_of_day_by_day(
 
     monkeypatch.setattr(loops, "market_days", counted)
     batched = Model(sc, 5).run()
-    monkeypatch.setattr(Model, "_quiet_until", lambda self, env, day: day + 1)
+    monkeypatch.setattr(Model, "quiet_until", lambda self, env, day: day + 1)
     stepped = Model(sc, 5).run()
     assert batched.daily.to_csv() == stepped.daily.to_csv()
     assert batched.events.to_csv() == stepped.events.to_csv()

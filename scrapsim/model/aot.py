@@ -69,6 +69,7 @@ def build(target: str | Path, verbose: bool = False) -> Path:
     cc.export("stamp", "int64()")(namespace["stamp"])
     functions: dict[str, Any] = {
         "market_day": kernels.market_day, "market_days": kernels.market_days,
+        "batch_days": kernels.batch_days,
         "state_summary": kernels.state_summary,
         "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin,
         "smooth": kernels.smooth,

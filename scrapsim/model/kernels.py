@@ -110,7 +110,8 @@ from scrapsim.model.trader_kernels import (
 )
 
 __all__ = [
-    "BID_DAYS", "INPUT_FIELDS", "MARKET_FIELDS", "SMELTER_FIELDS", "TRADER_FIELDS", "bid_terms",
+    "BID_DAYS", "INPUT_FIELDS", "MARKET_FIELDS", "SMELTER_FIELDS", "TRADER_FIELDS", "batch_days",
+    "bid_terms",
     "clear_day", "clearing_prices", "collect", "demand_of", "follow", "land", "market_day",
     "market_days", "offered_at", "pack", "plan", "receive", "region_sums", "room_at",
     "scale_offers", "sell_and_sum", "ship", "ship_and_offer", "ship_plan", "smelt",
@@ -249,6 +250,46 @@ def market_days(first, last, inp, mkt, tr, sm, values, cols):  # pragma: no cove
     two events of the timeline, on which nothing else happens."""
     for day in range(first, last):
         market_day(day, inp, mkt, tr, sm, values, cols)
+
+
+@njit(cache=True)
+def _inputs_row(t, r):  # pragma: no cover
+    """Replication ``r``'s :data:`INPUT_FIELDS` (row ``r`` of each array)."""
+    return (t[0][r], t[1][r], t[2][r], t[3][r], t[4][r], t[5][r], t[6][r], t[7][r], t[8][r])
+
+
+@njit(cache=True)
+def _market_row(t, r):  # pragma: no cover
+    """Replication ``r``'s :data:`MARKET_FIELDS` (row ``r`` of each array)."""
+    return (t[0][r], t[1][r], t[2][r], t[3][r], t[4][r], t[5][r], t[6][r], t[7][r])
+
+
+@njit(cache=True)
+def _traders_row(t, r):  # pragma: no cover
+    """Replication ``r``'s :data:`TRADER_FIELDS` (row ``r`` of each array)."""
+    return (t[0][r], t[1][r], t[2][r], t[3][r], t[4][r], t[5][r], t[6][r], t[7][r], t[8][r],
+            t[9][r], t[10][r], t[11][r], t[12][r], t[13][r], t[14][r], t[15][r], t[16][r],
+            t[17][r])
+
+
+@njit(cache=True)
+def _smelters_row(t, r):  # pragma: no cover
+    """Replication ``r``'s :data:`SMELTER_FIELDS` (row ``r`` of each array)."""
+    return (t[0][r], t[1][r], t[2][r], t[3][r], t[4][r], t[5][r], t[6][r], t[7][r], t[8][r],
+            t[9][r], t[10][r], t[11][r], t[12][r], t[13][r], t[14][r], t[15][r], t[16][r],
+            t[17][r], t[18][r])
+
+
+@njit(cache=True)
+def batch_days(first, last, inp, mkt, tr, sm, values, cols):  # pragma: no cover
+    """Market days ``first..last-1`` of R replications of one scenario in one call: each
+    argument is :func:`market_days`' with a leading replication axis (array ``k`` of each
+    tuple is ``(R, ...)``, ``values`` ``(R, days, regions, columns)``), replication ``r``
+    advanced on row ``r`` of each as :func:`market_days` advances a single run, so its bytes
+    are the same (:mod:`scrapsim.model.batch`)."""
+    for r in range(values.shape[0]):
+        market_days(first, last, _inputs_row(inp, r), _market_row(mkt, r), _traders_row(tr, r),
+                    _smelters_row(sm, r), values[r], cols)
 
 
 @njit(cache=True)

@@ -26,8 +26,8 @@ import numpy as np
 
 from scrapsim.model.jit import SOURCES, source_stamp
 
-__all__ = ["BACKEND", "EXPORTED", "HELD", "SIGNATURES", "SOURCES", "campaign_day", "check",
-           "market_day", "market_days", "pick_round", "region_sums", "smelter_deadlines",
+__all__ = ["BACKEND", "EXPORTED", "HELD", "SIGNATURES", "SOURCES", "batch_days", "campaign_day",
+           "check", "market_day", "market_days", "pick_round", "region_sums", "smelter_deadlines",
            "smelter_margin", "smooth", "source_stamp", "state_summary"]
 
 Spec = Any
@@ -41,10 +41,22 @@ _DAY: tuple[Spec, ...] = (
     (_I1,) + (_F1,) * 17,                            # TRADER_FIELDS
     (_I1, _I1) + (_F1,) * 13 + (_B1, _I2, _F2, _B1),  # SMELTER_FIELDS
     _F3, _I1)
+
+
+def _batched(spec: Spec) -> Spec:
+    """``spec`` with a leading replication axis on every array."""
+    if isinstance(spec[0], str):
+        return (spec[0], spec[1] + 1)
+    return tuple(_batched(s) for s in spec)
+
+
+_BATCH = tuple(_batched(s) for s in _DAY[:5]) + (_I1,)
+""":func:`batch_days`' arrays: those of the market day, ``(R, ...)``; ``cols`` as is."""
 _CS = (_I1, _I1, _I1, _F1, _B1, _F1, _F1, _F1, _B1, _B1, _F1)   # CAMPAIGN_SMELTER_FIELDS
 SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
     "market_day": (None, ("int64", *_DAY)),
     "market_days": (None, ("int64", "int64", *_DAY)),
+    "batch_days": (None, ("int64", "int64", *_BATCH)),
     "state_summary": ("float64", (_I1, _I1, _I1, _I1, _F1, _F1, _F1, _I2, _F1, _F1, _F1)),
     "region_sums": (None, (_I1, _F1, _F1)),
     "smooth": (_F2, (_F2, "float64")),
@@ -172,6 +184,7 @@ if _built is None:
 
     market_day: Any = kernels.market_day
     market_days: Any = kernels.market_days
+    batch_days: Any = kernels.batch_days
     state_summary: Any = kernels.state_summary
     region_sums: Any = kernels.region_sums
     smooth: Any = kernels.smooth
@@ -182,6 +195,7 @@ if _built is None:
 else:
     market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
     market_days = _built.market_days
+    batch_days = _built.batch_days  # unchecked per call: the batch checks its stacked tuples
     state_summary = _built.state_summary  # unchecked per call: the smelters check their first
     region_sums = _checked("region_sums", _built.region_sums)
     smooth = _checked("smooth", _built.smooth)

@@ -108,12 +108,16 @@ class Model:
             "trader_stock": tr.sums(tr.stock),
             "smelter_stock": np.bincount(s.region, weights=s.stock, minlength=self.n_regions),
         })
-        day_inputs = _DayInputs(inp, self.anchor)
-        self._day_args = (packing.pack(day_inputs, packing.INPUT_FIELDS),
-                          packing.pack(self, packing.MARKET_FIELDS),
-                          packing.pack(tr, packing.TRADER_FIELDS),
-                          packing.pack(s, packing.SMELTER_FIELDS))
+        self._pack_day()
         loops.check("market_day", 0, *self._day_args, self.recorder.values, self._cols)
+
+    def _pack_day(self) -> None:
+        """The market day's four tuples of arrays (the arrays themselves, changed in place)."""
+        self._day_args = (packing.pack(_DayInputs(self.inputs, self.anchor),
+                                       packing.INPUT_FIELDS),
+                          packing.pack(self, packing.MARKET_FIELDS),
+                          packing.pack(self.traders, packing.TRADER_FIELDS),
+                          packing.pack(self.smelters, packing.SMELTER_FIELDS))
 
     # ---- timeline -----------------------------------------------------------------------------
     def world(self) -> World:
@@ -125,16 +129,25 @@ class Model:
     def run(self) -> Result:
         """Run the timeline from the built state; a second call rebuilds first."""
         t0 = time.perf_counter()
-        if self._used:
-            self._build()
-        self._used = True
-        env = simpy.Environment()
-        Regulator(self.world()).start(env)
+        env = self.start()
         env.process(self._days(env))
         n_events = 0
         while env.peek() != float("inf"):
             env.step()
             n_events += 1
+        return self.result(n_events, time.perf_counter() - t0)
+
+    def start(self) -> simpy.Environment:
+        """The run's calendar with the regulators' processes on it (a used model rebuilt)."""
+        if self._used:
+            self._build()
+        self._used = True
+        env = simpy.Environment()
+        Regulator(self.world()).start(env)
+        return env
+
+    def result(self, n_events: int, wall_time: float) -> Result:
+        """The finished run's Result (its tables built from the recorder when first read)."""
         inp = self.inputs
         self.recorder.put_inputs(generated=inp.generation, ingot_price=inp.ingot,
                                  primary_price=inp.primary, risk=inp.risk)
@@ -145,7 +158,7 @@ class Model:
             daily=self.recorder.table(self.inputs.dates, names),
             initial=self.initial,
             log=self.log,
-            windows=campaign_windows(sc), wall_time=time.perf_counter() - t0, n_events=n_events)
+            windows=campaign_windows(sc), wall_time=wall_time, n_events=n_events)
         return result
 
     def _days(self, env: simpy.Environment) -> Generator:
@@ -156,7 +169,7 @@ class Model:
         day = 0
         while True:
             self.step(day)
-            until = self._quiet_until(env, day)
+            until = self.quiet_until(env, day)
             if until > day + 1:
                 loops.market_days(day + 1, until, *self._day_args, self.recorder.values,
                                   self._cols)
@@ -165,7 +178,7 @@ class Model:
             yield env.timeout(until - day)
             day = until
 
-    def _quiet_until(self, env: simpy.Environment, day: int) -> int:
+    def quiet_until(self, env: simpy.Environment, day: int) -> int:
         """The first day after ``day`` that needs more than its market day (at most the run's
         length): the day of the next timeline event (it comes before that day's market at
         midday), of the next suspension, rectification or trader suspension ending, or of the
@@ -182,9 +195,14 @@ class Model:
     def step(self, day: int) -> None:
         """One market day: deadlines, then imports, collection, shipping, clearing, smelting,
         the day's row and tomorrow's price in one compiled pass (:func:`kernels.market_day`)."""
+        self.before_market(day)
+        loops.market_day(day, *self._day_args, self.recorder.values, self._cols)
+
+    def before_market(self, day: int) -> None:
+        """What comes before a day's market when that day is on the calendar: deadlines,
+        trader reopenings and relapses falling due, and the smelters' state-derived caches."""
         self._deadlines(day)
         self.smelters.refresh()
-        loops.market_day(day, *self._day_args, self.recorder.values, self._cols)
 
     def _deadlines(self, day: int) -> None:
         """Suspensions and rectifications ending today, traders' suspensions ending, relapses."""

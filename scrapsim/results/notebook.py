@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from scrapsim.model.batch import run_batch
 from scrapsim.model.result import Result
 from scrapsim.model.simulation import run
 
-__all__ = ["Result", "attach", "run", "save"]
+__all__ = ["Result", "attach", "run", "run_batch", "save"]
 
 
 def save(result: Any, folder: str | Path, *, plot: bool = True) -> Path:
