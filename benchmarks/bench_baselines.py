@@ -43,10 +43,10 @@ def campaigns_only_key(scenario) -> str:
 
 
 def measure(folder: Path, samples: int, reps: int) -> tuple[int, float]:
-    from scrapsim.experiments import engine
+    from scrapsim.experiments import batching, engine
     from scrapsim.experiments.sensitivity.analysis import sensitivity
 
-    engine._BASELINES.clear()
+    batching._BASELINES.clear()
     before = engine.BASELINE_RUNS[0]
     start = time.perf_counter()
     sensitivity(ROOT / "scenarios" / "hebei.yaml", ROOT / "params" / "hebei.yaml",

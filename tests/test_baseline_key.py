@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import scrapsim
-from scrapsim.experiments import engine
+from scrapsim.experiments import batching, engine
 from scrapsim.model.simulation import Model, baseline_key, baseline_of, run
 
 SCENARIOS = sorted(p.stem for p in Path("scenarios").glob("*.yaml"))
@@ -96,7 +96,7 @@ def test_run_refuses_a_baseline_of_another_market():
 
 
 def _baselines_of_sweep(tmp_path, vary, name):
-    engine._BASELINES.clear()
+    batching._BASELINES.clear()
     before = engine.BASELINE_RUNS[0]
     result = scrapsim.sweep("scenarios/hebei.yaml", vary, reps=2, workers=1, quiet=True,
                             out=tmp_path / name, figures=False)

@@ -1,9 +1,11 @@
 """Running a sweep's runs: in this process, on a local process pool, or on a Dask cluster.
 
-Every engine calls the same :func:`run_task` on the same payload (the point's scenario as JSON,
-the seed, the run function's ``module:name``) and hands each result to ``on_done`` as it
-arrives, so the tables do not depend on the engine or the worker count. At most a few tasks per
-worker are in flight at once: a 20,000-run sweep holds a few dozen futures, not 20,000.
+Every engine cuts the runs into the same chunks (seed blocks, whole points:
+:mod:`scrapsim.experiments.batching`), calls the same :func:`run_chunk` on the same payload (the
+points' scenarios as JSON, the seeds, the run function's ``module:name``; each point's seeds
+run as one batch) and hands each result to ``on_done`` as its chunk arrives, so the tables do
+not depend on the engine or the worker count. At most a few chunks per worker are in flight at
+once: a 20,000-run sweep holds a few dozen futures, not 20,000.
 
 Workers run single-threaded numerics: the local pool starts its processes with ``spawn`` while
 ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` are 1 in the environment they
@@ -19,7 +21,6 @@ import multiprocessing
 import os
 import socket
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,6 +29,14 @@ from functools import partial
 from typing import Any
 
 from scrapsim.errors import SweepError
+from scrapsim.experiments.batching import (
+    BASELINE_RUNS,
+    BASELINES_KEPT,
+    baseline_for,
+    chunk_scope,
+    chunks,
+    model_run,
+)
 from scrapsim.experiments.dask_engine import RETRIES, connect_dask, drive_dask
 from scrapsim.experiments.pool import (
     BLAS_VARS,
@@ -38,8 +47,9 @@ from scrapsim.experiments.pool import (
     stop_resource_tracker_at_exit,
 )
 
-__all__ = ["DEFAULT_RUN", "Engine", "RunFn", "SweepError", "Task", "baseline_for", "execute",
-           "flatten_summary", "model_summary", "probe", "run_task"]
+__all__ = ["BASELINES_KEPT", "BASELINE_RUNS", "DEFAULT_RUN", "Engine", "RunFn", "SweepError",
+           "Task", "baseline_for", "chunks", "execute", "flatten_summary",
+           "model_run", "model_summary", "probe", "run_chunk", "run_task"]
 
 DEFAULT_RUN = "scrapsim.experiments.engine:model_summary"
 RunFn = str | tuple[str, dict[str, Any]]
@@ -47,7 +57,8 @@ RunFn = str | tuple[str, dict[str, Any]]
 that needs settings (calibration's moment definitions); both pickle to any worker."""
 IN_FLIGHT_PER_WORKER = 2
 CHUNK_RUNS = 32
-"""Runs of one replication sent to a worker together: one message, one baseline run."""
+"""Runs of one seed block sent to a worker together (:mod:`scrapsim.experiments.batching`): one
+message, each point's seeds one batch, each seed's baseline run once."""
 
 
 @dataclass(frozen=True)
@@ -64,40 +75,10 @@ class Task:
 OnDone = Callable[[Task, dict[str, Any]], None]
 
 
-_BASELINES: OrderedDict[tuple[str, int], Any] = OrderedDict()
-"""Per-process memo of intensity-0 runs keyed on (:func:`~scrapsim.model.simulation.baseline_key`,
-seed): every point of a replication shares its baseline when the varied fields leave what a
-no-enforcement run depends on unchanged (campaign fields, intensity). A result is a pure
-function of scenario and seed, so reuse changes no byte of the tables."""
-BASELINE_RUNS = [0]
-"""How many baselines this process has run (not read from the memo): benchmarks and tests
-count them."""
-BASELINES_KEPT = 64
-
-
-def baseline_for(scenario: Any, seed: int) -> Any:
-    """The intensity-0 run of ``scenario`` at ``seed``, from this process's memo when a recent
-    task already ran it (a result is a pure function of scenario and seed)."""
-    from scrapsim.model.simulation import Model, baseline_key, baseline_of
-
-    key = (baseline_key(scenario), int(seed))
-    base = _BASELINES.get(key)
-    if base is None:
-        base = Model(baseline_of(scenario), int(seed)).run()
-        BASELINE_RUNS[0] += 1
-        _BASELINES[key] = base
-        while len(_BASELINES) > BASELINES_KEPT:
-            _BASELINES.popitem(last=False)
-    else:
-        _BASELINES.move_to_end(key)
-    return base
-
-
 def model_summary(scenario: Any, seed: int) -> dict[str, Any]:
-    """Run the model with its intensity-0 baseline (same seed) and return the summary."""
-    from scrapsim.model.simulation import run
-
-    return run(scenario, seed=seed, baseline=baseline_for(scenario, seed)).summary or {}
+    """Run the model with its intensity-0 baseline (same seed) and return the summary
+    (batched with the chunk's other seeds of the point, :func:`model_run`)."""
+    return model_run(scenario, seed).summary or {}
 
 
 def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
@@ -132,12 +113,17 @@ def _resolve(run_fn: RunFn) -> Callable[[Any, int], dict[str, Any]]:
 
 def run_task(scenario_json: str, seed: int, run_fn: RunFn) -> dict[str, Any]:
     """Run one replication in a worker; an exception becomes an ``error`` result."""
+    return run_chunk([(scenario_json, seed)], run_fn)[0]
+
+
+def _run_one(scenario: Any, scenario_json: str, seed: int, fn: Any) -> dict[str, Any]:
     from scrapsim.scenario import Scenario
 
     start = time.perf_counter()
     try:
-        scenario = Scenario.model_validate_json(scenario_json)
-        summary = _resolve(run_fn)(scenario, seed)
+        if scenario is None:     # not parsed: parse again for the error
+            scenario = Scenario.model_validate_json(scenario_json)
+        summary = fn(scenario, seed)
         result: dict[str, Any] = {"status": "ok", "error": "",
                                   "summary": flatten_summary(summary or {})}
     except Exception as exc:  # a failing run is recorded and the sweep goes on
@@ -148,20 +134,48 @@ def run_task(scenario_json: str, seed: int, run_fn: RunFn) -> dict[str, Any]:
 
 
 def run_chunk(items: list[tuple[str, int]], run_fn: RunFn) -> list[dict[str, Any]]:
-    """Run several replications (scenario JSON, seed) in a worker, one result each."""
-    return [run_task(text, seed, run_fn) for text, seed in items]
+    """Run several replications (scenario JSON, seed) in a worker, one result each; each
+    point's seeds run as one batch when the run function asks for :func:`model_run`."""
+    return list(iter_chunk(items, run_fn))
 
 
-def chunks(tasks: Iterable[Task], size: int = CHUNK_RUNS) -> Iterator[list[Task]]:
-    """Consecutive tasks with the same seed, at most ``size`` at a time."""
-    batch: list[Task] = []
-    for task in tasks:
-        if batch and (len(batch) == size or task.seed != batch[0].seed):
-            yield batch
-            batch = []
-        batch.append(task)
-    if batch:
-        yield batch
+def iter_chunk(items: list[tuple[str, int]], run_fn: RunFn) -> Iterator[dict[str, Any]]:
+    """:func:`run_chunk`'s results, each point's as soon as its last run of the chunk is done
+    (a batch's time shared out over its runs). Interrupted, it gives what finished first, so
+    a serial run stores every finished run."""
+    try:
+        fn = _resolve(run_fn)
+    except Exception as exc:
+        for _ in items:
+            yield {"status": "error", "error": f"{type(exc).__name__}: {exc}", "summary": {},
+                   "wall_s": 0.0, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+        return
+    last = {text: i for i, (text, _) in enumerate(items)}
+    done: list[dict[str, Any]] = []
+    given = 0
+    with chunk_scope(items) as parsed:
+        try:
+            for i, ((sc, seed), (text, _)) in enumerate(zip(parsed, items, strict=True)):
+                done.append(_run_one(sc, text, seed, fn))
+                if last[text] == i:
+                    _share_time([r for r, (t, _) in zip(done, items, strict=False) if t == text])
+                while given <= i and last[items[given][0]] <= i:
+                    yield done[given]
+                    given += 1
+        except GeneratorExit:
+            raise
+        except BaseException:
+            while given < len(done):         # what finished, then the interruption
+                yield done[given]
+                given += 1
+            raise
+
+
+def _share_time(group: list[dict[str, Any]]) -> None:
+    """A batch's time falls on its point's first run: share it out over the point's runs."""
+    mean = sum(r["wall_s"] for r in group) / len(group)
+    for r in group:
+        r["wall_s"] = mean
 
 
 def _items(batch: list[Task]) -> list[tuple[str, int]]:
@@ -290,8 +304,8 @@ class Engine:
     def run(self, tasks: Iterable[Task], on_done: OnDone, run_fn: RunFn = DEFAULT_RUN,
             chunk: int = CHUNK_RUNS) -> None:
         """Run the tasks on this engine's workers, handing each result to ``on_done``; at
-        most ``chunk`` runs of one seed go to a worker in one message; the workers start
-        with the first task."""
+        most ``chunk`` runs of one seed block go to a worker in one message (each point's
+        seeds of it one batch); the workers start with the first task."""
         source = iter(tasks)
         first = next(source, None)
         if first is None:
@@ -306,9 +320,9 @@ class Engine:
             bounded_drive(chunks(tasks, chunk), on_done, lambda b: self._submit(b, run_fn),
                            self.workers * IN_FLIGHT_PER_WORKER, self._restart_pool)
         else:
-            for task in tasks:
-                on_done(task, run_task(task.scenario_json, task.seed, run_fn))
-
+            for batch in chunks(tasks, chunk):
+                for task, result in zip(batch, iter_chunk(_items(batch), run_fn), strict=True):
+                    on_done(task, result)
 
     def _submit(self, batch: list[Task], run_fn: RunFn) -> Future:
         assert self._pool is not None

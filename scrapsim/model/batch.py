@@ -85,8 +85,8 @@ def _stack(models: list[Model]) -> tuple | None:
                     setattr(_owner(m, owner), field, rows[r])
             group.append(rows)
         stacked.append(tuple(group))
-    for m, fields in zip(models, inputs, strict=True):
-        m.inputs = dataclasses.replace(m.inputs, **fields)
+    for m, rows_of in zip(models, inputs, strict=True):
+        m.inputs = dataclasses.replace(m.inputs, **rows_of)
     values = np.stack([m.recorder.values for m in models])
     for r, m in enumerate(models):
         m.recorder.values = values[r]

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from scrapsim.experiments.batching import BLOCK_SEEDS
 from scrapsim.experiments.calibration.output import Calibration, load_calibration, write_tables
 from scrapsim.experiments.calibration.targets import Targets, TargetsError, load_targets
 from scrapsim.experiments.design import rep_seeds
@@ -90,7 +91,7 @@ class Evaluator:
         points = [self.point(x) for x in xs]
         texts = [canonical_json(p) for p in points]
         tasks, queued, scenarios = [], set(), {}
-        for r in range(len(self.seeds)):            # replication-major: one seed per chunk
+        for r in range(len(self.seeds)):     # the engine regroups them: a point's seeds together
             for text, point in zip(texts, points, strict=True):
                 key = self._key(text, r)
                 self.needed.add(key)
@@ -102,8 +103,10 @@ class Evaluator:
                 tasks.append(Task(0, r, self.seeds[r], key, scenarios[text]))
         pending = sum(t.key not in self.runs.stored for t in tasks)
         chunk = 1
-        if pending:   # small chunks: a generation ends when its slowest chunk does
-            chunk = max(1, math.ceil(pending / (8 * self.runs.engine.slots)))
+        if pending:   # small chunks (a generation ends when its slowest chunk does), but each
+            # at least a point's seeds, run as one batch
+            chunk = max(min(len(self.seeds), BLOCK_SEEDS),
+                        math.ceil(pending / (8 * self.runs.engine.slots)))
         self.runs.run(tasks, chunk=chunk, run_fn=self.run_fn)
         names = [t.name for t in self.targets.targets]
         out = np.full((len(points), len(self.seeds), len(names)), np.nan)

@@ -234,10 +234,9 @@ def _date(value: Any) -> date | None:
 
 def moments(scenario: Scenario, seed: int, specs: list[dict[str, Any]]) -> dict[str, Any]:
     """Run function for the sweep engine: the model with its baseline, then each moment."""
-    from scrapsim.experiments.engine import baseline_for
-    from scrapsim.model.simulation import run
+    from scrapsim.experiments.batching import model_run
 
-    result = run(scenario, seed=seed, baseline=baseline_for(scenario, seed))
+    result = model_run(scenario, seed)   # batched with the chunk's other seeds of the point
     return {s["name"]: _measure(result, s) for s in specs}
 
 

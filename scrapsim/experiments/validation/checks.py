@@ -131,13 +131,11 @@ def _first(mask: Any) -> int | None:
 
 
 def _run(scenario: Any, seed: int, baseline: bool = True) -> Any:
-    from scrapsim.experiments.engine import baseline_for
-    from scrapsim.model.simulation import (
-        run,  # the model (and its compiled loops) only when a check runs
-    )
+    from scrapsim.experiments.batching import model_run  # the model only when a check runs
 
-    # a check's variants differ in their campaigns: one baseline per (scenario, seed) serves all
-    return run(scenario, seed=seed, baseline=baseline_for(scenario, seed) if baseline else False)
+    # a check's variants differ in their campaigns: one baseline per (scenario, seed) serves
+    # all; the check's own scenario runs batched with the chunk's other seeds
+    return model_run(scenario, seed, baseline)
 
 
 # --- the checks ---------------------------------------------------------------------------------
