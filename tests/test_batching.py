@@ -33,6 +33,25 @@ def test_blocks_hold_whole_points_of_their_seeds():
         ["0/4", "1/4", "2/4"]]
 
 
+def test_blocks_are_given_as_the_tasks_arrive():
+    # one block held at a time: the first block is out before the tasks of the third are read
+    read = []
+
+    def listed():
+        for t in _sweep_order(2, 6):
+            read.append(t.seed)
+            yield t
+
+    blocks = batching.in_blocks(listed(), block=2)
+    first = next(blocks)
+    assert [t.name for t in first] == ["0/0", "0/1", "1/0", "1/1"] and max(read) == 2
+    # a seed of a block already given starts a new, smaller block: every task once, in order
+    late = _sweep_order(2, 4) + [T("late", 0, "point9")]
+    again = list(batching.in_blocks(late, block=2))
+    assert [[t.name for t in b] for b in again] == [
+        ["0/0", "0/1", "1/0", "1/1"], ["0/2", "0/3", "1/2", "1/3"], ["late"]]
+
+
 def test_chunks_cut_between_points_and_blocks():
     tasks = _sweep_order(3, 5)
     sizes = [[t.name for t in c] for c in batching.chunks(tasks, size=5, block=4)]

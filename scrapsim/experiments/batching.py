@@ -41,24 +41,31 @@ class _Task(Protocol):
 
 # ---------------------------------------------------------------- the order of the runs
 
-def in_blocks(tasks: Iterable[Any], block: int | None = None) -> list[list[Any]]:
-    """``tasks`` regrouped into seed blocks: the seeds in order of first appearance cut into
-    groups of ``block``; in each block the tasks by point (scenario text, in order of first
-    appearance), each point's tasks in seed order (``block``: default :data:`BLOCK_SEEDS`)."""
-    block = BLOCK_SEEDS if block is None else block
-    tasks = list(tasks)
+def in_blocks(tasks: Iterable[Any], block: int | None = None) -> Iterator[list[Any]]:
+    """``tasks`` regrouped into seed blocks: the seeds, numbered in order of first appearance,
+    cut into groups of ``block`` (default :data:`BLOCK_SEEDS`); in each block the tasks by
+    point (scenario text, in order of first appearance), each point's tasks in seed order.
+
+    A block is given when a task of a later block arrives, so only one block is held at a
+    time: tasks listed replication by replication (as the experiments list them) give whole
+    blocks; a task of a block already given starts a new, smaller one."""
+    size = max(1, BLOCK_SEEDS if block is None else block)
     order: dict[int, int] = {}
+    current: int | None = None
+    points: dict[str, list[Any]] = {}
+
+    def flush() -> list[Any]:
+        return [t for runs in points.values() for t in sorted(runs, key=lambda t: order[t.seed])]
+
     for task in tasks:
-        order.setdefault(task.seed, len(order))
-    blocks: dict[int, dict[str, list[Any]]] = {}
-    for task in tasks:
-        points = blocks.setdefault(order[task.seed] // max(1, block), {})
+        b = order.setdefault(task.seed, len(order)) // size
+        if b != current and points:
+            yield flush()
+            points = {}
+        current = b
         points.setdefault(task.scenario_json, []).append(task)
-    out = []
-    for b in sorted(blocks):
-        out.append([t for runs in blocks[b].values()
-                    for t in sorted(runs, key=lambda t: order[t.seed])])
-    return out
+    if points:
+        yield flush()
 
 
 def chunks(tasks: Iterable[Any], size: int, block: int | None = None) -> Iterator[list[Any]]:
