@@ -68,22 +68,50 @@ def test_run_batch_gives_what_run_gives():
     assert all(r.baseline is b.baseline for r, b in zip(again, results))
 
 
-def test_run_batch_refuses_twins_of_another_seed_or_market():
+def test_run_batch_refuses_twins_of_another_seed_or_market(monkeypatch):
     sc = load_scenario("scenarios/hebei.yaml")
     twins = simulate(baseline_of(sc), [1, 2])
-    with pytest.raises(ValueError, match="intensity-0 twins"):
-        run_batch(sc, [2, 1], baseline=twins)
-    with pytest.raises(ValueError, match="intensity-0 twins"):
-        run_batch(sc, [1], baseline=twins)
     other = sc.with_overrides({"market.price_speed": 0.05})
-    with pytest.raises(ValueError, match="intensity-0 twins"):
-        run_batch(other, [1, 2], baseline=twins)
+    ran = []
+    monkeypatch.setattr(batch, "simulate", lambda *a: ran.append(a) or [])
+    cases = [
+        (sc, [2, 1], twins, "baseline: 0: is the twin of seed 1, not of seed 2"),
+        (sc, [1], twins, "baseline: 2 given for 1 seed: one"),
+        (sc, [1, 2], [twins[0], None], "baseline: 1: is not a Result"),
+        (other, [1, 2], twins, "baseline: 0: is a run of another market"),
+        (sc, [1, 2], (twins[0], Model(sc, 2).run()), "baseline: 1: is a run at intensity 1"),
+    ]
+    for scenario, seeds, given, message in cases:
+        with pytest.raises(ScenarioError, match="intensity-0 twin") as err:
+            run_batch(scenario, seeds, baseline=given)
+        assert str(err.value).startswith(message), str(err.value)
+    assert ran == []                          # refused before anything runs
+    monkeypatch.undo()
+    # a tuple of the right twins is used as they are
+    again = run_batch(sc, [1, 2], baseline=tuple(twins))
+    assert [r.baseline for r in again] == twins
+
+
+@pytest.mark.parametrize("baseline", [None, 0, "yes", 1.0])
+def test_run_batch_refuses_a_baseline_that_is_not_one(baseline):
+    with pytest.raises(ScenarioError, match="must be True, False or the twins"):
+        run_batch("scenarios/hebei.yaml", [1], baseline=baseline)
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
 def test_run_batch_refuses_a_seed_that_is_not_a_whole_number(seed):
     with pytest.raises(ScenarioError, match="whole number"):
         run_batch("scenarios/hebei.yaml", [1, seed], baseline=False)
+
+
+@pytest.mark.parametrize("seeds", [3, None, "123"])
+def test_run_batch_wants_a_list_of_seeds(seeds):
+    with pytest.raises(ScenarioError, match="seeds: must be a list of seeds"):
+        run_batch("scenarios/hebei.yaml", seeds)
+
+
+def test_no_seeds_no_runs():
+    assert run_batch("scenarios/hebei.yaml", []) == []
 
 
 def test_batches_are_cut_by_their_bytes(monkeypatch):

@@ -165,22 +165,20 @@ def run_batch(
     check: bool = True,
 ) -> list[Result]:
     """:func:`scrapsim.run` for several seeds at once: ``scenario`` (and its intensity-0
-    twin, when ``baseline``) run for every seed of ``seeds`` as one batch, each Result with
-    the bytes and summary its own ``run(scenario, seed)`` gives. ``baseline`` may be the
-    twins' Results, one per seed (sweeps reuse them); ``check`` verifies the mass balance of
-    every run."""
+    twin, when ``baseline`` is True) run for every seed of ``seeds`` (a list of whole numbers
+    >= 0; empty: no runs, ``[]``) as one batch, each Result with the bytes and summary its own
+    ``run(scenario, seed)`` gives, in the order of ``seeds``. ``baseline`` is True, False (no
+    twins, no summaries) or the twins' Results, a list or tuple with one per seed in the same
+    order (sweeps reuse them; checked before anything runs); ``check`` verifies the mass
+    balance of every run. Bad input raises :class:`~scrapsim.errors.ScenarioError`."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    seeds = list(seeds)
-    for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ScenarioError(
-                "is not a whole number >= 0",
-                file="seeds",
-                value=seed,
-                expected="whole numbers >= 0",
-            )
-    seeds = [int(s) for s in seeds]
+    seeds = _seeds(seeds)
+    bases = _twins(baseline, seeds, scenario) if isinstance(baseline, list | tuple) else None
+    if bases is None and not isinstance(baseline, bool):
+        raise ScenarioError("must be True, False or the twins' Results, one per seed",
+                            file="baseline", value=baseline,
+                            expected="True, False, or a list of Results")
     compile_time()
     results = simulate(scenario, seeds)
     if check:
@@ -188,23 +186,47 @@ def run_batch(
             check_balance(result.daily, result.initial)
     if baseline is False:
         return results
-    if isinstance(baseline, list):
-        if len(baseline) != len(seeds) or any(
-            b.seed != s
-            or b.scenario.enforcement.intensity != 0
-            or baseline_key(b.scenario) != baseline_key(scenario)
-            for b, s in zip(baseline, seeds, strict=True)
-        ):
-            raise ValueError(
-                "the baselines given are not this scenario's intensity-0 twins "
-                "with the same seeds, one per seed"
-            )
-        bases = baseline
-    elif scenario.enforcement.intensity > 0:
-        bases = simulate(baseline_of(scenario), seeds)
-    else:
-        bases = results
+    if bases is None:
+        bases = simulate(baseline_of(scenario), seeds) if scenario.enforcement.intensity > 0 \
+            else results
     for result, base in zip(results, bases, strict=True):
         result.baseline = base
         result.summary = summarize(result, base)
     return results
+
+
+def _seeds(seeds: object) -> list[int]:
+    if isinstance(seeds, str | bytes) or not hasattr(seeds, "__iter__"):
+        raise ScenarioError("must be a list of seeds", file="seeds", value=seeds,
+                            expected="a list of whole numbers >= 0, e.g. [1, 2, 3]")
+    out = list(seeds)
+    for seed in out:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ScenarioError("is not a whole number >= 0", file="seeds", value=seed,
+                                expected="whole numbers >= 0")
+    return [int(s) for s in out]
+
+
+def _twins(baseline: list | tuple, seeds: list[int], scenario: Scenario) -> list[Result]:
+    """The given twins, checked: one per seed, each an intensity-0 run of this market."""
+    if len(baseline) != len(seeds):
+        raise ScenarioError(f"{len(baseline)} given for {len(seeds)} "
+                            f"seed{'s' if len(seeds) != 1 else ''}: one intensity-0 twin per "
+                            "seed, in the order of the seeds", file="baseline")
+    key = baseline_key(scenario)
+    for i, (b, s) in enumerate(zip(baseline, seeds, strict=True)):
+        if not isinstance(b, Result):
+            problem = "is not a Result"
+        elif b.seed != s:
+            problem = f"is the twin of seed {b.seed}, not of seed {s}"
+        elif b.scenario.enforcement.intensity != 0:
+            problem = f"is a run at intensity {b.scenario.enforcement.intensity:g}, not 0"
+        elif baseline_key(b.scenario) != key:
+            problem = "is a run of another market (a field a run without enforcement reads " \
+                      "differs)"
+        else:
+            continue
+        raise ScenarioError(f"{problem}: not this scenario's intensity-0 twin",
+                            file="baseline", path=str(i),
+                            expected="the intensity-0 twins of the same seeds, in their order")
+    return list(baseline)
