@@ -161,3 +161,9 @@ def test_a_batch_makes_few_compiled_calls(monkeypatch):
 
 def test_the_api_exposes_run_batch():
     assert scrapsim.run_batch is run_batch
+
+
+@pytest.mark.parametrize("baseline", [None, 0, "yes"])
+def test_run_refuses_a_baseline_that_is_not_one(baseline):
+    with pytest.raises(ScenarioError, match="baseline: must be True, False or the twin's"):
+        run("scenarios/hebei.yaml", seed=1, baseline=baseline)

@@ -370,6 +370,9 @@ def run(scenario: Scenario | str | Path, seed: int | None = None,
         raise ScenarioError("is not a whole number", file="seed", value=seed,
                             expected="a whole number >= 0")
     seed = scenario.seed if seed is None else int(seed)
+    if not isinstance(baseline, bool | Result):
+        raise ScenarioError("must be True, False or the twin's Result", file="baseline",
+                            value=baseline, expected="True, False, or a Result")
     compile_time()
     result = Model(scenario, seed).run()
     if check:
