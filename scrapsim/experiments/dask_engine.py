@@ -1,6 +1,6 @@
 """Running batches of runs on a Dask distributed cluster, through infrastructure faults.
 
-Only an exception the model raises is a failed run (the workers' ``run_task`` turns it into an
+Only an exception the model raises is a failed run (the workers' ``run_chunk`` turns it into an
 ``error`` result). Anything else a batch's future raises is the infrastructure's — a worker
 killed, a future cancelled — and the batch is sent again (at most :data:`RETRIES` times), never
 journalled. A lost scheduler, or a cluster left without any worker for :data:`NO_WORKER_S`,
@@ -142,7 +142,7 @@ def _take(client: Any, scheduler: str, future: Any, batch: Batch, tries: int,
     """Hand a finished batch's results over, or queue it again when it was lost."""
     try:
         results = future.result()
-    except Exception as exc:  # the infrastructure's, not the model's (run_task)
+    except Exception as exc:  # the infrastructure's, not the model's (run_chunk)
         future.release()
         _retry(client, scheduler, exc, batch, tries, again)
         return

@@ -49,7 +49,7 @@ from scrapsim.experiments.pool import (
 
 __all__ = ["BASELINES_KEPT", "BASELINE_RUNS", "DEFAULT_RUN", "Engine", "RunFn", "SweepError",
            "Task", "baseline_for", "chunks", "execute", "flatten_summary",
-           "model_run", "model_summary", "probe", "run_chunk", "run_task"]
+           "model_run", "model_summary", "probe", "run_chunk"]
 
 DEFAULT_RUN = "scrapsim.experiments.engine:model_summary"
 RunFn = str | tuple[str, dict[str, Any]]
@@ -111,9 +111,8 @@ def _resolve(run_fn: RunFn) -> Callable[[Any, int], dict[str, Any]]:
     return partial(fn, **kwargs) if kwargs else fn
 
 
-def run_task(scenario_json: str, seed: int, run_fn: RunFn) -> dict[str, Any]:
-    """Run one replication in a worker; an exception becomes an ``error`` result."""
-    return run_chunk([(scenario_json, seed)], run_fn)[0]
+def _failed(exc: BaseException) -> dict[str, Any]:
+    return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "summary": {}}
 
 
 def _run_one(scenario: Any, scenario_json: str, seed: int, fn: Any) -> dict[str, Any]:
@@ -127,7 +126,7 @@ def _run_one(scenario: Any, scenario_json: str, seed: int, fn: Any) -> dict[str,
         result: dict[str, Any] = {"status": "ok", "error": "",
                                   "summary": flatten_summary(summary or {})}
     except Exception as exc:  # a failing run is recorded and the sweep goes on
-        result = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "summary": {}}
+        result = _failed(exc)
     result["wall_s"] = time.perf_counter() - start
     result["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     return result
@@ -147,8 +146,8 @@ def iter_chunk(items: list[tuple[str, int]], run_fn: RunFn) -> Iterator[dict[str
         fn = _resolve(run_fn)
     except Exception as exc:
         for _ in items:
-            yield {"status": "error", "error": f"{type(exc).__name__}: {exc}", "summary": {},
-                   "wall_s": 0.0, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+            yield {**_failed(exc), "wall_s": 0.0,
+                   "worker": f"{socket.gethostname()}:{os.getpid()}"}
         return
     last = {text: i for i, (text, _) in enumerate(items)}
     done: list[dict[str, Any]] = []
