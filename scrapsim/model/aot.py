@@ -74,7 +74,8 @@ def build(target: str | Path, verbose: bool = False) -> Path:
         "region_sums": kernels.region_sums, "smelter_margin": market.smelter_margin,
         "smooth": kernels.smooth,
         "pick_round": draws.pick_round, "campaign_day": campaign_kernels.campaign_day,
-        "smelter_deadlines": sanction_kernels.smelter_deadlines}
+        "smelter_deadlines": sanction_kernels.smelter_deadlines,
+        "calendar_day": sanction_kernels.calendar_day}
     assert set(functions) == set(loops.EXPORTED), "loops.EXPORTED and the build disagree"
     for name, signature in signatures().items():
         cc.export(name, signature)(functions[name].py_func)

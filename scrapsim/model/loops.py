@@ -26,9 +26,9 @@ import numpy as np
 
 from scrapsim.model.jit import SOURCES, source_stamp
 
-__all__ = ["BACKEND", "EXPORTED", "HELD", "SIGNATURES", "SOURCES", "batch_days", "campaign_day",
-           "check", "market_day", "market_days", "pick_round", "region_sums", "smelter_deadlines",
-           "smelter_margin", "smooth", "source_stamp", "state_summary"]
+__all__ = ["BACKEND", "EXPORTED", "HELD", "SIGNATURES", "SOURCES", "batch_days", "calendar_day",
+           "campaign_day", "check", "market_day", "market_days", "pick_round", "region_sums",
+           "smelter_deadlines", "smelter_margin", "smooth", "source_stamp", "state_summary"]
 
 Spec = Any
 """An argument's type: a scalar's dtype name, ``"generator"`` for a ``numpy.random.Generator``,
@@ -53,6 +53,7 @@ def _batched(spec: Spec) -> Spec:
 _BATCH = tuple(_batched(s) for s in _DAY[:5]) + (_I1,)
 """:func:`batch_days`' arrays: those of the market day, ``(R, ...)``; ``cols`` as is."""
 _CS = (_I1, _I1, _I1, _F1, _B1, _F1, _F1, _F1, _B1, _B1, _F1)   # CAMPAIGN_SMELTER_FIELDS
+_CT = (_I1, _I8, _B1) + (_F1,) * 8                               # CAMPAIGN_TRADER_FIELDS
 SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
     "market_day": (None, ("int64", *_DAY)),
     "market_days": (None, ("int64", "int64", *_DAY)),
@@ -66,10 +67,13 @@ SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
         "int64",
         (_F1, _I1, _I1, _B1, _B1, _B1, _F1, _I1, _B1, _B1, _I1, _I1, _B1, _B1, _I1),  # CAMPAIGN_
         _CS,                                                       # CAMPAIGN_SMELTER_FIELDS
-        (_I1, _I8, _B1) + (_F1,) * 8,                              # CAMPAIGN_TRADER_FIELDS
+        _CT,                                                       # CAMPAIGN_TRADER_FIELDS
         _F3, _I1, "generator", "generator")),
     "smelter_deadlines": ((_F2, _I2, _F1), ("int64", _CS, _B1, "generator", "generator",
                                              "float64", _F1)),
+    "calendar_day": ((_F2, _I2, _F1), ("int64", _CS, _B1, "generator", "generator", "float64",
+                                       "bool", _CT, "bool", _F1, _I2, "float64", "float64",
+                                       "bool", "float64", _F3, "int64")),
 }
 """(result, arguments) of each loop Python calls, the types the model passes; the extension
 is compiled for exactly these (:mod:`scrapsim.model.aot`), the others are compiled into them."""
@@ -192,6 +196,7 @@ if _built is None:
     pick_round: Any = _signals_deferred(draws.pick_round)
     campaign_day: Any = _signals_deferred(campaign_kernels.campaign_day)
     smelter_deadlines: Any = _signals_deferred(sanction_kernels.smelter_deadlines)
+    calendar_day: Any = _signals_deferred(sanction_kernels.calendar_day)
 else:
     market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
     market_days = _built.market_days
@@ -205,3 +210,4 @@ else:
     # first deadline), with the signals' handlers deferred (they take generators)
     campaign_day = _signals_deferred(_built.campaign_day)
     smelter_deadlines = _signals_deferred(_built.smelter_deadlines)
+    calendar_day = _signals_deferred(_built.calendar_day)

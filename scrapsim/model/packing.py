@@ -48,11 +48,12 @@ SMELTER_FIELDS = ("region", "group", "capacity", "metal_yield", "cost", "cover",
 
 EVENTS = ("inspection", "verification", "violation", "close", "verify_close", "false_close",
           "seize", "suspend", "upgrade", "fine", "reopen", "false_rectify", "rectify_fail_close",
-          "rectify")
-"""Event names by code, as the event table spells them (the last four: deadlines)."""
+          "rectify", "relapse")
+"""Event names by code, as the event table spells them (the last five: deadlines and
+relapses)."""
 (E_INSPECTION, E_VERIFICATION, E_VIOLATION, E_CLOSE, E_VERIFY_CLOSE, E_FALSE_CLOSE, E_SEIZE,
  E_SUSPEND, E_UPGRADE, E_FINE, E_REOPEN, E_FALSE_RECTIFY, E_RECTIFY_FAIL_CLOSE,
- E_RECTIFY) = range(14)
+ E_RECTIFY, E_RELAPSE) = range(15)
 COLUMNS = ("inspections", "first_visits", "verifications", "violations", "fines",
            "seized_smelters", "seized_traders")
 """The daily columns the day adds to, in the order of the ``cols`` argument."""
@@ -101,8 +102,11 @@ Traders`)."""
 
 # What the day changed, returned to Python (its last array): smelter states, a closure among
 # them, trader states, a trader closed (1.0 for yes), and the earliest end of a trader's
-# suspension it set (inf: none).
-CH_SMELTERS, CH_SMELTERS_CLOSED, CH_TRADERS, CH_TRADERS_CLOSED, CH_TRADER_DUE = range(5)
+# suspension it set (inf: none). A calendar day
+# (:func:`scrapsim.model.sanction_kernels.calendar_day`) adds the traders' next end of a
+# suspension after reopenings, 1.0 when the relapse clocks ran, and the next relapse day.
+(CH_SMELTERS, CH_SMELTERS_CLOSED, CH_TRADERS, CH_TRADERS_CLOSED, CH_TRADER_DUE, CH_TRADER_NEXT,
+ CH_CLOCKS, CH_NEXT_RELAPSE) = range(8)
 
 
 def pack(obj: object, fields: tuple[str, ...]) -> tuple:

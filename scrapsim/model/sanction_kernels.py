@@ -14,8 +14,9 @@ import numpy as np
 from scrapsim.model import packing as pk
 from scrapsim.model.jit import njit
 
-__all__ = ["add_counts", "add_weights", "close_smelters", "close_traders", "first_of_day",
-           "kinds", "order", "rows", "set_traders", "smelter_deadlines", "stop_smelters"]
+__all__ = ["add_counts", "add_weights", "calendar_day", "close_smelters", "close_traders",
+           "first_of_day", "kinds", "order", "rows", "set_traders", "smelter_deadlines",
+           "stop_smelters"]
 
 RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
 T_ACTIVE, T_SUSPENDED, T_CLOSED = range(3)
@@ -254,3 +255,133 @@ def close_traders(tr, ids, times, campaign, values, day, cols, n_regions, ft, it
     k = rows(ft, it, k, times, region, TRADER, ids, campaign, pk.E_SEIZE, seized)
     add_weights(values, day, cols[pk.C_SEIZED_T], region, ids, seized, n_regions)
     return k
+
+
+@njit(cache=True)
+def _reopen_traders(day, tr, changes):  # pragma: no cover
+    """``Traders.reopen_due``: suspended traders whose suspension ends by ``day`` become active
+    (:func:`set_traders`); returns their ids and the earliest end of the suspensions left
+    (inf: none)."""
+    st, until = tr[pk.CT_STATE], tr[pk.CT_UNTIL]
+    n = 0
+    for j in range(st.size):
+        if st[j] == T_SUSPENDED and until[j] <= day:
+            n += 1
+    back, m = np.empty(n, np.int64), 0
+    for j in range(st.size):
+        if st[j] == T_SUSPENDED and until[j] <= day:
+            back[m], m = j, m + 1
+    set_traders(tr, back, T_ACTIVE, np.full(1, np.nan), changes)
+    due = np.inf
+    for j in range(st.size):
+        if st[j] == T_SUSPENDED and until[j] < due:
+            due = until[j]
+    return back, due
+
+
+@njit(cache=True)
+def _first_at_least(quiet_cum, r, x):  # pragma: no cover
+    """``np.searchsorted(quiet_cum[:, r], x)``: the first day whose count is at least ``x``."""
+    lo, hi = 0, quiet_cum.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if quiet_cum[mid, r] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _relapse_clocks(day, sm, relapse_day, quiet_cum, hazard, never, behaviour,
+                    stale, next_relapse, ft, it, k, changes):  # pragma: no cover
+    """The model's relapse clocks (``Model._relapse``): when closures changed (``stale``), a
+    clock for each closed site without one, an exponential number of quiet days (mean
+    ``1/hazard``, drawn on ``behaviour`` in id order) counted on ``quiet_cum`` from ``day``
+    (``never`` when it runs out after the run), and none for sites not closed; then the
+    closed sites whose clock has run out by ``day`` restart, violating (``relapse``). Returns
+    the next row and the earliest clock left (inf: none)."""
+    st = sm[pk.CS_STATE]
+    n = st.size
+    if stale:
+        count = 0
+        for j in range(n):
+            if st[j] == CLOSED and math.isinf(relapse_day[j]):
+                count += 1
+        new, m = np.empty(count, np.int64), 0
+        for j in range(n):
+            if st[j] == CLOSED and math.isinf(relapse_day[j]):
+                new[m], m = j, m + 1
+        wait = behaviour.exponential(1.0 / hazard, count)
+        region, days = sm[pk.CS_REGION], quiet_cum.shape[0]
+        for m in range(count):
+            r = region[new[m]]
+            at = _first_at_least(quiet_cum, r, quiet_cum[day, r] + max(wait[m], 1e-9))
+            relapse_day[new[m]] = at if at < days else never
+        for j in range(n):
+            if st[j] != CLOSED:
+                relapse_day[j] = np.inf
+        next_relapse = relapse_day.min() if n else np.inf
+    if day < next_relapse:
+        return k, next_relapse
+    count = 0
+    for j in range(n):
+        if relapse_day[j] <= day and st[j] == CLOSED:
+            count += 1
+    due, m = np.empty(count, np.int64), 0
+    for j in range(n):
+        if relapse_day[j] <= day and st[j] == CLOSED:
+            due[m], m = j, m + 1
+    for j in due:
+        relapse_day[j] = np.inf
+    _set_smelters(sm, due, RUNNING, changes)
+    for j in due:
+        sm[pk.CS_VIOLATOR][j] = True
+        sm[pk.CS_RELAPSED][j] = True
+    k = rows(ft, it, k, np.full(count, float(day)), sm[pk.CS_REGION], SMELTER, due, -1,
+             pk.E_RELAPSE, np.zeros(1))
+    return k, (relapse_day.min() if n else np.inf)
+
+
+@njit(cache=True)
+def calendar_day(day, sm, rectifiable, behaviour, reports, false_share, smelters_due, tr,
+                 traders_due, relapse_day, quiet_cum, hazard, never, stale, next_relapse,
+                 values, col):  # pragma: no cover
+    """What falls due on a day before its market, in the order the model's numpy code took
+    it: the smelters' deadlines when ``smelters_due`` (:func:`smelter_deadlines`, the tonnes
+    seized added to ``values[day, :, col]``), the traders' suspensions ending when
+    ``traders_due`` (``reopen``), and with ``hazard`` > 0 the relapse clocks when closures
+    changed (``stale``, or a closure among the deadlines) or one runs out (``day`` >=
+    ``next_relapse``, :func:`_relapse_clocks`). Returns the event rows (floats, ints) and
+    :data:`~scrapsim.model.packing.CH_SMELTERS` .. ``CH_NEXT_RELAPSE`` of what changed (the
+    traders' next end of a suspension when ``traders_due``, whether the clocks ran, the next
+    relapse day)."""
+    n_regions = values.shape[1]
+    changes = np.zeros(pk.CH_NEXT_RELAPSE + 1)
+    changes[pk.CH_TRADER_DUE] = np.inf
+    if smelters_due:
+        seized = np.zeros(n_regions)
+        ft, it, changed = smelter_deadlines(day, sm, rectifiable, behaviour, reports,
+                                            false_share, seized)
+        for r in range(n_regions):
+            values[day, r, col] += seized[r]
+        changes[:pk.CH_TRADER_DUE] = changed[:pk.CH_TRADER_DUE]
+    else:
+        ft, it = np.empty((0, 2)), np.empty((0, 5), np.int64)
+    back = np.empty(0, np.int64)
+    if traders_due:
+        back, due = _reopen_traders(day, tr, changes)
+        changes[pk.CH_TRADER_NEXT] = due
+    k = ft.shape[0]
+    extra = back.size + (sm[pk.CS_STATE].size if hazard > 0.0 else 0)
+    ft2, it2 = np.empty((k + extra, 2)), np.empty((k + extra, 5), np.int64)
+    ft2[:k], it2[:k] = ft, it
+    k = rows(ft2, it2, k, np.full(back.size, float(day)), tr[pk.CT_REGION], TRADER, back, -1,
+             pk.E_REOPEN, np.zeros(1))
+    stale = stale or changes[pk.CH_SMELTERS_CLOSED] > 0.0
+    if hazard > 0.0 and (stale or day >= next_relapse):
+        changes[pk.CH_CLOCKS] = 1.0
+        k, next_relapse = _relapse_clocks(day, sm, relapse_day, quiet_cum, hazard, never,
+                                          behaviour, stale, next_relapse, ft2, it2, k, changes)
+    changes[pk.CH_NEXT_RELAPSE] = next_relapse
+    return ft2[:k], it2[:k], changes

@@ -20,7 +20,7 @@ import simpy
 
 from scrapsim.model import loops, packing
 from scrapsim.model.actors.regulators import Regulator
-from scrapsim.model.actors.smelters import CLOSED, Smelters
+from scrapsim.model.actors.smelters import Smelters
 from scrapsim.model.actors.traders import Traders
 from scrapsim.model.inputs import Inputs, build_inputs
 from scrapsim.model.records import DailyRecorder, EventLog, check_balance
@@ -75,6 +75,7 @@ class Model:
         self.relapse_hazard = -np.log1p(-scenario.behaviour.relapse_share) / 365.0
         self._quiet_cum = np.cumsum(~self.inputs.campaign_active, axis=0)
         self._clock_version, self._next_relapse = -1, np.inf
+        self._seized_col, self._calendar_checked = self.recorder.index["seized_smelters"], False
         self._initial_state()
 
     # ---- build --------------------------------------------------------------------------------
@@ -205,52 +206,45 @@ class Model:
         self.smelters.refresh()
 
     def _deadlines(self, day: int) -> None:
-        """Suspensions and rectifications ending today, traders' suspensions ending, relapses."""
+        """Suspensions and rectifications ending today, traders' suspensions ending, relapses:
+        one compiled call on a day any of them falls due
+        (:func:`~scrapsim.model.sanction_kernels.calendar_day`, drawing on the behaviour
+        stream as the numpy code of :meth:`Smelters.advance`, :meth:`Traders.reopen_due`
+        and the relapse clocks did).
+
+        Relapses: closed sites restart illegally at a daily hazard on days no campaign covers
+        them. Each closure starts a clock: an exponential number of quiet days (no campaign in
+        the region), drawn when the closure is first seen; the site relapses on the quiet day
+        the clock runs out unless it was reopened or closed again meanwhile.
+        """
         s, tr = self.smelters, self.traders
         s.refresh()
-        if day >= s.next_due:
-            self.count(day, "seized_smelters",
-                       s.advance(day, self.streams.get("behaviour"), self.log))
-        if day >= tr.next_due:
-            back = tr.reopen_due(day)
-            self.log.add(float(day), tr.region[back], 0, back, -1, "reopen")
-        if self.relapse_hazard > 0 and (s.closed_version != self._clock_version
-                                        or day >= self._next_relapse):
-            self._relapse(day)
-
-    def _relapse(self, day: int) -> None:
-        """Closed sites restart illegally at a daily hazard on days no campaign covers them.
-
-        Each closure starts a clock: an exponential number of quiet days (no campaign in the
-        region), drawn when the closure is first seen; the site relapses on the quiet day the
-        clock runs out unless it was reopened or closed again meanwhile. A day without a due
-        relapse costs two comparisons.
-        """
-        s = self.smelters
-        if s.closed_version != self._clock_version:
-            self._start_clocks(day)
-        if day < self._next_relapse:
+        smelters_due, traders_due = bool(day >= s.next_due), bool(day >= tr.next_due)
+        stale = s.closed_version != self._clock_version
+        if not (smelters_due or traders_due or (self.relapse_hazard > 0 and (
+                stale or day >= self._next_relapse))):
             return
-        due = np.flatnonzero((s.relapse_day <= day) & (s.state == CLOSED))
-        s.relapse_day[due] = np.inf
-        s.relapse(due, self.log, float(day))
-        self._clock_version = s.closed_version
-        self._next_relapse = float(s.relapse_day.min()) if s.n else np.inf
-
-    def _start_clocks(self, day: int) -> None:
-        s = self.smelters
-        new = np.flatnonzero((s.state == CLOSED) & np.isinf(s.relapse_day))
-        wait = self.streams.get("behaviour").exponential(1.0 / self.relapse_hazard, new.size)
-        if new.size:        # per region, the quiet day on which each clock runs out
-            regions = s.region[new]
-            for r in np.unique(regions).tolist():
-                mine = regions == r
-                col = self._quiet_cum[:, r]
-                at = np.searchsorted(col, col[day] + np.maximum(wait[mine], 1e-9))
-                s.relapse_day[new[mine]] = np.where(at < self.n_days, at, NEVER)
-        s.relapse_day[s.state != CLOSED] = np.inf
-        self._clock_version = s.closed_version
-        self._next_relapse = float(s.relapse_day.min()) if s.n else np.inf
+        behaviour = self.streams.get("behaviour")
+        reports, share = s.reports if s.reports is not None else (behaviour, 0.0)
+        args = (day, packing.pack(s, packing.CAMPAIGN_SMELTER_FIELDS), s.rectifiable, behaviour,
+                reports, float(share), smelters_due,
+                packing.pack(tr, packing.CAMPAIGN_TRADER_FIELDS), traders_due, s.relapse_day,
+                self._quiet_cum, float(self.relapse_hazard), NEVER, stale,
+                float(self._next_relapse), self.recorder.values, self._seized_col)
+        if not self._calendar_checked:   # the same arrays (and types) every time
+            loops.check("calendar_day", *args)
+            self._calendar_checked = True
+        floats, ints, changed = loops.calendar_day(*args)
+        self.log.add_rows(floats, ints, packing.EVENTS)
+        if changed[packing.CH_SMELTERS]:
+            s.changed(closed=bool(changed[packing.CH_SMELTERS_CLOSED]))
+        if traders_due:
+            if changed[packing.CH_TRADERS]:
+                tr.version += 1
+            tr.next_due = float(changed[packing.CH_TRADER_NEXT])
+        if changed[packing.CH_CLOCKS]:
+            self._clock_version = s.closed_version
+        self._next_relapse = float(changed[packing.CH_NEXT_RELAPSE])
 
     def count(self, day: int, column: str, per_region: np.ndarray) -> None:
         """Add to a daily enforcement total (inspections, violations, fines, seized t)."""
