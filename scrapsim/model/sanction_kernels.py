@@ -263,84 +263,43 @@ def _reopen_traders(day, tr, changes):  # pragma: no cover
     (:func:`set_traders`); returns their ids and the earliest end of the suspensions left
     (inf: none)."""
     st, until = tr[pk.CT_STATE], tr[pk.CT_UNTIL]
-    n = 0
-    for j in range(st.size):
-        if st[j] == T_SUSPENDED and until[j] <= day:
-            n += 1
-    back, m = np.empty(n, np.int64), 0
-    for j in range(st.size):
-        if st[j] == T_SUSPENDED and until[j] <= day:
-            back[m], m = j, m + 1
+    back = np.flatnonzero((st == T_SUSPENDED) & (until <= day))
     set_traders(tr, back, T_ACTIVE, np.full(1, np.nan), changes)
-    due = np.inf
-    for j in range(st.size):
-        if st[j] == T_SUSPENDED and until[j] < due:
-            due = until[j]
-    return back, due
-
-
-@njit(cache=True)
-def _first_at_least(quiet_cum, r, x):  # pragma: no cover
-    """``np.searchsorted(quiet_cum[:, r], x)``: the first day whose count is at least ``x``."""
-    lo, hi = 0, quiet_cum.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if quiet_cum[mid, r] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    rest = until[st == T_SUSPENDED]
+    return back, (rest.min() if rest.size else np.inf)
 
 
 @njit(cache=True)
 def _relapse_clocks(day, sm, relapse_day, quiet_cum, hazard, never, behaviour,
                     stale, next_relapse, ft, it, k, changes):  # pragma: no cover
-    """The model's relapse clocks (``Model._relapse``): when closures changed (``stale``), a
-    clock for each closed site without one, an exponential number of quiet days (mean
-    ``1/hazard``, drawn on ``behaviour`` in id order) counted on ``quiet_cum`` from ``day``
-    (``never`` when it runs out after the run), and none for sites not closed; then the
-    closed sites whose clock has run out by ``day`` restart, violating (``relapse``). Returns
-    the next row and the earliest clock left (inf: none)."""
+    """Relapses (the model's clocks, once numpy code in ``Model``): when closures changed
+    (``stale``), a clock for each closed site without one, an exponential number of quiet
+    days (mean ``1/hazard``, drawn on ``behaviour`` in id order) counted on ``quiet_cum``
+    from ``day`` (``never`` when it runs out after the run), and none for sites not closed;
+    then the closed sites whose clock has run out by ``day`` restart, violating
+    (``relapse``). Returns the next row and the earliest clock left (inf: none)."""
     st = sm[pk.CS_STATE]
-    n = st.size
     if stale:
-        count = 0
-        for j in range(n):
-            if st[j] == CLOSED and math.isinf(relapse_day[j]):
-                count += 1
-        new, m = np.empty(count, np.int64), 0
-        for j in range(n):
-            if st[j] == CLOSED and math.isinf(relapse_day[j]):
-                new[m], m = j, m + 1
-        wait = behaviour.exponential(1.0 / hazard, count)
+        new = np.flatnonzero((st == CLOSED) & np.isinf(relapse_day))
+        wait = behaviour.exponential(1.0 / hazard, new.size)
         region, days = sm[pk.CS_REGION], quiet_cum.shape[0]
-        for m in range(count):
+        for m in range(new.size):
             r = region[new[m]]
-            at = _first_at_least(quiet_cum, r, quiet_cum[day, r] + max(wait[m], 1e-9))
+            at = np.searchsorted(quiet_cum[:, r], quiet_cum[day, r] + max(wait[m], 1e-9))
             relapse_day[new[m]] = at if at < days else never
-        for j in range(n):
-            if st[j] != CLOSED:
-                relapse_day[j] = np.inf
-        next_relapse = relapse_day.min() if n else np.inf
+        relapse_day[st != CLOSED] = np.inf
+        next_relapse = relapse_day.min() if st.size else np.inf
     if day < next_relapse:
         return k, next_relapse
-    count = 0
-    for j in range(n):
-        if relapse_day[j] <= day and st[j] == CLOSED:
-            count += 1
-    due, m = np.empty(count, np.int64), 0
-    for j in range(n):
-        if relapse_day[j] <= day and st[j] == CLOSED:
-            due[m], m = j, m + 1
-    for j in due:
-        relapse_day[j] = np.inf
+    due = np.flatnonzero((relapse_day <= day) & (st == CLOSED))
+    relapse_day[due] = np.inf
     _set_smelters(sm, due, RUNNING, changes)
     for j in due:
         sm[pk.CS_VIOLATOR][j] = True
         sm[pk.CS_RELAPSED][j] = True
-    k = rows(ft, it, k, np.full(count, float(day)), sm[pk.CS_REGION], SMELTER, due, -1,
+    k = rows(ft, it, k, np.full(due.size, float(day)), sm[pk.CS_REGION], SMELTER, due, -1,
              pk.E_RELAPSE, np.zeros(1))
-    return k, (relapse_day.min() if n else np.inf)
+    return k, (relapse_day.min() if st.size else np.inf)
 
 
 @njit(cache=True)
