@@ -89,3 +89,40 @@ def test_compiled_calendar_day_gives_the_numpy_bytes(name, overrides, monkeypatc
     if "campaigns.0.trader_sanctions" in overrides:
         assert "reopen" in events and "reopen" in set(
             reference[0].events["event"][reference[0].events["actor"] == "trader"].tolist())
+
+
+def test_one_pass_reopenings_are_numpys() -> None:
+    """The reopenings' single pass (``_reopen_traders``) against the numpy masks it replaced:
+    the same ids reopened, the same states and capacities after, and the same next end of a
+    suspension, NaN when a suspended trader has no end (numpy's ``min`` propagates it) and
+    inf when none is left suspended."""
+    from scrapsim.model import packing as pk
+    from scrapsim.model import sanction_kernels as sk
+
+    rng = np.random.default_rng(5)
+    for case in range(40):
+        n = int(rng.integers(0, 300))
+        state = rng.choice(np.array([0, 1, 2], dtype=np.int8), n, p=[0.6, 0.3, 0.1])
+        until = np.where(rng.random(n) < 0.5, rng.integers(0, 20, n).astype(float), np.inf)
+        until[rng.random(n) < (0.05 if case % 2 else 0.0)] = np.nan
+        region = np.sort(rng.integers(0, 3, n))
+        capacity = rng.random(n) + 0.5
+        base = np.where(state == 0, capacity, 0.0)
+        fields = {"region": region, "state": state, "violator": np.zeros(n, bool),
+                  "stock": rng.random(n), "capacity": capacity, "base": base,
+                  "temper": np.ones(n), "temper_eff": (state == 0) * 1.0, "until": until,
+                  "base_total": np.bincount(region, base, 3),
+                  "active_count": np.bincount(region, state == 0, 3).astype(float)}
+        tr = tuple(fields[f].copy() for f in pk.CAMPAIGN_TRADER_FIELDS)
+        day = float(rng.integers(0, 20))
+        want_back = np.flatnonzero((state == 1) & (until <= day))
+        after = state.copy()
+        after[want_back] = 0
+        rest = until[after == 1]
+        want_due = rest.min() if rest.size else np.inf
+        changes = np.zeros(pk.CH_NEXT_RELAPSE + 1)
+        back, due = sk._reopen_traders(day, tr, changes)
+        assert np.array_equal(back, want_back), case
+        assert np.array_equal(tr[pk.CT_STATE], after), case
+        assert np.array_equal(tr[pk.CT_BASE][want_back], capacity[want_back]), case
+        assert (np.isnan(due) and np.isnan(want_due)) or due == want_due, case
