@@ -75,7 +75,9 @@ def build(target: str | Path, verbose: bool = False) -> Path:
         "smooth": kernels.smooth,
         "pick_round": draws.pick_round, "campaign_day": campaign_kernels.campaign_day,
         "smelter_deadlines": sanction_kernels.smelter_deadlines,
-        "calendar_day": sanction_kernels.calendar_day}
+        "calendar_day": sanction_kernels.calendar_day,
+        "campaign_day_one_stream": campaign_kernels.campaign_day_one_stream,
+        "calendar_day_one_stream": sanction_kernels.calendar_day_one_stream}
     assert set(functions) == set(loops.EXPORTED), "loops.EXPORTED and the build disagree"
     for name, signature in signatures().items():
         cc.export(name, signature)(functions[name].py_func)

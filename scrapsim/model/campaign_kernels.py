@@ -29,7 +29,7 @@ from scrapsim.model import sanction_kernels as sk
 from scrapsim.model.draws import draw_uniform, pick_round
 from scrapsim.model.jit import njit
 
-__all__ = ["campaign_day", "multinomial"]
+__all__ = ["campaign_day", "campaign_day_one_stream", "multinomial"]
 
 RUNNING, HALTED, SUSPENDED, RECTIFYING, CLOSED = range(5)
 T_ACTIVE, T_SUSPENDED, T_CLOSED = range(3)
@@ -291,6 +291,14 @@ def campaign_day(day, camp, sm, tr, values, cols, rng, reports):  # pragma: no c
         k = _inspect_traders(camp, sm, tr, ids, day, rng, reports, values, cols, n_regions,
                              ft, it, k, changes)
     return ft[:k].copy(), it[:k].copy(), changes
+
+
+@njit(cache=True)
+def campaign_day_one_stream(day, camp, sm, tr, values, cols, rng):  # pragma: no cover
+    """:func:`campaign_day` of a run without false reports (whose stream it then never draws
+    on): one generator to unbox from Python instead of two, about 9 µs a call (numba unboxes
+    a generator with three ``ctypes.cast`` calls)."""
+    return campaign_day(day, camp, sm, tr, values, cols, rng, rng)
 
 
 @njit(cache=True, inline="always")

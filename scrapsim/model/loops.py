@@ -27,8 +27,9 @@ import numpy as np
 from scrapsim.model.jit import SOURCES, source_stamp
 
 __all__ = ["BACKEND", "EXPORTED", "HELD", "SIGNATURES", "SOURCES", "batch_days", "calendar_day",
-           "campaign_day", "check", "market_day", "market_days", "pick_round", "region_sums",
-           "smelter_deadlines", "smelter_margin", "smooth", "source_stamp", "state_summary"]
+           "calendar_day_one_stream", "campaign_day", "campaign_day_one_stream", "check",
+           "market_day", "market_days", "pick_round", "region_sums", "smelter_deadlines",
+           "smelter_margin", "smooth", "source_stamp", "state_summary"]
 
 Spec = Any
 """An argument's type: a scalar's dtype name, ``"generator"`` for a ``numpy.random.Generator``,
@@ -77,6 +78,13 @@ SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
 }
 """(result, arguments) of each loop Python calls, the types the model passes; the extension
 is compiled for exactly these (:mod:`scrapsim.model.aot`), the others are compiled into them."""
+# the runs without false reports (their stream is the other generator, never drawn on):
+# the same loops without it, and for the calendar without its share
+SIGNATURES["campaign_day_one_stream"] = (
+    SIGNATURES["campaign_day"][0], SIGNATURES["campaign_day"][1][:-1])
+SIGNATURES["calendar_day_one_stream"] = (
+    SIGNATURES["calendar_day"][0], SIGNATURES["calendar_day"][1][:4]
+    + SIGNATURES["calendar_day"][1][6:])
 EXPORTED = tuple(SIGNATURES)
 
 
@@ -197,6 +205,8 @@ if _built is None:
     campaign_day: Any = _signals_deferred(campaign_kernels.campaign_day)
     smelter_deadlines: Any = _signals_deferred(sanction_kernels.smelter_deadlines)
     calendar_day: Any = _signals_deferred(sanction_kernels.calendar_day)
+    campaign_day_one_stream: Any = _signals_deferred(campaign_kernels.campaign_day_one_stream)
+    calendar_day_one_stream: Any = _signals_deferred(sanction_kernels.calendar_day_one_stream)
 else:
     market_day = _built.market_day  # unchecked per call: check() once on the packed tuples
     market_days = _built.market_days
@@ -211,3 +221,5 @@ else:
     campaign_day = _signals_deferred(_built.campaign_day)
     smelter_deadlines = _signals_deferred(_built.smelter_deadlines)
     calendar_day = _signals_deferred(_built.calendar_day)
+    campaign_day_one_stream = _signals_deferred(_built.campaign_day_one_stream)
+    calendar_day_one_stream = _signals_deferred(_built.calendar_day_one_stream)

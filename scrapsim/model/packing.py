@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["CAMPAIGN_FIELDS", "CAMPAIGN_SMELTER_FIELDS", "CAMPAIGN_TRADER_FIELDS", "COLUMNS",
            "EVENTS", "FLAGS", "INPUT_FIELDS", "MARKET_FIELDS", "PARAMETERS", "SMELTER_FIELDS",
-           "TRADER_FIELDS", "pack"]
+           "TRADER_FIELDS", "pack", "still_packed"]
 
 # Tuples, not namedtuples: numba types a plain tuple of arrays as fast as separate arguments; a
 # namedtuple costs ~6 µs a call more. Fields by position:
@@ -112,3 +112,9 @@ Traders`)."""
 def pack(obj: object, fields: tuple[str, ...]) -> tuple:
     """The tuple of ``obj``'s arrays named by ``fields`` (the arrays, not copies)."""
     return tuple(getattr(obj, f) for f in fields)
+
+
+def still_packed(obj: object, fields: tuple[str, ...], packed: tuple) -> bool:
+    """Whether ``packed`` (a :func:`pack` of ``obj``) still holds ``obj``'s arrays."""
+    return len(packed) == len(fields) and all(
+        a is getattr(obj, f) for a, f in zip(packed, fields, strict=True))

@@ -14,7 +14,8 @@ import numpy as np
 from scrapsim.model import packing as pk
 from scrapsim.model.jit import njit
 
-__all__ = ["add_counts", "add_weights", "calendar_day", "close_smelters", "close_traders",
+__all__ = ["add_counts", "add_weights", "calendar_day", "calendar_day_one_stream",
+           "close_smelters", "close_traders",
            "first_of_day", "kinds", "order", "rows", "set_traders", "smelter_deadlines",
            "stop_smelters"]
 
@@ -357,3 +358,15 @@ def calendar_day(day, sm, rectifiable, behaviour, reports, false_share, smelters
                                           behaviour, stale, next_relapse, ft2, it2, k, changes)
     changes[pk.CH_NEXT_RELAPSE] = next_relapse
     return ft2[:k], it2[:k], changes
+
+
+@njit(cache=True)
+def calendar_day_one_stream(day, sm, rectifiable, behaviour, smelters_due, tr, traders_due,
+                            relapse_day, quiet_cum, hazard, never, stale, next_relapse, values,
+                            col):  # pragma: no cover
+    """:func:`calendar_day` of a run without false reports (``reports`` is ``behaviour`` and
+    never drawn on, ``false_share`` 0): one generator to unbox instead of two (about 9 µs a
+    call)."""
+    return calendar_day(day, sm, rectifiable, behaviour, behaviour, 0.0, smelters_due, tr,
+                        traders_due, relapse_day, quiet_cum, hazard, never, stale, next_relapse,
+                        values, col)

@@ -113,12 +113,17 @@ class Model:
         loops.check("market_day", 0, *self._day_args, self.recorder.values, self._cols)
 
     def _pack_day(self) -> None:
-        """The market day's four tuples of arrays (the arrays themselves, changed in place)."""
+        """The market day's four tuples of arrays (the arrays themselves, changed in place),
+        and the populations' for enforcement's compiled calls (``kernel_arrays``: packed once,
+        not on each of a run's ~90 calls; :meth:`result` checks no array was rebound)."""
+        s, tr = self.smelters, self.traders
         self._day_args = (packing.pack(_DayInputs(self.inputs, self.anchor),
                                        packing.INPUT_FIELDS),
                           packing.pack(self, packing.MARKET_FIELDS),
-                          packing.pack(self.traders, packing.TRADER_FIELDS),
-                          packing.pack(self.smelters, packing.SMELTER_FIELDS))
+                          packing.pack(tr, packing.TRADER_FIELDS),
+                          packing.pack(s, packing.SMELTER_FIELDS))
+        s.kernel_arrays = packing.pack(s, packing.CAMPAIGN_SMELTER_FIELDS)
+        tr.kernel_arrays = packing.pack(tr, packing.CAMPAIGN_TRADER_FIELDS)
 
     # ---- timeline -----------------------------------------------------------------------------
     def world(self) -> World:
@@ -149,6 +154,10 @@ class Model:
 
     def result(self, n_events: int, wall_time: float) -> Result:
         """The finished run's Result (its tables built from the recorder when first read)."""
+        for obj, fields in ((self.smelters, packing.CAMPAIGN_SMELTER_FIELDS),
+                            (self.traders, packing.CAMPAIGN_TRADER_FIELDS)):
+            if not packing.still_packed(obj, fields, obj.kernel_arrays):
+                raise RuntimeError(f"{type(obj).__name__}: an array was rebound during the run")
         inp = self.inputs
         self.recorder.put_inputs(generated=inp.generation, ingot_price=inp.ingot,
                                  primary_price=inp.primary, risk=inp.risk)
@@ -225,16 +234,16 @@ class Model:
                 stale or day >= self._next_relapse))):
             return
         behaviour = self.streams.get("behaviour")
-        reports, share = s.reports if s.reports is not None else (behaviour, 0.0)
-        args = (day, packing.pack(s, packing.CAMPAIGN_SMELTER_FIELDS), s.rectifiable, behaviour,
-                reports, float(share), smelters_due,
-                packing.pack(tr, packing.CAMPAIGN_TRADER_FIELDS), traders_due, s.relapse_day,
+        args = (day, s.kernel_arrays, s.rectifiable, behaviour,
+                *(() if s.reports is None else (s.reports[0], float(s.reports[1]))),
+                smelters_due, tr.kernel_arrays, traders_due, s.relapse_day,
                 self._quiet_cum, float(self.relapse_hazard), NEVER, stale,
                 float(self._next_relapse), self.recorder.values, self._seized_col)
+        name = "calendar_day" if s.reports is not None else "calendar_day_one_stream"
         if not self._calendar_checked:   # the same arrays (and types) every time
-            loops.check("calendar_day", *args)
+            loops.check(name, *args)
             self._calendar_checked = True
-        floats, ints, changed = loops.calendar_day(*args)
+        floats, ints, changed = getattr(loops, name)(*args)
         self.log.add_rows(floats, ints, packing.EVENTS)
         if changed[packing.CH_SMELTERS]:
             s.changed(closed=bool(changed[packing.CH_SMELTERS_CLOSED]))

@@ -139,13 +139,16 @@ class Regulator:
         sr, trr = self.smelter_rounds[i], self.trader_rounds[i]
         camp = (*self._fixed[i], self.verify_by, sr.seen, sr.ever, sr.last,
                 self._trader_list(i, c), trr.seen, trr.ever, trr.last)
-        args = (day, camp, ck.pack(s, ck.CAMPAIGN_SMELTER_FIELDS),
-                ck.pack(tr, ck.CAMPAIGN_TRADER_FIELDS), self.m.recorder.values, self._columns,
-                rng, rng if self._reports is None else self._reports)  # no false reports: unused
+        # without false reports their stream is never drawn on: the loop without it
+        args: tuple = (day, camp, s.kernel_arrays, tr.kernel_arrays, self.m.recorder.values,
+                       self._columns, rng,
+                       *(() if self._reports is None else (self._reports,)))
+        name, loop = ("campaign_day_one_stream", loops.campaign_day_one_stream) \
+            if self._reports is None else ("campaign_day", loops.campaign_day)
         if i not in self._checked:   # the same arrays (and types) every day of the run
-            loops.check("campaign_day", *args)
+            loops.check(name, *args)
             self._checked.add(i)
-        floats, ints, changed = loops.campaign_day(*args)
+        floats, ints, changed = loop(*args)
         self.m.log.add_rows(floats, ints, ck.EVENTS)
         if changed[ck.CH_SMELTERS]:
             s.changed(closed=bool(changed[ck.CH_SMELTERS_CLOSED]))

@@ -42,6 +42,8 @@ class Traders:
         parts = [self._draw(r.traders, rng) for r in scenario.regions]
         counts = np.array([len(p[0]) for p in parts], dtype=np.int64)
         self.bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.kernel_arrays: tuple[np.ndarray, ...] = ()
+        """The arrays of ``packing.CAMPAIGN_TRADER_FIELDS``, packed once a run by the model."""
         self.n = int(self.bounds[-1])
         self.region = np.repeat(np.arange(len(counts)), counts)
         cat = [np.concatenate([p[k] for p in parts]) if self.n else np.zeros(0) for k in range(5)]
