@@ -577,3 +577,17 @@ def test_recovery_held_days_are_the_first_day_inside_for_the_whole_hold() -> Non
         found += want is not None
     assert 50 < found < 350                      # both outcomes are exercised
     assert _back_within(np.ones(30), np.ones(30), 0.05, None) is None
+
+
+@pytest.mark.parametrize("owner", ["smelters", "traders"])
+def test_an_array_rebound_during_a_run_is_refused(tiny_scenario: Factory, owner: str) -> None:
+    """Enforcement's compiled calls take the populations' arrays packed once a run; an array
+    rebound after that (the kernels would go on changing the old one) fails the run's result
+    instead of giving tables that silently disagree."""
+    sc = tiny_scenario()
+    model = Model(sc, sc.seed)
+    actors = getattr(model, owner)
+    actors.stock = actors.stock.copy()
+    with pytest.raises(RuntimeError, match="rebound"):
+        model.run()
+    assert Model(sc, sc.seed).run().daily is not None     # untouched, it runs
