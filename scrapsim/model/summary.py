@@ -143,6 +143,8 @@ def summarize(result, baseline) -> dict[str, Any]:
     n_reg, n_days = len(names), sc.days
     windows = result.windows
 
+    done: dict[tuple, dict[str, Any]] = {}
+
     def block(cols: list[int], region: str | None) -> dict[str, Any]:
         mask = _window_mask(windows, sc.start, n_days, region)
         ends = [(b - sc.start).days for _, regs, _, b in windows
@@ -153,8 +155,12 @@ def summarize(result, baseline) -> dict[str, Any]:
         if not mask.any():
             mask = np.ones(n_days, dtype=bool)
         last_end = max(ends) if ends and sc.enforced else None   # nothing to recover from
-        return _metrics(result.daily, baseline.daily, cols, n_reg, mask,
-                        _smelters_start(result, cols, n_reg), last_end)
+        # a one-region scenario's region is the whole: the same numbers, worked out once
+        key = (tuple(cols), mask.tobytes(), last_end)
+        if key not in done:
+            done[key] = _metrics(result.daily, baseline.daily, cols, n_reg, mask,
+                                 _smelters_start(result, cols, n_reg), last_end)
+        return dict(done[key])
 
     summary = block(list(range(n_reg)), None)
     summary["windows"] = [[a.isoformat(), b.isoformat()] for *_, a, b in windows]
