@@ -67,9 +67,9 @@ class Smelters:
         self.rectifiable = np.isin(self.klass, [SMELTER_CLASSES.index(k)
                                                 for k in scenario.behaviour.rectifiable])
         self.reports: tuple[np.random.Generator, float] | None = None
+        """(stream, share) of false reports, set by the regulator; None: every report true."""
         self.kernel_arrays: tuple[np.ndarray, ...] = ()
         """The arrays of ``packing.CAMPAIGN_SMELTER_FIELDS``, packed once a run by the model."""
-        """(stream, share) of false reports, set by the regulator; None: every report true."""
         r = self.n_regions
         self.demand, self.smelted_r, self.ingot_r, self.stock_r = (np.zeros(r) for _ in range(4))
         self.smelted, self.by_group = np.zeros(self.n), np.zeros(3 * r)
