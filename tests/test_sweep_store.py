@@ -118,6 +118,53 @@ def test_curves_are_t_intervals(base: Scenario) -> None:
     assert "smelting_change_mean" not in curves.columns
 
 
+def _groupby_curves(runs: Any, keys: list[str]) -> Any:
+    """curves.csv as it was first written: a ``groupby`` and a t quantile per point and
+    metric (the reference of the faster column form)."""
+    import pandas as pd
+
+    from scrapsim.experiments.tables import CURVE_METRICS
+
+    rows = []
+    for point, group in runs.groupby("point", sort=True):
+        ok = group[group["status"] == "ok"]
+        row = {"point": point, **{k: group[k].iloc[0] for k in keys},
+               "n_ok": len(ok), "n_failed": len(group) - len(ok)}
+        for m in [m for m in CURVE_METRICS if m in runs.columns]:
+            v = ok[m].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            mean = float(v.mean()) if len(v) else float("nan")
+            half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))) \
+                if len(v) > 1 else float("nan")
+            row |= {f"{m}_mean": mean, f"{m}_lo": mean - half, f"{m}_hi": mean + half}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_curves_are_the_groupbys_bytes() -> None:
+    """Points out of order and of uneven sizes, failed runs, missing and None metrics, a
+    point of one run, a text key: the same curves.csv as the groupby form."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    n = 400
+    runs = pd.DataFrame({"point": rng.integers(0, 60, n), "rep": np.arange(n),
+                         "k.v": rng.choice(["a", "b"], n), "k.n": rng.integers(0, 9, n),
+                         "status": rng.choice(["ok", "ok", "ok", "error"], n)})
+    for m in ("collection_change", "smelting_change", "price_change"):
+        x = rng.normal(size=n)
+        x[rng.random(n) < 0.1] = np.nan
+        runs[m] = x
+    runs["shut_share"] = pd.Series([None if u < 0.2 else v for u, v in
+                                    zip(rng.random(n), rng.random(n), strict=True)], dtype=object)
+    runs = pd.concat([runs, runs.iloc[:1].assign(point=99)], ignore_index=True)
+    for keys in (["k.v"], ["k.v", "k.n"]):
+        want, got = _groupby_curves(runs, keys), curves_table(runs, keys)
+        assert got.to_csv(index=False) == want.to_csv(index=False)
+        assert list(got.dtypes) == list(want.dtypes)
+    assert curves_table(runs.iloc[:0], ["k.v"]).empty
+
+
 def test_failures_are_recorded_and_the_sweep_goes_on(base: Scenario, tmp_path: Path) -> None:
     res = sweep(base, ["regions.hebei.traders.count=13,20", "enforcement.intensity=0,1"],
                 reps=3, workers=1, out=tmp_path / "s", quiet=True, run_fn=STAND_IN,

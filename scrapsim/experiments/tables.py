@@ -87,23 +87,39 @@ def curves_table(runs: Any, keys: Sequence[str], confidence: float = CONFIDENCE)
 
     The band is the ``confidence`` t-interval of the mean over the successful replications
     (empty with fewer than two; zero width when all replications agree).
-    """
+
+    Worked on numpy columns, the points found by one stable sort (each point's runs in the
+    table's order, as a ``groupby`` gives them) and the t quantile once per count: the same
+    numbers as a ``groupby`` with a quantile per point and metric, several times faster (a
+    Sobol' design has a thousand points)."""
     import numpy as np
     import pandas as pd
     from scipy.stats import t
 
     metrics = [m for m in CURVE_METRICS if m in runs.columns]
+    if len(runs) == 0:
+        return pd.DataFrame([])
+    order = np.argsort(runs["point"].to_numpy(), kind="stable")
+    points, starts = np.unique(runs["point"].to_numpy()[order], return_index=True)
+    ends = [*starts[1:].tolist(), len(order)]
+    ok = (runs["status"].to_numpy() == "ok")[order]
+    firsts = {k: runs[k].iloc[order[starts]] for k in keys}
+    values = {m: runs[m].to_numpy(dtype=float)[order] for m in metrics}
+    quantile: dict[int, float] = {}
     rows = []
-    for point, group in runs.groupby("point", sort=True):
-        ok = group[group["status"] == "ok"]
-        row = {"point": point, **{k: group[k].iloc[0] for k in keys},
-               "n_ok": len(ok), "n_failed": len(group) - len(ok)}
+    for j, (point, a, b) in enumerate(zip(points.tolist(), starts.tolist(), ends, strict=True)):
+        mine = ok[a:b]
+        n_ok = int(mine.sum())
+        row = {"point": point, **{k: firsts[k].iloc[j] for k in keys},
+               "n_ok": n_ok, "n_failed": (b - a) - n_ok}
         for m in metrics:
-            x = ok[m].to_numpy(dtype=float)
+            x = values[m][a:b][mine]
             x = x[np.isfinite(x)]
             mean = float(x.mean()) if len(x) else float("nan")
-            half = float(t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) /
-                         np.sqrt(len(x))) if len(x) > 1 else float("nan")
+            if len(x) > 1 and len(x) not in quantile:
+                quantile[len(x)] = t.ppf(0.5 + confidence / 2, len(x) - 1)
+            half = float(quantile[len(x)] * x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 \
+                else float("nan")
             row |= {f"{m}_mean": mean, f"{m}_lo": mean - half, f"{m}_hi": mean + half}
         rows.append(row)
     return pd.DataFrame(rows)
