@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from scrapsim.errors import (
         MassBalanceError,
+        OutputFolderError,
         ParamsError,
         ScenarioError,
         ScrapsimError,
@@ -62,13 +63,14 @@ _WHERE = {
     # errors
     "ScrapsimError": "errors", "ScenarioError": "errors", "SweepSpecError": "errors",
     "TargetsError": "errors", "ParamsError": "errors", "SweepError": "errors",
-    "SensitivityError": "errors", "MassBalanceError": "errors",
+    "SensitivityError": "errors", "MassBalanceError": "errors", "OutputFolderError": "errors",
 }
 """Where each public name lives (imported on first use)."""
 
 __all__ = [
     "Calibration",
     "MassBalanceError",
+    "OutputFolderError",
     "ParamsError",
     "Result",
     "Scenario",

@@ -33,8 +33,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["MassBalanceError", "MissingExtraError", "ParamsError", "ScenarioError",
-           "ScrapsimError", "SensitivityError", "SweepError", "SweepSpecError", "TargetsError",
+__all__ = ["MassBalanceError", "MissingExtraError", "OutputFolderError", "ParamsError",
+           "ScenarioError", "ScrapsimError", "SensitivityError", "SweepError", "SweepSpecError",
+           "TargetsError",
            "UniqueKeyLoader", "error_from_pydantic", "line_of", "read_text", "require_extra",
            "several", "show", "yaml_line", "yaml_problem", "MAX_FILE_BYTES", "MAX_NESTING"]
 
@@ -76,6 +77,13 @@ def several(errors: list[ScenarioError]) -> ScenarioError:
 
 class SweepSpecError(ScenarioError):
     """A bad sweep specification (``--vary``, ``--design``, ``--samples``, ``--reps``)."""
+
+
+class OutputFolderError(SweepSpecError):
+    """An output folder scrapsim will not write into: a user's files there, another run's or
+    experiment's results, a file in the way (for a run's folder, ``Result.save``'s, a sweep's
+    and every experiment's). A :class:`SweepSpecError`, as these were before they had a name
+    of their own, so code that caught that still does."""
 
 
 class TargetsError(ScenarioError):

@@ -59,11 +59,14 @@ def test_save_writes_what_the_command_writes(result: scrapsim.Result, tmp_path: 
             assert (folder / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     a, b = (json.loads((f / "manifest.json").read_text()) for f in (folder, tmp_path / "cli"))
     assert a["scenario_hash"] == b["scenario_hash"] and a["files"] == b["files"]
-    with pytest.raises(scrapsim.ScenarioError, match="not a scrapsim run"):
+    with pytest.raises(scrapsim.OutputFolderError, match="not a scrapsim run") as refused:
         (tmp_path / "mine").mkdir()
         (tmp_path / "mine" / "notes.txt").write_text("keep me")
         result.save(tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    # an input error (exit 2 from the commands), and what code that caught these still catches
+    assert isinstance(refused.value, scrapsim.ScenarioError)
+    assert isinstance(refused.value, scrapsim.SweepSpecError)
 
 
 def test_flat_summary_is_flat_and_complete(result: scrapsim.Result) -> None:

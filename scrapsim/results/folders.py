@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from scrapsim.errors import ScenarioError, SweepSpecError
+from scrapsim.errors import OutputFolderError, ScenarioError
 
 __all__ = ["MANIFEST", "check_out", "check_replace", "clean_stale", "folder_id", "foreign",
            "make_parents", "partial_path", "publish", "read_manifest", "remove_empty",
@@ -120,16 +120,16 @@ def check_replace(final: Path, kind: str, ident: str, *,
     for parent in final.parents:        # the nearest existing one must be a folder
         if parent.exists():
             if not parent.is_dir():
-                raise SweepSpecError(f"is inside {parent}, which is a file, not a folder",
+                raise OutputFolderError(f"is inside {parent}, which is a file, not a folder",
                                      file=str(final), value=str(final), expected=expected)
             break
     if final.is_symlink() or (final.exists() and not final.is_dir()):
-        raise SweepSpecError("exists and is not a folder", file=str(final), value=str(final),
+        raise OutputFolderError("exists and is not a folder", file=str(final), value=str(final),
                              expected=expected)
     if not final.exists() or not any(final.iterdir()):
         return False
     if not (final / manifest_name).is_file():
-        raise SweepSpecError(f"is a non-empty folder that is not a scrapsim {kind}; not "
+        raise OutputFolderError(f"is a non-empty folder that is not a scrapsim {kind}; not "
                              f"overwriting (it has no {manifest_name})", file=str(final),
                              expected=expected)
     found = read_manifest(final, manifest_name)
@@ -137,11 +137,11 @@ def check_replace(final: Path, kind: str, ident: str, *,
     if got != ident:
         what = f"another {kind} (id {got}, this one is {ident}; --out another folder keeps " \
             "both)" if got else f"a result of another kind ({found.get('kind')!r})"
-        raise SweepSpecError(f"holds {what}; not replacing it", file=str(final),
+        raise OutputFolderError(f"holds {what}; not replacing it", file=str(final),
                              expected=expected)
     extra = foreign(final, found.get("files"), manifest_name)
     if extra:
-        raise SweepSpecError(f"holds files scrapsim did not write ({_first_three(extra)}); "
+        raise OutputFolderError(f"holds files scrapsim did not write ({_first_three(extra)}); "
                              "not replacing it",
                              file=str(final), expected=expected)
     recorded = found.get("digests")
@@ -150,7 +150,7 @@ def check_replace(final: Path, kind: str, ident: str, *,
         changed = sorted(name for name, sha in recorded.items()
                          if name in now and now[name] != sha)
         if changed:
-            raise SweepSpecError(f"holds {_first_three(changed)}, changed since scrapsim wrote "
+            raise OutputFolderError(f"holds {_first_three(changed)}, changed since scrapsim wrote "
                                  "them; not replacing it", file=str(final), expected=expected)
     return True
 
@@ -204,7 +204,7 @@ def check_out(final: Path, kind: str, ident: str) -> bool:
     if not final.exists():
         return False
     if not final.is_dir():
-        raise SweepSpecError("exists and is not a folder", file=str(final), value=str(final),
+        raise OutputFolderError("exists and is not a folder", file=str(final), value=str(final),
                              expected="a new or empty folder for --out")
     if (final / MANIFEST).exists():
         manifest = read_manifest(final)
@@ -213,18 +213,18 @@ def check_out(final: Path, kind: str, ident: str) -> bool:
             listed = manifest.get("files")     # none: damaged, reported when read back
             extra = foreign(final, listed) if isinstance(listed, list) else []
             if extra:
-                raise SweepSpecError(f"holds this {kind} and files scrapsim did not write "
+                raise OutputFolderError(f"holds this {kind} and files scrapsim did not write "
                                      f"({_first_three(extra)}); not reading it back",
                                      file=str(final),
                                      expected="a new or empty folder for --out, or the "
                                      f"{kind} folder with only the files its manifest lists")
             return True
-        raise SweepSpecError(f"holds another {kind} (id {found}, this one is {ident}; --out "
+        raise OutputFolderError(f"holds another {kind} (id {found}, this one is {ident}; --out "
                              "another folder keeps both)" if found else
                              f"holds a {manifest.get('kind') or 'result'} folder, not a {kind}",
                              file=str(final), expected="a new or empty folder for --out")
     if any(final.iterdir()):
-        raise SweepSpecError("exists and is not empty", file=str(final), value=str(final),
+        raise OutputFolderError("exists and is not empty", file=str(final), value=str(final),
                              expected="a new or empty folder for --out")
     return False
 
