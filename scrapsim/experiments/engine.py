@@ -233,7 +233,6 @@ class Engine:
         self.workers, self.scheduler = workers, scheduler
         self.info: dict[str, Any] = {"engine": "none: every run was stored"}
         self._started = False
-        self._probe: tuple[Future, dict[str, Any]] | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._client: Any = None
 
@@ -257,36 +256,17 @@ class Engine:
             self.info = {"engine": "serial", "workers": 1, "worker_info": [probe()]}
 
     def _new_pool(self) -> dict[str, Any]:
-        """(Re)start the local worker processes; a worker's probe back (filled in when it
-        answers: :meth:`run` waits for it at its end)."""
-        from scrapsim.model.jit import extension
-
+        """(Re)start the local worker processes; a worker's probe back."""
         ctx = multiprocessing.get_context("spawn")
         stop_resource_tracker_at_exit()
         with single_threaded_env():
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
                                              initializer=init_worker)
-            probe_back = self._pool.submit(warm_probe)
-        # a restart fills the same info as the first pool's probe would have
-        info: dict[str, Any] = self._probe[1] if self._probe is not None else {}
-        if extension() is None:
             # with numba's JIT build (no loops built ahead of time), one worker compiles (or
             # loads) the kernels and writes numba's disk cache before any run is sent, so on
             # a cold machine the others load it instead of each compiling for itself
-            info.update(probe_back.result())
-        else:   # nothing to compile: the runs go out at once, the workers start together
-            self._probe = (probe_back, info)
+            info: dict[str, Any] = self._pool.submit(warm_probe).result()
         return info
-
-    def _probed(self) -> None:
-        """The worker's probe into the engine's info, once it has answered."""
-        if self._probe is not None:
-            future, info = self._probe
-            self._probe = None
-            try:
-                info.update(future.result())
-            except Exception as exc:       # a worker that died: the restart says so
-                info["probe"] = f"failed: {exc}"
 
     def _restart_pool(self, exc: BaseException) -> None:
         """A worker process died: start new ones (at most :data:`RETRIES` times)."""
@@ -338,7 +318,6 @@ class Engine:
         elif self._pool is not None:
             bounded_drive(chunks(tasks, chunk), on_done, lambda b: self._submit(b, run_fn),
                            self.workers * IN_FLIGHT_PER_WORKER, self._restart_pool)
-            self._probed()
         else:
             for batch in chunks(tasks, chunk):
                 for task, result in zip(batch, iter_chunk(_items(batch), run_fn), strict=True):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SOURCES", "cache_dir", "extension", "folder_for", "njit", "source_stamp"]
+__all__ = ["SOURCES", "cache_dir", "folder_for", "njit", "source_stamp"]
 
 HERE = Path(__file__).parent
 SOURCES = ("kernels.py", "trader_kernels.py", "smelter_kernels.py", "market.py", "packing.py",
@@ -46,19 +45,6 @@ def source_stamp() -> int:
     for name in SOURCES:
         digest.update((HERE / name).read_bytes())
     return int.from_bytes(digest.digest()[:7], "big")
-
-
-def extension() -> Any:
-    """The loops' extension module (``scrapsim.model._loops``, built ahead of time) if it was
-    built from these sources and ``SCRAPSIM_JIT`` does not switch it off; else None. Cheap,
-    and imports no numba: a sweep's parent asks it to know whether its workers must compile."""
-    if os.environ.get("SCRAPSIM_JIT", "") not in ("", "0"):
-        return None
-    try:
-        built = importlib.import_module("scrapsim.model._loops")
-    except ImportError:
-        return None
-    return built if built.stamp() == source_stamp() else None
 
 
 def _writable(folder: Path) -> bool:

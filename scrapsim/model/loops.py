@@ -16,13 +16,15 @@ process uses.
 
 from __future__ import annotations
 
+import importlib
+import os
 import signal
 import threading
 from typing import Any
 
 import numpy as np
 
-from scrapsim.model.jit import SOURCES, extension, source_stamp
+from scrapsim.model.jit import SOURCES, source_stamp
 
 __all__ = ["BACKEND", "EXPORTED", "HELD", "SIGNATURES", "SOURCES", "batch_days", "calendar_day",
            "calendar_day_one_stream", "campaign_day", "campaign_day_one_stream", "check",
@@ -112,8 +114,15 @@ def check(name: str, *args: Any) -> None:
             raise TypeError(f"{name}: argument {i} is not {spec} (C-contiguous)")
 
 
-_ahead_of_time = extension
-"""The extension module, if built from these sources and not switched off; else None."""
+def _ahead_of_time() -> Any:
+    """The extension module, if built from these sources and not switched off; else None."""
+    if os.environ.get("SCRAPSIM_JIT", "") not in ("", "0"):
+        return None
+    try:
+        built = importlib.import_module("scrapsim.model._loops")
+    except ImportError:
+        return None
+    return built if built.stamp() == source_stamp() else None
 
 
 HELD = (signal.SIGINT, signal.SIGTERM)
