@@ -57,6 +57,8 @@ class ScenarioError(ScrapsimError, ValueError):
         head = f"{where}: {path}: " if path else f"{where}: "
         if value is not None and "got " not in message:
             message += f" (got {show(value)}" + (f"; expected {expected})" if expected else ")")
+        elif value is None and expected and "expected" not in message:
+            message += f" (expected {expected})"    # e.g. a file not found: what would do
         super().__init__(head + message)
         self.problems: list[ScenarioError] = [self]
 
