@@ -23,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from scrapsim.errors import ScenarioError, UniqueKeyLoader, read_text, yaml_line, yaml_problem
+from scrapsim.errors import ScenarioError
+from scrapsim.scenario.yaml_input import UniqueKeyLoader, read_text, yaml_line, yaml_problem
 
 __all__ = ["APPEND", "changes", "child", "compose", "edit_text", "load_data", "parse_override",
            "set_dotted"]

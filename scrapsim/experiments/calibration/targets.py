@@ -89,7 +89,7 @@ def _read(path: Path) -> tuple[Any, Any]:
     """The file's data and its composed YAML (for line numbers)."""
     import yaml
 
-    from scrapsim.errors import UniqueKeyLoader, read_text, yaml_line, yaml_problem
+    from scrapsim.scenario.yaml_input import UniqueKeyLoader, read_text, yaml_line, yaml_problem
 
     text = read_text(path, TargetsError, "a calibration targets YAML file")
     try:

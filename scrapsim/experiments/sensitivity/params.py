@@ -36,16 +36,9 @@ from typing import Any
 
 import yaml
 
-from scrapsim.errors import (
-    ParamsError,
-    UniqueKeyLoader,
-    line_of,
-    read_text,
-    several,
-    yaml_line,
-    yaml_problem,
-)
+from scrapsim.errors import ParamsError, line_of, several
 from scrapsim.scenario import Scenario, ScenarioError
+from scrapsim.scenario.yaml_input import UniqueKeyLoader, read_text, yaml_line, yaml_problem
 
 __all__ = ["DEFAULT_METRICS", "Parameter", "ParamSpec", "ParamsError", "Problems",
            "canonical_path", "error_reason", "load_params", "parse_metrics", "parse_parameters",
