@@ -465,6 +465,23 @@ def test_a_constant_metric_has_no_sobol_indices(tmp_path: Path,
     assert not [w for w in recwarn if "Constant values" in str(w.message)]
 
 
+@pytest.mark.parametrize(("method", "samples", "said"),
+                         [("sobol", 8, True), ("sobol", 256, False), ("morris", 16, False)])
+def test_too_few_samples_are_said(tmp_path: Path, method: str, samples: int,
+                                  said: bool) -> None:
+    """When most indices' intervals are wider than the indices (Ishigami at N = 8: 5 of 6),
+    the table ends with a note naming the samples and the default; at N = 256 (1 of 6, x3's
+    true S1 of 0) it does not."""
+    from scrapsim.cli.sensitivity import format_table
+
+    res = run_ishigami(tmp_path / "s", method, samples)
+    notes = [line for line in format_table(res).splitlines() if line.startswith("note: ")]
+    if said:
+        assert len(notes) == 1 and f"--samples {samples}; the default is 128" in notes[0]
+    else:
+        assert notes == []
+
+
 def test_every_problem_of_a_params_file_is_reported_at_once(tmp_path: Path) -> None:
     """Three mistakes, three lines (it took three runs to find them, one a run); a misspelt
     section name does not make a second problem of its section being missing."""

@@ -119,6 +119,29 @@ def _design_line(m: dict[str, Any]) -> str:
             f"{m['runs']} runs")
 
 
+def _noise_note(indices: Any, m: dict[str, Any], shown: list) -> list[str]:
+    """A line when most indices' 95% intervals are wider than the indices themselves: the
+    sample is too small to rank the parameters (Sobol' at N = 8 on Hebei: S1 from -0.21 to
+    1.66), which the table alone leaves the reader to notice."""
+    import numpy as np
+
+    from scrapsim.experiments.sensitivity.analysis import DEFAULT_SAMPLES
+
+    noisy = total = 0
+    for _, value, conf in shown:
+        if conf is None:
+            continue
+        v, c = indices[value].to_numpy(float), indices[conf].to_numpy(float)
+        ok = np.isfinite(v) & np.isfinite(c)
+        total += int(ok.sum())
+        noisy += int((c[ok] > np.abs(v[ok])).sum())
+    if not total or 2 * noisy <= total:
+        return []
+    return [f"note: {noisy} of {total} indices have a 95% interval wider than the index: too "
+            f"few samples to rank the parameters (--samples {m['samples']}; the default is "
+            f"{DEFAULT_SAMPLES[m['method']]})"]
+
+
 def format_table(result: Any) -> str:
     """The indices for the terminal: per metric, parameters by importance, index ± 95% CI."""
     m = result.manifest
@@ -139,6 +162,7 @@ def format_table(result: Any) -> str:
     lines = [_design_line(m)]
     lines += ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
                         enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
+    lines += _noise_note(result.indices, m, shown)
     s = m.get("session") or {}
     done = f"{s.get('ran', 0)} ran now" + (f", {s['resumed']} reused" if s.get("resumed") else "")
     wall = f" in {s['wall_s']:.1f} s" if s.get("note") is None and "wall_s" in s else \
