@@ -239,11 +239,12 @@ class Model:
                 smelters_due, tr.kernel_arrays, traders_due, s.relapse_day,
                 self._quiet_cum, float(self.relapse_hazard), NEVER, stale,
                 float(self._next_relapse), self.recorder.values, self._seized_col)
-        name = "calendar_day" if s.reports is not None else "calendar_day_one_stream"
+        name, loop = ("calendar_day_one_stream", loops.calendar_day_one_stream) \
+            if s.reports is None else ("calendar_day", loops.calendar_day)
         if not self._calendar_checked:   # the same arrays (and types) every time
             loops.check(name, *args)
             self._calendar_checked = True
-        floats, ints, changed = getattr(loops, name)(*args)
+        floats, ints, changed = loop(*args)
         self.log.add_rows(floats, ints, packing.EVENTS)
         if changed[packing.CH_SMELTERS]:
             s.changed(closed=bool(changed[packing.CH_SMELTERS_CLOSED]))
