@@ -14,17 +14,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from scrapsim.results.identity import package_version
+
 __all__ = ["provenance"]
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 """The folder of the scrapsim package that is running."""
-
-
-def _version() -> str:
-    import scrapsim
-
-    version = getattr(scrapsim, "__version__", None)
-    return version if isinstance(version, str) else "unknown"
 
 
 def _install() -> str:
@@ -70,5 +65,5 @@ def provenance() -> dict[str, Any]:
     if commit is not None:
         status = _git(["status", "--porcelain", "--untracked-files=no"])
         dirty = None if status is None else bool(status)
-    return {"version": _version(), "path": str(PACKAGE_DIR), "install": _install(),
+    return {"version": package_version(), "path": str(PACKAGE_DIR), "install": _install(),
             "git_commit": commit, "git_dirty": dirty}
