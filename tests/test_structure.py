@@ -5,7 +5,8 @@ hidden in a function still ties two modules together). The floors, from the grou
 
     errors, plots  <  scenario  <  model  <  results  <  experiments, report  <  cli  <  package
 
-A module may import its own sub-package and anything on a lower floor, never a higher one.
+A module may import its own sub-package and anything on a lower floor, never a higher one; the
+package itself (``import scrapsim``, its ``__init__``) is the top floor.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def _imports(name: str, path: Path) -> set[str]:
         for target in targets:
             while target and target not in MODULES:
                 target = target.rpartition(".")[0]
-            if target and target != name and target != "scrapsim" \
-                    and not name.startswith(target + "."):
+            if target and target != name and not name.startswith(target + ".") \
+                    or target == "scrapsim" != name:
                 found.add(target)
     return found
 
