@@ -59,7 +59,7 @@ SIGNATURES: dict[str, tuple[Spec, tuple[Spec, ...]]] = {
     "market_day": (None, ("int64", *_DAY)),
     "market_days": (None, ("int64", "int64", *_DAY)),
     "batch_days": (None, ("int64", "int64", *_BATCH)),
-    "state_summary": ("float64", (_I1, _I1, _I1, _I1, _F1, _F1, _F1, _I2, _F1, _F1, _F1)),
+    "state_summary": ("float64", (_I1, _I1, _I1, _I1, _F1, _F1, _F1, _I2, _F1, _F1, _B1)),
     "region_sums": (None, (_I1, _F1, _F1)),
     "smooth": (_F2, (_F2, "float64")),
     "smelter_margin": (_F1, ("float64", _F1, _F1, _F1)),

@@ -126,11 +126,16 @@ def receive(region, bid, filled, stock):  # pragma: no cover
 
 @njit(cache=True)
 def state_summary(region, group, klass, state, running, capacity, until, counts,
-                  running_by_class, import_share, import_totals):  # pragma: no cover
+                  running_by_class, import_share, import_regions):  # pragma: no cover
     """Smelter counts by [region, state] (states 0-4: running, halted, suspended, rectifying,
     closed) and running plants by [region·3 + class]; each large plant's share of its region's
-    imports (running plants weighted 1, stopped but open ones 1e-6, closed 0); returns the
-    earliest day a suspension or rectification ends (inf if none)."""
+    imports (running plants weighted 1, stopped but open ones 1e-6, closed 0) and, in
+    ``import_regions``, the regions with a plant to land them at; returns the earliest day a
+    suspension or rectification ends (inf if none). Every output is overwritten."""
+    counts[:, :] = 0
+    running_by_class[:] = 0.0
+    import_share[:] = 0.0
+    import_totals = np.zeros(len(import_regions))
     next_due = np.inf
     for j in range(len(state)):
         r, st = region[j], state[j]
@@ -145,4 +150,6 @@ def state_summary(region, group, klass, state, running, capacity, until, counts,
     for j in range(len(state)):
         if import_share[j] > 0:
             import_share[j] /= import_totals[region[j]]
+    for r in range(len(import_regions)):
+        import_regions[r] = import_totals[r] > 0
     return next_due

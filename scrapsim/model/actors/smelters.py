@@ -86,19 +86,18 @@ class Smelters:
         if not self._dirty:
             return
         self._dirty = False
-        self.counts[:] = 0
-        self.running_by_class[:] = 0.0
-        self.import_share[:] = 0.0
-        totals = np.zeros(self.n_regions)
         args = (self.region, self.group, self.klass, self.state, self.running, self.capacity,
                 self.until, self.counts, self.running_by_class.reshape(-1), self.import_share,
-                totals)
+                self.import_regions)
         if not self._checked:
             loops.check("state_summary", *args)
             self._checked = True
         self.next_due = loops.state_summary(*args)
-        self.import_regions[:] = totals > 0
-        self.n_closed = int(self.counts[:, CLOSED].sum())
+
+    @property
+    def n_closed(self) -> int:
+        """Smelters closed (as of the last :meth:`refresh`)."""
+        return int(self.counts[:, CLOSED].sum())
 
     @staticmethod
     def _draw(smelters, region: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
