@@ -17,11 +17,12 @@ import pytest
 from scipy import stats
 from test_sweep_design import TINY
 
-from scrapsim.errors import ScenarioError
+from scrapsim.errors import OutputFolderError, ScenarioError
 from scrapsim.experiments.design import SweepSpecError, build_design
 from scrapsim.experiments.engine import flatten_summary
 from scrapsim.experiments.sweep import curves_table, sweep
 from scrapsim.experiments.tables import runs_table
+from scrapsim.results import folders
 from scrapsim.results.journal import Journal
 from scrapsim.scenario import Scenario
 
@@ -198,6 +199,49 @@ def test_resume_skips_stored_runs_and_repeats_none(base: Scenario, tmp_path: Pat
     again = sweep(base, vary, reps=4, workers=1, out=out, quiet=True, run_fn=STAND_IN)
     assert again.manifest["session"]["ran"] == 0
     assert again.runs.equals(resumed.runs) and again.curves.equals(resumed.curves)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_working_folder_is_taken_only_by_the_experiment_it_names(base: Scenario,
+                                                                    tmp_path: Path) -> None:
+    """Another experiment's unfinished runs stay for the command that started it, a folder of
+    the user's bearing the ``.partial`` name is never taken over, and the mark goes once the
+    manifest names the experiment (a user's report: a 6-run sweep published 164 runs of an
+    interrupted sweep with the same --out, and moved a user's thesis into its folder)."""
+    vary = ["enforcement.intensity=0:2:5"]
+    whole = sweep(base, vary, reps=4, workers=1, out=tmp_path / "whole", quiet=True,
+                  run_fn=STAND_IN, figures=False)
+    assert "experiment.json" not in whole.manifest["files"]
+    assert not (whole.folder / "experiment.json").exists()
+    partial = tmp_path / "cut.partial"           # as a kill after 7 runs leaves it
+    partial.mkdir()
+    lines = (whole.folder / "runs.jsonl").read_text().splitlines(keepends=True)
+    (partial / "runs.jsonl").write_text("".join(lines[:7]))
+    folders.mark_partial(partial, "sweep", whole.manifest["id"])
+    before = _tree(partial)
+    with pytest.raises(OutputFolderError, match=r"cut.partial: holds the unfinished runs of "
+                       rf"another sweep \(id {whole.manifest['id']}; this sweep is \w+\)"):
+        sweep(base, ["enforcement.intensity=0,1"], reps=2, workers=1, out=tmp_path / "cut",
+              quiet=True, run_fn=STAND_IN, figures=False)
+    assert _tree(partial) == before and not (tmp_path / "cut").exists()
+    resumed = sweep(base, vary, reps=4, workers=1, out=tmp_path / "cut", quiet=True,
+                    run_fn=STAND_IN, figures=False)
+    assert resumed.manifest["session"]["resumed"] == 7
+    assert sorted(p.name for p in resumed.folder.iterdir()) == sorted(resumed.manifest["files"])
+
+    mine = tmp_path / "mine.partial"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("chapter 1")
+    (mine / "runs.jsonl").write_text("junk\n")
+    before = _tree(mine)
+    with pytest.raises(OutputFolderError, match=r"holds files scrapsim did not write "
+                       r"\(thesis.docx\)"):
+        sweep(base, vary, reps=4, workers=1, out=tmp_path / "mine", quiet=True,
+              run_fn=STAND_IN, figures=False)
+    assert _tree(mine) == before and not (tmp_path / "mine").exists()
 
 
 def test_killed_while_writing_tables_finishes_without_running(base: Scenario,

@@ -146,6 +146,14 @@ class Experiment(ABC):
     def outcome(self, folder: Path, manifest: dict[str, Any]) -> Any:
         """What the caller gets back, from the finished folder and its manifest."""
 
+    @property
+    def work_id(self) -> str:
+        """The id its working folder (``<folder>.partial``) is marked with: whose unfinished runs
+        it holds (:func:`scrapsim.results.folders.check_partial`). The experiment's ``id`` by
+        default; one that may resume another's runs on purpose (a calibration given a new
+        budget) leaves out of it what does not change them."""
+        return self.id
+
     def scenario_info(self) -> dict[str, Any]:
         """The scenario as the manifest header names it."""
         from scrapsim.results.identity import scenario_hash
@@ -195,6 +203,7 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
         return _read_back(exp)
     bounds.check_experiment(exp, workers, force=force)
     partial = folders.partial_path(exp.final)
+    folders.check_partial(partial, exp.kind, exp.work_id, exp.id)
     created = folders.make_parents(exp.final.parent)
     started, clock = manifest.utc_now(), time.perf_counter()
     try:
@@ -206,6 +215,8 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
         if folders.check_out(exp.final, exp.kind, exp.id):  # published meanwhile by another
             _drop_unused(journal, partial)
             return _read_back(exp)
+        folders.check_partial(partial, exp.kind, exp.work_id, exp.id)    # (under the lock)
+        folders.mark_partial(partial, exp.kind, exp.work_id)
         runs = None
         try:
             with Engine(workers, scheduler) as engine, _progress(exp, quiet) as bar:
@@ -233,6 +244,7 @@ def drive(experiment: Experiment, *, workers: int | None = None, scheduler: str 
         found = {**head, **body, "session": {**session, **body.get("session", {})},
                  "files": listed, "digests": folders.digests(partial, listed)}
         folders.write_json(partial / folders.MANIFEST, found)
+        (partial / folders.PARTIAL_MARK).unlink(missing_ok=True)  # the manifest names it now
         folders.publish(partial, exp.final)  # still locked: no other command enters finish
     return exp.outcome(exp.final, found)
 
@@ -264,11 +276,13 @@ def _read_back(exp: Experiment) -> Any:
 
 
 def _drop_unused(journal: Journal, partial: Path) -> None:
-    """Remove a working folder that holds nothing but an empty journal (one a late command
-    created after the folder was published, or one no run reached before an error)."""
-    entries = list(partial.iterdir())
-    if [e.name for e in entries] == [JOURNAL] and entries[0].stat().st_size == 0:
-        entries[0].unlink()
+    """Remove a working folder that holds nothing but an empty journal and its mark (one a late
+    command created after the folder was published, or one no run reached before an error)."""
+    entries = {e.name: e for e in partial.iterdir()}
+    if set(entries) <= {JOURNAL, folders.PARTIAL_MARK} and JOURNAL in entries \
+            and entries[JOURNAL].stat().st_size == 0:
+        for entry in entries.values():
+            entry.unlink()
         partial.rmdir()
     journal.close()
 

@@ -4,7 +4,10 @@ folder scrapsim wrote, and file writes that a reader never sees half-done.
 Every command writes into a working folder beside its final one and renames it into place
 when complete (:func:`publish`): a run into a hidden ``.<name>.tmp-<pid>-<hex>`` (nothing to
 resume), an experiment into ``<name>.partial`` (its journal lets the same command resume).
-A folder is recognised by its manifest's ``kind`` and ``id`` (:func:`check_out`).
+A folder is recognised by its manifest's ``kind`` and ``id`` (:func:`check_out`); a working
+folder by the same two in its ``experiment.json`` until the manifest is written
+(:func:`check_partial`), so an experiment never takes over another's unfinished runs, or a
+folder of the user's that happens to bear the name.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from typing import Any
 
 from scrapsim.errors import OutputFolderError, ScenarioError
 
-__all__ = ["MANIFEST", "check_out", "check_replace", "clean_stale", "folder_id", "foreign",
-           "make_parents", "partial_path", "publish", "read_manifest", "remove_empty",
-           "work_path", "write_json", "write_text"]
+__all__ = ["MANIFEST", "PARTIAL_MARK", "check_out", "check_partial", "check_replace",
+           "clean_stale", "folder_id", "foreign", "make_parents", "mark_partial", "partial_path",
+           "publish", "read_manifest", "remove_empty", "work_path", "write_json", "write_text"]
 
 MANIFEST = "manifest.json"
 _WORK = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{6}$")
@@ -31,6 +34,57 @@ _WORK = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{6}$")
 def partial_path(final: Path) -> Path:
     """The working folder of an experiment whose finished folder will be ``final``."""
     return final.with_name(final.name + ".partial")
+
+
+PARTIAL_MARK = "experiment.json"
+"""Names the experiment a working folder belongs to (``kind``, ``id``) until its manifest does:
+written when the folder is made, removed once the manifest is in it."""
+_JOURNAL_FILES = frozenset({"runs.jsonl", "rejected.jsonl"})
+
+
+def _partial_owner(partial: Path) -> tuple[Any, Any] | None:
+    """``(kind, id)`` of the experiment whose working folder ``partial`` is, from its mark or,
+    once that is gone, its manifest; None when it has neither (or they are not JSON)."""
+    for name in (PARTIAL_MARK, MANIFEST):
+        try:
+            data = json.loads((partial / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(data, dict) and "kind" in data and "id" in data:
+            return data["kind"], data["id"]
+    return None
+
+
+def check_partial(partial: Path, kind: str, ident: str, *also: str) -> None:
+    """Refuse a working folder this experiment did not start: one that names another
+    experiment (its unfinished runs stay there for the command that started it), or an unmarked
+    one holding anything but a journal (a folder of the user's bearing the name). An unmarked
+    journal alone is resumed from, as an earlier scrapsim left it. ``ident``: the id the
+    experiment marks its working folder with; ``also``: ids its manifest may record there.
+    Nothing is moved or deleted."""
+    if not partial.exists() and not partial.is_symlink():
+        return
+    if not partial.is_dir() or partial.is_symlink():
+        raise OutputFolderError("exists and is not a folder scrapsim is working in",
+                                file=str(partial), expected="a new --out, or this path removed")
+    owner = _partial_owner(partial)
+    if owner is not None and owner not in {(kind, i) for i in (ident, *also)}:
+        raise OutputFolderError(
+            f"holds the unfinished runs of another {owner[0]} (id {owner[1]}; this {kind} is "
+            f"{ident})", file=str(partial), expected="the command that started it (to resume "
+            "it), or another --out for this one")
+    if owner is None:
+        extra = sorted(p.name for p in partial.iterdir() if p.name not in _JOURNAL_FILES)
+        if extra:
+            raise OutputFolderError(f"holds files scrapsim did not write ({_first_three(extra)})",
+                                    file=str(partial), expected="a working folder scrapsim "
+                                    "started, or another --out")
+
+
+def mark_partial(partial: Path, kind: str, ident: str) -> None:
+    """Name the experiment ``partial`` belongs to (:data:`PARTIAL_MARK`), unless it does."""
+    if _partial_owner(partial) is None:
+        write_json(partial / PARTIAL_MARK, {"kind": kind, "id": ident})
 
 
 def read_manifest(folder: Path, name: str = MANIFEST) -> dict[str, Any]:

@@ -285,14 +285,24 @@ class Fit(Experiment):
                                  settings.tol, root)
         self.settings.check()
         self.root_seed, self.seeds, self.quiet = root, rep_seeds(root, settings.reps), quiet
-        self.id = digest({
+        identity = {
             "scenario": scenario_hash(self.base), "version": package_version(),
             "seeds": self.seeds, "settings": jsonable(self.settings.__dict__),
             "parameters": [jsonable(p.__dict__) for p in self.spec.parameters],
-            "targets": [jsonable(t.__dict__) for t in self.spec.targets]})
+            "targets": [jsonable(t.__dict__) for t in self.spec.targets]}
+        self.id = digest(identity)
+        budget = {k: v for k, v in identity["settings"].items() if k not in ("maxiter", "tol")}
+        self._work_id = digest({**identity, "settings": budget})
         self.final = Path(out) if out is not None else \
             run_dir(self.base) / f"calibration-{self.id}"
         self.result: Calibration | None = None
+
+    @property
+    def work_id(self) -> str:
+        """The id less the search's budget (``maxiter``, ``tol``): the same search stopped later
+        or sooner runs the same generations first, so a rerun with a new budget resumes the
+        runs an interrupted one stored."""
+        return self._work_id
 
     def execute(self, runs: Runs) -> None:
         """The search, then the Jacobian and covariance at its optimum."""
