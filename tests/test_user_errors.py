@@ -380,3 +380,33 @@ def test_a_misspelt_library_file_gets_a_did_you_mean(tmp_path: Path, args: list[
     """As a misspelt scenario does (targets, parameters and study files said 'no such file')."""
     bad(scrapsim(*args, cwd=tmp_path), said)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_bounds_hold_in_every_entry_point(tmp_path) -> None:
+    """A number the command refuses is refused by the Python API too, with the file's line (a
+    new user's notebook ran ``generation: 1e300`` and intensity 200 that the command refused)."""
+    from scrapsim import Scenario, load_scenario
+    from scrapsim.errors import ScenarioError
+
+    text = HEBEI.read_text(encoding="utf-8")
+    assert "    generation: " in text
+    head, _, rest = text.partition("    generation: ")
+    path = tmp_path / "huge.yaml"
+    path.write_text(head + "    generation: 1e300" + rest[rest.index("\n"):], encoding="utf-8")
+    line = head.count("\n") + 1
+    with pytest.raises(ScenarioError, match=rf"huge.yaml:{line}: regions.0.generation: value out "
+                       r"of range \(got 1e\+300; expected a finite number of magnitude at most "
+                       r"1e\+12\)"):
+        load_scenario(path)
+    hebei = load_scenario("hebei")
+    for overrides, message in (({"enforcement.intensity": 200}, "at most 100"),
+                               ({"regions.hebei.traders.count": 5e7}, "at most 1e\\+07"),
+                               ({"end": "2250-12-31"}, "years 1900-2200")):
+        with pytest.raises(ScenarioError, match=message):
+            hebei.with_overrides(overrides)
+        with pytest.raises(ScenarioError, match=message):
+            load_scenario("hebei", overrides=overrides)
+    data = hebei.model_dump(mode="python")
+    data["campaigns"][0]["teams"] = 200_000
+    with pytest.raises(ValueError, match=r"campaigns.0.teams: value out of range"):
+        Scenario.model_validate(data)

@@ -5,8 +5,9 @@ Two kinds of limit:
 
 - **hard** (exit 2 whatever the options): numbers the model cannot mean — a non-finite or
   astronomically large value anywhere in a scenario, an enforcement intensity, team count or
-  population beyond :data:`LIMITS`, a date outside the years 1900–2200, a grid axis, LHS sample
-  size or replication count beyond what a table can hold;
+  population beyond :data:`LIMITS`, a date outside the years 1900–2200 (those of
+  :mod:`scrapsim.scenario.bounds`, which every scenario's validation applies), a grid axis,
+  LHS sample size or replication count beyond what a table can hold;
 - **soft** (exit 2 unless ``--force``): a job bigger than :data:`MAX_RUNS` runs, or whose
   estimated memory per worker times the workers exceeds the memory available
   (``/proc/meminfo``'s ``MemAvailable``).
@@ -19,30 +20,18 @@ inspection events (teams × inspections per team-day × intensity × campaign da
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date
 from typing import Any
 
 from scrapsim.errors import ScenarioError, SweepSpecError
+from scrapsim.scenario.bounds import LIMITS, MAX_NUMBER, YEARS, problem
 
-__all__ = ["FORCE", "LIMITS", "MAX_AXIS", "MAX_POINTS", "MAX_REPS", "MAX_RUNS", "MAX_SAMPLES",
-           "available_bytes", "check_count", "check_experiment", "check_run",
-           "check_runs", "check_scenario", "forced", "run_bytes"]
+__all__ = ["FORCE", "LIMITS", "MAX_AXIS", "MAX_NUMBER", "MAX_POINTS", "MAX_REPS", "MAX_RUNS",
+           "MAX_SAMPLES", "YEARS", "available_bytes", "check_count", "check_experiment",
+           "check_run", "check_runs", "check_scenario", "forced", "run_bytes"]
 
-LIMITS: dict[str, float] = {
-    "enforcement.intensity": 100.0,
-    "teams": 100_000,
-    "inspections_per_team_day": 1_000.0,
-    "count": 10_000_000,
-    "seed": 2.0**128,
-}
-"""Largest value of a field (by its last dotted part, or its whole path)."""
-MAX_NUMBER = 1e12
-"""Largest magnitude of any other number in a scenario (t/day, CNY/t, days...)."""
-YEARS = (1900, 2200)
 MAX_AXIS = 100_000
 """Most values on one grid axis (``START:STOP:N``)."""
 MAX_SAMPLES = 1_000_000
@@ -75,40 +64,14 @@ def check_count(value: Any, limit: int, where: str, what: str) -> int:
     return value
 
 
-def _walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _walk(value, f"{path}.{i}")
-    else:
-        yield path, node
-
-
-def _limit(path: str) -> float | None:
-    return LIMITS.get(path, LIMITS.get(path.rpartition(".")[2]))
-
-
 def check_scenario(scenario: Any, where: str | None = None) -> None:
     """Refuse a scenario with a number or date outside the model's bounds (exit 2, the dotted
-    path, the value and what was expected)."""
-    for path, value in _walk(scenario.model_dump(mode="python")):
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, date):
-            if not YEARS[0] <= value.year <= YEARS[1]:
-                raise ScenarioError("date out of range", file=where, path=path,
-                                    value=value.isoformat(),
-                                    expected=f"a date in the years {YEARS[0]}-{YEARS[1]}")
-            continue
-        if not isinstance(value, (int, float)):
-            continue
-        limit = _limit(path)
-        if not math.isfinite(value) or abs(value) > (MAX_NUMBER if limit is None else limit):
-            bound = f"{limit:,g}" if limit is not None else f"{MAX_NUMBER:g}"
-            raise ScenarioError("value out of range", file=where, path=path, value=value,
-                                expected=f"a finite number of magnitude at most {bound}")
+    path, the value and what was expected): :func:`scrapsim.scenario.bounds.problem`, which a
+    scenario's validator applies already; kept for what was built around the check."""
+    found = problem(scenario.model_dump(mode="python"))
+    if found is not None:
+        path, what, value, expected = found
+        raise ScenarioError(what, file=where, path=path, value=value, expected=expected)
 
 
 def run_bytes(scenario: Any) -> int:

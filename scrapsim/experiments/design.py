@@ -327,7 +327,7 @@ def _distinct(design: Design, where: str) -> Design:
 
 
 def validate_points(base: Scenario, design: Design) -> int:
-    """Build every point's scenario and check its bounds; the first that fails raises
+    """Build every point's scenario (which checks its bounds); the first that fails raises
     :class:`SweepSpecError`. The largest memory estimate of a point's run back, bytes."""
     from scrapsim.results.identity import scenario_hash
 
@@ -336,8 +336,7 @@ def validate_points(base: Scenario, design: Design) -> int:
     seen: dict[str, int] = {}
     for i, point in enumerate(design.points):
         try:
-            variant = base.with_overrides(point)
-            bounds.check_scenario(variant)
+            variant = base.with_overrides(point)      # its validation applies the bounds
             peak = max(peak, bounds.run_bytes(variant))
         except ScenarioError as exc:
             axis = by_key.get(exc.path) or next(iter(by_key.values()), None)

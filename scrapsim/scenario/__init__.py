@@ -22,6 +22,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from scrapsim.errors import ScenarioError, error_from_pydantic, several, show
+from scrapsim.scenario import bounds
 from scrapsim.scenario import files as raw
 from scrapsim.scenario.fields import (
     NAME_PATTERN,
@@ -96,6 +97,10 @@ class Scenario(_Base):
                     extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                     raise ValueError(f"campaigns.{i}.regions: unknown region {r!r}{extra}; "
                                      f"expected one of {names}")
+        found = bounds.problem(self.model_dump(mode="python"))
+        if found is not None:
+            path, what, value, expected = found
+            raise ValueError(f"{path}: {what} (got {show(value)}; expected {expected})")
         return self
 
     @property
