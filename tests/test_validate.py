@@ -255,6 +255,32 @@ def test_workers_give_the_same_rows_as_one_process() -> None:
     assert [(r.metric, r.values) for r in pooled] == [(r.metric, r.values) for r in serial]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_checks_seeds_are_shared_out_over_the_workers(workers: int) -> None:
+    """One check runs at a time, so its seeds go to the workers in as many batches as there
+    are workers (a new user's ``validate --workers 2`` ran every run on one worker, 25.6 s
+    against 24.4 s on one; 14.1 s now on the same machine)."""
+    from scrapsim.experiments.engine import Engine
+    from scrapsim.experiments.lifecycle import Runs
+    from scrapsim.experiments.validation.run import Validation
+
+    exp = Validation(["relapse"], 4, LIBRARY, None)
+    with Engine(workers, None) as engine:
+        runs = Runs(exp, engine)
+        asked: list[int | None] = []
+        real = runs.run
+
+        def run(tasks: Any, *, chunk: int | None = None, run_fn: Any = None) -> None:
+            asked.append(chunk)
+            real(tasks, chunk=chunk, run_fn=run_fn)
+
+        runs.run = run  # type: ignore[method-assign]
+        exp.execute(runs)
+        assert asked == [4 // workers] and len(runs.stored) == 4
+        exp.execute(runs)                 # all stored: nothing to share out
+        assert asked == [4 // workers, None]
+
+
 def test_a_dask_cluster_gives_the_same_rows(dask_cluster: str) -> None:
     alone = run_checks(["relapse", "thin_buffers"], reps=2, folder=LIBRARY, workers=1)
     remote = run_checks(["relapse", "thin_buffers"], reps=2, folder=LIBRARY,

@@ -82,12 +82,16 @@ class Validation(Experiment):
         return run_key(self.hashes[check.scenario], check.name, seed, seed, self.version)
 
     def execute(self, runs: Runs) -> None:
-        """Each check's replications as one batch on the engine (its own run function)."""
+        """Each check's replications on the engine (its own run function), shared out over
+        the workers in as many batches as there are (one check runs at a time: with its
+        seeds in one batch, a second worker had nothing to do)."""
         for c in self.checks:
             text = self.library[c.scenario].model_dump_json()
             tasks = [Task(i, seed, seed, self.key(c, seed), text)
                      for i, seed in enumerate(self.seeds)]
-            runs.run(tasks, run_fn=(MEASURE, {"check": c.name}))
+            missing = sum(t.key not in runs.stored for t in tasks)
+            chunk = max(1, -(-missing // runs.engine.slots)) if missing else None
+            runs.run(tasks, chunk=chunk, run_fn=(MEASURE, {"check": c.name}))
 
     def table(self, records: Mapping[str, dict[str, Any]]) -> list[Row]:
         """One Row per metric (registry order); a failed run counts as missing."""
