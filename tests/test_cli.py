@@ -320,14 +320,15 @@ def test_run_writes_a_complete_folder(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= SUMMARY_KEYS
     assert set(summary["regions"]) == {"hebei"}
-    check_manifest(json.loads((out / "manifest.json").read_text()), seed=7, n_daily=59,
-                   n_events=len(events) - 1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    check_manifest(manifest, seed=7, n_daily=59, n_events=len(events) - 1)
+    assert manifest["scenario"]["file"] == "scn.yaml"       # as given, as experiments record it
     assert "scenario   tiny" in proc.stdout and "results    out" in proc.stdout
 
 
 def check_manifest(manifest: dict, seed: int, n_daily: int, n_events: int) -> None:
     assert manifest["kind"] == "run" and re.fullmatch(r"[0-9a-f]{12}", manifest["id"])
-    assert manifest["scenario"] == {"name": "tiny", "file": None,
+    assert manifest["scenario"] == {"name": "tiny", "file": manifest["scenario"]["file"],
                                     "hash": manifest["scenario_hash"]}
     scenario = manifest["resolved_scenario"]
     assert manifest["seed"] == seed == scenario["seed"]

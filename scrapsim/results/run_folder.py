@@ -169,7 +169,7 @@ def _manifest(result: Any, digest: str, now: Any, files: list[str],
     wall = float(result.wall_time)
     n_events = int(result.n_events)
     ident = run_id(scenario, int(result.seed))
-    head = header("run", ident, scenario={"name": scenario.name, "file": None,
+    head = header("run", ident, scenario={"name": scenario.name, "file": scenario.source_file,
                                                "hash": digest},
                   seeds=[int(result.seed)], root_seed=int(result.seed),
                   engine={"engine": "serial", "workers": 1}, started=now, command=command)

@@ -104,6 +104,12 @@ class Scenario(_Base):
         return self
 
     @property
+    def source_file(self) -> str | None:
+        """The file this scenario was read from (kept through :meth:`with_overrides`), or None
+        for one built in code."""
+        return None if self._source is None else self._source[1]
+
+    @property
     def days(self) -> int:
         """Number of simulated days, start and end inclusive."""
         return (self.end - self.start).days + 1
