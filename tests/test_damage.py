@@ -373,3 +373,19 @@ def test_a_finished_sweep_read_back_is_checked_against_its_digests(tiny_file: Pa
     status, err = _cli(capsys, *argv)
     assert status == 2 and "runs.csv changed since it was written" in err, err
     assert (out / "runs.csv").read_bytes() == runs + b"junk\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc (Linux)")
+def test_an_out_that_cannot_be_written_names_it_not_the_working_folder(tiny_file: Path,
+                                                                       capsys) -> None:
+    """An OS error on the way to --out names the folder meant, the reason and what would do (a
+    new user's read-only parent printed ``[Errno 1] ... 'imm/.x.tmp-12121-ba70a1'``). /proc
+    takes no new folder: the working folder's mkdir fails as on a read-only parent."""
+    for argv, out in ((["run", str(tiny_file), "--no-plot"], "/proc/scrapsim-x"),
+                      (["sweep", str(tiny_file), "--vary", "enforcement.intensity=0,1",
+                        "--reps", "1", "--workers", "1", "-q"], "/proc/scrapsim-s")):
+        status, err = _cli(capsys, *argv, "--out", out)
+        assert status == 2 and len(err.strip().splitlines()) == 1, err
+        assert err.strip().endswith(f": error: {out}: cannot be written (No such file or "
+                                    "directory) (expected a folder you may write to, or "
+                                    "another --out)"), err

@@ -59,7 +59,9 @@ def main(args: argparse.Namespace) -> int:
                           policies=args.policies,
                           out=args.out, figures=not args.no_plot, command=sys.argv)
     except (ScenarioError, OSError, ImportError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        from scrapsim.results.folders import os_problem
+
+        print(f"{PROG}: error: {os_problem(exc)}", file=sys.stderr)
         return 2
     if not args.quiet:
         m = result.manifest

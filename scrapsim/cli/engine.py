@@ -69,7 +69,9 @@ def guarded(prog: str, call: Callable[[], T],
     except BrokenPipeError:         # the reader of our output left: main() ends quietly
         raise
     except (ScenarioError, MissingExtraError, OSError) as exc:
-        return _fail(prog, str(exc), 2), None
+        from scrapsim.results.folders import os_problem
+
+        return _fail(prog, os_problem(exc), 2), None
     except (SweepError, *failures) as exc:  # type: ignore[misc]
         return _fail(prog, str(exc), 1), None
     except KeyboardInterrupt as exc:

@@ -287,7 +287,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def _located(exc: BaseException, file: Path | None) -> str:
     """The message, naming the scenario file where a check made after loading could not."""
-    text = str(exc)
+    from scrapsim.results.folders import os_problem
+
+    text = os_problem(exc)
     if file is not None and getattr(exc, "file", "") is None and text.startswith("<scenario>"):
         return str(file) + text.removeprefix("<scenario>")
     return text

@@ -50,7 +50,9 @@ def main(args: argparse.Namespace) -> int:
                         goals=dict(args.goals) if args.goals else None, out=args.out,
                         figures=not args.no_plot, command=sys.argv)
     except (ScenarioError, OSError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        from scrapsim.results.folders import os_problem
+
+        print(f"{PROG}: error: {os_problem(exc)}", file=sys.stderr)
         return 2
     if not args.quiet:
         note = result.manifest.get("figure_note")

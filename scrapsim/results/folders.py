@@ -24,8 +24,9 @@ from typing import Any
 from scrapsim.errors import OutputFolderError, ScenarioError
 
 __all__ = ["MANIFEST", "PARTIAL_MARK", "check_out", "check_partial", "check_replace",
-           "clean_stale", "folder_id", "foreign", "make_parents", "mark_partial", "partial_path",
-           "publish", "read_manifest", "remove_empty", "work_path", "write_json", "write_text"]
+           "clean_stale", "folder_id", "foreign", "make_parents", "mark_partial", "os_problem",
+           "partial_path", "publish", "read_manifest", "remove_empty", "work_path", "write_json",
+           "write_text"]
 
 MANIFEST = "manifest.json"
 _WORK = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{6}$")
@@ -213,6 +214,26 @@ def work_path(final: Path, tag: str = "tmp") -> Path:
     """A hidden working sibling of ``final``: ``.<name>.<tag>-<pid>-<hex>`` (removed by
     :func:`clean_stale` once its process is gone)."""
     return final.parent / f".{final.name}.{tag}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def os_problem(exc: BaseException) -> str:
+    """An error's line for the user; an OS error on the way to a result folder names the folder
+    meant (not the working one, :func:`work_path` or ``<name>.partial``), the system's reason
+    and what would do. Any other error is its own text."""
+    name = getattr(exc, "filename", None) if isinstance(exc, OSError) else None
+    if not isinstance(name, str):
+        return str(exc)
+    path = Path(name)
+    found = _WORK.match(path.name)
+    if found:
+        path = path.parent / found["name"]
+    elif path.name.endswith(".partial"):
+        path = path.with_name(path.name.removesuffix(".partial"))
+    else:
+        return str(exc)
+    reason = getattr(exc, "strerror", None) or type(exc).__name__
+    return (f"{path}: cannot be written ({reason}) (expected a folder you may write to, or "
+            "another --out)")
 
 
 def clean_stale(final: Path) -> list[Path]:
