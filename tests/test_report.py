@@ -246,6 +246,12 @@ def test_sections_of_a_multi_region_run(folders: dict[str, Path]) -> None:
     assert len(section.figures) == 1 + 6  # all regions, then each region
     header = section.tables[0].header
     assert header[:2] == ["", "all regions"] and len(header) == 2 + 6
+    # each region over its own campaigns' windows, the whole over all of them: said, since the
+    # whole is then no average of its regions (a new user read it as one)
+    assert section.tables[0].caption.endswith("over the campaign windows (all regions: every "
+                                              "window; a region: its own campaigns')")
+    (single,) = build_sections([load_input(folders["hebei"])])
+    assert single.tables[0].caption.endswith("over the campaign windows")
 
 
 @pytest.mark.parametrize("make, message", [

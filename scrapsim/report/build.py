@@ -20,9 +20,8 @@ price-pressure curves with their 95% bands and their table (sweeps). With two or
 comparison comes first: headline figures in one table, and collection, smelting and scrap price
 side by side on shared y axes.
 
-``report.pdf`` is the HTML printed by headless Chromium when ``chromium`` is on ``PATH``; without
-it, matplotlib draws the same tables and figures into the PDF (:mod:`scrapsim.report.pdf`). The
-folder is written as a hidden temporary sibling and renamed into place when complete."""
+``report.pdf``: the HTML printed by headless Chromium (``chromium`` on ``PATH``), else drawn by
+matplotlib (:mod:`scrapsim.report.pdf`). Written as a hidden sibling, renamed when complete."""
 
 from __future__ import annotations
 
@@ -208,16 +207,17 @@ HEADLINE = (
 
 
 def headline_table(run: RunInput) -> TableBlock | None:
-    """The run's headline figures, all regions and (with several) each region; None without a
-    summary (a run without its baseline)."""
+    """The run's headline figures, all regions and (with several) each region over its own
+    campaigns' windows (so the whole is no average of its regions); None without a summary."""
     s = run.summary
     if s is None:
         return None
     regions = list((s.get("regions") or {}).items())
     parts = [("all regions", s)] + (regions if len(regions) > 1 else [])
     rows = [[label] + [fmt(part) for _, part in parts] for label, fmt in HEADLINE]
+    how = " (all regions: every window; a region: its own campaigns')" if regions[1:] else ""
     return TableBlock("Against the same run without enforcement (same seed), over the campaign "
-                      "windows", [""] + [name for name, _ in parts], rows)
+                      f"windows{how}", [""] + [name for name, _ in parts], rows)
 
 
 def _scenario_text(section: Section, scenario: dict[str, Any]) -> None:
