@@ -179,9 +179,19 @@ PATTERN_WORDS = {r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "letters, digits, '_', '.' and
 _UNION_TAGS = {"float", "int", "str", "date", "bool"}
 
 
+_DATE_KEY = re.compile(r"^datetime\.date\((\d+), (\d+), (\d+)\)$")
+
+
 def _clean_loc(loc: tuple) -> tuple:
-    """Drop pydantic's union-member tags (``float``, ``dict[date,float]``) from a location."""
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS)))
+    """Drop pydantic's union-member tags (``float``, ``dict[date,float]``) from a location, and
+    write a dated series' key (pydantic's ``datetime.date(2017, 3, 1)``) as the file does."""
+    out = []
+    for p in loc:
+        if isinstance(p, str) and ("[" in p or p in _UNION_TAGS):
+            continue
+        day = _DATE_KEY.match(p) if isinstance(p, str) else None
+        out.append(f"{int(day[1]):04d}-{int(day[2]):02d}-{int(day[3]):02d}" if day else p)
+    return tuple(out)
 
 
 def error_from_pydantic(exc: ValidationError, data: Any, file: str | None,
@@ -251,7 +261,10 @@ def _lookup(data: Any, loc: tuple) -> Any:
         try:
             data = data[p]
         except (KeyError, IndexError, TypeError):
-            return None
+            try:                    # a dated series' key, written as the file does
+                data = data[date.fromisoformat(p)]
+            except (KeyError, IndexError, TypeError, ValueError):
+                return None
     return data
 
 

@@ -410,3 +410,26 @@ def test_the_bounds_hold_in_every_entry_point(tmp_path) -> None:
     data["campaigns"][0]["teams"] = 200_000
     with pytest.raises(ValueError, match=r"campaigns.0.teams: value out of range"):
         Scenario.model_validate(data)
+
+
+@pytest.mark.parametrize("second, message", [
+    ("2017-03-01: .nan", r"market.ingot_price.2017-03-01: Input should be a finite number"),
+    ("2017-01-01: 15000", r"YAML error: duplicate key '2017-01-01'"),
+], ids=["nan", "duplicate"])
+def test_a_dated_series_error_names_the_date_as_written(tmp_path: Path, second: str,
+                                                       message: str) -> None:
+    """A bad point of a dated series: its line and its date as the file writes it (a new user
+    saw ``market.ingot_price.datetime.date(2017, 3, 1)`` on the series' first line)."""
+    from scrapsim import load_scenario
+    from scrapsim.errors import ScenarioError
+
+    text = HEBEI.read_text(encoding="utf-8")
+    old = "  ingot_price: 14900        # CNY/t, ADC12 Feb 2017 (FACTS.md)\n"
+    assert old in text
+    path = tmp_path / "series.yaml"
+    path.write_text(text.replace(old, f"  ingot_price:\n    2017-01-01: 14900\n    {second}\n"),
+                    encoding="utf-8")
+    line = text[:text.index(old)].count("\n") + 3
+    with pytest.raises(ScenarioError, match=rf"series.yaml:{line}: {message}") as caught:
+        load_scenario(path)
+    assert "datetime" not in str(caught.value)

@@ -82,7 +82,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping", node.start_mark,
-                    f"duplicate key {key!r}", key_node.start_mark)
+                    f"duplicate key {key_node.value!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
