@@ -433,3 +433,16 @@ def test_a_dated_series_error_names_the_date_as_written(tmp_path: Path, second: 
     with pytest.raises(ScenarioError, match=rf"series.yaml:{line}: {message}") as caught:
         load_scenario(path)
     assert "datetime" not in str(caught.value)
+
+
+def test_a_library_name_shadowing_a_local_file_says_so(tmp_path: Path) -> None:
+    """``scrapsim new hebei`` writes hebei.yaml; ``scrapsim hebei`` then runs the library's
+    Hebei, and says so (a new user ran the library's thinking it was their file)."""
+    assert scrapsim("new", "hebei", cwd=tmp_path).returncode == 0
+    by_name = scrapsim("hebei", "--no-plot", "-q", "--out", "a", cwd=tmp_path)
+    assert by_name.returncode == 0, by_name.stderr
+    assert by_name.stderr == ("scrapsim: warning: 'hebei' is the library's scenario; the file "
+                              "hebei.yaml here is not read (give its name, 'hebei.yaml', to "
+                              "run it)\n")
+    by_file = scrapsim("hebei.yaml", "--no-plot", "-q", "--out", "b", cwd=tmp_path)
+    assert by_file.returncode == 0 and "warning" not in by_file.stderr, by_file.stderr

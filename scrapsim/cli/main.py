@@ -330,8 +330,10 @@ def _run(args: argparse.Namespace, argv: list[str], helper: Any = None) -> int:
     overrides = dict(args.overrides)
     if args.seed is not None:
         overrides["seed"] = args.seed
+    from scrapsim.scenario.library import shadowed
+
     scenario = load_scenario(args.scenario, overrides)
-    for warning in scenario.run_warnings():
+    for warning in [*filter(None, [shadowed(args.scenario)]), *scenario.run_warnings()]:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if args.out is None:
         io.run_dir(scenario)

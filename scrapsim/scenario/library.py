@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["close_name", "find_scenario", "folder", "resolve", "scenario_names"]
+__all__ = ["close_name", "find_scenario", "folder", "resolve", "scenario_names", "shadowed"]
 
 KINDS = ("scenarios", "targets", "params", "studies")
 
@@ -62,3 +62,18 @@ def close_name(ref: str | Path, kind: str = "scenarios") -> str:
     stem = Path(ref).name.removesuffix(".yaml")
     hint = difflib.get_close_matches(stem, scenario_names(kind), n=1)
     return f" (did you mean the library's {hint[0]!r}?)" if hint else ""
+
+
+def shadowed(ref: str | Path, kind: str = "scenarios") -> str | None:
+    """A note when ``ref``, a bare name (``hebei``), reads the library's file while the
+    working folder has ``<name>.yaml`` (which ``scrapsim new hebei`` writes): the command
+    runs the library's; None otherwise."""
+    path = Path(ref)
+    if path.suffix or len(path.parts) != 1 or path.exists():
+        return None
+    local = path.with_name(path.name + ".yaml")
+    found = find_scenario(path.name, kind)
+    if found is None or not local.is_file():
+        return None
+    return (f"{path.name!r} is the library's {kind.removesuffix('s')}; the file {local} here is "
+            f"not read (give its name, '{local}', to run it)")
