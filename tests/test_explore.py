@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -391,3 +392,16 @@ def test_an_edited_robust_or_discover_folder_is_not_read_back(policies: ExploreR
             again()
         with pytest.raises(ScenarioError, match=rf"is a damaged \w+ folder \({name} changed "):
             load_input(folder)
+
+
+def test_other_options_get_their_own_default_folders(policies: ExploreResult) -> None:
+    """The README's follow-ups (``--threshold 0.7``, ``--box N``, ``robust --goal``) collided
+    with the first analysis's default folder ("holds another discover")."""
+    first = discover(policies.folder, "price_change", below=-0.3, figures=False)
+    wider = discover(policies.folder, "price_change", below=-0.3, threshold=0.7, figures=False)
+    assert first.folder.name == f"{policies.folder.name}-discover-price_change-below--0.3"
+    assert wider.folder.name == first.folder.name + "-t0.7"
+    assert robust(policies.folder, figures=False).folder.name == f"{policies.folder.name}-robust"
+    other = robust(policies.folder, goals={"price_change": "higher"}, figures=False)
+    assert re.fullmatch(rf"{policies.folder.name}-robust-[0-9a-f]{{6}}", other.folder.name)
+    assert first.folder.is_dir() and wider.folder.is_dir() and other.folder.is_dir()

@@ -207,6 +207,12 @@ def _leaf_rule(bounds: dict[str, tuple[float, float]]) -> str:
     return " and ".join(parts) or "all cases"
 
 
+_SHORT = {"threshold": ("t", DEFAULT_THRESHOLD), "peel_alpha": ("alpha", 0.05),
+          "mass_min": ("mass", 0.05), "box": ("box", None), "max_depth": ("depth", 3)}
+"""How the default folder's name records an option not at its default (``-t0.7``,
+``-box2``), so the same analysis with other options gets its own folder."""
+
+
 def discover(folder: str | Path, metric: str, *, above: float | None = None,
              below: float | None = None, threshold: float = DEFAULT_THRESHOLD,
              peel_alpha: float = 0.05, mass_min: float = 0.05, box: int | None = None,
@@ -236,6 +242,8 @@ def discover(folder: str | Path, metric: str, *, above: float | None = None,
     ident = digest({"source": source.manifest.get("id"), "options": options,
                     "version": package_version()})
     slug = f"-{digest(sorted(policies), 6)}" if policies else ""
+    slug += "".join(f"-{short}{options[name]:g}" for name, (short, default) in _SHORT.items()
+                    if options[name] is not None and options[name] != default)
     final = Path(out) if out is not None else source.folder.with_name(
         f"{source.folder.name}-discover-{metric}-{side}-{value:g}{slug}")
     made: dict[str, Any] = {}

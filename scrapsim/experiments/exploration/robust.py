@@ -198,7 +198,10 @@ def robust(source: str | Path | Any, *, metrics: Sequence[str] | None = None,
                           expected="an explore folder as scrapsim wrote it")
     result = robustness(src.runs, present if metrics is None else chosen, aims,
                         file=str(src.folder))
-    final = Path(out) if out is not None else src.folder.with_name(f"{src.folder.name}-robust")
+    given = {"metrics": None if metrics is None else list(metrics), "goals": dict(goals or {})}
+    slug = "" if metrics is None and not goals else f"-{digest(given, 6)}"  # not the study's
+    final = Path(out) if out is not None else src.folder.with_name(
+        f"{src.folder.name}-robust{slug}")
     ident = digest({"source": src.manifest.get("id"), "metrics": chosen, "goals": aims,
                     "version": package_version()})
 
