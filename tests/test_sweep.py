@@ -61,6 +61,12 @@ def test_reference_tables_and_files(reference: SweepResult) -> None:
     assert {"runs.csv", "runs.parquet", "curves.csv", "runs.jsonl"} <= files
     assert all((reference.folder / f).is_file() for f in files)
     assert not reference.folder.with_name("sweep.partial").exists()
+    # the per-campaign counts parse as JSON (they were a Python repr: 'None', single quotes)
+    blocks = [json.loads(text) for text in runs["campaigns"]]
+    name = "hebei-inspection-2017"
+    assert all(set(b) == {name} for b in blocks)
+    busy = runs["enforcement.intensity"] > 0
+    assert all(b[name]["all"]["inspections"] > 0 for b, on in zip(blocks, busy) if on)
 
 
 def test_collection_and_smelting_fall_with_intensity(reference: SweepResult) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import json
 import multiprocessing
 import os
 import socket
@@ -82,7 +83,8 @@ def model_summary(scenario: Any, seed: int) -> dict[str, Any]:
 
 
 def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """Flat, JSON-ready summary: ``regions`` become ``region.<name>.<key>``, windows a string."""
+    """Flat, JSON-ready summary: ``regions`` become ``region.<name>.<key>``, windows a string,
+    any other nested block (``campaigns``) its JSON text."""
     flat: dict[str, Any] = {}
     for key, value in summary.items():
         if key == "regions" and isinstance(value, dict):
@@ -101,7 +103,12 @@ def _scalar(key: str, value: Any) -> Any:
         value = value.item()
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
-    return str(value)
+    from scrapsim.results.identity import jsonable
+
+    try:        # a nested block (``campaigns``) as JSON, which a table's reader can parse
+        return json.dumps(jsonable(value), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _resolve(run_fn: RunFn) -> Callable[[Any, int], dict[str, Any]]:
