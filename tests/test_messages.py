@@ -106,3 +106,19 @@ def test_the_bench_extra_declares_what_bench_sweep_imports() -> None:
     for module, package in (("psutil", "psutil"), ("distributed", "dask[distributed]")):
         assert f"import {module}" in text or f"from {module}" in text
         assert package in bench
+
+
+@pytest.mark.parametrize("end, said", [
+    ("2017-03-31", "recovery   none to measure: the last window ends on the run's last day"),
+    ("2017-04-10", "recovery   smelting not back within 5% of the baseline by the end of the "
+                   "run (10 days after it)"),
+], ids=["window-at-the-end", "ten-days-after"])
+def test_recovery_says_when_the_run_left_no_time_to_recover(tmp_path: Path, end: str,
+                                                            said: str) -> None:
+    """national_2017's last window ends on its last day: it said smelting was "not back ... by
+    the end of the run", as if there had been days to come back in."""
+    proc = scrapsim(str(HEBEI), "--set", f"end={end}", "--set",
+                    "campaigns.0.end=2017-03-31", "--out", str(tmp_path / "run"), "--no-plot",
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert said in proc.stdout, proc.stdout

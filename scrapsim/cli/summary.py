@@ -34,7 +34,7 @@ def format_summary(result: Any, folder: Path | None = None) -> str:
             f"  smelters shut at peak {s.get('shut_count')} of {s.get('smelters_start')} "
             f"({_pct(s.get('shut_share')).lstrip('+')}); closed at the end "
             f"{_pct(s.get('closed_share')).lstrip('+')}",
-            f"  recovery   {_recovery(s.get('recovery_days'))}"]
+            f"  recovery   {_recovery(s.get('recovery_days'), _days_after(result))}"]
     wall, n = float(result.wall_time), int(result.n_events)
     rate = f", {n / wall:,.0f} events/s" if wall > 0 else ""
     base = getattr(result, "baseline", None)
@@ -74,7 +74,17 @@ def _num(x: Any, spec: str) -> str:
     return "n/a" if x is None else format(float(x), spec)
 
 
-def _recovery(days: Any) -> str:
+def _days_after(result: Any) -> int | None:
+    """Days of the run after its last campaign window (None: no window)."""
+    sc = result.scenario
+    ends = [min(w[3], sc.end) for w in (getattr(result, "windows", None) or [])]
+    return (sc.end - max(ends)).days if ends else None
+
+
+def _recovery(days: Any, after: int | None = None) -> str:
+    if days is None and after == 0:
+        return "none to measure: the last window ends on the run's last day"
     if days is None:
-        return "smelting not back within 5% of the baseline by the end of the run"
+        tail = "" if after is None else f" ({after} day{'' if after == 1 else 's'} after it)"
+        return f"smelting not back within 5% of the baseline by the end of the run{tail}"
     return f"{int(days)} day{'' if int(days) == 1 else 's'} after the last window"
