@@ -26,11 +26,11 @@ from contextvars import ContextVar
 from typing import Any
 
 from scrapsim.errors import ScenarioError, SweepSpecError
-from scrapsim.scenario.bounds import LIMITS, MAX_NUMBER, YEARS, problem
+from scrapsim.scenario.bounds import LIMITS, MAX_NUMBER, YEARS
 
 __all__ = ["FORCE", "LIMITS", "MAX_AXIS", "MAX_NUMBER", "MAX_POINTS", "MAX_REPS", "MAX_RUNS",
            "MAX_SAMPLES", "YEARS", "available_bytes", "check_count", "check_experiment",
-           "check_run", "check_runs", "check_scenario", "forced", "run_bytes"]
+           "check_run", "check_runs", "forced", "run_bytes"]
 
 MAX_AXIS = 100_000
 """Most values on one grid axis (``START:STOP:N``)."""
@@ -64,16 +64,6 @@ def check_count(value: Any, limit: int, where: str, what: str) -> int:
     return value
 
 
-def check_scenario(scenario: Any, where: str | None = None) -> None:
-    """Refuse a scenario with a number or date outside the model's bounds (exit 2, the dotted
-    path, the value and what was expected): :func:`scrapsim.scenario.bounds.problem`, which a
-    scenario's validator applies already; kept for what was built around the check."""
-    found = problem(scenario.model_dump(mode="python"))
-    if found is not None:
-        path, what, value, expected = found
-        raise ScenarioError(what, file=where, path=path, value=value, expected=expected)
-
-
 def run_bytes(scenario: Any) -> int:
     """An upper estimate of the memory one run and its baseline take, in bytes."""
     days = max(1, int(scenario.days))
@@ -105,14 +95,13 @@ def available_bytes() -> int | None:
 
 def check_experiment(exp: Any, workers: int, *, force: bool = False) -> None:
     """Refuse, before anything runs, an experiment bigger than the soft limits (unless
-    ``force``); its scenario and, for a design, each point's is checked by
-    :func:`check_scenario` first."""
+    ``force``); its scenario's bounds, and each point's, were checked when they were built
+    (:mod:`scrapsim.scenario.bounds`)."""
     force = force or FORCE.get()
     check_runs(exp.total, force=force)
     base = getattr(exp, "base", None)
     if base is None:  # several shipped scenarios (validation): nothing a user set
         return
-    check_scenario(base, getattr(exp, "source", None))
     need = max(run_bytes(base), getattr(exp, "peak_bytes", 0)) * max(1, workers)
     have = available_bytes()
     if have is not None and need > 0.8 * have and not force:
@@ -131,9 +120,9 @@ def check_runs(total: int | None, *, force: bool = False) -> None:
 
 
 def check_run(scenario: Any, where: str | None = None, *, force: bool = False) -> None:
-    """A single run's checks: the scenario's bounds, and its memory unless ``force``."""
+    """A single run's memory check, unless ``force`` (its bounds were checked when the scenario
+    was built)."""
     force = force or FORCE.get()
-    check_scenario(scenario, where)
     need, have = run_bytes(scenario), available_bytes()
     if have is not None and need > 0.8 * have and not force:
         raise ScenarioError(f"needs about {need / 2**30:.1f} GiB of memory; "
