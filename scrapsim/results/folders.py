@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scrapsim.errors import OutputFolderError, ScenarioError
+from scrapsim.results.journal import JOURNAL, REJECTED
 
 __all__ = ["MANIFEST", "PARTIAL_MARK", "check_out", "check_partial", "check_replace",
            "clean_stale", "folder_id", "foreign", "make_parents", "mark_partial", "os_problem",
@@ -40,7 +41,7 @@ def partial_path(final: Path) -> Path:
 PARTIAL_MARK = "experiment.json"
 """Names the experiment a working folder belongs to (``kind``, ``id``) until its manifest does:
 written when the folder is made, removed once the manifest is in it."""
-_JOURNAL_FILES = frozenset({"runs.jsonl", "rejected.jsonl"})
+_JOURNAL_FILES = frozenset({JOURNAL, REJECTED})
 
 
 def _partial_owner(partial: Path) -> tuple[Any, Any] | None:
